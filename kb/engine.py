@@ -1,0 +1,61 @@
+"""Wiring: the parts a suggestion needs, built once from `Settings` and closed together.
+
+    >>> with Engine.open(Settings()) as engine:  # doctest: +SKIP
+    ...     engine.suggester.suggest(SuggestQuery(message="is suiker slecht bij kanker"))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+
+from kb.config import Settings
+from kb.drafting import Drafter
+from kb.embedding import CachedEmbedder, Embedder, EmbeddingCache, load_embedder
+from kb.lexical import SparseEncoder
+from kb.retrieval import Retriever
+from kb.served import IndexInfo, ServedIndex
+from kb.store import QdrantStore
+from kb.suggest import Suggester
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    store: QdrantStore
+    embedder: Embedder
+    sparse: SparseEncoder
+    drafter: Drafter
+    served: ServedIndex
+    retriever: Retriever
+    suggester: Suggester
+
+    @classmethod
+    def open(cls, settings: Settings, *, embedder: Embedder | None = None, store: QdrantStore | None = None) -> Engine:
+        """Compile templates first (cheap, and a broken template must stop start-up), then model and store."""
+        drafter = Drafter(settings.templates_dir)
+        embedder = embedder or load_embedder(settings)
+        store = store or QdrantStore(settings)
+        sparse = SparseEncoder()
+        served = ServedIndex(store, settings)
+        retriever = Retriever(store, embedder, sparse, alias=settings.collection, mode=settings.search_mode)
+        suggester = Suggester(settings, retriever, drafter, served)
+        return cls(settings, store, embedder, sparse, drafter, served, retriever, suggester)
+
+    def ready(self) -> IndexInfo:
+        """Raise IndexNotReady / StoreUnavailable unless suggestions can be served."""
+        return self.served.check_ready(self.embedder.model_id, self.embedder.dim)
+
+    def cached_embedder(self) -> CachedEmbedder:
+        """The engine's model behind the on-disk embedding cache, for indexing in this process."""
+        return CachedEmbedder(self.embedder, EmbeddingCache(self.settings.cache_path))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,95 @@
+"""One error tree for everything Kennisbank raises on purpose.
+
+    KbError                      base: a message a person can act on, and a machine-readable `code`
+    ├── ConfigError              a setting is invalid (bad path, placeholder key outside development)
+    ├── ArticleError             one article is invalid; carries `Problem`s with path:line
+    ├── TemplateError            a reply template does not compile or render; carries path:line
+    ├── InvalidInput             a request or CLI argument is unusable (empty message, unknown channel)
+    ├── NotFound                 an article, key or request id does not exist
+    ├── IndexNotReady            no index yet, or built with another model: "run `kb index` first"
+    └── StoreUnavailable         Qdrant cannot be reached or answered with an error
+
+The API maps each class to one HTTP status and one JSON shape (`api.errors`); the CLI prints the message and
+exits 1 (2 for usage errors). Nothing else should escape to a user as a traceback.
+
+    >>> try:
+    ...     raise InvalidInput("channel: unknown 'fax'", field="channel")
+    ... except KbError as e:
+    ...     (e.code, str(e))
+    ('invalid_input', "channel: unknown 'fax'")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding about a file, printed as `path:line: message` (warnings say so)."""
+
+    path: str
+    line: int
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        prefix = "warning: " if self.severity is Severity.WARNING else ""
+        return f"{self.path}:{self.line}: {prefix}{self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+class KbError(Exception):
+    """Base class. `code` is stable and goes into the JSON error body."""
+
+    code = "kb_error"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class ConfigError(KbError):
+    code = "config_error"
+
+
+class ArticleError(KbError):
+    code = "article_error"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems) or "invalid article")
+
+
+class TemplateError(KbError):
+    code = "template_error"
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        self.problem = Problem(path, line, message)
+        super().__init__(str(self.problem))
+
+
+class InvalidInput(KbError):
+    code = "invalid_input"
+
+
+class NotFound(KbError):
+    code = "not_found"
+
+
+class IndexNotReady(KbError):
+    code = "index_not_ready"
+
+
+class StoreUnavailable(KbError):
+    code = "store_unavailable"

@@ -1,0 +1,95 @@
+"""Retrieval: an incoming message -> articles ranked by how well they answer it.
+
+The message is normalised the same way chunks were at index time, embedded (dense) and tokenised (lexical,
+Dutch/English stems), and sent to Qdrant as one batch: native prefetch + RRF fusion for candidates, plus each
+mode's own scores. Chunks are grouped per article; an article's score combines its best dense cosine and its
+best lexical score into one number in [0, 1] that the confidence tiers are calibrated on.
+
+    >>> retriever = Retriever(store, embedder, SparseEncoder(), alias="kb_articles")  # doctest: +SKIP
+    >>> [m.article_id for m in retriever.search("klopt het dat suiker kanker voedt", Language.NL, limit=3)]
+    ['suiker-voedt-kanker', ...]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from kb.article import Language
+from kb.embedding import Embedder
+from kb.lexical import SparseEncoder
+from kb.normalize import normalize
+from kb.store import Hit, QdrantStore
+
+Mode = Literal["hybrid", "dense", "lexical"]
+
+#: Lexical scores are unbounded BM25 sums; s / (s + LEXICAL_HALF) maps them into [0, 1).
+LEXICAL_HALF = 6.0
+#: Weight of the dense cosine in the combined score (the rest is lexical); set from the golden messages.
+DENSE_WEIGHT = 0.6
+_FIELDS = ("article_id", "kind", "text", "language")
+
+
+@dataclass(frozen=True)
+class Match:
+    """One article and why it matched."""
+
+    article_id: str
+    language: str
+    score: float
+    dense: float
+    lexical: float
+    matched_text: str
+    matched_kind: str
+
+
+def combine(dense: float, lexical: float, mode: Mode) -> float:
+    """One score in [0, 1] from a cosine and a BM25 sum (see the module docstring)."""
+    lex = lexical / (lexical + LEXICAL_HALF) if lexical > 0 else 0.0
+    if mode == "dense":
+        return max(0.0, dense)
+    if mode == "lexical":
+        return lex
+    return max(0.0, DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lex)
+
+
+class Retriever:
+    def __init__(self, store: QdrantStore, embedder: Embedder, sparse: SparseEncoder, *, alias: str,
+                 mode: Mode = "hybrid", candidates: int = 60) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.sparse = sparse
+        self.alias = alias
+        self.mode = mode
+        self.candidates = candidates
+
+    def search(self, message: str, language: Language | None, *, limit: int) -> list[Match]:
+        text = normalize(message)
+        dense = self.embedder.embed([text])[0] if self.mode != "lexical" else None
+        sparse = self.sparse.encode_query(text, language) if self.mode != "dense" else None
+        result = self.store.search(self.alias, dense, sparse, limit=self.candidates, candidates=self.candidates,
+                                   fields=_FIELDS)
+        return rank_articles(result.fused, result.dense, result.lexical, self.mode)[:limit]
+
+
+def rank_articles(fused: list[Hit], dense: list[Hit], lexical: list[Hit], mode: Mode) -> list[Match]:
+    """Group chunk hits by article; score each article by its best chunks; order by score, then id."""
+    best_dense: dict[str, Hit] = {}
+    for hit in dense:
+        best_dense.setdefault(hit.payload["article_id"], hit)  # hits come best first
+    best_lex: dict[str, Hit] = {}
+    for hit in lexical:
+        best_lex.setdefault(hit.payload["article_id"], hit)
+    candidates = dict.fromkeys(h.payload["article_id"] for h in [*fused, *dense, *lexical])
+    matches = []
+    for article_id in candidates:
+        d, lx = best_dense.get(article_id), best_lex.get(article_id)
+        d_score, l_score = (d.score if d else 0.0), (lx.score if lx else 0.0)
+        # Show the agent the chunk that matched most convincingly in the mode that counts most.
+        shown = d if d is not None and (lx is None or mode != "lexical") else lx
+        assert shown is not None
+        matches.append(Match(article_id, shown.payload.get("language", ""), round(combine(d_score, l_score, mode), 6),
+                             round(d_score, 6), round(l_score, 6), shown.payload.get("text", ""),
+                             shown.payload.get("kind", "")))
+    matches.sort(key=lambda m: (-m.score, m.article_id))
+    return matches

@@ -1,0 +1,103 @@
+"""Shared fixtures: the real model (loaded once) and the sample knowledge base indexed once into local Qdrant.
+
+Local Qdrant allows one client per folder, so tests that only read share `sample_engine`; tests that change an
+index build their own in a temporary folder with `make_engine`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from kb.config import Settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from kb.embedding import Embedder
+    from kb.engine import Engine
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTICLES = ROOT / "articles"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED = ROOT.parent / "shared"
+EVAL_DATA = ROOT / "eval" / "data"
+
+
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> Embedder:
+    from kb.embedding import SentenceTransformerEmbedder
+
+    settings = Settings()
+    return SentenceTransformerEmbedder(settings.model_location(), settings.model_id, threads=1)
+
+
+@pytest.fixture()
+def hash_embedder() -> Embedder:
+    from kb.embedding import HashEmbedder
+
+    return HashEmbedder()
+
+
+@pytest.fixture()
+def make_engine(tmp_path_factory: pytest.TempPathFactory,
+                real_embedder: Embedder) -> Iterator[Callable[..., Engine]]:
+    """Build an Engine on a fresh data dir (optionally a copy of the articles, to edit) and close it after."""
+    from kb.engine import Engine
+
+    engines: list[Engine] = []
+
+    def make(articles: Path = ARTICLES, *, copy_articles: bool = False, embedder: Embedder | None = None,
+             **overrides: Any) -> Engine:
+        base = tmp_path_factory.mktemp("kb")
+        if copy_articles:
+            shutil.copytree(articles, base / "articles")
+            articles = base / "articles"
+        settings = Settings(data_dir=base / "data", articles_dir=articles, **overrides)
+        engine = Engine.open(settings, embedder=embedder or real_embedder)
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        engine.close()
+
+
+@pytest.fixture(scope="session")
+def sample_engine(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Iterator[Engine]:
+    """The sample knowledge base, indexed with the real model into a temporary local Qdrant (read-only use)."""
+    from indexer.cli import run_index
+    from kb.engine import Engine
+
+    base = tmp_path_factory.mktemp("sample")
+    settings = Settings(data_dir=base / "data", articles_dir=ARTICLES)
+    engine = Engine.open(settings, embedder=real_embedder)
+    report = run_index(engine, ARTICLES)
+    assert not report.errors, report.errors
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def golden() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for path in sorted(EVAL_DATA.glob("golden_*.jsonl")):
+        rows.extend(load_jsonl(path))
+    return rows
+
+
+@pytest.fixture()
+def today() -> dt.date:
+    return dt.date.today()
