@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from indexer.git import Revision
 from kb.article import Article
 from kb.chunking import Chunk, article_record_id, chunk_article
 from kb.config import Settings
@@ -33,8 +34,6 @@ from kb.lexical import SparseEncoder
 from kb.normalize import normalize
 from kb.served import fingerprint
 from kb.store import Point, QdrantStore
-
-from indexer.git import Revision
 
 #: progress(done, total) is called as chunks are embedded and written.
 Progress = Callable[[int, int], None]
@@ -57,6 +56,7 @@ class IndexReport:
     upserted: int = 0
     deleted: int = 0
     dropped_collections: list[str] = field(default_factory=list)
+    embedded_texts: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -65,7 +65,7 @@ class IndexReport:
         return [p for p in self.problems if p.is_error]
 
     def as_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k != "problems"}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("problems", "embedded_texts")}
         out["errors"] = [str(p) for p in self.errors]
         out["warnings"] = [str(p) for p in self.problems if not p.is_error]
         return out
@@ -106,6 +106,7 @@ class Indexer:
         report.dropped_collections = self.drop_leftovers(keep=report.collection)
         report.articles, report.chunks = len(articles), len(wanted)
         report.embedded, report.reused = self.embedder.embedded, self.embedder.reused
+        report.embedded_texts = list(self.embedder.embedded_texts)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 

@@ -16,13 +16,12 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from indexer.build import Indexer, IndexReport
+from indexer.git import GitRepo, Revision
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
 from kb.config import Settings
 from kb.corpus import iter_article_files
 from kb.engine import Engine
-
-from indexer.build import Indexer, IndexReport
-from indexer.git import GitRepo, Revision
 
 
 def source_files(settings: Settings, path: Path, rev: str | None) -> tuple[Iterable[tuple[str, bytes]], Revision]:

@@ -154,3 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:  # console script
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -108,7 +108,7 @@ _FM_FIRST_LINE = 2  # the YAML starts on the line after the opening '---'
 def _front_matter(source: str, path: str, problems: list[Problem]) -> tuple[FrontMatter | None, dict[str, int]]:
     try:
         root = yaml.compose(source, Loader=_Loader)
-        data = yaml.load(source, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(source, Loader=_Loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         line = _FM_FIRST_LINE + (mark.line if mark else 0)

@@ -19,6 +19,7 @@ prefetch + fusion, named dense and sparse vectors, aliases and collection metada
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -80,10 +81,8 @@ class QdrantStore:
             raise StoreUnavailable(_explain(e, self.location)) from e
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing a dead connection is not worth a crash
             self.client.close()
-        except Exception:  # closing a dead connection is not worth a crash
-            pass
 
     # --- collections and aliases ---------------------------------------------------------------------------
 

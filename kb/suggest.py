@@ -97,7 +97,8 @@ class Suggester:
         self.articles = articles
         self.clock = clock
 
-    def suggest(self, query: SuggestQuery) -> SuggestResult:
+    def suggest(self, query: SuggestQuery, *, ranked: list[Match] | None = None) -> SuggestResult:
+        """Validate, detect the language, rank, apply the tiers and draft. `ranked` reuses a ranking."""
         message = query.message.strip()
         if not message:
             raise InvalidInput("message: is empty; paste the incoming message", field="message")
@@ -111,16 +112,21 @@ class Suggester:
         if language is None:
             language, detected = detect_language(message).language, True
 
-        matches = self.retriever.search(message, language, limit=_POOL)
-        matches = [m for m in matches if m.score >= self.settings.threshold_low]
-        ranked = sorted(matches, key=lambda m: (-(m.score + (SAME_LANGUAGE_BONUS if m.language == language else 0)),
-                                                m.article_id))[:limit]
-        articles = self.articles.get_articles([m.article_id for m in ranked])
+        ranked = self.rank(message, language) if ranked is None else ranked
+        shown = [m for m in ranked if m.score >= self.settings.threshold_low][:limit]
+        articles = self.articles.get_articles([m.article_id for m in shown])
         words = len(normalize(message).split())
         suggestions = [self._suggestion(m, articles[m.article_id], query, language, words)
-                       for m in ranked if m.article_id in articles and articles[m.article_id].is_served]
+                       for m in shown if m.article_id in articles and articles[m.article_id].is_served]
         return SuggestResult(language=language, language_detected=detected, channel=query.channel,
                              suggestions=suggestions, no_match=not suggestions)
+
+    def rank(self, message: str, language: Language) -> list[Match]:
+        """Candidate articles, best first, before thresholds: an article in the message's language gets a
+        small bonus, so an other-language article is offered only when it is clearly the better answer."""
+        matches = self.retriever.search(message, language, limit=_POOL)
+        return sorted(matches, key=lambda m: (-(m.score + (SAME_LANGUAGE_BONUS if m.language == language else 0)),
+                                              m.article_id))
 
     def tier(self, score: float, *, words: int, stale: bool) -> Confidence:
         s = self.settings

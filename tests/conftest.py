@@ -19,7 +19,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from kb.config import Settings  # noqa: E402
+from kb.config import Settings
 
 if TYPE_CHECKING:
     from kb.embedding import Embedder

@@ -1,0 +1,128 @@
+"""The golden set: realistic incoming messages with the article that should answer them (or none).
+
+`run_golden` returns one `GoldenItem` per message (what was expected, what was ranked, the tier) and
+`summarise` the figures QA leads read: hit@1, hit@3, MRR, no-match precision/recall and how often each tier was
+right, overall and per language and type.
+
+    >>> items = run_golden(engine, load_golden())  # doctest: +SKIP
+    >>> summarise(items)["all"]["hit@1"]  # doctest: +SKIP
+    0.87
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from eval.metrics import hit_at, mean, precision_recall, reciprocal_rank
+from kb.channels import Channel
+from kb.engine import Engine
+from kb.language import detect_language
+from kb.suggest import SuggestQuery
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@dataclass(frozen=True)
+class GoldenMessage:
+    id: str
+    text: str
+    language: str
+    channel: str
+    expected: str | None
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class GoldenItem:
+    """The outcome for one message."""
+
+    id: str
+    text: str
+    language: str
+    kind: str
+    expected: str | None
+    expected_type: str | None
+    ranked: list[str]  # candidate articles before thresholds, best first
+    top_score: float
+    suggested: list[str]  # what the agent is shown (after thresholds)
+    tier: str | None  # tier of the first suggestion
+    no_match: bool
+
+    @property
+    def correct_top(self) -> bool:
+        return self.expected is not None and bool(self.suggested) and self.suggested[0] == self.expected
+
+
+def load_golden(paths: Iterable[Path] | None = None) -> list[GoldenMessage]:
+    rows: list[GoldenMessage] = []
+    for path in paths or sorted(DATA.glob("golden_*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                r = json.loads(line)
+                rows.append(GoldenMessage(r["id"], r["text"], r["language"], r.get("channel", "facebook"),
+                                          r.get("expected"), r.get("kind", "")))
+    return rows
+
+
+def run_golden(engine: Engine, messages: list[GoldenMessage],
+               progress: Callable[[int, int], None] | None = None) -> list[GoldenItem]:
+    served = {a.id: a for a in engine.served.all_articles()}
+    items = []
+    for i, msg in enumerate(messages):
+        # The language is detected as the service would, never taken from the golden label.
+        detected = detect_language(msg.text).language
+        query = SuggestQuery(message=msg.text, channel=Channel.parse(msg.channel), language=detected, limit=3)
+        ranked = engine.suggester.rank(msg.text, detected)
+        result = engine.suggester.suggest(query, ranked=ranked)
+        expected_type = str(served[msg.expected].meta.type) if msg.expected in served else None
+        items.append(GoldenItem(
+            id=msg.id, text=msg.text, language=msg.language, kind=msg.kind, expected=msg.expected,
+            expected_type=expected_type, ranked=[m.article_id for m in ranked[:10]],
+            top_score=ranked[0].score if ranked else 0.0, suggested=[s.article_id for s in result.suggestions],
+            tier=str(result.suggestions[0].confidence) if result.suggestions else None, no_match=result.no_match,
+        ))
+        if progress:
+            progress(i + 1, len(messages))
+    return items
+
+
+def figures(items: list[GoldenItem]) -> dict[str, Any]:
+    """Figures for one slice of items."""
+    answerable = [i for i in items if i.expected is not None]
+    predicted = [i.no_match for i in items]
+    actual = [i.expected is None for i in items]
+    nm_precision, nm_recall = precision_recall(predicted, actual)
+    tiers: dict[str, dict[str, float]] = {}
+    for tier in ("high", "medium", "low"):
+        shown = [i for i in items if i.tier == tier]
+        tiers[tier] = {"n": len(shown), "correct": mean([1.0 if i.correct_top else 0.0 for i in shown])}
+    return {
+        "n": len(items),
+        "answerable": len(answerable),
+        "hit@1": mean([1.0 if i.correct_top else 0.0 for i in answerable]),
+        "hit@3": mean([1.0 if i.expected is not None and hit_at(i.suggested, i.expected, 3) else 0.0
+                       for i in answerable]),
+        "mrr": mean([reciprocal_rank(i.suggested, i.expected) for i in answerable if i.expected]),
+        "ranked_hit@1": mean([1.0 if i.ranked[:1] == [i.expected] else 0.0 for i in answerable]),
+        "no_match_precision": nm_precision,
+        "no_match_recall": nm_recall,
+        "tiers": tiers,
+    }
+
+
+def summarise(items: list[GoldenItem]) -> dict[str, Any]:
+    out: dict[str, Any] = {"all": figures(items)}
+    for language in sorted({i.language for i in items}):
+        out[f"language:{language}"] = figures([i for i in items if i.language == language])
+    for kind in sorted({i.expected_type for i in items if i.expected_type}):
+        out[f"type:{kind}"] = figures([i for i in items if i.expected_type == kind])
+    out["misses"] = [asdict(i) for i in items if not _ok(i)]
+    return out
+
+
+def _ok(item: GoldenItem) -> bool:
+    return item.no_match if item.expected is None else item.correct_top
