@@ -40,7 +40,10 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
+
+        transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bars in CLI output
 
         # One intra-op thread per worker: with 2 threads torch collapses under CPU contention.
         torch.set_num_threads(threads)

@@ -1,0 +1,46 @@
+"""Dutch/English detection with lingua (offline, maintained), restricted to the two languages we answer in.
+
+    >>> detect_language("Klopt het dat suiker kanker voedt?").language
+    <Language.NL: 'nl'>
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from lingua import Language as Lingua
+from lingua import LanguageDetectorBuilder
+
+from kb.article import Language
+from kb.normalize import normalize
+
+_lock = threading.Lock()
+_detector = None
+_MAP = {Lingua.DUTCH: Language.NL, Lingua.ENGLISH: Language.EN}
+
+
+@dataclass(frozen=True)
+class Detection:
+    language: Language
+    confidence: float
+    reliable: bool
+
+
+def _get():  # type: ignore[no-untyped-def]
+    global _detector
+    with _lock:
+        if _detector is None:
+            _detector = LanguageDetectorBuilder.from_languages(Lingua.DUTCH, Lingua.ENGLISH).build()
+        return _detector
+
+
+def detect_language(text: str, default: Language = Language.NL) -> Detection:
+    """The message's language; `default` (Dutch first) when there is too little text to tell."""
+    clean = normalize(text)
+    if sum(1 for w in clean.split() if any(c.isalpha() for c in w)) < 2:
+        return Detection(default, 0.0, False)
+    values = _get().compute_language_confidence_values(clean)
+    best = max(values, key=lambda v: v.value)
+    language = _MAP.get(best.language, default)
+    return Detection(language, round(best.value, 4), best.value >= 0.7)
