@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     search_mode: Literal["hybrid", "dense", "lexical"] = Field(
         "hybrid", description="Retrieval mode: dense + lexical fused (default), or one of them alone."
     )
+    fusion: Literal["weighted", "rrf"] = Field(
+        "weighted", description="How hybrid results are ordered: combined score (`weighted`) or Qdrant's RRF order."
+    )
     threshold_high: float = Field(0.62, ge=0, le=1, description="Score at or above which a match is `high`.")
     threshold_medium: float = Field(0.48, ge=0, le=1, description="Score at or above which a match is `medium`.")
     threshold_low: float = Field(0.36, ge=0, le=1, description="Below this score there is no match.")

@@ -38,7 +38,8 @@ class Engine:
         store = store or QdrantStore(settings)
         sparse = SparseEncoder()
         served = ServedIndex(store, settings)
-        retriever = Retriever(store, embedder, sparse, alias=settings.collection, mode=settings.search_mode)
+        retriever = Retriever(store, embedder, sparse, alias=settings.collection, mode=settings.search_mode,
+                              fusion=settings.fusion)
         suggester = Suggester(settings, retriever, drafter, served)
         return cls(settings, store, embedder, sparse, drafter, served, retriever, suggester)
 

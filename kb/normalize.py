@@ -24,7 +24,7 @@ _SPACE = re.compile(r"\s+")
 
 def _is_pictograph(ch: str) -> bool:
     cat = unicodedata.category(ch)
-    return cat in ("So", "Sk", "Cs", "Co", "Cn") or ch in "\u200d\ufe0f\ufe0e" or cat == "Cc" and ch not in "\n\t"
+    return cat in ("So", "Sk", "Cs", "Co", "Cn") or ch in "\u200d\ufe0f\ufe0e" or (cat == "Cc" and ch not in "\n\t")
 
 
 def _split_hashtag(match: re.Match[str]) -> str:

@@ -22,6 +22,7 @@ from kb.normalize import normalize
 from kb.store import Hit, QdrantStore
 
 Mode = Literal["hybrid", "dense", "lexical"]
+Fusion = Literal["weighted", "rrf"]
 
 #: Lexical scores are unbounded BM25 sums; s / (s + LEXICAL_HALF) maps them into [0, 1).
 LEXICAL_HALF = 6.0
@@ -55,12 +56,13 @@ def combine(dense: float, lexical: float, mode: Mode) -> float:
 
 class Retriever:
     def __init__(self, store: QdrantStore, embedder: Embedder, sparse: SparseEncoder, *, alias: str,
-                 mode: Mode = "hybrid", candidates: int = 60) -> None:
+                 mode: Mode = "hybrid", fusion: Fusion = "weighted", candidates: int = 60) -> None:
         self.store = store
         self.embedder = embedder
         self.sparse = sparse
         self.alias = alias
         self.mode = mode
+        self.fusion = fusion
         self.candidates = candidates
 
     def search(self, message: str, language: Language | None, *, limit: int) -> list[Match]:
@@ -69,11 +71,16 @@ class Retriever:
         sparse = self.sparse.encode_query(text, language) if self.mode != "dense" else None
         result = self.store.search(self.alias, dense, sparse, limit=self.candidates, candidates=self.candidates,
                                    fields=_FIELDS)
-        return rank_articles(result.fused, result.dense, result.lexical, self.mode)[:limit]
+        return rank_articles(result.fused, result.dense, result.lexical, self.mode, self.fusion)[:limit]
 
 
-def rank_articles(fused: list[Hit], dense: list[Hit], lexical: list[Hit], mode: Mode) -> list[Match]:
-    """Group chunk hits by article; score each article by its best chunks; order by score, then id."""
+def rank_articles(fused: list[Hit], dense: list[Hit], lexical: list[Hit], mode: Mode,
+                  fusion: Fusion = "weighted") -> list[Match]:
+    """Group chunk hits by article and score each by its best chunks.
+
+    `weighted` orders articles by the combined score; `rrf` keeps Qdrant's reciprocal-rank-fused order (the
+    combined score is still what the tiers read). Measured on the golden messages: see docs/retrieval.md.
+    """
     best_dense: dict[str, Hit] = {}
     for hit in dense:
         best_dense.setdefault(hit.payload["article_id"], hit)  # hits come best first
@@ -91,5 +98,6 @@ def rank_articles(fused: list[Hit], dense: list[Hit], lexical: list[Hit], mode: 
         matches.append(Match(article_id, shown.payload.get("language", ""), round(combine(d_score, l_score, mode), 6),
                              round(d_score, 6), round(l_score, 6), shown.payload.get("text", ""),
                              shown.payload.get("kind", "")))
-    matches.sort(key=lambda m: (-m.score, m.article_id))
+    if fusion == "weighted" or mode != "hybrid":
+        matches.sort(key=lambda m: (-m.score, m.article_id))
     return matches

@@ -1,0 +1,128 @@
+"""Confidence tiers, no-match, language preference and stale handling, on a fake retriever (no model)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from kb.article import Article, Language
+from kb.channels import Channel
+from kb.config import Settings
+from kb.drafting import Drafter
+from kb.errors import InvalidInput
+from kb.parsing import parse_bytes
+from kb.retrieval import Match, rank_articles
+from kb.store import Hit
+from kb.suggest import Confidence, Suggester, SuggestQuery
+
+ROOT = Path(__file__).resolve().parents[2]
+MIXED = ROOT / "tests" / "fixtures" / "mixed"
+TODAY = dt.date(2026, 11, 22)
+
+pytestmark = pytest.mark.unit
+
+
+def load(name: str) -> Article:
+    article = parse_bytes((MIXED / name).read_bytes(), name).article
+    assert article is not None
+    return article
+
+
+class FakeRetriever:
+    def __init__(self, matches: list[Match]) -> None:
+        self.matches = matches
+
+    def search(self, message: str, language: Language | None, *, limit: int) -> list[Match]:
+        return self.matches[:limit]
+
+
+class Articles:
+    def __init__(self, *articles: Article) -> None:
+        self.by_id = {a.id: a for a in articles}
+
+    def get_articles(self, ids: list[str]) -> dict[str, Article]:
+        return {i: self.by_id[i] for i in ids if i in self.by_id}
+
+
+def match(article_id: str, score: float, language: str = "en") -> Match:
+    return Match(article_id, language, score, score, 0.0, "matched", "claim")
+
+
+def suggester(*matches: Match) -> Suggester:
+    settings = Settings(threshold_low=0.4, threshold_medium=0.5, threshold_high=0.7, short_message_words=4)
+    articles = Articles(load("good-rebuttal.md"), load("good-faq.md"), load("stale-faq.md"))
+    return Suggester(settings, FakeRetriever(list(matches)), Drafter(ROOT / "articles" / "_templates"),  # type: ignore[arg-type]
+                     articles, clock=lambda: TODAY)
+
+
+LONG = "does baking soda really cure cancer like my neighbour keeps telling me"
+
+
+def test_tiers_follow_the_thresholds() -> None:
+    for score, tier in [(0.9, Confidence.HIGH), (0.6, Confidence.MEDIUM), (0.45, Confidence.LOW)]:
+        result = suggester(match("good-rebuttal", score)).suggest(SuggestQuery(message=LONG, language=Language.EN))
+        assert result.suggestions[0].confidence is tier
+
+
+def test_below_the_lowest_tier_there_is_no_match_and_no_draft() -> None:
+    result = suggester(match("good-rebuttal", 0.39)).suggest(SuggestQuery(message=LONG, language=Language.EN))
+    assert result.no_match and result.suggestions == []
+
+
+def test_very_short_message_is_never_high() -> None:
+    result = suggester(match("good-rebuttal", 0.95)).suggest(SuggestQuery(message="baking soda cancer?",
+                                                                          language=Language.EN))
+    assert result.suggestions[0].confidence is Confidence.MEDIUM
+    assert "short_message" in result.suggestions[0].warnings
+
+
+def test_stale_article_is_never_high_and_says_so() -> None:
+    result = suggester(match("stale-faq", 0.95, "nl")).suggest(
+        SuggestQuery(message="ik wil graag vrijwilliger worden bij jullie, kan dat?", language=Language.NL))
+    first = result.suggestions[0]
+    assert first.confidence is Confidence.MEDIUM
+    assert "stale" in first.warnings
+
+
+def test_other_language_article_carries_language_fallback() -> None:
+    result = suggester(match("good-rebuttal", 0.8, "en")).suggest(
+        SuggestQuery(message="geneest baking soda echt kanker zoals mijn buurvrouw zegt", language=Language.NL))
+    assert "language_fallback" in result.suggestions[0].warnings
+
+
+def test_same_language_article_wins_a_close_call() -> None:
+    s = suggester(match("good-rebuttal", 0.62, "en"), match("good-faq", 0.60, "nl"))
+    ranked = s.rank("een bericht", Language.NL)
+    assert [m.article_id for m in ranked] == ["good-faq", "good-rebuttal"]
+
+
+def test_empty_and_oversized_messages_are_refused() -> None:
+    s = suggester(match("good-rebuttal", 0.9))
+    with pytest.raises(InvalidInput, match="message: is empty"):
+        s.suggest(SuggestQuery(message="   "))
+    with pytest.raises(InvalidInput, match="at most 5000"):
+        s.suggest(SuggestQuery(message="x" * 5001))
+
+
+def test_x_channel_draft_is_used_for_x() -> None:
+    result = suggester(match("good-rebuttal", 0.9)).suggest(SuggestQuery(message=LONG, channel=Channel.X,
+                                                                         language=Language.EN))
+    assert result.suggestions[0].draft.endswith("^HG")
+
+
+def hit(article_id: str, score: float, kind: str = "claim") -> Hit:
+    return Hit(f"{article_id}-{kind}-{score}", score, {"article_id": article_id, "kind": kind, "text": kind,
+                                                       "language": "nl"})
+
+
+def test_articles_are_scored_by_their_best_chunk_in_each_mode() -> None:
+    dense = [hit("a", 0.8), hit("b", 0.7), hit("a", 0.5, "answer")]
+    lexical = [hit("b", 12.0), hit("a", 1.0)]
+    ranked = rank_articles(dense + lexical, dense, lexical, "hybrid")
+    by_id = {m.article_id: m for m in ranked}
+    assert by_id["a"].dense == 0.8 and by_id["a"].lexical == 1.0
+    assert by_id["b"].dense == 0.7 and by_id["b"].lexical == 12.0
+    assert [m.article_id for m in ranked] == ["b", "a"]  # b's strong lexical evidence outweighs a's small lead
+    assert [m.article_id for m in rank_articles(dense, dense, [], "dense")] == ["a", "b"]
