@@ -13,11 +13,10 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from kb.cli import EXIT_OK, settings_from
-from kb.engine import Engine
-
 from eval.calibrate import Scored, calibrate
 from eval.golden import GoldenItem, load_golden, run_golden, summarise
+from kb.cli import EXIT_OK, settings_from
+from kb.engine import Engine
 
 
 @click.group("eval")
