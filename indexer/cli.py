@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import click
+import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -22,6 +24,7 @@ from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
 from kb.config import Settings
 from kb.corpus import iter_article_files
 from kb.engine import Engine
+from kb.errors import StoreUnavailable
 
 
 def source_files(settings: Settings, path: Path, rev: str | None) -> tuple[Iterable[tuple[str, bytes]], Revision]:
@@ -57,15 +60,16 @@ def run_index(engine: Engine, path: Path, *, rev: str | None = None, full: bool 
         embedder.cache.close()
 
 
-def print_summary(report: IndexReport) -> None:
-    for problem in report.problems:
-        click.echo(str(problem), err=True)
-    mode = f"full rebuild ({report.reason})" if report.full else "incremental"
-    commit = (report.commit or "no commit")[:12] + (" + uncommitted changes" if report.dirty else "")
-    click.echo(f"indexed {commit} into {report.collection}: {mode}", err=True)
-    click.echo(f"  {report.articles} articles, {report.chunks} chunks: {report.embedded} embedded, "
-               f"{report.reused} reused from cache, {report.deleted} deleted, {len(report.errors)} errors, "
-               f"{report.seconds:.1f} s", err=True)
+def print_summary(report: dict[str, Any]) -> None:
+    """The end-of-run summary, from `IndexReport.as_dict()` (also what the service returns)."""
+    for line in [*report["errors"], *report["warnings"]]:
+        click.echo(line, err=True)
+    mode = f"full rebuild ({report['reason']})" if report["full"] else "incremental"
+    commit = (report["commit"] or "no commit")[:12] + (" + uncommitted changes" if report["dirty"] else "")
+    click.echo(f"indexed {commit} into {report['collection']}: {mode}", err=True)
+    click.echo(f"  {report['articles']} articles, {report['chunks']} chunks: {report['embedded']} embedded, "
+               f"{report['reused']} reused from cache, {report['deleted']} deleted, {len(report['errors'])} errors, "
+               f"{report['seconds']:.1f} s", err=True)
 
 
 @click.command("index")
@@ -87,13 +91,37 @@ def index(path: Path | None, rev: str | None, full: bool, strict: bool, as_json:
     root = path or settings.articles_dir
     if not root.exists():
         raise click.UsageError(f"{root}: no such folder")
-    with Engine.open(settings) as engine:
-        report = run_index(engine, root, rev=rev, full=full, show_progress=not as_json)
+    try:
+        with Engine.open(settings) as engine:
+            report = run_index(engine, root, rev=rev, full=full, show_progress=not as_json).as_dict()
+    except StoreUnavailable as e:
+        # Local Qdrant is single-process: while `kb serve` owns it, the service re-indexes for us.
+        if settings.qdrant_url or "another process" not in e.message or rev is not None or path is not None:
+            raise
+        report = ask_service(settings, full=full)
     if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2, default=str))
+        click.echo(json.dumps(report, indent=2, default=str))
     else:
         print_summary(report)
-    return EXIT_ERRORS if strict and report.errors else EXIT_OK
+    return EXIT_ERRORS if strict and report["errors"] else EXIT_OK
+
+
+def ask_service(settings: Settings, *, full: bool) -> dict[str, Any]:
+    """Ask the running service to re-index its articles folder (POST /v1/index with an editor key)."""
+    url = f"http://{settings.host}:{settings.port}/v1/index"
+    if settings.api_key is None:
+        raise StoreUnavailable("the local index is owned by a running `kb serve`; set KB_API_KEY to an editor key "
+                               f"so `kb index` can ask it to re-index ({url}), or stop the service")
+    click.echo(f"the service owns the local index: asking {url} to re-index", err=True)
+    try:
+        response = httpx.post(url, json={"full": full}, timeout=600,
+                              headers={"Authorization": f"Bearer {settings.api_key.get_secret_value()}"})
+    except httpx.HTTPError as e:
+        raise StoreUnavailable(f"the local index is locked and the service at {url} did not answer: {e}") from e
+    if response.status_code != 200:
+        raise StoreUnavailable(f"the service at {url} refused to re-index: {response.status_code} {response.text}")
+    body: dict[str, Any] = response.json()
+    return body
 
 
 @click.command("status")

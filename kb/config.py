@@ -59,6 +59,10 @@ class Settings(BaseSettings):
                                      description="Messages with at most this many words are never `high`.")
     max_message_chars: int = Field(5000, ge=100, le=100_000, description="Longest accepted incoming message.")
     default_limit: int = Field(3, ge=1, le=10, description="Suggestions returned when no limit is asked.")
+    api_key: SecretStr | None = Field(
+        None, description="Key the CLI sends to a running `kb serve` (e.g. `kb index` while the service owns the "
+        "local index); needs the editor role."
+    )
     host: str = Field("127.0.0.1", description="Address `kb serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `kb serve` listens on.")
 

@@ -52,7 +52,10 @@ class SentenceTransformerEmbedder:
         except Exception as e:
             raise ConfigError(f"model: cannot load '{location}' offline: {e}") from e
         self.model_id = model_id
-        self.dim = int(self._model.get_embedding_dimension())
+        dim = self._model.get_embedding_dimension()
+        if dim is None:
+            raise ConfigError(f"model: '{location}' does not say its embedding size")
+        self.dim = int(dim)
         self.batch_size = batch_size
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

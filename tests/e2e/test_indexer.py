@@ -139,6 +139,8 @@ def test_killed_rebuild_keeps_serving_the_old_index(tmp_path: Path, real_embedde
         served_before = engine.store.resolve_alias(settings.collection)
         answers_before = [engine.suggester.suggest(SuggestQuery(message=q)).model_dump() for q in questions]
 
+    for cache in data.glob("embeddings.sqlite*"):  # a cold cache makes the rebuild long enough to interrupt
+        cache.unlink()
     proc = subprocess.Popen([*kb, "index", "--full"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     collections = data / "qdrant" / "collection"
@@ -147,7 +149,7 @@ def test_killed_rebuild_keeps_serving_the_old_index(tmp_path: Path, real_embedde
         if len([p for p in collections.iterdir() if p.name.startswith("kb_articles__")]) > 1:
             break
         time.sleep(0.05)
-    time.sleep(0.5)  # well into writing the new collection
+    time.sleep(1.0)  # well into writing the new collection
     assert proc.poll() is None, "the rebuild finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
