@@ -20,6 +20,7 @@ prefetch + fusion, named dense and sparse vectors, aliases and collection metada
 from __future__ import annotations
 
 import contextlib
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -66,6 +67,10 @@ class QdrantStore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.location = settings.qdrant_url or str(settings.qdrant_path)
+        # Local mode is plain Python over SQLite and not safe for concurrent calls: serialise them (each call
+        # is short, so a re-index in one thread and suggestions in others interleave). A server needs no lock.
+        self._lock: contextlib.AbstractContextManager[Any] = (
+            contextlib.nullcontext() if settings.qdrant_url else threading.RLock())
         try:
             if settings.qdrant_url:
                 key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
@@ -191,7 +196,8 @@ class QdrantStore:
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with self._lock:
+                return fn(*args, **kwargs)
         except StoreUnavailable:
             raise
         except Exception as e:
