@@ -1,0 +1,102 @@
+"""The FastAPI application: built by a factory, never at import time.
+
+    >>> app = create_app(Settings())          # opens the model and store at start-up  # doctest: +SKIP
+    >>> app = create_app(settings, engine)    # tests pass an engine they already have  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kb.config import Settings
+from kb.engine import Engine
+
+from api import errors
+from api.db import Database
+from api.metrics import Metrics
+from api.routes import admin, articles, health, suggest
+
+MAX_BODY = 64 * 1024
+
+
+class BodyLimit:
+    """Refuse bodies over `limit` bytes with 413: at once from Content-Length, or as soon as the stream
+    passes the limit, without reading the rest."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = (b'{"error":{"code":"payload_too_large","message":"request body is over 65536 bytes",'
+                b'"request_id":"","details":{}}}')
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = engine is None
+        app.state.engine = engine or Engine.open(settings)  # a broken template stops start-up here
+        app.state.db = Database(settings.data_dir / "kennisbank.sqlite")
+        try:
+            yield
+        finally:
+            app.state.db.close()
+            if owned:
+                app.state.engine.close()
+
+    app = FastAPI(title="Kennisbank", version="0.1.0", lifespan=lifespan,
+                  description="Sourced, channel-fitted reply suggestions for webcare teams.")
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    errors.install(app)
+    for module in (health, suggest, articles, admin):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def observe(request: Any, call_next: Any) -> Any:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        app.state.metrics.observe_request(path, request.method, response.status_code, time.perf_counter() - started)
+        return response
+
+    app.add_middleware(BodyLimit)
+    return app

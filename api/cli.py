@@ -1,0 +1,107 @@
+"""`kb serve` and `kb keys`: registered on the `kb` command through the `kb.commands` entry points.
+
+    $ kb keys add --role editor --name "Anna de Vries"   # prints the key once
+    $ kb serve --port 8000
+"""
+
+from __future__ import annotations
+
+import click
+
+from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
+from kb.errors import ConfigError
+
+from api.db import ROLES, Database
+
+DEMO_FILE = "demo-key.txt"
+
+
+def _db() -> Database:
+    return Database(settings_from().data_dir / "kennisbank.sqlite")
+
+
+@click.command("serve")
+@click.option("--host", help="Address to bind (default KB_HOST, 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default KB_PORT, 8000).")
+def serve(host: str | None, port: int | None) -> int:
+    """Serve the API and pages under uvicorn (one worker; the embedded store is single-process).
+
+        kb serve
+        kb serve --host 0.0.0.0 --port 8080
+    """
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = settings_from(host=host, port=port)
+    click.echo(f"Kennisbank on http://{settings.host}:{settings.port}  (API docs at /docs)", err=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                timeout_graceful_shutdown=5)
+    return EXIT_OK
+
+
+@click.group("keys")
+def keys() -> None:
+    """Manage API keys (stored hashed; a key is shown once, when it is made)."""
+
+
+@keys.command("add")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--name", default="", help="Who or what uses the key.")
+def add(role: str, name: str) -> int:
+    """Create a key and print it (the only time it is shown).
+
+        kb keys add --role agent --name "partner team"
+    """
+    db = _db()
+    try:
+        key, record = db.add_key(role, name=name)
+    finally:
+        db.close()
+    click.echo(key)
+    click.echo(f"key id {record.id}, role {record.role}: store it now, it cannot be shown again", err=True)
+    return EXIT_OK
+
+
+@keys.command("list")
+def list_keys() -> int:
+    """List keys (id, role, name, created, revoked); never the keys themselves."""
+    db = _db()
+    try:
+        for k in db.list_keys():
+            click.echo(f"{k.id}  {k.role:7} {k.name:30} {k.created}  {'revoked ' + k.revoked if k.revoked else ''}")
+    finally:
+        db.close()
+    return EXIT_OK
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def revoke(key_id: str) -> int:
+    """Revoke a key by its id (from `kb keys list`)."""
+    db = _db()
+    try:
+        done = db.revoke_key(key_id)
+    finally:
+        db.close()
+    click.echo(f"revoked {key_id}" if done else f"no active key {key_id}", err=True)
+    return EXIT_OK if done else EXIT_ERRORS
+
+
+@keys.command("ensure-demo")
+def ensure_demo() -> int:
+    """Development only: create (once) an admin demo key for this machine and print it."""
+    settings = settings_from()
+    if settings.env == "production":
+        raise ConfigError("demo keys are refused in production; use `kb keys add`")
+    path = settings.data_dir / DEMO_FILE
+    if not path.exists():
+        db = _db()
+        try:
+            key, _ = db.add_key("admin", name="demo")
+        finally:
+            db.close()
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+    click.echo(path.read_text().strip())
+    return EXIT_OK

@@ -1,0 +1,69 @@
+"""Typed dependencies: routes ask for what they need; tests override exactly one of them.
+
+    @router.post("/v1/suggest")
+    def suggest(body: SuggestIn, engine: EngineDep, key: AgentKey) -> SuggestOut: ...
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from kb.config import PLACEHOLDER_KEYS, Settings
+from kb.engine import Engine
+
+from api.db import ApiKey, Database
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[Database, Depends(get_db)]
+
+
+def _authenticate(request: Request, db: DbDep, settings: SettingsDep) -> ApiKey:
+    header = request.headers.get("authorization", "")
+    scheme, _, presented = header.partition(" ")
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise HTTPException(401, "send an API key as 'Authorization: Bearer <key>'", headers=challenge)
+    presented = presented.strip()
+    key = db.check_key(presented)
+    if key is None:
+        raise HTTPException(401, "unknown or revoked API key", headers=challenge)
+    if settings.env == "production" and (key.name == "demo" or presented.split("_", 2)[-1] in PLACEHOLDER_KEYS):
+        raise HTTPException(401, "demo and placeholder keys are refused in production", headers=challenge)
+    request.state.key_id = key.id
+    return key
+
+
+def require(role: str):  # type: ignore[no-untyped-def]
+    """A dependency that authenticates and checks that the key's role grants `role`."""
+
+    def check(key: Annotated[ApiKey, Depends(_authenticate)]) -> ApiKey:
+        if not key.may(role):
+            raise HTTPException(403, f"this needs the {role} role; your key has role {key.role}")
+        return key
+
+    check.required_role = role  # type: ignore[attr-defined]  # read by the auth inventory test
+    return check
+
+
+AgentKey = Annotated[ApiKey, Depends(require("agent"))]
+EditorKey = Annotated[ApiKey, Depends(require("editor"))]
+QaKey = Annotated[ApiKey, Depends(require("qa"))]

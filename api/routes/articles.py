@@ -1,0 +1,54 @@
+"""Browsing the served articles (what agents can be offered), bounded in page size."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from kb.article import Article
+from kb.errors import NotFound
+
+from api.deps import AgentKey, EngineDep
+from api.schemas import ArticleOut, ArticlePage, ArticleSummary, SourceOut
+
+router = APIRouter(prefix="/v1/articles", tags=["articles"])
+
+
+def _out(a: Article) -> ArticleOut:
+    m = a.meta
+    return ArticleOut(id=m.id, type=str(m.type), language=str(m.language), title=m.title, status=str(m.status),
+                      verdict=str(m.verdict) if m.verdict else None, claims=list(m.claims), topics=list(m.topics),
+                      sources=[SourceOut(title=s.title, url=s.href) for s in m.sources], review_by=str(m.review_by),
+                      answer=a.sections.answer, short_answer=a.sections.short_answer)
+
+
+@router.get("/{article_id}")
+def get_article(article_id: str, engine: EngineDep, key: AgentKey) -> ArticleOut:
+    found = engine.served.get_articles([article_id])
+    if article_id not in found:
+        raise NotFound(f"no served article '{article_id}'")
+    return _out(found[article_id])
+
+
+@router.get("")
+def list_articles(engine: EngineDep, key: AgentKey,
+                  q: Annotated[str | None, Query(max_length=200)] = None,
+                  type: Annotated[str | None, Query(max_length=20)] = None,
+                  language: Annotated[str | None, Query(max_length=2)] = None,
+                  limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                  offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> ArticlePage:
+    """Served articles, filtered by type, language and a case-insensitive text match on title and claims."""
+    items = sorted(engine.served.all_articles(), key=lambda a: a.id)
+    if type:
+        items = [a for a in items if a.meta.type == type]
+    if language:
+        items = [a for a in items if a.meta.language == language]
+    if q:
+        needle = q.lower()
+        items = [a for a in items if needle in a.meta.title.lower() or any(needle in c.lower() for c in a.meta.claims)]
+    page = items[offset:offset + limit]
+    return ArticlePage(total=len(items), offset=offset, limit=limit, items=[
+        ArticleSummary(id=a.id, type=str(a.meta.type), language=str(a.meta.language), title=a.meta.title,
+                       verdict=str(a.meta.verdict) if a.meta.verdict else None, review_by=str(a.meta.review_by))
+        for a in page])

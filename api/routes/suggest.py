@@ -1,0 +1,38 @@
+"""Suggestions and the feedback agents give on them."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+
+from kb.errors import NotFound
+from kb.suggest import SuggestQuery
+
+from api.deps import AgentKey, DbDep, EngineDep
+from api.schemas import FeedbackIn, FeedbackOut, SuggestIn, SuggestOut
+
+router = APIRouter(prefix="/v1", tags=["suggestions"])
+
+
+@router.post("/suggest")
+def suggest(body: SuggestIn, request: Request, engine: EngineDep, db: DbDep, key: AgentKey) -> SuggestOut:
+    """Ranked, sourced reply drafts for an incoming message. Same input and index: same output but request_id."""
+    engine.ready()
+    result = engine.suggester.suggest(SuggestQuery(
+        message=body.message, channel=body.channel, language=body.language, customer_name=body.customer_name,
+        agent_signature=body.agent_signature, limit=body.limit))
+    rid = request.state.request_id = uuid.uuid4().hex
+    db.record_request(rid, key.id, body.message, str(body.channel), [s.article_id for s in result.suggestions])
+    request.app.state.metrics.observe_suggestion(result)
+    return SuggestOut(request_id=rid, language=result.language, suggestions=result.suggestions,
+                      no_match=result.no_match)
+
+
+@router.post("/feedback", status_code=201)
+def feedback(body: FeedbackIn, db: DbDep, key: AgentKey) -> FeedbackOut:
+    """Store what the agent did with a suggestion; acknowledged only once it is on disk."""
+    if db.request_articles(body.request_id) is None:
+        raise NotFound(f"request_id: no suggestion request '{body.request_id}'", field="request_id")
+    feedback_id = db.add_feedback(body.request_id, body.article_id, str(body.action), body.final_text, key.id)
+    return FeedbackOut(feedback_id=feedback_id, request_id=body.request_id)
