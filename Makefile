@@ -23,8 +23,10 @@ $(STAMP): pyproject.toml constraints.txt
 index: setup
 	$(BIN)/kb index
 
+# A local admin demo key is made once (development only) and printed, so the API and pages can be tried at once.
 run: index
-	$(BIN)/kb suggest "Klopt het dat baking soda kanker geneest?? mn tante zweert erbij" --channel x --name Sam
+	@echo "demo key (admin, development only; also in .kb/demo-key.txt): $$($(BIN)/kb keys ensure-demo)"
+	$(BIN)/kb serve
 
 lint: setup
 	$(BIN)/kb lint

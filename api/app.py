@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,13 +15,12 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kb.config import Settings
-from kb.engine import Engine
-
 from api import errors
 from api.db import Database
 from api.metrics import Metrics
 from api.routes import admin, articles, health, suggest
+from kb.config import Settings
+from kb.engine import Engine
 
 MAX_BODY = 64 * 1024
 
@@ -40,27 +40,36 @@ class BodyLimit:
         if length is not None and length.isdigit() and int(length) > self.limit:
             await self._refuse(send)
             return
-        seen = 0
+        seen, over, started = 0, False, False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
+                    over = True
                     raise _TooLarge
             return message
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if over:  # whatever the app made of the aborted body (FastAPI says 400), the answer is 413
+                return
+            started = True
+            await send(message)
+
+        with contextlib.suppress(_TooLarge):  # raised from inside the app's body read: answered below
+            await self.app(scope, limited, guarded)
+        if over and not started:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
         body = (b'{"error":{"code":"payload_too_large","message":"request body is over 65536 bytes",'
                 b'"request_id":"","details":{}}}')
         await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
 
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import click
 
+from api.db import ROLES, Database
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
 from kb.errors import ConfigError
-
-from api.db import ROLES, Database
 
 DEMO_FILE = "demo-key.txt"
 

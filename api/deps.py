@@ -10,10 +10,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from api.db import ApiKey, Database
 from kb.config import PLACEHOLDER_KEYS, Settings
 from kb.engine import Engine
-
-from api.db import ApiKey, Database
 
 
 def get_engine(request: Request) -> Engine:

@@ -8,10 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from indexer.cli import run_index
-
 from api.deps import EditorKey, EngineDep, QaKey, SettingsDep
 from api.schemas import IndexIn
+from indexer.cli import run_index
 
 router = APIRouter(tags=["admin"])
 _index_lock = threading.Lock()

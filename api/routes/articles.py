@@ -6,11 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from kb.article import Article
-from kb.errors import NotFound
-
 from api.deps import AgentKey, EngineDep
 from api.schemas import ArticleOut, ArticlePage, ArticleSummary, SourceOut
+from kb.article import Article
+from kb.errors import NotFound
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
 

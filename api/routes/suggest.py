@@ -6,11 +6,10 @@ import uuid
 
 from fastapi import APIRouter, Request
 
-from kb.errors import NotFound
-from kb.suggest import SuggestQuery
-
 from api.deps import AgentKey, DbDep, EngineDep
 from api.schemas import FeedbackIn, FeedbackOut, SuggestIn, SuggestOut
+from kb.errors import InvalidInput, NotFound
+from kb.suggest import SuggestQuery
 
 router = APIRouter(prefix="/v1", tags=["suggestions"])
 
@@ -32,7 +31,11 @@ def suggest(body: SuggestIn, request: Request, engine: EngineDep, db: DbDep, key
 @router.post("/feedback", status_code=201)
 def feedback(body: FeedbackIn, db: DbDep, key: AgentKey) -> FeedbackOut:
     """Store what the agent did with a suggestion; acknowledged only once it is on disk."""
-    if db.request_articles(body.request_id) is None:
+    offered = db.request_articles(body.request_id)
+    if offered is None:
         raise NotFound(f"request_id: no suggestion request '{body.request_id}'", field="request_id")
+    if body.article_id is not None and body.article_id not in offered:
+        raise InvalidInput(f"article_id: '{body.article_id}' was not suggested for request '{body.request_id}'; "
+                           f"suggested: {', '.join(offered) or 'none'}", field="article_id")
     feedback_id = db.add_feedback(body.request_id, body.article_id, str(body.action), body.final_text, key.id)
     return FeedbackOut(feedback_id=feedback_id, request_id=body.request_id)
