@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from eval.calibrate import Scored, calibrate
-from eval.golden import GoldenItem, load_golden, run_golden, summarise
+from eval.golden import GoldenItem, golden_headline, golden_sections, load_golden, run_golden, summarise
+from eval.report import Section, write_report
 from kb.cli import EXIT_OK, settings_from
 from kb.engine import Engine
 
@@ -33,7 +34,7 @@ def _run_golden_with_progress(engine: Engine) -> list[GoldenItem]:
 
 
 @eval_group.command("golden")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write golden.json here.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write golden.json and golden.html here.")
 def golden(out_dir: Path | None) -> int:
     """Run the golden messages: hit@1, hit@3, MRR, no-match precision/recall, tier calibration, every miss.
 
@@ -50,8 +51,9 @@ def golden(out_dir: Path | None) -> int:
                    f"no-match P={f['no_match_precision']:.2f} R={f['no_match_recall']:.2f}  tiers {tiers}")
     click.echo(f"{len(summary['misses'])} misses")
     if out_dir:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "golden.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+        path = write_report(out_dir, "golden", "Golden messages", headline=golden_headline(summary), data=summary,
+                            sections=golden_sections(summary))
+        click.echo(f"report: {path}", err=True)
     return EXIT_OK
 
 
@@ -74,4 +76,139 @@ def calibrate_cmd(high_precision: float, medium_precision: float) -> int:
     click.echo(f"KB_THRESHOLD_MEDIUM={t.medium}   # top suggestion right {t.medium_precision:.1%} of the time")
     click.echo(f"KB_THRESHOLD_HIGH={t.high}     # top suggestion right {t.high_precision:.1%}; "
                f"{t.high_coverage:.1%} of answerable messages reach it")
+    return EXIT_OK
+
+
+@eval_group.command("dataset")
+@click.argument("name", type=click.Choice(["checkthat2020"]))
+@click.option("--data", "data_root", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              default=Path("../shared/data/checkthat2020-en"), show_default=True, help="The dataset folder.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write <name>.json here.")
+def dataset(name: str, data_root: Path, out_dir: Path | None) -> int:
+    """Score our retrieval (dense, lexical, hybrid) on a public dataset; MAP@5 and MRR@10, dev and test.
+
+        kb eval dataset checkthat2020 --out reports/datasets
+    """
+    from eval.datasets import run_checkthat
+
+    settings = settings_from()
+    # Its own Qdrant folder and embedding cache: runs beside a serving `kb serve`, re-runs embed nothing.
+    settings = settings.model_copy(update={"data_dir": settings.data_dir / "eval"})
+    report = run_checkthat(data_root, settings, log=lambda line: click.echo(line, err=True))
+    click.echo(f"{'mode':14} {'MAP@5':>7} {'MRR@10':>7}   (test, {report['test']['dense']['n']} tweets; "
+               f"dev-tuned dense weight {report['tuned_dense_weight']})")
+    for mode, figures in report["test"].items():
+        click.echo(f"{mode:14} {figures['map@5']:7.3f} {figures['mrr@10']:7.3f}")
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / f"{name}.json").write_text(json.dumps(report, indent=2))
+    return EXIT_OK
+
+
+@eval_group.command("paraphrase")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write paraphrase.json/.html here.")
+@click.option("--sick", "sick_path", type=click.Path(path_type=Path),
+              default=Path("../shared/data/sick-nl/pairs.jsonl"), show_default=True,
+              help="SICK-NL pairs; skipped when the file is not there.")
+def paraphrase(out_dir: Path | None, sick_path: Path) -> int:
+    """Paraphrase groups (same article, tier, draft?), golden perturbations, and SICK-NL pairs.
+
+        kb eval paraphrase --out reports/paraphrase
+    """
+    from eval.paraphrase import load_groups, run_groups, run_perturbations, run_sick
+
+    with Engine.open(settings_from()) as engine:
+        engine.ready()
+        groups = run_groups(engine, load_groups())
+        perturbed = run_perturbations(engine, [m for m in load_golden() if m.expected is not None])
+        sick = run_sick(engine, sick_path) if sick_path.exists() else None
+    headline = {"groups": groups["n"], "same article+tier": groups["same_article_and_tier"],
+                "same draft": groups["same_draft"], "all expected": groups["all_expected"],
+                "perturbations unchanged": perturbed["unchanged"]}
+    if sick:
+        headline |= {"SICK paraphrase same": sick["paraphrase"]["same_top"],
+                     "SICK contradiction same": sick["contradiction"]["same_top"]}
+    for name, value in headline.items():
+        click.echo(f"{name:26} {value:.3f}" if isinstance(value, float) else f"{name:26} {value}")
+    if out_dir:
+        inconsistent = [{"group": g["group"], "expected": g["expected"], "text": o["text"], "article": o["article"],
+                         "tier": o["tier"]} for g in groups["inconsistent"] for o in g["outcomes"]]
+        by_kind = [{"perturbation": k, **v} for k, v in perturbed["by_kind"].items()]
+        path = write_report(out_dir, "paraphrase", "Paraphrase invariance", headline=headline,
+                            data={"groups": groups, "perturbations": perturbed, "sick": sick},
+                            sections=[Section("Groups without one answer", inconsistent),
+                                      Section("Perturbations by kind", by_kind),
+                                      Section("Perturbations that changed the answer", perturbed["changed"])])
+        click.echo(f"report: {path}", err=True)
+    return EXIT_OK
+
+
+@eval_group.command("agents")
+@click.argument("log", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write agents.json/.html here.")
+def agents(log: Path, out_dir: Path | None) -> int:
+    """Agent replies against the knowledge base and each other: agreement per topic and agent, alpha, outliers.
+
+        kb eval agents eval/data/agents_sample.jsonl --out reports/agents
+    """
+    from eval.agents import load_log, run_agents
+    from kb.corpus import build_corpus, iter_article_files
+
+    settings = settings_from()
+    replies = load_log(log)
+    corpus = build_corpus(iter_article_files(settings.articles_dir))
+    with Engine.open(settings) as engine:
+        engine.ready()
+        report = run_agents(engine, replies, corpus)
+    a = report["alpha"]
+    ci = f"[{a['ci'][0]:.3f}, {a['ci'][1]:.3f}]" if a["ci"] else "n/a"
+    click.echo(f"{report['replies']} replies, {report['agents']} agents, {report['topics']} topics; "
+               f"Krippendorff's alpha {a['value']:.3f} (95% CI {ci})")
+    click.echo(f"{'agent':12} {'replies':>7} {'content':>7} {'sources':>7} {'contra':>6} {'flagged':>7}")
+    for agent, f in report["per_agent"].items():
+        click.echo(f"{agent:12} {f['replies']:7} {f['content_agreement']:7.3f} {f['cites_source']:7.2f} "
+                   f"{f['contradictions']:6} {f['flagged']:7}")
+    click.echo(f"{len(report['outliers'])} outlier replies")
+    if out_dir:
+        headline = {"replies": report["replies"], "agents": report["agents"], "alpha": a["value"],
+                    "alpha 95% CI": ci, "outliers": len(report["outliers"])}
+        outliers = [{"id": o["id"], "agent": o["agent"], "topic": o["topic"], "flags": o["flags"],
+                     "why": "; ".join(o["reasons"]), "reply": o["reply"]} for o in report["outliers"]]
+        path = write_report(out_dir, "agents", f"Agent consistency: {log.name}", headline=headline, data=report,
+                            sections=[Section("Per agent", [{"agent": k, **v} for k, v in report["per_agent"].items()]),
+                                      Section("Per topic", [{"topic": k, **v} for k, v in report["per_topic"].items()]),
+                                      Section("Outlier replies", outliers)])
+        click.echo(f"report: {path}", err=True)
+    return EXIT_OK
+
+
+@eval_group.command("diff")
+@click.argument("rev_a")
+@click.argument("rev_b")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write diff.json/.html here.")
+def diff(rev_a: str, rev_b: str, out_dir: Path | None) -> int:
+    """Index articles/ at two git revisions (temporary collections) and list every golden or paraphrase
+    message whose top article, tier or draft changed.
+
+        kb eval diff main HEAD --out reports/diff
+    """
+    from eval.diff import run_diff
+
+    report = run_diff(settings_from(), rev_a, rev_b, log=lambda line: click.echo(line, err=True))
+    click.echo(f"{report['messages']} messages: {len(report['changed'])} changed "
+               f"(article {report['changed_article']}, tier {report['changed_tier']}, "
+               f"draft {report['changed_draft']}); better {report['better']}, worse {report['worse']}; "
+               f"top right {report['top_right_a']:.3f} -> {report['top_right_b']:.3f}")
+    for c in report["changed"]:
+        if "article" in c["changed"] or "tier" in c["changed"]:
+            click.echo(f"  {c['id']:12} {c['article_a']} ({c['tier_a']}) -> {c['article_b']} ({c['tier_b']})"
+                       f"  expected {c['expected']}")
+    if out_dir:
+        headline = {k: report[k] for k in ("messages", "changed_article", "changed_tier", "changed_draft", "better",
+                                           "worse", "top_right_a", "top_right_b")}
+        rows = [{k: c[k] for k in ("id", "text", "expected", "changed", "article_a", "article_b", "tier_a", "tier_b",
+                                   "draft_a", "draft_b")} for c in report["changed"]]
+        path = write_report(out_dir, "diff", f"KB diff {rev_a} → {rev_b}", headline=headline, data=report,
+                            sections=[Section("Changed answers", rows)])
+        click.echo(f"report: {path}", err=True)
     return EXIT_OK

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.metrics import hit_at, mean, precision_recall, reciprocal_rank
+from eval.report import Section
 from kb.channels import Channel
 from kb.engine import Engine
 from kb.language import detect_language
@@ -126,3 +127,22 @@ def summarise(items: list[GoldenItem]) -> dict[str, Any]:
 
 def _ok(item: GoldenItem) -> bool:
     return item.no_match if item.expected is None else item.correct_top
+
+
+def golden_headline(summary: dict[str, Any]) -> dict[str, Any]:
+    a = summary["all"]
+    return {"messages": a["n"], "hit@1": a["hit@1"], "hit@3": a["hit@3"], "MRR": a["mrr"],
+            "no-match precision": a["no_match_precision"], "no-match recall": a["no_match_recall"],
+            "high right": a["tiers"]["high"]["correct"], "misses": len(summary["misses"])}
+
+
+def golden_sections(summary: dict[str, Any]) -> list[Section]:
+    slices = [{"slice": name, "n": f["n"], "hit@1": f["hit@1"], "hit@3": f["hit@3"], "MRR": f["mrr"],
+               "no-match P": f["no_match_precision"], "no-match R": f["no_match_recall"],
+               **{f"{t} n": f["tiers"][t]["n"] for t in ("high", "medium", "low")},
+               **{f"{t} right": f["tiers"][t]["correct"] for t in ("high", "medium", "low")}}
+              for name, f in summary.items() if name != "misses"]
+    misses = [{"id": m["id"], "language": m["language"], "message": m["text"], "expected": m["expected"] or "no match",
+               "shown": m["suggested"][:3] or "no match", "tier": m["tier"], "score": m["top_score"]}
+              for m in summary["misses"]]
+    return [Section("Per language and type", slices), Section("Every miss", misses)]

@@ -44,19 +44,20 @@ class Match:
     matched_kind: str
 
 
-def combine(dense: float, lexical: float, mode: Mode) -> float:
+def combine(dense: float, lexical: float, mode: Mode, dense_weight: float = DENSE_WEIGHT) -> float:
     """One score in [0, 1] from a cosine and a BM25 sum (see the module docstring)."""
     lex = lexical / (lexical + LEXICAL_HALF) if lexical > 0 else 0.0
     if mode == "dense":
         return max(0.0, dense)
     if mode == "lexical":
         return lex
-    return max(0.0, DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lex)
+    return max(0.0, dense_weight * dense + (1 - dense_weight) * lex)
 
 
 class Retriever:
     def __init__(self, store: QdrantStore, embedder: Embedder, sparse: SparseEncoder, *, alias: str,
-                 mode: Mode = "hybrid", fusion: Fusion = "weighted", candidates: int = 60) -> None:
+                 mode: Mode = "hybrid", fusion: Fusion = "weighted", candidates: int = 60,
+                 dense_weight: float = DENSE_WEIGHT) -> None:
         self.store = store
         self.embedder = embedder
         self.sparse = sparse
@@ -64,6 +65,7 @@ class Retriever:
         self.mode = mode
         self.fusion = fusion
         self.candidates = candidates
+        self.dense_weight = dense_weight
 
     def search(self, message: str, language: Language | None, *, limit: int) -> list[Match]:
         text = normalize(message)
@@ -71,11 +73,12 @@ class Retriever:
         sparse = self.sparse.encode_query(text, language) if self.mode != "dense" else None
         result = self.store.search(self.alias, dense, sparse, limit=self.candidates, candidates=self.candidates,
                                    fields=_FIELDS)
-        return rank_articles(result.fused, result.dense, result.lexical, self.mode, self.fusion)[:limit]
+        return rank_articles(result.fused, result.dense, result.lexical, self.mode, self.fusion,
+                             self.dense_weight)[:limit]
 
 
 def rank_articles(fused: list[Hit], dense: list[Hit], lexical: list[Hit], mode: Mode,
-                  fusion: Fusion = "weighted") -> list[Match]:
+                  fusion: Fusion = "weighted", dense_weight: float = DENSE_WEIGHT) -> list[Match]:
     """Group chunk hits by article and score each by its best chunks.
 
     `weighted` orders articles by the combined score; `rrf` keeps Qdrant's reciprocal-rank-fused order (the
@@ -95,7 +98,8 @@ def rank_articles(fused: list[Hit], dense: list[Hit], lexical: list[Hit], mode: 
         # Show the agent the chunk that matched most convincingly in the mode that counts most.
         shown = d if d is not None and (lx is None or mode != "lexical") else lx
         assert shown is not None
-        matches.append(Match(article_id, shown.payload.get("language", ""), round(combine(d_score, l_score, mode), 6),
+        score = round(combine(d_score, l_score, mode, dense_weight), 6)
+        matches.append(Match(article_id, shown.payload.get("language", ""), score,
                              round(d_score, 6), round(l_score, 6), shown.payload.get("text", ""),
                              shown.payload.get("kind", "")))
     if fusion == "weighted" or mode != "hybrid":

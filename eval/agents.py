@@ -1,0 +1,246 @@
+"""Cross-agent consistency: do real agent replies agree with the knowledge base, and with each other?
+
+For every reply in a log (CSV or JSONL: agent, channel, message, reply, time) the harness
+
+1. maps the incoming message to its topic: the article the service would suggest first;
+2. checks the reply against that article: content agreement (cosine of reply and approved answer), the links
+   it cites against the article's sources, numbers it states that the article does not (`wrong_fact`), a
+   stance that contradicts the verdict (`different_stance`: affirming a myth), and text closer to a retired
+   article than to the current one (`outdated_policy`);
+3. maps the reply itself to an article and a stance, and measures agreement between agents with
+   Krippendorff's alpha (nominal) over those values, topic by topic, with a bootstrap confidence interval.
+
+    >>> report = run_agents(engine, load_log(Path("eval/data/agents_sample.jsonl")), corpus)  # doctest: +SKIP
+    >>> report["alpha"]["value"]  # doctest: +SKIP
+    0.81
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval.krippendorff import alpha_with_ci
+from eval.metrics import mean
+from kb.article import Article, Verdict
+from kb.corpus import Corpus
+from kb.engine import Engine
+from kb.language import detect_language
+from kb.normalize import normalize
+
+_URL = re.compile(r"https?://[^\s)>\]]+|www\.[^\s)>\]]+", re.IGNORECASE)
+#: Affirming a claim, unless negated right after ("klopt niet", "not true").
+_AFFIRM = re.compile(
+    r"\b(klopt(?!\s+(niet|echt niet|helaas niet|absoluut niet|zeker niet))|dat is (zeker )?waar|inderdaad|"
+    r"het helpt|kan (zeker )?helpen|helpt (echt|zeker)|baat bij|probeer het (gerust|maar)|aanrader|werkt echt|"
+    r"that'?s (right|true|correct)|(it|this) is true|yes,? it|indeed|it (can|does) help|worth a try|"
+    r"give it a try|does work|really works)\b", re.IGNORECASE)
+_DENY = re.compile(
+    r"\b(klopt (niet|echt niet|helaas niet|absoluut niet|zeker niet)|niet waar|nee\b|fabel|mythe|geen bewijs|"
+    r"onzin|is niet zo|niet bewezen|geen (wetenschappelijk )?bewijs|not true|isn'?t true|no,|myth|"
+    r"no (scientific )?evidence|not proven|does not|doesn'?t|is false|untrue)", re.IGNORECASE)
+_NUMBER_WORDS = {
+    "een": None, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7, "acht": 8, "negen": 9, "tien": 10,
+    "elf": 11, "twaalf": 12, "twintig": 20, "dertig": 30, "veertig": 40, "vijftig": 50, "zestig": 60,
+    "zeventig": 70, "tachtig": 80, "negentig": 90, "honderd": 100, "two": 2, "three": 3, "four": 4, "five": 5,
+    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "twenty": 20, "thirty": 30,
+    "forty": 40, "fifty": 50, "sixty": 60, "hundred": 100,
+}
+_NUMBER = re.compile(r"\b(\d+(?:[.,]\d+)?|" + "|".join(w for w, v in _NUMBER_WORDS.items() if v) + r")\b",
+                     re.IGNORECASE)
+MYTH_VERDICTS = {Verdict.FALSE, Verdict.MISLEADING, Verdict.UNPROVEN}
+#: Below this cosine to the approved answer a reply is listed as saying something else.
+LOW_AGREEMENT = 0.35
+#: A reply at least this close to a retired article, and closer to it than to the current one, is outdated.
+RETIRED_MIN = 0.55
+
+
+@dataclass(frozen=True)
+class Reply:
+    id: str
+    agent: str
+    channel: str
+    message: str
+    reply: str
+    time: str = ""
+
+
+@dataclass
+class Checked:
+    """One reply, its topic and everything found about it."""
+
+    id: str
+    agent: str
+    topic: str | None
+    reply_article: str | None
+    stance: str  # consistent | contradicts | outdated
+    content_agreement: float
+    cites_source: bool
+    links: list[str]
+    flags: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    message: str = ""
+    reply: str = ""
+
+
+def load_log(path: Path) -> list[Reply]:
+    """A log of agent replies as JSONL or CSV (columns agent, channel, message, reply, time; id optional)."""
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    else:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    out = []
+    for n, r in enumerate(rows, 1):
+        message = r.get("message") or r.get("incoming") or ""
+        reply = r.get("reply") or r.get("reply_text") or ""
+        if not (r.get("agent") and message and reply):
+            raise ValueError(f"{path}:{n}: a reply needs agent, message and reply")
+        out.append(Reply(str(r.get("id") or f"row-{n}"), r["agent"], r.get("channel", ""), message, reply,
+                         r.get("time", "")))
+    return out
+
+
+def _norm_url(url: str) -> str:
+    url = url.lower().rstrip(".,;:!?)").split("#")[0]
+    url = re.sub(r"^https?://", "", url)
+    return re.sub(r"^www\.", "", url).rstrip("/")
+
+
+def _numbers(text: str) -> set[str]:
+    text = _URL.sub(" ", text)
+    out = set()
+    for m in _NUMBER.finditer(text):
+        token = m.group(1).lower()
+        value = _NUMBER_WORDS.get(token, token)
+        out.add(str(value).replace(",", "."))
+    return out
+
+
+def _article_text(a: Article) -> str:
+    s = a.sections
+    return " ".join(filter(None, [a.meta.title, s.answer, s.short_answer, s.background, s.guidance,
+                                  *a.meta.claims]))
+
+
+class AgentChecker:
+    def __init__(self, engine: Engine, corpus: Corpus) -> None:
+        self.engine = engine
+        self.served = {a.id: a for a in engine.served.all_articles()}
+        self.retired = [a for a in corpus.articles.values() if not a.is_served and a.sections.answer]
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            for t, v in zip(missing, self.engine.embedder.embed([normalize(t) for t in missing]), strict=True):
+                self._vectors[t] = v / (np.linalg.norm(v) or 1.0)
+        return np.stack([self._vectors[t] for t in texts])
+
+    def _cos(self, a: str, b: str) -> float:
+        va, vb = self._embed([a, b])
+        return float(va @ vb)
+
+    def topic(self, message: str) -> str | None:
+        language = detect_language(message).language
+        ranked = self.engine.suggester.rank(message, language)
+        if not ranked or ranked[0].score < self.engine.settings.threshold_low:
+            return None
+        return ranked[0].article_id
+
+    def reply_article(self, reply: str) -> str | None:
+        ranked = self.engine.suggester.rank(reply, detect_language(reply).language)
+        return ranked[0].article_id if ranked else None
+
+    def check(self, r: Reply) -> Checked:
+        topic = self.topic(r.message)
+        links = [_norm_url(u) for u in _URL.findall(r.reply)]
+        article = self.served.get(topic) if topic else None
+        if article is None:
+            return Checked(r.id, r.agent, None, self.reply_article(r.reply), "consistent", 0.0, False, links,
+                           ["unmapped"], ["the incoming message matches no article"], r.message, r.reply)
+        answer = article.sections.answer
+        agreement = max(self._cos(r.reply, answer),
+                        self._cos(r.reply, article.sections.short_answer) if article.sections.short_answer else -1)
+        sources = {_norm_url(s.href) for s in article.meta.sources}
+        cites = bool(sources.intersection(links))
+        c = Checked(r.id, r.agent, topic, self.reply_article(r.reply), "consistent", round(agreement, 4), cites,
+                    links, message=r.message, reply=r.reply)
+
+        if article.meta.verdict in MYTH_VERDICTS:
+            affirms, denies = _AFFIRM.search(r.reply), _DENY.search(r.reply)
+            if affirms and not denies:
+                c.stance = "contradicts"
+                c.flags.append("different_stance")
+                c.reasons.append(f"affirms the claim ('{affirms.group(0)}') while the article's verdict is "
+                                 f"{article.meta.verdict}")
+        elif article.meta.verdict == Verdict.TRUE and _DENY.search(r.reply) and not _AFFIRM.search(r.reply):
+            c.stance = "contradicts"
+            c.flags.append("different_stance")
+            c.reasons.append("denies a claim the article rates true")
+
+        if article.meta.type in ("fact-check", "rebuttal") and not cites:
+            c.flags.append("missing_source")
+            c.reasons.append("cites none of the article's sources" + (f" (links: {', '.join(links)})" if links else
+                                                                     " (no link at all)"))
+
+        for old in self.retired:
+            old_sim = self._cos(r.reply, old.sections.answer)
+            if old_sim >= RETIRED_MIN and old_sim > self._cos(r.reply, answer):
+                c.stance = "outdated" if c.stance == "consistent" else c.stance
+                c.flags.append("outdated_policy")
+                c.reasons.append(f"closer to retired article '{old.id}' ({old_sim:.2f}) than to '{topic}'")
+                break
+
+        if "outdated_policy" not in c.flags:
+            unknown = sorted(_numbers(r.reply) - _numbers(_article_text(article)))
+            if unknown:
+                c.flags.append("wrong_fact")
+                c.reasons.append(f"states {', '.join(unknown)} where the article says "
+                                 f"{', '.join(sorted(_numbers(_article_text(article)))) or 'no number'}")
+        if agreement < LOW_AGREEMENT and not c.flags:
+            c.flags.append("low_agreement")
+            c.reasons.append(f"content agreement {agreement:.2f} with the approved answer")
+        return c
+
+
+def run_agents(engine: Engine, replies: Sequence[Reply], corpus: Corpus, *, seed: int = 7) -> dict[str, Any]:
+    checker = AgentChecker(engine, corpus)
+    checked = [checker.check(r) for r in replies]
+    by_topic: dict[str, list[Checked]] = defaultdict(list)
+    by_agent: dict[str, list[Checked]] = defaultdict(list)
+    for c in checked:
+        by_topic[c.topic or "(no article)"].append(c)
+        by_agent[c.agent].append(c)
+
+    def value(c: Checked) -> str:
+        return f"{c.reply_article}:{c.stance}"
+
+    units = {t: [value(c) for c in cs] for t, cs in by_topic.items() if t != "(no article)"}
+    alpha = alpha_with_ci(list(units.values()), seed=seed)
+
+    def figures(cs: list[Checked]) -> dict[str, Any]:
+        return {"replies": len(cs), "agents": len({c.agent for c in cs}),
+                "content_agreement": round(mean([c.content_agreement for c in cs]), 4),
+                "cites_source": round(mean([c.cites_source for c in cs]), 4),
+                "contradictions": sum("different_stance" in c.flags for c in cs),
+                "flagged": sum(bool(c.flags) for c in cs)}
+
+    topics = {t: figures(cs) | {"alpha": alpha_with_ci([units[t]], seed=seed, bootstrap=0)["value"]
+                                if t in units else None} for t, cs in sorted(by_topic.items())}
+    return {
+        "replies": len(checked), "agents": len(by_agent), "topics": len(units),
+        "alpha": alpha,
+        "per_topic": topics,
+        "per_agent": {a: figures(cs) for a, cs in sorted(by_agent.items())},
+        "outliers": [asdict(c) for c in checked if c.flags],
+        "checked": [asdict(c) for c in checked],
+    }

@@ -1,0 +1,86 @@
+"""What changes for agents between two versions of the knowledge base: the check an editor runs on a pull request.
+
+`articles/` is indexed as of each git revision into its own temporary local Qdrant (the served index is never
+touched; embeddings come from the shared cache, so unchanged text is not embedded again). The golden messages
+and every paraphrase then run against both, and every message whose top article, tier or draft changed is listed.
+
+    >>> report = run_diff(settings, "main", "HEAD")  # doctest: +SKIP
+    >>> [c["id"] for c in report["changed"]]  # doctest: +SKIP
+    ['core-014', 'pg-07#3']
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from eval.golden import load_golden
+from eval.paraphrase import Outcome, load_groups, outcome
+from indexer.cli import run_index
+from kb.config import Settings
+from kb.embedding import Embedder, load_embedder
+from kb.engine import Engine
+
+Message = tuple[str, str, str | None, str]  # id, text, expected article, channel
+
+
+def messages() -> list[Message]:
+    out: list[Message] = [(m.id, m.text, m.expected, m.channel) for m in load_golden()]
+    for g in load_groups():
+        out += [(f"{g.group}#{i}", t, g.expected, "facebook") for i, t in enumerate(g.texts, 1)]
+    return out
+
+
+def _outcomes(engine: Engine, batch: list[Message]) -> dict[str, Outcome]:
+    from kb.channels import Channel
+
+    return {mid: outcome(engine, text, Channel.parse(channel)) for mid, text, _, channel in batch}
+
+
+def run_diff(settings: Settings, rev_a: str, rev_b: str, *, embedder: Embedder | None = None,
+             log: Callable[[str], None] = print) -> dict[str, Any]:
+    embedder = embedder or load_embedder(settings)
+    batch = messages()
+    results: dict[str, dict[str, Outcome]] = {}
+    reports: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="kb-diff-") as tmp:
+        for label, rev in (("a", rev_a), ("b", rev_b)):
+            data = Path(tmp) / label
+            data.mkdir()
+            if settings.cache_path.exists():  # start from the shared cache: only new text gets embedded
+                with sqlite3.connect(settings.cache_path) as src, sqlite3.connect(data / "embeddings.sqlite") as dst:
+                    src.backup(dst)
+            rev_settings = settings.model_copy(update={"data_dir": data, "qdrant_url": None})
+            with Engine.open(rev_settings, embedder=embedder) as engine:
+                report = run_index(engine, settings.articles_dir, rev=rev)
+                reports[label] = {"rev": rev, "commit": report.commit, "articles": report.articles,
+                                  "embedded": report.embedded, "errors": [str(p) for p in report.errors]}
+                log(f"{rev}: {report.articles} articles indexed ({report.embedded} chunks embedded)")
+                results[label] = _outcomes(engine, batch)
+            shutil.rmtree(data, ignore_errors=True)
+    changed = []
+    for mid, text, expected, _ in batch:
+        a, b = results["a"][mid], results["b"][mid]
+        what = [k for k in ("article", "tier", "draft") if getattr(a, k) != getattr(b, k)]
+        if what:
+            changed.append({"id": mid, "text": text, "expected": expected, "changed": what,
+                            "article_a": a.article, "article_b": b.article, "tier_a": a.tier, "tier_b": b.tier,
+                            "right_a": a.article == expected, "right_b": b.article == expected,
+                            "draft_a": a.draft, "draft_b": b.draft})
+    answerable = [m for m in batch if m[2] is not None]
+
+    def right(label: str) -> float:
+        return sum(results[label][mid].article == exp for mid, _, exp, _ in answerable) / max(1, len(answerable))
+
+    return {"a": reports["a"], "b": reports["b"], "messages": len(batch),
+            "top_right_a": round(right("a"), 4), "top_right_b": round(right("b"), 4),
+            "changed_article": sum("article" in c["changed"] for c in changed),
+            "changed_tier": sum("tier" in c["changed"] for c in changed),
+            "changed_draft": sum("draft" in c["changed"] for c in changed),
+            "better": sum(c["right_b"] and not c["right_a"] for c in changed),
+            "worse": sum(c["right_a"] and not c["right_b"] for c in changed),
+            "changed": changed}

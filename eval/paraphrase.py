@@ -1,0 +1,158 @@
+"""Paraphrase invariance: the same question in other words, with typos or with an emoji added, should get the
+same article, the same tier and, ideally, the same draft.
+
+Three checks:
+
+- **groups** (`eval/data/paraphrases.jsonl`): for each group of paraphrases, does every one get the same top
+  article and tier, and the identical draft? And is that article the expected one?
+- **perturbations** of the golden messages (a typo, accents removed, capitals, an emoji, a URL appended):
+  the share whose top suggestion (or no-match) does not change.
+- **SICK-NL** pairs (`../shared/data/sick-nl/pairs.jsonl`): paraphrase pairs should land on the same article
+  more often than contradiction pairs (which differ by a negation and are hard negatives).
+
+    >>> report = run_paraphrase(engine, load_groups())  # doctest: +SKIP
+    >>> report["groups"]["same_article_and_tier"]  # doctest: +SKIP
+    0.93
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from eval.golden import DATA, GoldenMessage
+from eval.metrics import mean
+from kb.channels import Channel
+from kb.engine import Engine
+from kb.language import detect_language
+from kb.normalize import strip_accents
+from kb.suggest import SuggestQuery
+
+PERTURBATIONS = ("typo", "no_accents", "upper", "lower", "emoji", "url")
+
+
+@dataclass(frozen=True)
+class Group:
+    group: str
+    expected: str | None
+    language: str
+    texts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the service would show for one text: top article (None for no-match), its tier and draft."""
+
+    text: str
+    article: str | None
+    tier: str | None
+    draft: str | None
+    ranked_top: str | None  # best candidate before thresholds
+
+
+def load_groups(path: Path | None = None) -> list[Group]:
+    rows = [json.loads(line) for line in (path or DATA / "paraphrases.jsonl").read_text(encoding="utf-8")
+            .splitlines() if line.strip()]
+    return [Group(r["group"], r.get("expected"), r.get("language", ""), tuple(r["texts"])) for r in rows]
+
+
+def outcome(engine: Engine, text: str, channel: Channel = Channel.FACEBOOK) -> Outcome:
+    language = detect_language(text).language
+    ranked = engine.suggester.rank(text, language)
+    result = engine.suggester.suggest(SuggestQuery(message=text, channel=channel, language=language, limit=3),
+                                      ranked=ranked)
+    top = result.suggestions[0] if result.suggestions else None
+    return Outcome(text, top.article_id if top else None, str(top.confidence) if top else None,
+                   top.draft if top else None, ranked[0].article_id if ranked else None)
+
+
+def perturb(text: str, kind: str, seed: str) -> str:
+    """A deterministic perturbation of `text` (the seed makes the typo's position repeatable)."""
+    if kind == "typo":
+        rng = random.Random(seed)
+        words = text.split()
+        long = [i for i, w in enumerate(words) if len(w) > 4 and w.isalpha()]
+        if not long:
+            return text
+        i = rng.choice(long)
+        w = words[i]
+        j = rng.randrange(1, len(w) - 2)
+        words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]  # swap two neighbouring letters
+        return " ".join(words)
+    if kind == "no_accents":
+        return strip_accents(text)
+    if kind == "upper":
+        return text.upper()
+    if kind == "lower":
+        return text.lower()
+    if kind == "emoji":
+        return f"{text} 😡🙏"
+    if kind == "url":
+        return f"{text} https://t.co/x8Yq2LpZ0a"
+    raise ValueError(f"unknown perturbation '{kind}'")
+
+
+def run_groups(engine: Engine, groups: Sequence[Group],
+               progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    rows = []
+    for n, g in enumerate(groups, 1):
+        outs = [outcome(engine, t) for t in g.texts]
+        articles = {o.article for o in outs}
+        rows.append({
+            "group": g.group, "expected": g.expected, "language": g.language,
+            "same_article": len(articles) == 1,
+            "same_article_and_tier": len({(o.article, o.tier) for o in outs}) == 1,
+            "same_draft": len({o.draft for o in outs}) == 1,
+            "all_expected": articles == {g.expected},
+            "outcomes": [asdict(o) for o in outs],
+        })
+        if progress:
+            progress(n, len(groups))
+    return {
+        "n": len(rows),
+        "same_article": mean([r["same_article"] for r in rows]),
+        "same_article_and_tier": mean([r["same_article_and_tier"] for r in rows]),
+        "same_draft": mean([r["same_draft"] for r in rows]),
+        "all_expected": mean([r["all_expected"] for r in rows]),
+        "texts_expected": mean([o["article"] == r["expected"] for r in rows for o in r["outcomes"]]),
+        "inconsistent": [r for r in rows if not r["same_article_and_tier"]],
+    }
+
+
+def run_perturbations(engine: Engine, messages: Sequence[GoldenMessage],
+                      progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    per_kind: dict[str, list[bool]] = {k: [] for k in PERTURBATIONS}
+    changed = []
+    for n, m in enumerate(messages, 1):
+        base = outcome(engine, m.text, Channel.parse(m.channel))
+        for kind in PERTURBATIONS:
+            text = perturb(m.text, kind, m.id)
+            if text == m.text:
+                continue
+            o = outcome(engine, text, Channel.parse(m.channel))
+            same = o.article == base.article
+            per_kind[kind].append(same)
+            if not same:
+                changed.append({"id": m.id, "kind": kind, "text": text, "before": base.article, "after": o.article})
+        if progress:
+            progress(n, len(messages))
+    every = [s for v in per_kind.values() for s in v]
+    return {"n": len(every), "unchanged": mean(every),
+            "by_kind": {k: {"n": len(v), "unchanged": mean(v)} for k, v in per_kind.items()}, "changed": changed}
+
+
+def run_sick(engine: Engine, path: Path, limit: int | None = None) -> dict[str, Any]:
+    """Share of pairs whose two sentences get the same best candidate, for paraphrases and contradictions."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if limit:
+        rows = rows[:limit]
+    same: dict[str, list[bool]] = {"paraphrase": [], "contradiction": []}
+    for r in rows:
+        a, b = outcome(engine, r["a"]), outcome(engine, r["b"])
+        same[r["label"]].append(a.ranked_top == b.ranked_top)
+    return {label: {"n": len(v), "same_top": mean(v)} for label, v in same.items()} | {
+        "paraphrase_more_stable": mean(same["paraphrase"]) > mean(same["contradiction"])}

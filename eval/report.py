@@ -1,0 +1,65 @@
+"""Evaluation reports: `<name>.json` for machines and `<name>.html` for QA leads, side by side in `--out DIR`.
+
+The HTML is one self-contained page (no scripts, inline CSS) rendered by Jinja2 with autoescape on, so a
+message that contains markup shows as text.
+
+    >>> write_report(Path("reports/golden"), "golden", "Golden messages", headline={"hit@1": 0.91},
+    ...              data={}, sections=[Section("Misses", rows=[{"id": "core-007"}])])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+_env = Environment(loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+                   autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined, trim_blocks=True,
+                   lstrip_blocks=True)
+
+
+@dataclass
+class Section:
+    title: str
+    rows: Sequence[dict[str, Any]] = ()
+    note: str = ""
+    columns: Sequence[str] = field(default_factory=list)
+
+    def column_names(self) -> list[str]:
+        if self.columns:
+            return list(self.columns)
+        names: dict[str, None] = {}
+        for row in self.rows:
+            names.update(dict.fromkeys(row))
+        return list(names)
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, list | tuple):
+        return ", ".join(fmt(v) for v in value)
+    if value is None:
+        return "–"
+    return str(value)
+
+
+def write_report(out_dir: Path, name: str, title: str, *, headline: dict[str, Any], data: dict[str, Any],
+                 sections: Sequence[Section] = ()) -> Path:
+    """Write `<name>.json` (all of `data`) and `<name>.html`; return the HTML path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    (out_dir / f"{name}.json").write_text(json.dumps({"title": title, "created": created, "headline": headline,
+                                                      **data}, indent=2, ensure_ascii=False, default=str))
+    html = _env.get_template("report.html.j2").render(title=title, created=created, headline=headline,
+                                                      sections=sections, fmt=fmt)
+    path = out_dir / f"{name}.html"
+    path.write_text(html, encoding="utf-8")
+    return path
