@@ -52,9 +52,9 @@ class Settings(BaseSettings):
     fusion: Literal["weighted", "rrf"] = Field(
         "weighted", description="How hybrid results are ordered: combined score (`weighted`) or Qdrant's RRF order."
     )
-    threshold_high: float = Field(0.67, ge=0, le=1, description="Score at or above which a match is `high`.")
-    threshold_medium: float = Field(0.60, ge=0, le=1, description="Score at or above which a match is `medium`.")
-    threshold_low: float = Field(0.58, ge=0, le=1, description="Below this score there is no match.")
+    threshold_high: float = Field(0.69, ge=0, le=1, description="Score at or above which a match is `high`.")
+    threshold_medium: float = Field(0.61, ge=0, le=1, description="Score at or above which a match is `medium`.")
+    threshold_low: float = Field(0.60, ge=0, le=1, description="Below this score there is no match.")
     short_message_words: int = Field(4, ge=0, le=50,
                                      description="Messages with at most this many words are never `high`.")
     max_message_chars: int = Field(5000, ge=100, le=100_000, description="Longest accepted incoming message.")
