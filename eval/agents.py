@@ -45,7 +45,7 @@ _AFFIRM = re.compile(
     r"give it a try|does work|really works)\b", re.IGNORECASE)
 _DENY = re.compile(
     r"\b(klopt (niet|echt niet|helaas niet|absoluut niet|zeker niet)|niet waar|nee\b|fabel|mythe|geen bewijs|"
-    r"onzin|is niet zo|niet bewezen|geen (wetenschappelijk )?bewijs|not true|isn'?t true|no,|myth|"
+    r"onzin|dat is niet zo|niet bewezen|geen (wetenschappelijk )?bewijs|not true|isn'?t true|no,|myth|"
     r"no (scientific )?evidence|not proven|does not|doesn'?t|is false|untrue)", re.IGNORECASE)
 _NUMBER_WORDS = {
     "een": None, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7, "acht": 8, "negen": 9, "tien": 10,
@@ -59,8 +59,12 @@ _NUMBER = re.compile(r"\b(\d+(?:[.,]\d+)?|" + "|".join(w for w, v in _NUMBER_WOR
 MYTH_VERDICTS = {Verdict.FALSE, Verdict.MISLEADING, Verdict.UNPROVEN}
 #: Below this cosine to the approved answer a reply is listed as saying something else.
 LOW_AGREEMENT = 0.35
-#: A reply at least this close to a retired article, and closer to it than to the current one, is outdated.
-RETIRED_MIN = 0.55
+#: A reply at least this close to a retired article, and clearly closer to it than to the current one, is
+#: outdated. (MiniLM puts any two Dutch texts near 0.6, so the bar is high.)
+RETIRED_MIN = 0.75
+RETIRED_MARGIN = 0.05
+#: How well a reply must fit a candidate article to settle the topic of a vague message.
+TOPIC_FROM_REPLY = 0.5
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ class AgentChecker:
     def __init__(self, engine: Engine, corpus: Corpus) -> None:
         self.engine = engine
         self.served = {a.id: a for a in engine.served.all_articles()}
-        self.retired = [a for a in corpus.articles.values() if not a.is_served and a.sections.answer]
+        self.retired = [a for a in corpus.articles.values() if a.meta.status == "retired" and a.sections.answer]
         self._vectors: dict[str, np.ndarray] = {}
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -149,19 +153,35 @@ class AgentChecker:
         va, vb = self._embed([a, b])
         return float(va @ vb)
 
-    def topic(self, message: str) -> str | None:
+    def myths_raised(self, message: str) -> list[Article]:
+        """Myth articles the message plausibly raises (its candidates above the no-match line)."""
+        ranked = self.engine.suggester.rank(message, detect_language(message).language)[:3]
+        return [self.served[m.article_id] for m in ranked if m.article_id in self.served
+                and m.score >= self.engine.settings.threshold_low
+                and self.served[m.article_id].meta.verdict in MYTH_VERDICTS]
+
+    def topic(self, message: str, reply: str) -> str | None:
+        """The article the conversation is about: of the message's best candidates, the one that message and
+        reply together fit best (the agent saw the whole thread; a short message alone is often ambiguous)."""
         language = detect_language(message).language
-        ranked = self.engine.suggester.rank(message, language)
-        if not ranked or ranked[0].score < self.engine.settings.threshold_low:
+        ranked = [m for m in self.engine.suggester.rank(message, language)[:5] if m.article_id in self.served]
+        if not ranked:
             return None
-        return ranked[0].article_id
+        if ranked[0].score >= self.engine.settings.threshold_high:
+            return ranked[0].article_id  # a near-certain match: what the agent said cannot change the topic
+        joint = {m.article_id: m.score + self._cos(reply, self.served[m.article_id].sections.answer) for m in ranked}
+        best = max(joint, key=lambda a: joint[a])
+        fits = joint[best] - next(m.score for m in ranked if m.article_id == best)
+        if ranked[0].score < self.engine.settings.threshold_low and fits < TOPIC_FROM_REPLY:
+            return None
+        return best
 
     def reply_article(self, reply: str) -> str | None:
         ranked = self.engine.suggester.rank(reply, detect_language(reply).language)
         return ranked[0].article_id if ranked else None
 
     def check(self, r: Reply) -> Checked:
-        topic = self.topic(r.message)
+        topic = self.topic(r.message, r.reply)
         links = [_norm_url(u) for u in _URL.findall(r.reply)]
         article = self.served.get(topic) if topic else None
         if article is None:
@@ -175,13 +195,14 @@ class AgentChecker:
         c = Checked(r.id, r.agent, topic, self.reply_article(r.reply), "consistent", round(agreement, 4), cites,
                     links, message=r.message, reply=r.reply)
 
-        if article.meta.verdict in MYTH_VERDICTS:
+        myths = [article] if article.meta.verdict in MYTH_VERDICTS else self.myths_raised(r.message)
+        if myths:  # the topic is a myth, or the message raises one even if the reply is about something else
             affirms, denies = _AFFIRM.search(r.reply), _DENY.search(r.reply)
             if affirms and not denies:
                 c.stance = "contradicts"
                 c.flags.append("different_stance")
-                c.reasons.append(f"affirms the claim ('{affirms.group(0)}') while the article's verdict is "
-                                 f"{article.meta.verdict}")
+                c.reasons.append(f"affirms the claim ('{affirms.group(0)}') while '{myths[0].id}' rates it "
+                                 f"{myths[0].meta.verdict}")
         elif article.meta.verdict == Verdict.TRUE and _DENY.search(r.reply) and not _AFFIRM.search(r.reply):
             c.stance = "contradicts"
             c.flags.append("different_stance")
@@ -194,7 +215,7 @@ class AgentChecker:
 
         for old in self.retired:
             old_sim = self._cos(r.reply, old.sections.answer)
-            if old_sim >= RETIRED_MIN and old_sim > self._cos(r.reply, answer):
+            if old_sim >= RETIRED_MIN and old_sim > self._cos(r.reply, answer) + RETIRED_MARGIN:
                 c.stance = "outdated" if c.stance == "consistent" else c.stance
                 c.flags.append("outdated_policy")
                 c.reasons.append(f"closer to retired article '{old.id}' ({old_sim:.2f}) than to '{topic}'")
