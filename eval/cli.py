@@ -6,17 +6,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from eval import gate
 from eval.calibrate import Scored, calibrate
 from eval.golden import GoldenItem, golden_headline, golden_sections, load_golden, run_golden, summarise
 from eval.report import Section, write_report
-from kb.cli import EXIT_OK, settings_from
+from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
 from kb.engine import Engine
 
 
@@ -35,7 +35,9 @@ def _run_golden_with_progress(engine: Engine) -> list[GoldenItem]:
 
 @eval_group.command("golden")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write golden.json and golden.html here.")
-def golden(out_dir: Path | None) -> int:
+@click.option("--thresholds", "thresholds", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Minimum figures (default eval/thresholds.toml); exit 1 when one is not met.")
+def golden(out_dir: Path | None, thresholds: Path | None) -> int:
     """Run the golden messages: hit@1, hit@3, MRR, no-match precision/recall, tier calibration, every miss.
 
         kb eval golden --out reports/golden
@@ -44,7 +46,7 @@ def golden(out_dir: Path | None) -> int:
         engine.ready()
         summary = summarise(_run_golden_with_progress(engine))
     for name, f in summary.items():
-        if name == "misses":
+        if name in ("misses", "scores"):
             continue
         tiers = " ".join(f"{t}:{v['n']}@{v['correct']:.2f}" for t, v in f["tiers"].items())
         click.echo(f"{name:14} n={f['n']:4} hit@1={f['hit@1']:.3f} hit@3={f['hit@3']:.3f} mrr={f['mrr']:.3f} "
@@ -54,7 +56,16 @@ def golden(out_dir: Path | None) -> int:
         path = write_report(out_dir, "golden", "Golden messages", headline=golden_headline(summary), data=summary,
                             sections=golden_sections(summary))
         click.echo(f"report: {path}", err=True)
-    return EXIT_OK
+    a = summary["all"]
+    return _gate("golden", {**{k: a[k] for k in ("hit@1", "hit@3", "mrr", "no_match_precision", "no_match_recall")},
+                            "high_correct": a["tiers"]["high"]["correct"]}, thresholds)
+
+
+def _gate(section: str, figures: dict[str, float], thresholds: Path | None) -> int:
+    problems = gate.failures(figures, gate.load(thresholds, section))
+    for line in problems:
+        click.echo(f"below threshold: {line}", err=True)
+    return EXIT_ERRORS if problems else EXIT_OK
 
 
 @eval_group.command("calibrate")
@@ -80,28 +91,38 @@ def calibrate_cmd(high_precision: float, medium_precision: float) -> int:
 
 
 @eval_group.command("dataset")
-@click.argument("name", type=click.Choice(["checkthat2020"]))
-@click.option("--data", "data_root", type=click.Path(path_type=Path, exists=True, file_okay=False),
-              default=Path("../shared/data/checkthat2020-en"), show_default=True, help="The dataset folder.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write <name>.json here.")
-def dataset(name: str, data_root: Path, out_dir: Path | None) -> int:
-    """Score our retrieval (dense, lexical, hybrid) on a public dataset; MAP@5 and MRR@10, dev and test.
+@click.option("--targets", "targets", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True,
+              help="JSONL of {id, title, text, url?}: each becomes a temporary article.")
+@click.option("--queries", "queries", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True,
+              help="JSONL of {id, text, relevant_ids}: scored.")
+@click.option("--tune", "tune", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Separate queries to tune the hybrid weight on (e.g. a dev split).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write dataset.json/.html here.")
+def dataset(targets: Path, queries: Path, tune: Path | None, out_dir: Path | None) -> int:
+    """Retrieval benchmark on an external dataset: MAP@5, MRR@10, Recall@1/5/10 for dense, lexical, hybrid.
 
-        kb eval dataset checkthat2020 --out reports/datasets
+        D=../shared/data/checkthat2020-en
+        kb eval dataset --targets $D/targets.jsonl --queries $D/queries.jsonl --tune $D/queries_dev.jsonl
     """
-    from eval.datasets import run_checkthat
+    from eval.datasets import run_dataset
 
     settings = settings_from()
     # Its own Qdrant folder and embedding cache: runs beside a serving `kb serve`, re-runs embed nothing.
     settings = settings.model_copy(update={"data_dir": settings.data_dir / "eval"})
-    report = run_checkthat(data_root, settings, log=lambda line: click.echo(line, err=True))
-    click.echo(f"{'mode':14} {'MAP@5':>7} {'MRR@10':>7}   (test, {report['test']['dense']['n']} tweets; "
-               f"dev-tuned dense weight {report['tuned_dense_weight']})")
-    for mode, figures in report["test"].items():
-        click.echo(f"{mode:14} {figures['map@5']:7.3f} {figures['mrr@10']:7.3f}")
+    report = run_dataset(targets, queries, settings, tune=tune, log=lambda line: click.echo(line, err=True))
+    click.echo(f"{'mode':14} {'MAP@5':>7} {'MRR@10':>7} {'R@1':>6} {'R@5':>6} {'R@10':>6}   ({queries.name}, "
+               f"{report['test']['dense']['n']} queries; dense weight {report['tuned_dense_weight']})")
+    for mode, f in report["test"].items():
+        click.echo(f"{mode:14} {f['map@5']:7.3f} {f['mrr@10']:7.3f} {f['recall@1']:6.3f} {f['recall@5']:6.3f} "
+                   f"{f['recall@10']:6.3f}")
     if out_dir:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / f"{name}.json").write_text(json.dumps(report, indent=2))
+        rows = [{"split": split, "mode": mode, **f} for split in ("dev", "test") for mode, f in report[split].items()]
+        path = write_report(out_dir, "dataset", f"Retrieval on {targets.parent.name}", data=report,
+                            headline={"targets": report["targets"], "hybrid MAP@5": report["test"]["hybrid"]["map@5"],
+                                      "dense MAP@5": report["test"]["dense"]["map@5"],
+                                      "lexical MAP@5": report["test"]["lexical"]["map@5"]},
+                            sections=[Section("Figures per split and mode", rows)])
+        click.echo(f"report: {path}", err=True)
     return EXIT_OK
 
 
@@ -110,7 +131,9 @@ def dataset(name: str, data_root: Path, out_dir: Path | None) -> int:
 @click.option("--sick", "sick_path", type=click.Path(path_type=Path),
               default=Path("../shared/data/sick-nl/pairs.jsonl"), show_default=True,
               help="SICK-NL pairs; skipped when the file is not there.")
-def paraphrase(out_dir: Path | None, sick_path: Path) -> int:
+@click.option("--thresholds", "thresholds", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Minimum figures (default eval/thresholds.toml); exit 1 when one is not met.")
+def paraphrase(out_dir: Path | None, sick_path: Path, thresholds: Path | None) -> int:
     """Paraphrase groups (same article, tier, draft?), golden perturbations, and SICK-NL pairs.
 
         kb eval paraphrase --out reports/paraphrase
@@ -140,13 +163,18 @@ def paraphrase(out_dir: Path | None, sick_path: Path) -> int:
                                       Section("Perturbations by kind", by_kind),
                                       Section("Perturbations that changed the answer", perturbed["changed"])])
         click.echo(f"report: {path}", err=True)
-    return EXIT_OK
+    return _gate("paraphrase", {"perturbations_unchanged": perturbed["unchanged"],
+                                "texts_expected": groups["texts_expected"],
+                                "same_article_and_tier": groups["same_article_and_tier"],
+                                "same_draft": groups["same_draft"]}, thresholds)
 
 
 @eval_group.command("agents")
 @click.argument("log", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write agents.json/.html here.")
-def agents(log: Path, out_dir: Path | None) -> int:
+@click.option("--thresholds", "thresholds", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Minimum figures (default eval/thresholds.toml); exit 1 when one is not met.")
+def agents(log: Path, out_dir: Path | None, thresholds: Path | None) -> int:
     """Agent replies against the knowledge base and each other: agreement per topic and agent, alpha, outliers.
 
         kb eval agents eval/data/agents_sample.jsonl --out reports/agents
@@ -179,7 +207,7 @@ def agents(log: Path, out_dir: Path | None) -> int:
                                       Section("Per topic", [{"topic": k, **v} for k, v in report["per_topic"].items()]),
                                       Section("Outlier replies", outliers)])
         click.echo(f"report: {path}", err=True)
-    return EXIT_OK
+    return _gate("agents", {"alpha": a["value"]}, thresholds)
 
 
 @eval_group.command("diff")

@@ -12,13 +12,14 @@ right, overall and per language and type.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from eval.metrics import hit_at, mean, precision_recall, reciprocal_rank
-from eval.report import Section
+from eval.report import Section, histogram_svg
 from kb.channels import Channel
 from kb.engine import Engine
 from kb.language import detect_language
@@ -122,6 +123,10 @@ def summarise(items: list[GoldenItem]) -> dict[str, Any]:
     for kind in sorted({i.expected_type for i in items if i.expected_type}):
         out[f"type:{kind}"] = figures([i for i in items if i.expected_type == kind])
     out["misses"] = [asdict(i) for i in items if not _ok(i)]
+    out["scores"] = {
+        "right": [i.top_score for i in items if i.expected is not None and i.ranked[:1] == [i.expected]],
+        "wrong": [i.top_score for i in items if i.expected is not None and i.ranked[:1] != [i.expected]],
+        "no_match": [i.top_score for i in items if i.expected is None]}
     return out
 
 
@@ -141,8 +146,18 @@ def golden_sections(summary: dict[str, Any]) -> list[Section]:
                "no-match P": f["no_match_precision"], "no-match R": f["no_match_recall"],
                **{f"{t} n": f["tiers"][t]["n"] for t in ("high", "medium", "low")},
                **{f"{t} right": f["tiers"][t]["correct"] for t in ("high", "medium", "low")}}
-              for name, f in summary.items() if name != "misses"]
+              for name, f in summary.items() if name not in ("misses", "scores")]
     misses = [{"id": m["id"], "language": m["language"], "message": m["text"], "expected": m["expected"] or "no match",
                "shown": m["suggested"][:3] or "no match", "tier": m["tier"], "score": m["top_score"]}
               for m in summary["misses"]]
-    return [Section("Per language and type", slices), Section("Every miss", misses)]
+    mixed = Counter((m["expected"] or "no match", (m["suggested"] or ["no match"])[0]) for m in summary["misses"])
+    confusion = [{"expected": e, "shown first": g, "messages": n} for (e, g), n in mixed.most_common()]
+    scores = summary.get("scores", {})
+    chart = histogram_svg({"right article first": scores.get("right", []),
+                           "wrong article first": scores.get("wrong", []),
+                           "should be no match": scores.get("no_match", [])}) if scores else ""
+    return [Section("Top score distribution", note="Score of the best candidate; the tiers cut this axis.",
+                    svg=chart),
+            Section("Per language and type", slices),
+            Section("Which articles get mixed up", confusion),
+            Section("Every miss", misses)]

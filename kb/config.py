@@ -39,8 +39,11 @@ class Settings(BaseSettings):
         BUNDLED_MODEL,
         description="Embedding model: the bundled `all-MiniLM-L6-v2`, a local folder, or a cached model name.",
     )
-    torch_threads: int = Field(1, ge=1, le=64, description="Intra-op threads for torch (1 per worker holds up "
-                               "under CPU contention).")
+    encoder: Literal["torch", "onnx"] = Field(
+        "onnx", description="`onnx`: the model exported to ONNX (int8 where accurate) under the data dir on first "
+        "use, run by onnxruntime; `torch`: sentence-transformers, the reference and the fallback.")
+    torch_threads: int = Field(1, ge=1, le=64, description="Intra-op threads for torch and onnxruntime (1 per "
+                               "worker holds up under CPU contention).")
     qdrant_url: str | None = Field(None, description="Qdrant server URL; unset means local mode under data_dir.")
     qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server, if it has one.")
     qdrant_timeout: float = Field(2.0, gt=0, le=60, description="Seconds before a Qdrant call counts as failed.")

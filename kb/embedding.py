@@ -10,6 +10,7 @@ Vectors are float32 and L2-normalised, so a dot product is the cosine.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sqlite3
 import threading
@@ -21,6 +22,8 @@ import numpy as np
 
 from kb.config import Settings
 from kb.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
@@ -161,5 +164,16 @@ class CachedEmbedder:
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    """The configured model (the bundled MiniLM by default)."""
+    """The configured model (the bundled MiniLM by default), through ONNX or sentence-transformers.
+
+    The ONNX encoder falls back to sentence-transformers, loudly, if it cannot be exported or loaded: a slower
+    service beats no service.
+    """
+    if settings.encoder == "onnx":
+        from kb.onnx_encoder import OnnxEmbedder
+
+        try:
+            return OnnxEmbedder.load(settings)
+        except Exception as e:
+            log.warning("ONNX encoder unavailable (%s); falling back to sentence-transformers", e)
     return SentenceTransformerEmbedder(settings.model_location(), settings.model_id, threads=settings.torch_threads)

@@ -71,8 +71,9 @@ class Retriever:
         text = normalize(message)
         dense = self.embedder.embed([text])[0] if self.mode != "lexical" else None
         sparse = self.sparse.encode_query(text, language) if self.mode != "dense" else None
+        # The fused ranking is only read in `rrf` mode; `weighted` orders by the combined score of both modes.
         result = self.store.search(self.alias, dense, sparse, limit=self.candidates, candidates=self.candidates,
-                                   fields=_FIELDS)
+                                   fields=_FIELDS, fused=self.fusion == "rrf" and self.mode == "hybrid")
         return rank_articles(result.fused, result.dense, result.lexical, self.mode, self.fusion,
                              self.dense_weight)[:limit]
 

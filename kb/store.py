@@ -32,6 +32,7 @@ from qdrant_client import QdrantClient, models
 from kb.config import Settings
 from kb.errors import StoreUnavailable
 from kb.lexical import SparseVec
+from kb.lexical_index import InvertedIndex
 
 DENSE = "dense"
 LEXICAL = "lexical"
@@ -71,6 +72,8 @@ class QdrantStore:
         # is short, so a re-index in one thread and suggestions in others interleave). A server needs no lock.
         self._lock: contextlib.AbstractContextManager[Any] = (
             contextlib.nullcontext() if settings.qdrant_url else threading.RLock())
+        # Local mode only: in-memory mirrors of each collection's lexical vectors (see kb.lexical_index).
+        self._lexical: dict[str, InvertedIndex] | None = None if settings.qdrant_url else {}
         try:
             if settings.qdrant_url:
                 key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
@@ -131,16 +134,19 @@ class QdrantStore:
         self._call(self.client.update_collection_aliases, change_aliases_operations=ops)
 
     def drop(self, name: str) -> None:
+        self._forget(name)
         self._call(self.client.delete_collection, name)
 
     # --- points --------------------------------------------------------------------------------------------
 
     def upsert(self, name: str, points: Sequence[Point], batch_size: int = 256) -> None:
+        self._forget(name)
         for start in range(0, len(points), batch_size):
             batch = [_to_qdrant(p) for p in points[start:start + batch_size]]
             self._call(self.client.upsert, name, points=batch, wait=True)
 
     def delete(self, name: str, ids: Sequence[str]) -> None:
+        self._forget(name)
         if ids:
             self._call(self.client.delete, name, points_selector=models.PointIdsList(points=list(ids)), wait=True)
 
@@ -163,8 +169,14 @@ class QdrantStore:
     # --- search --------------------------------------------------------------------------------------------
 
     def search(self, name: str, dense: np.ndarray | None, sparse: SparseVec | None, *, limit: int,
-               candidates: int = 50, fields: Sequence[str] | None = None) -> SearchResult:
-        """One round trip: the fused ranking (native prefetch + RRF) and each mode's raw scores."""
+               candidates: int = 50, fields: Sequence[str] | None = None, fused: bool = True) -> SearchResult:
+        """One round trip: the fused ranking (native prefetch + RRF, when `fused`) and each mode's raw scores.
+
+        In local mode the lexical scores come from an in-memory mirror instead (same vectors, same IDF)."""
+        if self._lexical is not None and sparse is not None and not sparse.is_empty and not fused:
+            lexical_hits = self._lexical_index(name, fields).search(sparse, candidates)
+            dense_only = self.search(name, dense, None, limit=limit, candidates=candidates, fields=fields)
+            return SearchResult([], dense_only.dense, lexical_hits)
         payload: Any = models.PayloadSelectorInclude(include=list(fields)) if fields else True
         requests: list[models.QueryRequest] = []
         prefetch: list[models.Prefetch] = []
@@ -191,6 +203,36 @@ class QdrantStore:
         lexical_hits = responses[-1] if sparse_q is not None else []
         fused = responses[0] if len(prefetch) == 2 else (dense_hits or lexical_hits)[:limit]
         return SearchResult(fused, dense_hits, lexical_hits)
+
+    def _lexical_index(self, name: str, fields: Sequence[str] | None) -> InvertedIndex:
+        assert self._lexical is not None
+        collection = self.resolve_alias(name) or name
+        key = f"{collection}|{','.join(fields or ())}"
+        index = self._lexical.get(key)
+        if index is None:
+            index = self._lexical[key] = InvertedIndex.build(self._sparse_points(collection, fields))
+        return index
+
+    def _sparse_points(self, collection: str, fields: Sequence[str] | None) -> Iterator[tuple[str, dict[str, Any],
+                                                                                            SparseVec]]:
+        payload: Any = models.PayloadSelectorInclude(include=list(fields)) if fields else True
+        offset = None
+        while True:
+            records, offset = self._call(self.client.scroll, collection, limit=1024, offset=offset,
+                                         with_payload=payload, with_vectors=[LEXICAL])
+            for r in records:
+                vector = (r.vector or {}).get(LEXICAL) if isinstance(r.vector, dict) else None
+                if vector is not None and vector.indices:
+                    yield str(r.id), dict(r.payload or {}), SparseVec(tuple(vector.indices), tuple(vector.values))
+            if offset is None:
+                return
+
+    def _forget(self, name: str) -> None:
+        """Drop the in-memory mirror of a collection that is about to change."""
+        if self._lexical:
+            collection = self.resolve_alias(name) or name
+            for key in [k for k in self._lexical if k.split("|", 1)[0] == collection]:
+                del self._lexical[key]
 
     # --- plumbing ------------------------------------------------------------------------------------------
 

@@ -37,7 +37,26 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def real_embedder() -> Embedder:
+def onnx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default encoder's ONNX export, made once per session; copy it into a data dir to skip the export."""
+    from kb.onnx_encoder import export, export_dir
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("onnx"))
+    export(settings.model_location(), export_dir(settings))
+    return settings.data_dir / "onnx"
+
+
+@pytest.fixture(scope="session")
+def real_embedder(onnx_dir: Path) -> Embedder:
+    """The real model through the default encoder (ONNX, exported from the bundled sentence-transformers model)."""
+    from kb.embedding import load_embedder
+
+    return load_embedder(Settings(data_dir=onnx_dir.parent))
+
+
+@pytest.fixture(scope="session")
+def reference_embedder() -> Embedder:
+    """sentence-transformers on torch: the reference the ONNX encoder is checked against."""
     from kb.embedding import SentenceTransformerEmbedder
 
     settings = Settings()

@@ -1,0 +1,55 @@
+"""`kb bench`: the benchmark, printed as a table of medians, p95 and ratios, and written as JSON.
+
+    $ kb bench --out reports/bench            # the full run: sample KB, 10k and 100k chunks, 1,000 articles
+    $ kb bench --quick                        # seconds: every field filled on tiny sizes
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from eval.bench import BenchConfig, run_bench
+from kb.cli import EXIT_OK, settings_from
+
+
+@click.command("bench")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write bench.json here.")
+@click.option("--quick", is_flag=True, help="Tiny sizes (the smoke test): every figure, no meaning.")
+@click.option("--scale", "scales", type=int, multiple=True, help="Synthetic chunk counts (default 10000, 100000).")
+@click.option("--articles", "kb_articles", type=int, help="Synthetic KB size for indexing (default 1000).")
+def bench(out_dir: Path | None, quick: bool, scales: tuple[int, ...], kb_articles: int | None) -> int:
+    """Measure encoder, retrieval, scale and indexing against sentence-transformers and plain LlamaIndex."""
+    config = BenchConfig.quick() if quick else BenchConfig()
+    if scales:
+        config.scales = scales
+    if kb_articles:
+        config.kb_articles = kb_articles
+    report = run_bench(settings_from(), config, log=lambda line: click.echo(line, err=True))
+    e, r, ix = report["encoder"], report["retrieval"], report["indexing"]
+    rows = [
+        ("encode 1 message (p50 ms)", e["torch_latency"]["p50_ms"], e["onnx_latency"]["p50_ms"], e["latency_ratio"]),
+        ("encode 1 message (p95 ms)", e["torch_latency"]["p95_ms"], e["onnx_latency"]["p95_ms"],
+         round(e["onnx_latency"]["p95_ms"] / e["torch_latency"]["p95_ms"], 3)),
+        ("encode chunks (chunks/s)", e["torch_chunks_per_s"], e["onnx_chunks_per_s"], e["throughput_ratio"]),
+        ("retrieve top 10 (p50 ms)", r["llamaindex_retrieval"]["p50_ms"], r["ours_retrieval"]["p50_ms"],
+         r["retrieval_ratio"]),
+        ("index chunks/s vs raw encoder", ix["raw_encoder_chunks_per_s"], ix["index_chunks_per_s"],
+         ix["throughput_ratio"]),
+        ("re-index after 1 edit (s)", ix["full_s"], ix["incremental_s"], ix["incremental_share"]),
+    ]
+    click.echo(f"{'':34} {'baseline':>10} {'ours':>10} {'ratio':>7}")
+    for name, base, ours, ratio in rows:
+        click.echo(f"{name:34} {base:>10} {ours:>10} {ratio:>7}")
+    click.echo(f"ONNX variant {e['variant']}: cosine to sentence-transformers min {e['cosine_min']}, "
+               f"mean {e['cosine_mean']}; suggest p50 {r['suggest_in_process']['p50_ms']} ms, "
+               f"p95 {r['suggest_in_process']['p95_ms']} ms")
+    for s in report["scale"]:
+        click.echo(f"{s['chunks']:>7} chunks: dense p50 {s['dense']['p50_ms']} ms p95 {s['dense']['p95_ms']} ms; "
+                   f"hybrid p50 {s['hybrid']['p50_ms']} ms p95 {s['hybrid']['p95_ms']} ms")
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "bench.json").write_text(json.dumps(report, indent=2))
+    return EXIT_OK

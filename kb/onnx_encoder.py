@@ -1,0 +1,194 @@
+"""A fast encoder: the configured sentence-transformers model exported to ONNX once, run by onnxruntime.
+
+Export happens on first use (or `kb encoder export`) into `<data dir>/onnx/<model>/`, offline, with torch's own
+exporter. Dynamic int8 quantisation is applied with care: every MatMul per channel except the feed-forward
+projections that lose the most accuracy in int8 (see `_keep_fp32`); the result is kept only if its cosine to the
+sentence-transformers reference is at least `MIN_COSINE` for every probe sentence, otherwise the fp32 graph is
+used. Queries then need onnxruntime and `tokenizers` only: torch is not imported.
+
+    >>> embedder = OnnxEmbedder.load(settings)  # doctest: +SKIP
+    >>> embedder.model_id, embedder.variant  # doctest: +SKIP
+    ('sentence-transformers/all-MiniLM-L6-v2+onnx-int8', 'int8')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kb.config import Settings
+from kb.errors import ConfigError
+
+MIN_COSINE = 0.98
+#: Probe sentences for the accuracy check: Dutch and English, short and long, social-media style.
+PROBES = (
+    "klopt het dat suiker kanker voedt?? mn schoonmoeder eet geen fruit meer",
+    "Mijn tante zegt dat je met baking soda kanker kan genezen, is dat waar?",
+    "hoe stop ik mijn maandelijkse donatie",
+    "Waarom is mijn reactie verwijderd? Jullie censureren gewoon kritiek!",
+    "ik heb net de diagnose gekregen en weet niet waar ik heen moet 😢",
+    "5G mast naast de school, gevaarlijk??",
+    "does wifi cause cancer",
+    "My mum stopped eating fruit because sugar feeds her tumour, is she right?",
+    "how do I cancel my direct debit, you are still taking money after I cancelled",
+    "Alle cellen in je lichaam gebruiken suiker als brandstof, ook kankercellen. Maar als je stopt met suiker eten, "
+    "maakt je lichaam zelf glucose aan uit andere voeding, dus je hongert een tumor er niet mee uit.",
+    "Wifi uses low-energy radio waves, the same kind used for radio and TV for many decades.",
+    "thanks!! ❤️",
+)
+
+
+def _slug(model_id: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_.-]+", "_", model_id)
+
+
+def export_dir(settings: Settings) -> Path:
+    return settings.data_dir / "onnx" / _slug(settings.model_id)
+
+
+class OnnxEmbedder:
+    """The `Embedder` interface over an exported graph; vectors are mean-pooled and L2-normalised like the
+    reference."""
+
+    def __init__(self, folder: Path, base_model_id: str, *, threads: int = 1, batch_size: int = 16) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        manifest = json.loads((folder / "manifest.json").read_text())
+        self.variant: str = manifest["variant"]
+        self.manifest = manifest
+        self.model_id = f"{base_model_id}+onnx-{self.variant}"
+        self.dim = int(manifest["dim"])
+        self.batch_size = batch_size  # 16: measured fastest on 2 cores (8: -12%, 32: -25%, 64: -40%)
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(int(manifest["max_length"]))
+        self._tokenizer.enable_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads  # one per worker, as for torch: it holds up under contention
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(str(folder / f"model.{self.variant}.onnx"), options,
+                                             providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}
+
+    @classmethod
+    def load(cls, settings: Settings) -> OnnxEmbedder:
+        """The exported encoder for the configured model, exporting it first if this data dir has none."""
+        folder = export_dir(settings)
+        if not (folder / "manifest.json").exists():
+            export(settings.model_location(), folder)
+        return cls(folder, settings.model_id, threads=settings.torch_threads)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Batch texts of similar length together, as sentence-transformers does: padding is wasted work.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            out[rows] = self._encode([texts[i] for i in rows])
+        return out
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        encoded = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        summed = (hidden * mask[..., None]).sum(axis=1)
+        pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+
+def _keep_fp32(model: Any) -> list[str]:
+    """MatMuls left in fp32: every feed-forward output projection ([4h, h]) and the last layer's feed-forward
+    input ([h, 4h]). Measured on the golden messages: with these in fp32 the int8 graph keeps cosine >= 0.98 to
+    the reference; quantising them too drops the worst case to about 0.97."""
+    shapes = {init.name: list(init.dims) for init in model.graph.initializer}
+    down, up = [], []
+    for node in model.graph.node:
+        if node.op_type != "MatMul":
+            continue
+        dims = next((shapes[i] for i in node.input if i in shapes), None)
+        if dims and len(dims) == 2 and dims[0] == 4 * dims[1]:
+            down.append(node.name)
+        elif dims and len(dims) == 2 and dims[1] == 4 * dims[0]:
+            up.append(node.name)
+    return down + up[-1:]
+
+
+def export(location: str, folder: Path) -> dict[str, Any]:
+    """Export `location` (a sentence-transformers folder) to `folder`; return the manifest written there."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    started = time.perf_counter()
+    try:
+        import onnx
+        import torch
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+        from sentence_transformers import SentenceTransformer
+        from transformers import AutoModel, AutoTokenizer
+    except ImportError as e:  # pragma: no cover - installation problem
+        raise ConfigError(f"encoder: exporting to ONNX needs torch, onnx, onnxscript and onnxruntime: {e}") from e
+
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = AutoTokenizer.from_pretrained(location)
+    model = AutoModel.from_pretrained(location).eval()
+    reference = SentenceTransformer(location, device="cpu")
+    max_length = int(reference.max_seq_length)
+    sample = tokenizer(["hallo wereld, dit is een test"], return_tensors="pt")
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq", max=max_length)
+    fp32 = folder / "model.fp32.onnx"
+    # The exporter and quantiser narrate every step on stdout, stderr and the warnings channel: keep a clean CLI.
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logging.getLogger("torch").setLevel(logging.ERROR)
+        torch.onnx.export(model, tuple(sample[n] for n in names), str(fp32), input_names=names,
+                          output_names=["last_hidden_state"], dynamo=True, external_data=False, verbose=False,
+                          dynamic_shapes={n: {0: batch, 1: seq} for n in names})
+        pre = folder / "model.pre.onnx"
+        quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
+    int8 = folder / "model.int8.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
+        quantize_dynamic(str(pre), str(int8), weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"], nodes_to_exclude=_keep_fp32(onnx.load(str(pre))))
+    pre.unlink()
+    tokenizer.backend_tokenizer.save(str(folder / "tokenizer.json"))
+
+    expected = reference.encode(list(PROBES), normalize_embeddings=True, convert_to_numpy=True)
+    manifest: dict[str, Any] = {"source": location, "dim": int(expected.shape[1]), "max_length": max_length,
+                                "torch": torch.__version__, "min_cosine_required": MIN_COSINE}
+    for variant in ("int8", "fp32"):
+        manifest["variant"] = variant
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        got = OnnxEmbedder(folder, "probe").embed(list(PROBES))
+        cosines = (got * expected).sum(axis=1)
+        manifest[f"{variant}_min_cosine"] = round(float(cosines.min()), 4)
+        manifest[f"{variant}_mean_cosine"] = round(float(cosines.mean()), 4)
+        if cosines.min() >= MIN_COSINE:
+            break
+    else:
+        raise ConfigError(f"encoder: the ONNX export of {location} does not match the reference "
+                          f"(min cosine {manifest['fp32_min_cosine']})")
+    manifest["export_seconds"] = round(time.perf_counter() - started, 1)
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest

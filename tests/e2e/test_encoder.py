@@ -1,0 +1,61 @@
+"""The ONNX encoder against its reference, and the benchmark's smoke run (every field filled, no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import EVAL_DATA, load_jsonl
+
+
+def test_onnx_vectors_match_sentence_transformers_on_the_golden_messages(real_embedder: Any,
+                                                                         reference_embedder: Any) -> None:
+    texts = [g["text"] for g in load_jsonl(EVAL_DATA / "golden_core.jsonl")]
+    cosines = (real_embedder.embed(texts) * reference_embedder.embed(texts)).sum(axis=1)
+    assert real_embedder.model_id.startswith(reference_embedder.model_id + "+onnx-")
+    assert cosines.min() >= 0.98, sorted(zip(cosines, texts, strict=True))[:3]
+
+
+def test_onnx_export_records_how_it_was_checked(onnx_dir: Path) -> None:
+    [manifest_path] = onnx_dir.glob("*/manifest.json")
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["variant"] in {"int8", "fp32"}
+    assert manifest[f"{manifest['variant']}_min_cosine"] >= manifest["min_cosine_required"] == 0.98
+    assert (manifest_path.parent / f"model.{manifest['variant']}.onnx").exists()
+
+
+def test_onnx_queries_do_not_load_torch(onnx_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from kb.config import Settings; from kb.embedding import load_embedder; "
+            f"e = load_embedder(Settings(data_dir={str(onnx_dir.parent)!r})); e.embed(['hallo']); "
+            "print('torch' in sys.modules, e.model_id)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "False" and "+onnx-" in out[1]
+
+
+def test_bench_quick_run_fills_every_field(tmp_path: Path, onnx_dir: Path) -> None:
+    import shutil
+
+    from eval.bench import BenchConfig, run_bench
+    from kb.config import Settings
+
+    shutil.copytree(onnx_dir, tmp_path / "onnx")
+    report = run_bench(Settings(data_dir=tmp_path), BenchConfig.quick(), log=lambda _: None)
+
+    def walk(value: Any, path: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{path}.{k}")
+        elif isinstance(value, list):
+            assert value, path
+            for i, v in enumerate(value):
+                walk(v, f"{path}[{i}]")
+        else:
+            assert value is not None and value != "", path
+
+    walk(report)
+    assert report["encoder"]["cosine_min"] >= 0.98 and report["scale"][0]["chunks"] == 500
+    assert report["indexing"]["incremental_embedded"] >= 1
