@@ -177,8 +177,9 @@ def bench_scale(settings: Settings, n: int, queries: int, log: Log) -> dict[str,
             vectors = rng.standard_normal((size, 384)).astype(np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             terms = rng.integers(0, 50_000, size=(size, 12))
-            store.upsert(name, [Point(str(uuid.UUID(int=start + i)), {"article_id": f"a{(start + i) // 8}", "kind": "answer",
-                                                       "text": "", "language": "nl"},
+            payloads = [{"article_id": f"a{(start + i) // 8}", "kind": "answer", "text": "", "language": "nl"}
+                        for i in range(size)]
+            store.upsert(name, [Point(str(uuid.UUID(int=start + i)), payloads[i],
                                       vectors[i], SparseVec(tuple(sorted(set(terms[i].tolist()))),
                                                             tuple([1.0] * len(set(terms[i].tolist())))))
                                for i in range(size)], batch_size=batch)

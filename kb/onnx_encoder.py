@@ -150,7 +150,7 @@ def export(location: str, folder: Path) -> dict[str, Any]:
     tokenizer = AutoTokenizer.from_pretrained(location)
     model = AutoModel.from_pretrained(location).eval()
     reference = SentenceTransformer(location, device="cpu")
-    max_length = int(reference.max_seq_length)
+    max_length = int(reference.max_seq_length or 256)
     sample = tokenizer(["hallo wereld, dit is een test"], return_tensors="pt")
     names = ["input_ids", "attention_mask", "token_type_ids"]
     batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq", max=max_length)

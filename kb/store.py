@@ -189,7 +189,8 @@ class QdrantStore:
             prefetch.append(models.Prefetch(query=sparse_q, using=LEXICAL, limit=candidates))
         if not prefetch:
             return SearchResult([], [], [])
-        if len(prefetch) == 2:
+        with_fusion = fused and len(prefetch) == 2
+        if with_fusion:
             requests.append(models.QueryRequest(prefetch=prefetch, query=models.FusionQuery(fusion=models.Fusion.RRF),
                                                 limit=limit, with_payload=payload))
         if dense_q is not None:
@@ -201,8 +202,9 @@ class QdrantStore:
                      for r in self._call(self.client.query_batch_points, name, requests=requests)]
         dense_hits = responses[-2] if len(prefetch) == 2 else (responses[0] if dense_q is not None else [])
         lexical_hits = responses[-1] if sparse_q is not None else []
-        fused = responses[0] if len(prefetch) == 2 else (dense_hits or lexical_hits)[:limit]
-        return SearchResult(fused, dense_hits, lexical_hits)
+        single = [] if len(prefetch) == 2 else (dense_hits or lexical_hits)[:limit]
+        fused_hits = responses[0] if with_fusion else single
+        return SearchResult(fused_hits, dense_hits, lexical_hits)
 
     def _lexical_index(self, name: str, fields: Sequence[str] | None) -> InvertedIndex:
         assert self._lexical is not None
