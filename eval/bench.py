@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,9 +143,12 @@ def bench_retrieval(settings: Settings, embedder: Embedder, reference: Embedder,
         LlamaSettings.embed_model = _llamaindex_embedding(reference)
         docs = [Document(text=path_bytes[1].decode("utf-8"), metadata={"path": path_bytes[0]})
                 for path_bytes in iter_article_files(settings.articles_dir)]
-        store = QdrantVectorStore(client=engine.store.client, collection_name="bench_llamaindex")
-        index = VectorStoreIndex.from_documents(docs, storage_context=StorageContext.from_defaults(vector_store=store),
-                                                transformations=[MarkdownNodeParser()])
+        with warnings.catch_warnings():  # it creates payload indexes, which local mode says it ignores
+            warnings.simplefilter("ignore")
+            store = QdrantVectorStore(client=engine.store.client, collection_name="bench_llamaindex")
+            index = VectorStoreIndex.from_documents(
+                docs, storage_context=StorageContext.from_defaults(vector_store=store),
+                transformations=[MarkdownNodeParser()])
         retriever = index.as_retriever(similarity_top_k=10)
         plain = per_item(lambda m: retriever.retrieve(m), messages)
         engine.store.drop("bench_llamaindex")
@@ -234,7 +238,7 @@ def bench_indexing(settings: Settings, embedder: Embedder, articles: int, log: L
         raw = throughput(embedder, texts)
         with Engine.open(kb_settings, embedder=embedder) as engine:
             full = run_index(engine, root, full=True)
-            target = sorted(root.glob("*/*.md"))[0]
+            target = sorted(p for p in root.glob("*/*.md") if not p.parent.name.startswith("_"))[0]
             edited = target.read_text(encoding="utf-8").replace("Versie ", "Versie (bijgewerkt) ", 1)
             target.write_text(edited.replace("Version ", "Version (updated) ", 1), encoding="utf-8")
             incremental = run_index(engine, root)
