@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kb.article import Language
 from kb.channels import Channel
-from kb.suggest import Suggestion
+from kb.suggest import SourceOut, Suggestion
 
 
 class SuggestIn(BaseModel):
@@ -59,11 +59,6 @@ class IndexIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     full: bool = False
-
-
-class SourceOut(BaseModel):
-    title: str
-    url: str
 
 
 class ArticleOut(BaseModel):
