@@ -9,7 +9,7 @@ Reads only; never touches the work tree or the index (`git cat-file` reads objec
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,13 +62,19 @@ class GitRepo:
 
     def files_at(self, rev: str, path: Path) -> Iterator[tuple[str, bytes]]:
         """(path as in the work tree, bytes) of every article file under `path` at `rev`."""
+        sub = self.relative(path)
+        yield from self.tree_at(rev, path, keep=lambda name: is_article_path(Path(name).relative_to(sub)))
+
+    def tree_at(self, rev: str, path: Path, keep: Callable[[str], bool] = lambda _: True
+                ) -> Iterator[tuple[str, bytes]]:
+        """(path as in the work tree, bytes) of every file under `path` at `rev` that `keep` accepts."""
         commit = self.resolve(rev)
         sub = self.relative(path)
         listing = self._git("ls-tree", "-r", "-z", "--full-tree", commit, "--", sub).split(b"\0")
         blobs: list[tuple[str, str]] = []
         for entry in filter(None, listing):
             info, name = entry.decode().split("\t", 1)
-            if info.split()[1] == "blob" and is_article_path(Path(name).relative_to(sub)):
+            if info.split()[1] == "blob" and keep(name):
                 blobs.append((name, info.split()[2]))
         if not blobs:
             return
