@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,8 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from eval.charts import bars_svg, confusion_svg
 from eval.krippendorff import alpha_with_ci
 from eval.metrics import mean
+from eval.report import Section
 from kb.article import Article, Verdict
 from kb.corpus import Corpus
 from kb.engine import Engine
@@ -265,3 +267,37 @@ def run_agents(engine: Engine, replies: Sequence[Reply], corpus: Corpus, *, seed
         "outliers": [asdict(c) for c in checked if c.flags],
         "checked": [asdict(c) for c in checked],
     }
+
+
+def agents_headline(report: dict[str, Any]) -> dict[str, Any]:
+    a = report["alpha"]
+    ci = f"[{a['ci'][0]:.3f}, {a['ci'][1]:.3f}]" if a["ci"] else "n/a"
+    return {"replies": report["replies"], "agents": report["agents"], "alpha": a["value"], "alpha 95% CI": ci,
+            "outliers": len(report["outliers"])}
+
+
+def agents_sections(report: dict[str, Any]) -> list[Section]:
+    """The report: agreement per agent and per topic, what replies drift to, every outlier with its reason."""
+    per_agent, per_topic = report["per_agent"], report["per_topic"]
+    topic_alpha = {t: f["alpha"] for t, f in sorted(per_topic.items(), key=lambda kv: (kv[1]["alpha"] or 0, kv[0]))
+                   if f["alpha"] is not None}
+    drift = Counter((c["topic"], c["reply_article"] or "no article") for c in report["checked"]
+                    if c["topic"] and c["reply_article"] != c["topic"])
+    outliers = [{"id": o["id"], "agent": o["agent"], "topic": o["topic"], "flags": o["flags"],
+                 "why": "; ".join(o["reasons"]), "reply": o["reply"]} for o in report["outliers"]]
+    return [
+        Section("Per agent", [{"agent": k, **v} for k, v in per_agent.items()],
+                note="Content agreement: mean similarity of the agent's replies to the approved answer.",
+                svg=bars_svg({k: v["content_agreement"] for k, v in per_agent.items()}, mark=LOW_AGREEMENT)),
+        Section("Replies flagged per agent", note="Share of each agent's replies with at least one flag.",
+                svg=bars_svg({k: v["flagged"] / max(1, v["replies"]) for k, v in per_agent.items()})),
+        Section("Per topic", [{"topic": k, **v} for k, v in per_topic.items()],
+                note="Krippendorff's alpha within each topic (article and stance the replies map to); red bars "
+                "are topics where agents disagree.",
+                svg=bars_svg(topic_alpha, lo=min([0.0, *topic_alpha.values()]), mark=0.8)),
+        Section("What replies drift to", [{"topic": t, "reply reads like": r, "replies": n}
+                                          for (t, r), n in drift.most_common()],
+                note="Replies whose content maps to another article than the message's topic.",
+                svg=confusion_svg(drift, rows_title="message topic", columns_title="reply reads like")),
+        Section("Outlier replies", outliers),
+    ]

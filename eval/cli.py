@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from eval import gate
 from eval.calibrate import Scored, calibrate
+from eval.charts import bars_svg
 from eval.golden import GoldenItem, golden_headline, golden_sections, load_golden, run_golden, summarise
 from eval.report import Section, write_report
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
@@ -121,7 +122,9 @@ def dataset(targets: Path, queries: Path, tune: Path | None, out_dir: Path | Non
                             headline={"targets": report["targets"], "hybrid MAP@5": report["test"]["hybrid"]["map@5"],
                                       "dense MAP@5": report["test"]["dense"]["map@5"],
                                       "lexical MAP@5": report["test"]["lexical"]["map@5"]},
-                            sections=[Section("Figures per split and mode", rows)])
+                            sections=[Section("Figures per split and mode", rows, note="Bars: MAP@5.",
+                                              svg=bars_svg({f"{r['split']} · {r['mode']}": r["map@5"]
+                                                            for r in rows}))])
         click.echo(f"report: {path}", err=True)
     return EXIT_OK
 
@@ -138,30 +141,27 @@ def paraphrase(out_dir: Path | None, sick_path: Path, thresholds: Path | None) -
 
         kb eval paraphrase --out reports/paraphrase
     """
-    from eval.paraphrase import load_groups, run_groups, run_perturbations, run_sick
+    from eval.paraphrase import (
+        load_groups,
+        paraphrase_headline,
+        paraphrase_sections,
+        run_groups,
+        run_perturbations,
+        run_sick,
+    )
 
     with Engine.open(settings_from()) as engine:
         engine.ready()
         groups = run_groups(engine, load_groups())
         perturbed = run_perturbations(engine, [m for m in load_golden() if m.expected is not None])
         sick = run_sick(engine, sick_path) if sick_path.exists() else None
-    headline = {"groups": groups["n"], "same article+tier": groups["same_article_and_tier"],
-                "same draft": groups["same_draft"], "all expected": groups["all_expected"],
-                "perturbations unchanged": perturbed["unchanged"]}
-    if sick:
-        headline |= {"SICK paraphrase same": sick["paraphrase"]["same_top"],
-                     "SICK contradiction same": sick["contradiction"]["same_top"]}
+    headline = paraphrase_headline(groups, perturbed, sick)
     for name, value in headline.items():
         click.echo(f"{name:26} {value:.3f}" if isinstance(value, float) else f"{name:26} {value}")
     if out_dir:
-        inconsistent = [{"group": g["group"], "expected": g["expected"], "text": o["text"], "article": o["article"],
-                         "tier": o["tier"]} for g in groups["inconsistent"] for o in g["outcomes"]]
-        by_kind = [{"perturbation": k, **v} for k, v in perturbed["by_kind"].items()]
         path = write_report(out_dir, "paraphrase", "Paraphrase invariance", headline=headline,
                             data={"groups": groups, "perturbations": perturbed, "sick": sick},
-                            sections=[Section("Groups without one answer", inconsistent),
-                                      Section("Perturbations by kind", by_kind),
-                                      Section("Perturbations that changed the answer", perturbed["changed"])])
+                            sections=paraphrase_sections(groups, perturbed, sick))
         click.echo(f"report: {path}", err=True)
     return _gate("paraphrase", {"perturbations_unchanged": perturbed["unchanged"],
                                 "texts_expected": groups["texts_expected"],
@@ -179,7 +179,7 @@ def agents(log: Path, out_dir: Path | None, thresholds: Path | None) -> int:
 
         kb eval agents eval/data/agents_sample.jsonl --out reports/agents
     """
-    from eval.agents import load_log, run_agents
+    from eval.agents import agents_headline, agents_sections, load_log, run_agents
     from kb.corpus import build_corpus, iter_article_files
 
     settings = settings_from()
@@ -198,14 +198,8 @@ def agents(log: Path, out_dir: Path | None, thresholds: Path | None) -> int:
                    f"{f['contradictions']:6} {f['flagged']:7}")
     click.echo(f"{len(report['outliers'])} outlier replies")
     if out_dir:
-        headline = {"replies": report["replies"], "agents": report["agents"], "alpha": a["value"],
-                    "alpha 95% CI": ci, "outliers": len(report["outliers"])}
-        outliers = [{"id": o["id"], "agent": o["agent"], "topic": o["topic"], "flags": o["flags"],
-                     "why": "; ".join(o["reasons"]), "reply": o["reply"]} for o in report["outliers"]]
-        path = write_report(out_dir, "agents", f"Agent consistency: {log.name}", headline=headline, data=report,
-                            sections=[Section("Per agent", [{"agent": k, **v} for k, v in report["per_agent"].items()]),
-                                      Section("Per topic", [{"topic": k, **v} for k, v in report["per_topic"].items()]),
-                                      Section("Outlier replies", outliers)])
+        path = write_report(out_dir, "agents", f"Agent consistency: {log.name}", headline=agents_headline(report),
+                            data=report, sections=agents_sections(report))
         click.echo(f"report: {path}", err=True)
     return _gate("agents", {"alpha": a["value"]}, thresholds)
 
@@ -220,7 +214,7 @@ def diff(rev_a: str, rev_b: str, out_dir: Path | None) -> int:
 
         kb eval diff main HEAD --out reports/diff
     """
-    from eval.diff import run_diff
+    from eval.diff import diff_sections, run_diff
 
     report = run_diff(settings_from(), rev_a, rev_b, log=lambda line: click.echo(line, err=True))
     click.echo(f"{report['messages']} messages: {len(report['changed'])} changed "
@@ -234,9 +228,7 @@ def diff(rev_a: str, rev_b: str, out_dir: Path | None) -> int:
     if out_dir:
         headline = {k: report[k] for k in ("messages", "changed_article", "changed_tier", "changed_draft", "better",
                                            "worse", "top_right_a", "top_right_b")}
-        rows = [{k: c[k] for k in ("id", "text", "expected", "changed", "article_a", "article_b", "tier_a", "tier_b",
-                                   "draft_a", "draft_b")} for c in report["changed"]]
         path = write_report(out_dir, "diff", f"KB diff {rev_a} → {rev_b}", headline=headline, data=report,
-                            sections=[Section("Changed answers", rows)])
+                            sections=diff_sections(report))
         click.echo(f"report: {path}", err=True)
     return EXIT_OK

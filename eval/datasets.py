@@ -65,7 +65,9 @@ def target_points(targets: Sequence[dict[str, Any]]) -> list[tuple[str, str, str
 
 
 def score_queries(retriever: Retriever, queries: Sequence[Query]) -> dict[str, float]:
-    ap, rr, rec = [], [], {1: [], 5: [], 10: []}
+    ap: list[float] = []
+    rr: list[float] = []
+    rec: dict[int, list[float]] = {1: [], 5: [], 10: []}
     for q in queries:
         ranked = [m.article_id for m in retriever.search(q.text, detect_language(q.text).language, limit=10)]
         ap.append(average_precision_at_k(ranked, set(q.relevant), k=5))

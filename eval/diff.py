@@ -1,7 +1,8 @@
 """What changes for agents between two versions of the knowledge base: the check an editor runs on a pull request.
 
 `articles/` is indexed as of each git revision into its own temporary local Qdrant (the served index is never
-touched; embeddings come from the shared cache, so unchanged text is not embedded again). The golden messages
+touched; embeddings come from the shared cache, so unchanged text is not embedded again), and drafted with that
+revision's own reply templates. The golden messages
 and every paraphrase then run against both, and every message whose top article, tier or draft changed is listed.
 
     >>> report = run_diff(settings, "main", "HEAD")  # doctest: +SKIP
@@ -14,13 +15,17 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from eval.charts import confusion_svg, histogram_svg
 from eval.golden import load_golden
 from eval.paraphrase import Outcome, load_groups, outcome
+from eval.report import Section
 from indexer.cli import run_index
+from indexer.git import GitRepo
 from kb.config import Settings
 from kb.embedding import Embedder, load_embedder
 from kb.engine import Engine
@@ -41,6 +46,21 @@ def _outcomes(engine: Engine, batch: list[Message]) -> dict[str, Outcome]:
     return {mid: outcome(engine, text, Channel.parse(channel)) for mid, text, _, channel in batch}
 
 
+def _templates_at(settings: Settings, rev: str, data: Path) -> Path:
+    """A folder holding `_templates/` as of `rev` (the work tree's when articles/ is not in git)."""
+    repo = GitRepo.find(settings.articles_dir)
+    if repo is None:
+        return settings.articles_dir
+    root = data / "articles"
+    templates = settings.articles_dir / "_templates"
+    prefix = repo.relative(templates)
+    for name, blob in repo.tree_at(rev, templates):
+        target = root / "_templates" / Path(name).relative_to(prefix)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(blob)
+    return root
+
+
 def run_diff(settings: Settings, rev_a: str, rev_b: str, *, embedder: Embedder | None = None,
              log: Callable[[str], None] = print) -> dict[str, Any]:
     embedder = embedder or load_embedder(settings)
@@ -54,7 +74,9 @@ def run_diff(settings: Settings, rev_a: str, rev_b: str, *, embedder: Embedder |
             if settings.cache_path.exists():  # start from the shared cache: only new text gets embedded
                 with sqlite3.connect(settings.cache_path) as src, sqlite3.connect(data / "embeddings.sqlite") as dst:
                     src.backup(dst)
-            rev_settings = settings.model_copy(update={"data_dir": data, "qdrant_url": None})
+            # Drafts come from the revision's own templates: a template edit is a change agents see too.
+            rev_settings = settings.model_copy(update={"data_dir": data, "qdrant_url": None,
+                                                       "articles_dir": _templates_at(settings, rev, data)})
             with Engine.open(rev_settings, embedder=embedder) as engine:
                 report = run_index(engine, settings.articles_dir, rev=rev)
                 reports[label] = {"rev": rev, "commit": report.commit, "articles": report.articles,
@@ -62,7 +84,8 @@ def run_diff(settings: Settings, rev_a: str, rev_b: str, *, embedder: Embedder |
                 log(f"{rev}: {report.articles} articles indexed ({report.embedded} chunks embedded)")
                 results[label] = _outcomes(engine, batch)
             shutil.rmtree(data, ignore_errors=True)
-    changed = []
+    scores = {label: [results[label][mid].score for mid, *_ in batch] for label in ("a", "b")}
+    changed: list[dict[str, Any]] = []
     for mid, text, expected, _ in batch:
         a, b = results["a"][mid], results["b"][mid]
         what = [k for k in ("article", "tier", "draft") if getattr(a, k) != getattr(b, k)]
@@ -83,4 +106,18 @@ def run_diff(settings: Settings, rev_a: str, rev_b: str, *, embedder: Embedder |
             "changed_draft": sum("draft" in c["changed"] for c in changed),
             "better": sum(c["right_b"] and not c["right_a"] for c in changed),
             "worse": sum(c["right_a"] and not c["right_b"] for c in changed),
-            "changed": changed}
+            "scores": scores, "changed": changed}
+
+
+def diff_sections(report: dict[str, Any]) -> list[Section]:
+    """The report: score distributions of both versions, which answers moved where, every changed message."""
+    a, b = report["a"]["rev"], report["b"]["rev"]
+    moved = Counter((c["article_a"] or "no match", c["article_b"] or "no match") for c in report["changed"]
+                    if "article" in c["changed"])
+    rows = [{k: c[k] for k in ("id", "text", "expected", "changed", "article_a", "article_b", "tier_a", "tier_b",
+                               "draft_a", "draft_b")} for c in report["changed"]]
+    return [Section("Top score distribution", note=f"Best candidate's score for every message, {a} and {b}.",
+                    svg=histogram_svg({a: report["scores"]["a"], b: report["scores"]["b"]})),
+            Section("Where answers moved", [{a: x, b: y, "messages": n} for (x, y), n in moved.most_common()],
+                    svg=confusion_svg(moved, rows_title=a, columns_title=b)),
+            Section("Changed answers", rows)]

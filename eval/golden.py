@@ -18,8 +18,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from eval.charts import confusion_svg, histogram_svg
 from eval.metrics import hit_at, mean, precision_recall, reciprocal_rank
-from eval.report import Section, histogram_svg
+from eval.report import Section
 from kb.channels import Channel
 from kb.engine import Engine
 from kb.language import detect_language
@@ -159,5 +160,5 @@ def golden_sections(summary: dict[str, Any]) -> list[Section]:
     return [Section("Top score distribution", note="Score of the best candidate; the tiers cut this axis.",
                     svg=chart),
             Section("Per language and type", slices),
-            Section("Which articles get mixed up", confusion),
+            Section("Which articles get mixed up", confusion, svg=confusion_svg(mixed)),
             Section("Every miss", misses)]

@@ -25,9 +25,9 @@ def alpha(units: Sequence[Sequence[Hashable]]) -> float:
         if m < 2:
             continue
         counts = Counter(values)
-        for c, n_c in counts.items():
-            for k, n_k in counts.items():
-                pairs = n_c * (n_k - 1) if c == k else n_c * n_k
+        for c, count_c in counts.items():
+            for k, count_k in counts.items():
+                pairs = count_c * (count_k - 1) if c == k else count_c * count_k
                 coincidence[(c, k)] += pairs / (m - 1)
     n_c: dict[Hashable, float] = defaultdict(float)
     for (c, _k), v in coincidence.items():

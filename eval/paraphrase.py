@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from eval.charts import bars_svg, confusion_svg, histogram_svg
 from eval.golden import DATA, GoldenMessage
 from eval.metrics import mean
+from eval.report import Section
 from kb.channels import Channel
 from kb.engine import Engine
 from kb.language import detect_language
@@ -52,6 +55,7 @@ class Outcome:
     tier: str | None
     draft: str | None
     ranked_top: str | None  # best candidate before thresholds
+    score: float = 0.0  # the best candidate's score (what the tiers read)
 
 
 def load_groups(path: Path | None = None) -> list[Group]:
@@ -67,7 +71,8 @@ def outcome(engine: Engine, text: str, channel: Channel = Channel.FACEBOOK) -> O
                                       ranked=ranked)
     top = result.suggestions[0] if result.suggestions else None
     return Outcome(text, top.article_id if top else None, str(top.confidence) if top else None,
-                   top.draft if top else None, ranked[0].article_id if ranked else None)
+                   top.draft if top else None, ranked[0].article_id if ranked else None,
+                   ranked[0].score if ranked else 0.0)
 
 
 def perturb(text: str, kind: str, seed: str) -> str:
@@ -98,16 +103,18 @@ def perturb(text: str, kind: str, seed: str) -> str:
 
 def run_groups(engine: Engine, groups: Sequence[Group],
                progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n, g in enumerate(groups, 1):
         outs = [outcome(engine, t) for t in g.texts]
         articles = {o.article for o in outs}
+        modal = Counter(o.article for o in outs).most_common(1)[0][1]
         rows.append({
             "group": g.group, "expected": g.expected, "language": g.language,
             "same_article": len(articles) == 1,
             "same_article_and_tier": len({(o.article, o.tier) for o in outs}) == 1,
             "same_draft": len({o.draft for o in outs}) == 1,
             "all_expected": articles == {g.expected},
+            "consistency": round(modal / len(outs), 4),  # share of texts on the group's most common answer
             "outcomes": [asdict(o) for o in outs],
         })
         if progress:
@@ -120,6 +127,7 @@ def run_groups(engine: Engine, groups: Sequence[Group],
         "all_expected": mean([r["all_expected"] for r in rows]),
         "texts_expected": mean([o["article"] == r["expected"] for r in rows for o in r["outcomes"]]),
         "inconsistent": [r for r in rows if not r["same_article_and_tier"]],
+        "groups": rows,
     }
 
 
@@ -156,3 +164,50 @@ def run_sick(engine: Engine, path: Path, limit: int | None = None) -> dict[str, 
         same[r["label"]].append(a.ranked_top == b.ranked_top)
     return {label: {"n": len(v), "same_top": mean(v)} for label, v in same.items()} | {
         "paraphrase_more_stable": mean(same["paraphrase"]) > mean(same["contradiction"])}
+
+
+def paraphrase_headline(groups: dict[str, Any], perturbed: dict[str, Any], sick: dict[str, Any] | None
+                        ) -> dict[str, Any]:
+    headline = {"groups": groups["n"], "same article+tier": groups["same_article_and_tier"],
+                "same draft": groups["same_draft"], "all expected": groups["all_expected"],
+                "perturbations unchanged": perturbed["unchanged"]}
+    if sick:
+        headline |= {"SICK paraphrase same": sick["paraphrase"]["same_top"],
+                     "SICK contradiction same": sick["contradiction"]["same_top"]}
+    return headline
+
+
+def paraphrase_sections(groups: dict[str, Any], perturbed: dict[str, Any], sick: dict[str, Any] | None
+                        ) -> list[Section]:
+    """The report: per-group consistency, score distribution, what gets mixed up, perturbations, SICK-NL."""
+    texts = [(g, o) for g in groups["groups"] for o in g["outcomes"]]
+    by_consistency = sorted(groups["groups"], key=lambda g: (g["consistency"], g["group"]))
+    mixed = Counter((g["expected"] or "no match", o["article"] or "no match") for g, o in texts
+                    if o["article"] != g["expected"])
+    scores = histogram_svg({"expected article first": [o["score"] for g, o in texts
+                                                       if g["expected"] and o["ranked_top"] == g["expected"]],
+                            "other article first": [o["score"] for g, o in texts
+                                                    if g["expected"] and o["ranked_top"] != g["expected"]],
+                            "should be no match": [o["score"] for g, o in texts if g["expected"] is None]})
+    inconsistent = [{"group": g["group"], "expected": g["expected"], "text": o["text"], "article": o["article"],
+                     "tier": o["tier"], "score": o["score"]} for g in groups["inconsistent"] for o in g["outcomes"]]
+    by_kind = [{"perturbation": k, **v} for k, v in perturbed["by_kind"].items()]
+    sections = [
+        Section("Consistency per group", note="Share of a group's phrasings that get the group's most common "
+                "answer; red bars are groups where the phrasings disagree.",
+                svg=bars_svg({g["group"]: g["consistency"] for g in by_consistency}, mark=1.0)),
+        Section("Top score distribution", note="Score of the best candidate for every phrasing.", svg=scores),
+        Section("Which articles paraphrases get mixed up", [{"expected": e, "shown": s, "texts": n}
+                                                             for (e, s), n in mixed.most_common()],
+                svg=confusion_svg(mixed, columns_title="shown")),
+        Section("Groups without one answer", inconsistent),
+        Section("Perturbations by kind", by_kind,
+                svg=bars_svg({r["perturbation"]: r["unchanged"] for r in by_kind}, mark=0.95)),
+        Section("Perturbations that changed the answer", perturbed["changed"]),
+    ]
+    if sick:
+        sections.append(Section("SICK-NL pairs", [{"pairs": k, **v} for k, v in sick.items() if isinstance(v, dict)],
+                                note="Share of pairs whose two sentences get the same best candidate: paraphrases "
+                                "should agree more often than contradictions.",
+                                svg=bars_svg({k: v["same_top"] for k, v in sick.items() if isinstance(v, dict)})))
+    return sections

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import escape
 
 _env = Environment(loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
                    autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined, trim_blocks=True,
@@ -30,7 +29,7 @@ class Section:
     rows: Sequence[dict[str, Any]] = ()
     note: str = ""
     columns: Sequence[str] = field(default_factory=list)
-    svg: str = ""  # a chart made by `histogram_svg` from numbers only (never from message text)
+    svg: str = ""  # a chart from eval.charts (labels escaped there)
 
     def column_names(self) -> list[str]:
         if self.columns:
@@ -65,31 +64,3 @@ def write_report(out_dir: Path, name: str, title: str, *, headline: dict[str, An
     path = out_dir / f"{name}.html"
     path.write_text(html, encoding="utf-8")
     return path
-
-
-def histogram_svg(series: dict[str, Sequence[float]], *, lo: float = 0.3, hi: float = 1.0, bins: int = 14) -> str:
-    """A small grouped bar chart of score distributions, one colour per series, as inline SVG."""
-    colours = ["#2f7d32", "#c62828", "#1f5fa8", "#8a6d00"]
-    width, height, pad = 640, 180, 24
-    step = (hi - lo) / bins
-    counts = {name: [0] * bins for name in series}
-    for name, values in series.items():
-        for v in values:
-            counts[name][min(bins - 1, max(0, int((v - lo) / step)))] += 1
-    top = max([1, *(c for cs in counts.values() for c in cs)])
-    group = (width - 2 * pad) / bins
-    bar = group / (len(series) + 1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" role="img">']
-    for i, (name, cs) in enumerate(counts.items()):
-        colour = colours[i % len(colours)]
-        for b, c in enumerate(cs):
-            h = (height - pad) * c / top
-            x = pad + b * group + i * bar
-            parts.append(f'<rect x="{x:.1f}" y="{height - h:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour}">'
-                         f"<title>{escape(name)} {lo + b * step:.2f}–{lo + (b + 1) * step:.2f}: {c}</title></rect>")
-        parts.append(f'<rect x="{pad + i * 150}" y="{height + 18}" width="10" height="10" fill="{colour}"/>'
-                     f'<text x="{pad + i * 150 + 14}" y="{height + 27}" font-size="12">{escape(name)}</text>')
-    for b in range(0, bins + 1, 2):
-        parts.append(f'<text x="{pad + b * group:.1f}" y="{height + 12}" font-size="10">{lo + b * step:.2f}</text>')
-    parts.append("</svg>")
-    return "".join(parts)

@@ -124,6 +124,13 @@ def test_kb_diff_lists_exactly_the_messages_an_edit_changes(tmp_path: Path, real
     assert len(unrelated) <= 2, unrelated
     assert report["worse"] >= 1
 
+    from eval.diff import diff_sections
+    from eval.report import write_report
+
+    html = write_report(tmp_path / "out", "diff", "diff", headline={}, data=report,
+                        sections=diff_sections(report)).read_text()
+    assert html.count("<svg") == 2 and "suiker-voedt-kanker" in html  # score distributions, where answers moved
+
 
 @pytest.mark.skipif(not (SHARED / "data" / "checkthat2020-en").exists(), reason="../shared data missing")
 def test_checkthat_run_scores_every_mode_on_a_slice(tmp_path: Path) -> None:

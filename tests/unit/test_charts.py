@@ -1,0 +1,66 @@
+"""Report charts and the per-revision templates of `kb eval diff`: escaped, complete, cheap to check."""
+
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from eval.charts import bars_svg, confusion_svg, histogram_svg
+
+pytestmark = pytest.mark.unit
+
+
+def test_bars_draw_one_bar_per_label_and_mark_those_below_the_line_red() -> None:
+    svg = bars_svg({"anna": 0.9, "bram": 0.2, "<img src=x onerror=alert(1)>": 0.5}, mark=0.6)
+    assert svg.count("<rect") == 3
+    assert svg.count('fill="#c62828"') == 2  # bram and the hostile label fall below 0.6
+    assert "<img" not in svg and "&lt;img" in svg
+
+
+def test_confusion_counts_each_pair_and_escapes_labels() -> None:
+    pairs = Counter({("suiker", "5g"): 3, ("suiker", "no match"): 1, ("<script>", "5g"): 2})
+    svg = confusion_svg(pairs)
+    assert "suiker → 5g: 3" in svg and "&lt;script&gt; → 5g: 2" in svg and "<script>" not in svg
+    assert confusion_svg({}) == ""
+
+
+def test_confusion_keeps_only_the_most_frequent_labels() -> None:
+    pairs = Counter({(f"a{i}", f"b{i}"): i + 1 for i in range(30)})
+    svg = confusion_svg(pairs, top=5)
+    assert "a29 → b29: 30" in svg and "a0 → b0" not in svg
+
+
+def test_histogram_puts_every_value_in_a_bin_including_out_of_range() -> None:
+    svg = histogram_svg({"right": [0.1, 0.5, 0.99, 1.5]}, lo=0.3, hi=1.0, bins=7)
+    counts = [int(t.rsplit(": ", 1)[1].split("<")[0]) for t in svg.split("<title>")[1:]]
+    assert sum(counts) == 4
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args], check=True,
+                   capture_output=True)
+
+
+def test_diff_drafts_each_revision_with_its_own_templates(tmp_path: Path) -> None:
+    from eval.diff import _templates_at
+    from kb.config import Settings
+
+    repo = tmp_path / "repo"
+    (repo / "articles" / "_templates").mkdir(parents=True)
+    template = repo / "articles" / "_templates" / "default.nl.j2"
+    template.write_text("oud {{ answer }}")
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "a")
+    template.write_text("nieuw {{ answer }}")
+    _git(repo, "commit", "-qam", "b")
+    template.write_text("werkboom {{ answer }}")  # uncommitted: neither revision has it
+
+    settings = Settings(data_dir=tmp_path / "data", articles_dir=repo / "articles")
+    old = _templates_at(settings, "HEAD~1", tmp_path / "a")
+    new = _templates_at(settings, "HEAD", tmp_path / "b")
+    assert (old / "_templates" / "default.nl.j2").read_text() == "oud {{ answer }}"
+    assert (new / "_templates" / "default.nl.j2").read_text() == "nieuw {{ answer }}"
