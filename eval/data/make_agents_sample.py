@@ -27,7 +27,7 @@ AGENTS = {  # name: (greeting with name, greeting without, sign-off nl, sign-off
 NAMES = ["Ria", "Mark", "Yvonne", "Sem", "Naima", "Kees", "Anouk", "Priya", "Bram", "Els", "Joyce", "Dennis", None, None]
 CH = ["facebook", "instagram", "x", "whatsapp", "facebook", "email"]
 
-T: dict[str, dict] = {}
+T: dict[str, tuple] = {}
 def topic(tid, lang, messages, bodies):
     T[tid] = (lang, messages, bodies)
 
