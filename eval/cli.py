@@ -15,7 +15,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from eval import gate
 from eval.calibrate import Scored, calibrate
 from eval.charts import bars_svg
-from eval.golden import GoldenItem, golden_headline, golden_sections, load_golden, run_golden, summarise
+from eval.golden import (
+    GoldenItem,
+    golden_gate_figures,
+    golden_headline,
+    golden_sections,
+    load_golden,
+    run_golden,
+    summarise,
+)
 from eval.report import Section, write_report
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
 from kb.engine import Engine
@@ -57,9 +65,7 @@ def golden(out_dir: Path | None, thresholds: Path | None) -> int:
         path = write_report(out_dir, "golden", "Golden messages", headline=golden_headline(summary), data=summary,
                             sections=golden_sections(summary))
         click.echo(f"report: {path}", err=True)
-    a = summary["all"]
-    return _gate("golden", {**{k: a[k] for k in ("hit@1", "hit@3", "mrr", "no_match_precision", "no_match_recall")},
-                            "high_correct": a["tiers"]["high"]["correct"]}, thresholds)
+    return _gate("golden", golden_gate_figures(summary), thresholds)
 
 
 def _gate(section: str, figures: dict[str, float], thresholds: Path | None) -> int:

@@ -142,6 +142,13 @@ def golden_headline(summary: dict[str, Any]) -> dict[str, Any]:
             "high right": a["tiers"]["high"]["correct"], "misses": len(summary["misses"])}
 
 
+def golden_gate_figures(summary: dict[str, Any]) -> dict[str, float]:
+    """The figures `eval/thresholds.toml` [golden] sets minimums for (the CLI and `make test` gate on them)."""
+    a = summary["all"]
+    return {**{k: a[k] for k in ("hit@1", "hit@3", "mrr", "no_match_precision", "no_match_recall")},
+            "high_correct": a["tiers"]["high"]["correct"]}
+
+
 def golden_sections(summary: dict[str, Any]) -> list[Section]:
     slices = [{"slice": name, "n": f["n"], "hit@1": f["hit@1"], "hit@3": f["hit@3"], "MRR": f["mrr"],
                "no-match P": f["no_match_precision"], "no-match R": f["no_match_recall"],

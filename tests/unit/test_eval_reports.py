@@ -1,4 +1,4 @@
-"""Report charts and the per-revision templates of `kb eval diff`: escaped, complete, cheap to check."""
+"""Report charts, quality gates and the per-revision templates of `kb eval diff`: cheap checks without a model."""
 
 from __future__ import annotations
 
@@ -64,3 +64,15 @@ def test_diff_drafts_each_revision_with_its_own_templates(tmp_path: Path) -> Non
     new = _templates_at(settings, "HEAD", tmp_path / "b")
     assert (old / "_templates" / "default.nl.j2").read_text() == "oud {{ answer }}"
     assert (new / "_templates" / "default.nl.j2").read_text() == "nieuw {{ answer }}"
+
+
+def test_a_figure_below_its_threshold_makes_the_command_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                               ) -> None:
+    from eval.cli import _gate
+
+    strict = tmp_path / "strict.toml"
+    strict.write_text('[golden]\n"hit@1" = 0.95\nmrr = 0.5\n')
+    assert _gate("golden", {"hit@1": 0.9, "mrr": 0.9}, strict) == 1
+    assert "hit@1 0.900 is below 0.950" in capsys.readouterr().err
+    assert _gate("golden", {"hit@1": 0.96, "mrr": 0.9}, strict) == 0
+    assert _gate("golden", {"mrr": 0.9}, strict) == 1  # a gated figure that was not measured fails too
