@@ -16,7 +16,8 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
-from api.db import Database
+from api.db import open_database
+from api.limits import ConcurrencyLimit, Gate, KeyRateLimit
 from api.metrics import Metrics
 from api.routes import admin, articles, health, suggest
 from kb.config import Settings
@@ -82,7 +83,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = engine is None
         app.state.engine = engine or Engine.open(settings)  # a broken template stops start-up here
-        app.state.db = Database(settings.data_dir / "kennisbank.sqlite")
+        app.state.db = open_database(settings)  # SQLite in the data dir, or PostgreSQL when set
         try:
             yield
         finally:
@@ -94,6 +95,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                   description="Sourced, channel-fitted reply suggestions for webcare teams.")
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.gate = Gate(max_in_flight=settings.max_in_flight, max_queued=settings.max_queued,
+                          queue_timeout=settings.queue_timeout)
+    app.state.key_limits = KeyRateLimit(settings.key_rate, settings.key_burst)
     errors.install(app)
     for module in (health, suggest, articles, admin):
         app.include_router(module.router)
@@ -107,5 +111,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         app.state.metrics.observe_request(path, request.method, response.status_code, time.perf_counter() - started)
         return response
 
+    app.add_middleware(ConcurrencyLimit, gate=app.state.gate)  # inside BodyLimit: oversized bodies cost no slot
     app.add_middleware(BodyLimit)
     return app

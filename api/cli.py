@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from api.db import ROLES, Database
+from api.db import ROLES, Database, open_database
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
 from kb.errors import ConfigError
 
@@ -16,7 +16,7 @@ DEMO_FILE = "demo-key.txt"
 
 
 def _db() -> Database:
-    return Database(settings_from().data_dir / "kennisbank.sqlite")
+    return open_database(settings_from())
 
 
 @click.command("serve")

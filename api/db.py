@@ -1,9 +1,15 @@
-"""The service's own state in SQLite under the data directory: API keys, issued requests and feedback.
+"""The service's own state: API keys, issued requests and feedback. One interface, two backends.
 
-WAL mode with `synchronous=FULL` and a commit before every acknowledgement: a write the client saw succeed
-survives a crash of the process or the machine.
+`Database` holds the logic and the SQL (written once, with `?` placeholders); a backend only says how a
+statement reaches its database:
 
-    >>> db = Database(Path(".kb/kennisbank.sqlite"))  # doctest: +SKIP
+- `SqliteDatabase`: a file under the data directory (the embedded default). WAL mode with `synchronous=FULL`
+  and a commit before every acknowledgement: a write the client saw succeed survives a crash of the process
+  or the machine.
+- `PostgresDatabase` (api/db_postgres.py): shared by several API processes, chosen with `KB_DATABASE_URL`.
+  Every write is committed before the method returns, so the same promise holds.
+
+    >>> db = open_database(Settings(data_dir=Path(".kb")))  # doctest: +SKIP
     >>> key, record = db.add_key("agent", name="Anna")  # doctest: +SKIP
     >>> db.check_key(key).role  # doctest: +SKIP
     'agent'
@@ -18,9 +24,13 @@ import json
 import secrets
 import sqlite3
 import threading
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kb.config import Settings
+from kb.errors import StoreUnavailable
 
 ROLES = ("agent", "editor", "qa", "admin")
 #: What each role may do: editors and QA leads are agents too; admins may do everything.
@@ -31,6 +41,7 @@ GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(ROLES),
 }
 KEY_PREFIX = "kb_"
+SQLITE_FILE = "kennisbank.sqlite"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, salt TEXT NOT NULL,
@@ -40,6 +51,12 @@ CREATE TABLE IF NOT EXISTS requests (request_id TEXT PRIMARY KEY, created TEXT N
 CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL,
     article_id TEXT, action TEXT NOT NULL, final_text TEXT, key_id TEXT, created TEXT NOT NULL);
 """
+
+
+class DatabaseUnavailable(StoreUnavailable):
+    """The shared database cannot be reached or refused a statement (answered 503 with Retry-After)."""
+
+    code = "database_unavailable"
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,14 @@ class ApiKey:
         return role in GRANTS.get(self.role, frozenset())
 
 
+@dataclass(frozen=True)
+class Written:
+    """What a committed write reports: rows changed and the rows of a RETURNING clause."""
+
+    rowcount: int
+    returned: list[tuple[Any, ...]] = field(default_factory=list)
+
+
 def _hash(salt: str, secret: str) -> str:
     return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
 
@@ -62,22 +87,42 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-class Database:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+def _storable(params: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Text as both backends can hold it: NUL (PostgreSQL refuses it, SQLite cuts at it) and lone surrogates
+    (not UTF-8 at all; JSON can carry them) become U+FFFD. Anything else is stored as given."""
+    return tuple(_text(p) if isinstance(p, str) else p for p in params)
 
-    def close(self) -> None:
-        self._db.close()
 
-    def _write(self, sql: str, params: tuple[Any, ...]) -> int:
-        with self._lock:
-            cur = self._db.execute(sql, params)  # autocommit: durable when execute returns
-            return int(cur.lastrowid or 0)
+def _text(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+    return value.replace("\x00", "\ufffd")
+
+
+class Database(ABC):
+    """The contract both backends keep (tests/reliability/test_db_contract.py runs it against each).
+    A method that writes returns only after the write is committed."""
+
+    backend: str
+
+    @abstractmethod
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        """Run a read; rows as dicts keyed by column name."""
+
+    @abstractmethod
+    def _commit(self, sql: str, params: tuple[Any, ...]) -> Written:
+        """Run one write and commit it before returning."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        return self._read(sql, _storable(params))
+
+    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> Written:
+        return self._commit(sql, _storable(params))
 
     # --- keys ----------------------------------------------------------------------------------------------
 
@@ -88,7 +133,8 @@ class Database:
         key_id, salt = secrets.token_hex(4), secrets.token_hex(8)
         secret = secret or secrets.token_urlsafe(24)
         record = ApiKey(key_id, name or role, role, _now())
-        self._write("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, NULL)",
+        self._write("INSERT INTO api_keys (id, name, role, salt, hash, created, revoked) "
+                    "VALUES (?, ?, ?, ?, ?, ?, NULL)",
                     (key_id, record.name, role, salt, _hash(salt, secret), record.created))
         return f"{KEY_PREFIX}{key_id}_{secret}", record
 
@@ -97,47 +143,88 @@ class Database:
         if not presented.startswith(KEY_PREFIX) or presented.count("_") < 2:
             return None
         key_id, secret = presented[len(KEY_PREFIX):].split("_", 1)
-        with self._lock:
-            row = self._db.execute("SELECT id, name, role, salt, hash, created, revoked FROM api_keys WHERE id=?",
-                                   (key_id,)).fetchone()
-        if row is None:
+        rows = self._rows("SELECT id, name, role, salt, hash, created, revoked FROM api_keys WHERE id=?", (key_id,))
+        if not rows:
             hmac.compare_digest(_hash("x", secret), "0" * 64)  # same work whether or not the id exists
             return None
-        if not hmac.compare_digest(_hash(row[3], secret), row[4]) or row[6] is not None:
+        row = rows[0]
+        if not hmac.compare_digest(_hash(row["salt"], secret), row["hash"]) or row["revoked"] is not None:
             return None
-        return ApiKey(row[0], row[1], row[2], row[5], row[6])
+        return ApiKey(row["id"], row["name"], row["role"], row["created"], row["revoked"])
 
     def list_keys(self) -> list[ApiKey]:
-        with self._lock:
-            rows = self._db.execute("SELECT id, name, role, created, revoked FROM api_keys ORDER BY created").fetchall()
-        return [ApiKey(*r) for r in rows]
+        rows = self._rows("SELECT id, name, role, created, revoked FROM api_keys ORDER BY created, id")
+        return [ApiKey(**r) for r in rows]
 
     def revoke_key(self, key_id: str) -> bool:
-        with self._lock:
-            cur = self._db.execute("UPDATE api_keys SET revoked=? WHERE id=? AND revoked IS NULL", (_now(), key_id))
-        return cur.rowcount == 1
+        done = self._write("UPDATE api_keys SET revoked=? WHERE id=? AND revoked IS NULL", (_now(), key_id))
+        return done.rowcount == 1
 
     # --- requests and feedback -----------------------------------------------------------------------------
 
     def record_request(self, request_id: str, key_id: str | None, message: str, channel: str,
                        article_ids: list[str]) -> None:
-        self._write("INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?)",
+        self._write("INSERT INTO requests (request_id, created, key_id, message, channel, article_ids) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
                     (request_id, _now(), key_id, message, channel, json.dumps(article_ids)))
 
     def request_articles(self, request_id: str) -> list[str] | None:
-        with self._lock:
-            row = self._db.execute("SELECT article_ids FROM requests WHERE request_id=?", (request_id,)).fetchone()
-        return None if row is None else list(json.loads(row[0]))
+        rows = self._rows("SELECT article_ids FROM requests WHERE request_id=?", (request_id,))
+        return None if not rows else list(json.loads(rows[0]["article_ids"]))
 
     def add_feedback(self, request_id: str, article_id: str | None, action: str, final_text: str | None,
                      key_id: str | None) -> int:
-        return self._write("INSERT INTO feedback (request_id, article_id, action, final_text, key_id, created) "
-                           "VALUES (?, ?, ?, ?, ?, ?)", (request_id, article_id, action, final_text, key_id, _now()))
+        """Store one feedback; its id once committed."""
+        done = self._write("INSERT INTO feedback (request_id, article_id, action, final_text, key_id, created) "
+                           "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                           (request_id, article_id, action, final_text, key_id, _now()))
+        return int(done.returned[0][0])
 
     def feedback(self, limit: int = 100) -> list[dict[str, Any]]:
+        return self._rows("SELECT f.id, f.request_id, f.article_id, f.action, f.final_text, f.created, "
+                          "r.message FROM feedback f LEFT JOIN requests r USING (request_id) "
+                          "ORDER BY f.id DESC LIMIT ?", (limit,))
+
+
+class SqliteDatabase(Database):
+    """The embedded backend: one SQLite file, one connection shared by the process's threads under a lock."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
         with self._lock:
-            cur = self._db.execute("SELECT f.id, f.request_id, f.article_id, f.action, f.final_text, f.created, "
-                                   "r.message FROM feedback f LEFT JOIN requests r USING (request_id) "
-                                   "ORDER BY f.id DESC LIMIT ?", (limit,))
+            cur = self._db.execute(sql, params)
             names = [c[0] for c in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def _commit(self, sql: str, params: tuple[Any, ...]) -> Written:
+        with self._lock:
+            cur = self._db.execute(sql, params)  # autocommit: durable once the statement is done
+            returned = cur.fetchall() if cur.description else []
+            return Written(cur.rowcount, returned)
+
+
+def open_database(settings: Settings) -> Database:
+    """The backend the settings choose: PostgreSQL when `database_url` is set, else SQLite in the data dir.
+
+        >>> open_database(Settings(data_dir=Path("/tmp/kb-demo"))).backend
+        'sqlite'
+    """
+    if settings.database_url is None:
+        return SqliteDatabase(settings.data_dir / SQLITE_FILE)
+    # Imported here so the embedded default never loads the PostgreSQL driver (and db_postgres imports this).
+    from api.db_postgres import PostgresDatabase
+
+    return PostgresDatabase(settings.database_url.get_secret_value(), pool_size=settings.database_pool_size)

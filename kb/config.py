@@ -66,8 +66,29 @@ class Settings(BaseSettings):
         None, description="Key the CLI sends to a running `kb serve` (e.g. `kb index` while the service owns the "
         "local index); needs the editor role."
     )
+    database_url: SecretStr | None = Field(
+        None, description="PostgreSQL URL (`postgresql://user:pass@host/db`) for keys, requests and feedback, "
+        "shared by several API processes; unset means SQLite under data_dir.")
+    database_pool_size: int = Field(10, ge=1, le=200, description="Connections each API process keeps to "
+                                    "PostgreSQL.")
+    max_in_flight: int = Field(8, ge=1, le=1000, description="Requests to the expensive routes handled at once "
+                               "per process; more wait in the queue.")
+    max_queued: int = Field(64, ge=0, le=10_000, description="Requests that may wait for a slot; beyond this "
+                            "they get 503 with Retry-After at once.")
+    queue_timeout: float = Field(10.0, gt=0, le=300, description="Seconds a request may wait for a slot before "
+                                 "it gets 503 with Retry-After.")
+    key_rate: float = Field(50.0, ge=0, le=100_000, description="Requests per second each API key may make, per "
+                            "process (0 turns the limit off); over it: 429 with Retry-After.")
+    key_burst: int = Field(100, ge=1, le=100_000, description="Requests a key may make at once before `key_rate` "
+                           "applies.")
     host: str = Field("127.0.0.1", description="Address `kb serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `kb serve` listens on.")
+    reports_dir: Path = Field(Path("reports"), description="Folder the QA page lists evaluation reports from "
+                              "(`kb eval … --out DIR` under it).")
+    session_secret: SecretStr | None = Field(
+        None, description="Signs page session cookies and CSRF tokens; unset means a random secret made once "
+        "in `KB_DATA_DIR`. Set the same value on every process behind one address."
+    )
 
     @model_validator(mode="after")
     def _tiers_are_ordered(self) -> Settings:

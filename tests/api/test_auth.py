@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from api.db import Database
+from api.db import SqliteDatabase
 from tests.api.conftest import ROLES, assert_error_shape
 
 OPEN = {"/healthz", "/readyz"}
@@ -71,7 +71,7 @@ def test_health_checks_need_no_key(client: Any, path: str) -> None:
 
 def test_a_revoked_key_is_refused(client: Any, api_env: Any) -> None:
     settings, _ = api_env
-    db = Database(settings.data_dir / "kennisbank.sqlite")
+    db = SqliteDatabase(settings.data_dir / "kennisbank.sqlite")
     try:
         key, record = db.add_key("agent", name="leaving volunteer")
         headers = {"Authorization": f"Bearer {key}"}
@@ -107,7 +107,7 @@ def test_production_refuses_the_demo_key(sample_engine: Any, tmp_path: Any) -> N
     from api.app import create_app
 
     settings = sample_engine.settings.model_copy(update={"data_dir": tmp_path, "env": "production"})
-    db = Database(tmp_path / "kennisbank.sqlite")
+    db = SqliteDatabase(tmp_path / "kennisbank.sqlite")
     try:
         demo, _ = db.add_key("admin", name="demo")
         real, _ = db.add_key("agent", name="Anna")

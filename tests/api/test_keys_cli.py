@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from api.db import Database
+from api.db import SqliteDatabase
 from kb.cli import main
 
 
@@ -22,7 +22,7 @@ def test_keys_add_prints_the_key_once_and_list_never_shows_it(tmp_path: Path, mo
     code, key, err = _kb(capsys, "keys", "add", "--role", "editor", "--name", "Anna de Vries")
     key = key.strip()
     assert code == 0 and key.startswith("kb_") and "cannot be shown again" in err
-    db = Database(tmp_path / "kennisbank.sqlite")
+    db = SqliteDatabase(tmp_path / "kennisbank.sqlite")
     try:
         assert db.check_key(key) is not None and db.check_key(key).role == "editor"  # type: ignore[union-attr]
     finally:

@@ -1,0 +1,154 @@
+"""One contract for the service's state, run against both backends: SQLite (embedded) and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from api.db import Database, DatabaseUnavailable, SqliteDatabase, open_database
+from api.db_postgres import PostgresDatabase
+from kb.config import Settings
+
+Opener = Callable[[], Database]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens the same database again each time it is called (a restart, or a second process)."""
+    opened: list[Database] = []
+    if request.param == "sqlite":
+        settings = Settings(data_dir=tmp_path)
+    else:
+        settings = Settings(data_dir=tmp_path, database_url=request.getfixturevalue("postgres_url"))
+
+    def open_again() -> Database:
+        db = open_database(settings)
+        opened.append(db)
+        return db
+
+    yield open_again
+    for db in opened:
+        db.close()
+
+
+def test_the_setting_chooses_the_backend(opener: Opener, request: pytest.FixtureRequest) -> None:
+    db = opener()
+    expected = SqliteDatabase if request.node.callspec.params["opener"] == "sqlite" else PostgresDatabase
+    assert type(db) is expected
+
+
+def test_a_key_is_accepted_with_its_role_and_refused_when_wrong(opener: Opener) -> None:
+    db = opener()
+    key, record = db.add_key("editor", name="Anna de Vries")
+    found = db.check_key(key)
+    assert found is not None and (found.id, found.role, found.name) == (record.id, "editor", "Anna de Vries")
+    assert found.may("agent") and found.may("editor") and not found.may("admin")
+    prefix, key_id, secret = key.split("_", 2)
+    for wrong in (f"{prefix}_{key_id}_{secret}x", f"{prefix}_ffffffff_{secret}", "kb_", "nonsense", "",
+                  f"{prefix}_{key_id}\x00_{secret}", f"{prefix}_{key_id}\ud800_{secret}"):
+        assert db.check_key(wrong) is None, wrong
+
+
+def test_an_unknown_role_is_refused(opener: Opener) -> None:
+    with pytest.raises(ValueError, match="role: unknown 'boss'"):
+        opener().add_key("boss")
+
+
+def test_a_revoked_key_is_refused_and_listed_as_revoked(opener: Opener) -> None:
+    db = opener()
+    key, record = db.add_key("agent", name="leaving volunteer")
+    other, _ = db.add_key("qa")
+    assert db.revoke_key(record.id) is True
+    assert db.revoke_key(record.id) is False  # once only
+    assert db.revoke_key("no-such-id") is False
+    assert db.check_key(key) is None and db.check_key(other) is not None
+    listed = {k.id: k for k in db.list_keys()}
+    assert listed[record.id].revoked is not None and listed[record.id].role == "agent"
+    assert len(listed) == 2
+
+
+def test_a_request_and_its_feedback_come_back_newest_first(opener: Opener) -> None:
+    db = opener()
+    db.record_request("r1", "k1", "klopt het dat suiker kanker voedt?", "x", ["suiker-voedt-kanker", "b"])
+    assert db.request_articles("r1") == ["suiker-voedt-kanker", "b"]
+    assert db.request_articles("r2") is None
+    first = db.add_feedback("r1", "suiker-voedt-kanker", "used", None, "k1")
+    second = db.add_feedback("r1", None, "edited", "Nee, suiker voedt kanker niet.", "k1")
+    assert second > first
+    rows = db.feedback(limit=10)
+    assert [r["id"] for r in rows] == [second, first]
+    assert rows[0]["final_text"] == "Nee, suiker voedt kanker niet."
+    assert rows[0]["message"] == "klopt het dat suiker kanker voedt?"
+    assert set(rows[0]) == {"id", "request_id", "article_id", "action", "final_text", "created", "message"}
+    assert [r["id"] for r in db.feedback(limit=1)] == [second]
+
+
+def test_hostile_text_is_stored_without_an_error(opener: Opener) -> None:
+    db = opener()
+    message = "tab\there\x1b[31m bell\x07 emoji 🙂 rtl \u202e nul\x00 lone\ud800 end"
+    db.record_request("r-hostile", None, message, "x", [])
+    db.add_feedback("r-hostile", None, "edited", message, None)
+    stored = db.feedback(limit=1)[0]
+    # NUL and lone surrogates cannot be stored as text (PostgreSQL, UTF-8): both backends keep U+FFFD instead.
+    expected = message.replace("\x00", "\ufffd").replace("\ud800", "\ufffd")
+    assert stored["final_text"] == expected and stored["message"] == expected
+
+
+def test_acknowledged_writes_are_there_after_reopening(opener: Opener) -> None:
+    db = opener()
+    key, _ = db.add_key("agent")
+    db.record_request("r1", None, "m", "x", ["a"])
+    ids = [db.add_feedback("r1", "a", "used", None, None) for _ in range(5)]
+    again = opener()  # a second process, or the same one restarted
+    assert again.check_key(key) is not None
+    assert sorted(r["id"] for r in again.feedback(limit=100)) == sorted(ids)
+
+
+def test_concurrent_writers_lose_nothing(opener: Opener) -> None:
+    first, second = opener(), opener()  # two connections/processes to one database
+    first.record_request("r1", None, "m", "x", [])
+    ids: list[int] = []
+    lock = threading.Lock()
+
+    def write(db: Database, n: int) -> None:
+        for i in range(n):
+            fid = db.add_feedback("r1", None, "edited", f"v{i}", None)
+            with lock:
+                ids.append(fid)
+
+    threads = [threading.Thread(target=write, args=(db, 40)) for db in (first, second) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == len(set(ids)) == 320
+    assert sorted(r["id"] for r in first.feedback(limit=1000)) == sorted(ids)
+
+
+def test_opening_twice_at_once_creates_the_schema_once(opener: Opener) -> None:
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            opener().list_keys()
+        except BaseException as e:  # collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_one) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_an_unreachable_postgresql_is_a_clear_unavailable_error(tmp_path: Path) -> None:
+    from tests.reliability.postgres import _free_port
+
+    url = f"postgresql://kb:secret-pw@127.0.0.1:{_free_port()}/kb"
+    with pytest.raises(DatabaseUnavailable) as caught:
+        open_database(Settings(data_dir=tmp_path, database_url=url))
+    assert "127.0.0.1" in caught.value.message and "secret-pw" not in caught.value.message
