@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from api.db import ApiKey, Database
+from api.limits import check_key_rate
 from kb.config import PLACEHOLDER_KEYS, Settings
 from kb.engine import Engine
 
@@ -48,6 +49,7 @@ def _authenticate(request: Request, db: DbDep, settings: SettingsDep) -> ApiKey:
     if settings.env == "production" and (key.name == "demo" or presented.split("_", 2)[-1] in PLACEHOLDER_KEYS):
         raise HTTPException(401, "demo and placeholder keys are refused in production", headers=challenge)
     request.state.key_id = key.id
+    check_key_rate(request, key)  # 429 with Retry-After when the key is over its rate
     return key
 
 
