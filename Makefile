@@ -7,7 +7,7 @@ STAMP := $(VENV)/.kb-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run index test lint check clean
+.PHONY: setup test-deps run index test lint check clean
 
 setup: $(STAMP)
 
@@ -31,7 +31,11 @@ run: index
 lint: setup
 	$(BIN)/kb lint
 
-test: setup
+# System packages the tests start for real (idempotent: each script returns at once when its package is there).
+test-deps:
+	scripts/install-postgres.sh
+
+test: setup test-deps
 	$(BIN)/python -m pytest
 
 check: setup
