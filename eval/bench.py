@@ -18,7 +18,6 @@ import statistics
 import tempfile
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ from kb.embedding import Embedder, SentenceTransformerEmbedder
 from kb.engine import Engine
 from kb.lexical import SparseVec
 from kb.onnx_encoder import OnnxEmbedder
-from kb.store import Point, QdrantStore
+from kb.store import DENSE, Point, QdrantStore
 
 Log = Callable[[str], None]
 
@@ -67,16 +66,30 @@ def timings(fn: Callable[[], object], n: int, warmup: int = 3) -> dict[str, floa
 
 
 def per_item(fn: Callable[[str], object], items: Sequence[str]) -> dict[str, float]:
+    return paired({"only": fn}, items)["only"]
+
+
+def paired(fns: dict[str, Callable[[str], object]], items: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Time every function on every item, interleaved (a, b, then b, a on the next item), so that a burst of load
+    from another process hits both sides alike."""
+    names = list(fns)
     for item in items[:3]:
-        fn(item)
-    samples = []
-    for item in items:
-        t = time.perf_counter()
-        fn(item)
-        samples.append((time.perf_counter() - t) * 1000)
-    samples.sort()
+        for name in names:
+            fns[name](item)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for i, item in enumerate(items):
+        for name in (names if i % 2 == 0 else names[::-1]):
+            t = time.perf_counter()
+            fns[name](item)
+            samples[name].append((time.perf_counter() - t) * 1000)
+    return {name: _summary(values) for name, values in samples.items()}
+
+
+def _summary(samples: list[float]) -> dict[str, float]:
+    samples = sorted(samples)
     return {"p50_ms": round(statistics.median(samples), 3),
-            "p95_ms": round(samples[min(len(samples) - 1, int(0.95 * len(samples)))], 3), "n": len(items)}
+            "p95_ms": round(samples[min(len(samples) - 1, int(0.95 * len(samples)))], 3),
+            "p99_ms": round(samples[min(len(samples) - 1, int(0.99 * len(samples)))], 3), "n": len(samples)}
 
 
 def throughput(embedder: Embedder, texts: Sequence[str]) -> float:
@@ -91,8 +104,8 @@ def bench_encoder(settings: Settings, messages: Sequence[str], chunks: Sequence[
     reference = SentenceTransformerEmbedder(settings.model_location(), settings.model_id, threads=1)
     fast = OnnxEmbedder.load(settings)
     log(f"encoder: ONNX {fast.variant} ({fast.manifest.get(f'{fast.variant}_min_cosine')} min cosine on probes)")
-    ref_lat = per_item(lambda m: reference.embed([m]), messages)
-    fast_lat = per_item(lambda m: fast.embed([m]), messages)
+    lat = paired({"torch": lambda m: reference.embed([m]), "onnx": lambda m: fast.embed([m])}, messages)
+    ref_lat, fast_lat = lat["torch"], lat["onnx"]
     ref_tp, fast_tp = throughput(reference, chunks), throughput(fast, chunks)
     cos = (reference.embed(list(messages)) * fast.embed(list(messages))).sum(axis=1)
     out = {"variant": fast.variant, "torch_latency": ref_lat, "onnx_latency": fast_lat,
@@ -126,37 +139,36 @@ def _llamaindex_embedding(embedder: Embedder) -> Any:
 
 def bench_retrieval(settings: Settings, embedder: Embedder, reference: Embedder, messages: Sequence[str],
                     log: Log) -> dict[str, Any]:
-    """Our hybrid retrieval and whole suggestion against a plain LlamaIndex retriever on the same articles, with
-    the same model as a user would load it (sentence-transformers)."""
-    from llama_index.core import Document, StorageContext, VectorStoreIndex
-    from llama_index.core import Settings as LlamaSettings
-    from llama_index.core.node_parser import MarkdownNodeParser
-    from llama_index.vector_stores.qdrant import QdrantVectorStore
-
+    """Our hybrid retrieval and whole suggestion against a plain LlamaIndex retriever, interleaved message by
+    message: `VectorStoreIndex` over the same Qdrant collection (our served build of the sample KB), with the same
+    model loaded as a user would load it (sentence-transformers), `as_retriever(similarity_top_k=10)`."""
     from indexer.cli import run_index
 
     with Engine.open(settings, embedder=embedder) as engine:
         run_index(engine, settings.articles_dir)
-        ours = per_item(lambda m: engine.retriever.search(m, None, limit=10), messages)
+        collection = engine.store.resolve_alias(settings.collection)
+        assert collection is not None
+        retriever = llamaindex_retriever(engine.store, collection, reference)
+        times = paired({"ours": lambda m: engine.retriever.search(m, None, limit=10),
+                        "llamaindex": lambda m: retriever.retrieve(m)}, messages)
+        ours, plain = times["ours"], times["llamaindex"]
         suggest = per_item(lambda m: engine.suggester.suggest(_query(m)), messages)
-        # What a user would build instead: LlamaIndex over the same Qdrant, same model, same articles.
-        LlamaSettings.embed_model = _llamaindex_embedding(reference)
-        docs = [Document(text=path_bytes[1].decode("utf-8"), metadata={"path": path_bytes[0]})
-                for path_bytes in iter_article_files(settings.articles_dir)]
-        with warnings.catch_warnings():  # it creates payload indexes, which local mode says it ignores
-            warnings.simplefilter("ignore")
-            store = QdrantVectorStore(client=engine.store.client, collection_name="bench_llamaindex")
-            index = VectorStoreIndex.from_documents(
-                docs, storage_context=StorageContext.from_defaults(vector_store=store),
-                transformations=[MarkdownNodeParser()])
-        retriever = index.as_retriever(similarity_top_k=10)
-        plain = per_item(lambda m: retriever.retrieve(m), messages)
-        engine.store.drop("bench_llamaindex")
     out = {"ours_retrieval": ours, "llamaindex_retrieval": plain, "suggest_in_process": suggest,
            "retrieval_ratio": round(ours["p50_ms"] / plain["p50_ms"], 3)}
     log(f"retrieval: ours p50 {ours['p50_ms']} ms (ONNX + hybrid) vs plain LlamaIndex {plain['p50_ms']} ms "
         f"(sentence-transformers + dense) → ratio {out['retrieval_ratio']}; suggest p50 {suggest['p50_ms']} ms")
     return out
+
+
+def llamaindex_retriever(store: QdrantStore, collection: str, reference: Embedder) -> Any:
+    """What a user would build instead: LlamaIndex's QdrantVectorStore on an existing collection (its dense vector
+    is named `dense`; the `text` payload is read as the node text), `VectorStoreIndex.from_vector_store`."""
+    from llama_index.core import VectorStoreIndex
+    from llama_index.vector_stores.qdrant import QdrantVectorStore
+
+    vector_store = QdrantVectorStore(client=store.client, collection_name=collection, dense_vector_name=DENSE)
+    index = VectorStoreIndex.from_vector_store(vector_store, embed_model=_llamaindex_embedding(reference))
+    return index.as_retriever(similarity_top_k=10)
 
 
 def _query(message: str) -> Any:

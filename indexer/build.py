@@ -1,9 +1,11 @@
 """Turn a set of article files into the served index: incrementally in place, or as a full rebuild + alias swap.
 
-Incremental (the default when the served index was built with the same model, lexical and chunking versions):
-chunk ids are derived from content, so the difference between the wanted and the stored id sets is exactly what
-changed. Only new chunks are embedded (and those whose text the cache has seen are not even embedded); stale
-chunks and the articles that are gone, retired or back in draft are deleted.
+Both go through one LlamaIndex ingestion pipeline (indexer/pipeline.py) with a docstore per build collection
+(indexer/docstore.py). Incremental (the default when the served index was built with the same model, lexical
+and chunking versions): the docstore skips every article whose file is unchanged, without parsing it again or
+reading the collection; of a changed article only the chunks whose text changed are embedded (chunk ids are
+derived from content) and written, and the rest of its chunks stay; the chunks and records of articles that are
+gone, retired or back in draft are deleted, after the new ones are written.
 
 Full rebuild (`full=True`, no index yet, or a fingerprint mismatch): a new collection is written completely,
 marked ready, and only then the alias is swapped in one atomic operation; the old collection and any leftovers
@@ -19,25 +21,29 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from indexer.docstore import TOKEN_KEY, BuildDocstore, DocstoreState, ParseCache, parser_fingerprint
 from indexer.git import Revision
-from kb.article import Article
-from kb.chunking import Chunk, article_record_id, chunk_article
+from indexer.pipeline import (
+    ArticleNodeParser,
+    KbEmbedding,
+    KbVectorStore,
+    Progress,
+    SkipStoredChunks,
+    ingestion_pipeline,
+)
+from kb.chunking import chunk_article
 from kb.config import Settings
 from kb.corpus import build_corpus
 from kb.embedding import CachedEmbedder
 from kb.errors import Problem
 from kb.lexical import SparseEncoder
-from kb.normalize import normalize
 from kb.served import fingerprint
-from kb.store import Point, QdrantStore
-
-#: progress(done, total) is called as chunks are embedded and written.
-Progress = Callable[[int, int], None]
-_BATCH = 64
+from kb.store import QdrantStore
 
 
 @dataclass
@@ -83,37 +89,63 @@ class Indexer:
 
     def run(self, files: Iterable[tuple[str, bytes]], revision: Revision, *, full: bool = False,
             today: dt.date | None = None) -> IndexReport:
+        from llama_index.core.storage.docstore import SimpleDocumentStore
+
         started = time.perf_counter()
         self.embedder.reset_counts()
-        corpus = build_corpus(files, today=today)
-        report = IndexReport(commit=revision.commit, dirty=revision.dirty, problems=corpus.problems)
-        articles = sorted(corpus.served(), key=lambda a: a.id)
-        wanted = {c.id: (c, a) for a in articles for c in chunk_article(a)}
         expected = fingerprint(self.embedder.model_id, self.embedder.dim)
-
-        current = self.store.resolve_alias(self.alias)
-        reason = "requested with --full" if full else self._rebuild_reason(current, expected)
+        current = self.store.resolve_alias(self.alias, fresh=True)
+        current_meta = self.store.metadata(current) if current else {}
+        reason = "requested with --full" if full else self._rebuild_reason(current, current_meta, expected)
+        parser = parser_fingerprint()
+        report = IndexReport(commit=revision.commit, dirty=revision.dirty, full=bool(reason), reason=reason)
         if reason:
-            report.full, report.reason = True, reason
-            report.collection = self._rebuild(articles, wanted, expected, report)
+            target = self._new_collection(expected)
+            state = DocstoreState(SimpleDocumentStore(), rebuilt=False)
+            # Parse cache only: the served build's docstore, when it matches that build.
+            served = BuildDocstore(self.settings, self.store, current).load_if_valid(current_meta) if current else None
+            parse_cache = ParseCache(served, parser)
         else:
             assert current is not None
-            report.collection = current
-            self._update(current, articles, wanted, report)
-        self._write_metadata(report.collection, expected, report, len(articles), len(wanted))
+            target = current
+            state = BuildDocstore(self.settings, self.store, target).load(current_meta)
+            parse_cache = ParseCache(state.docstore, parser)
+            self.store.set_metadata(target, {TOKEN_KEY: "writing"})  # the docstore is stale until this run ends
+        report.collection = target
+
+        corpus = build_corpus(files, today=today, parse=parse_cache.parse)
+        report.problems = corpus.problems
+        articles = sorted(corpus.served(), key=lambda a: a.id)
+        if state.orphans:
+            self.store.delete(target, state.orphans)
+        node_parser = ArticleNodeParser({a.id: a for a in articles})
+        skip = SkipStoredChunks(self.store, target) if not reason else None
+        vector_store = KbVectorStore.for_collection(self.store, target, self.sparse)
+        with ThreadPoolExecutor(1, thread_name_prefix="kb-lexical") as executor:
+            pipeline = ingestion_pipeline(node_parser, skip, KbEmbedding(self.embedder, self.progress), vector_store,
+                                          state.docstore, executor)
+            pipeline.run(documents=[parse_cache.document(a) for a in articles])
+        changed = [a for a in articles if a.id in set(node_parser.seen)]
+        records, deleted = vector_store.finish(changed, parse_cache.hashes_by_id(changed), set(node_parser.produced),
+                                               skip.kept if skip else {})
+        token = BuildDocstore(self.settings, self.store, target).persist(state.docstore)
+
+        report.upserted = vector_store.written + records
+        report.deleted = deleted + len(state.orphans)
+        report.articles = len(articles)
+        report.chunks = sum(len(chunk_article(a)) for a in articles)
+        self._write_metadata(target, expected, report, token)
         if report.full:
-            self.store.swap_alias(self.alias, report.collection)
-        report.dropped_collections = self.drop_leftovers(keep=report.collection)
-        report.articles, report.chunks = len(articles), len(wanted)
+            self.store.swap_alias(self.alias, target)
+        report.dropped_collections = self.drop_leftovers(keep=target)
         report.embedded, report.reused = self.embedder.embedded, self.embedder.reused
         report.embedded_texts = list(self.embedder.embedded_texts)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
-    def _rebuild_reason(self, current: str | None, expected: dict[str, Any]) -> str:
+    def _rebuild_reason(self, current: str | None, built: dict[str, Any], expected: dict[str, Any]) -> str:
         if current is None:
             return "no index yet"
-        built = self.store.metadata(current)
         changed = [f"{k} {built.get(k)!r} -> {v!r}" for k, v in expected.items() if built.get(k) != v]
         if changed:
             return "index settings changed: " + ", ".join(changed)
@@ -121,50 +153,17 @@ class Indexer:
             return "served index is incomplete"
         return ""
 
-    def _rebuild(self, articles: list[Article], wanted: dict[str, tuple[Chunk, Article]],
-                 expected: dict[str, Any], report: IndexReport) -> str:
+    def _new_collection(self, expected: dict[str, Any]) -> str:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dt%H%M%S")
         name = f"{self.alias}__{stamp}_{secrets.token_hex(3)}"
         self.store.create(name, self.embedder.dim, {**expected, "state": "building"})
-        self._write_chunks(name, list(wanted.values()), report)
-        self.store.upsert(name, [_record(a) for a in articles])
         return name
 
-    def _update(self, name: str, articles: list[Article], wanted: dict[str, tuple[Chunk, Article]],
-                report: IndexReport) -> None:
-        stored = dict(self.store.scroll_payloads(name, ["kind", "article_id", "content_hash"]))
-        new = [pair for cid, pair in wanted.items() if cid not in stored]
-        self._write_chunks(name, new, report)
-        records = [_record(a) for a in articles
-                   if stored.get(article_record_id(a.id), {}).get("content_hash") != a.content_hash]
-        self.store.upsert(name, records)
-        report.upserted += len(records)
-        keep = set(wanted) | {article_record_id(a.id) for a in articles}
-        gone = sorted(pid for pid in stored if pid not in keep)
-        self.store.delete(name, gone)
-        report.deleted = len(gone)
-
-    def _write_chunks(self, name: str, pairs: list[tuple[Chunk, Article]], report: IndexReport) -> None:
-        total = len(pairs)
-        if self.progress:
-            self.progress(0, total)
-        for start in range(0, total, _BATCH):
-            batch = pairs[start:start + _BATCH]
-            vectors = self.embedder.embed([normalize(c.text) for c, _ in batch])
-            points = [Point(c.id, c.payload(a), dense=vectors[i],
-                            sparse=self.sparse.encode_document(c.text, a.meta.language))
-                      for i, (c, a) in enumerate(batch)]
-            self.store.upsert(name, points)
-            report.upserted += len(points)
-            if self.progress:
-                self.progress(start + len(batch), total)
-
-    def _write_metadata(self, name: str, expected: dict[str, Any], report: IndexReport, articles: int,
-                        chunks: int) -> None:
+    def _write_metadata(self, name: str, expected: dict[str, Any], report: IndexReport, token: str) -> None:
         self.store.set_metadata(name, {
             **expected, "state": "ready", "commit": report.commit, "dirty": report.dirty,
-            "indexed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "articles": articles,
-            "chunks": chunks,
+            "indexed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "articles": report.articles,
+            "chunks": report.chunks, TOKEN_KEY: token,
         })
 
     def drop_leftovers(self, keep: str) -> list[str]:
@@ -173,12 +172,6 @@ class Indexer:
         for name in self.store.collections(prefix=f"{self.alias}__"):
             if name != keep:
                 self.store.drop(name)
+                BuildDocstore(self.settings, self.store, name).remove()
                 dropped.append(name)
         return dropped
-
-
-def _record(article: Article) -> Point:
-    """The vector-less point that carries the approved article inside the build."""
-    return Point(article_record_id(article.id), {"kind": "article", "article_id": article.id,
-                                                 "content_hash": article.content_hash,
-                                                 "article": article.model_dump(mode="json")})

@@ -11,13 +11,13 @@ file never stops the others: it is reported and left out.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.article import Article
 from kb.errors import Problem, Severity
-from kb.parsing import parse_bytes
+from kb.parsing import ParseResult, parse_bytes
 
 
 def is_article_path(relative: Path) -> bool:
@@ -66,13 +66,16 @@ class Corpus:
         return out
 
 
-def build_corpus(files: Iterable[tuple[str, bytes]], *, today: dt.date | None = None) -> Corpus:
-    """Parse every file and run the cross-file checks (duplicate ids, unknown `related`, stale reviews)."""
+def build_corpus(files: Iterable[tuple[str, bytes]], *, today: dt.date | None = None,
+                 parse: Callable[[bytes, str], ParseResult] = parse_bytes) -> Corpus:
+    """Parse every file and run the cross-file checks (duplicate ids, unknown `related`, stale reviews).
+
+    `parse` may answer from a cache of earlier parses (the indexer's docstore does, for unchanged files)."""
     today = today or dt.date.today()
     corpus = Corpus()
     for path, raw in files:
         corpus.files += 1
-        result = parse_bytes(raw, path)
+        result = parse(raw, path)
         corpus.problems.extend(result.problems)
         article = result.article
         if article is None:

@@ -66,7 +66,26 @@ def tokenize(text: str, language: Language) -> list[str]:
         terms.append(word)
         if language is Language.NL:
             terms.extend(p for p in _split_compound(word) if p not in stop)
-    return _stemmer(language).stemWords(terms)
+    return _stem(terms, language)
+
+
+#: Stems already computed, per language. Snowball costs about 0.1 ms a word in pure Python and a vocabulary
+#: repeats itself: the cache takes a query's lexical half from about 1 ms to 0.1 ms, and a full build's from
+#: tens of seconds to a few. Bounded by clearing (a plain dict read is thread-safe; the stemmer is not).
+_STEMS: dict[Language, dict[str, str]] = {Language.NL: {}, Language.EN: {}}
+_MAX_STEMS = 200_000
+
+
+def _stem(words: list[str], language: Language) -> list[str]:
+    cache = _STEMS[language]
+    missing = [w for w in dict.fromkeys(words) if w not in cache]
+    fresh = dict(zip(missing, _stemmer(language).stemWords(missing), strict=True)) if missing else {}
+    if fresh:
+        if len(cache) > _MAX_STEMS:
+            cache.clear()
+        cache.update(fresh)
+    # .get: another thread may have cleared the cache in between
+    return [fresh.get(w) or cache.get(w) or _stemmer(language).stemWord(w) for w in words]
 
 
 def term_id(term: str) -> int:

@@ -9,8 +9,9 @@ Layout: the served index is an *alias* (`kb_articles`) pointing at one build col
 BM25-style vector with Qdrant's IDF modifier) and one vector-less point per article that carries the article
 itself, so a build is self-contained and swapping the alias swaps articles and vectors together.
 
-We call qdrant-client directly rather than through LlamaIndex's QdrantVectorStore because we need native
-prefetch + fusion, named dense and sparse vectors, aliases and collection metadata, which it does not expose.
+Queries call qdrant-client directly rather than through LlamaIndex's QdrantVectorStore because we need native
+prefetch + fusion and each mode's raw scores (it fuses client-side), aliases and collection metadata. The
+indexer writes through LlamaIndex's ingestion pipeline (indexer/pipeline.py), which ends in `upsert` here.
 
     >>> store = QdrantStore(Settings())  # doctest: +SKIP
     >>> store.resolve_alias("kb_articles")  # doctest: +SKIP
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -32,10 +34,13 @@ from qdrant_client import QdrantClient, models
 from kb.config import Settings
 from kb.errors import StoreUnavailable
 from kb.lexical import SparseVec
-from kb.lexical_index import InvertedIndex
+from kb.mirror import LocalMirror
 
 DENSE = "dense"
 LEXICAL = "lexical"
+#: Seconds a Qdrant server's alias is trusted before it is read again (another process may swap it; a failed
+#: search forgets it at once). In local mode only this process can swap an alias, so the cache is exact.
+ALIAS_TTL = 1.0
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,11 @@ class QdrantStore:
         # is short, so a re-index in one thread and suggestions in others interleave). A server needs no lock.
         self._lock: contextlib.AbstractContextManager[Any] = (
             contextlib.nullcontext() if settings.qdrant_url else threading.RLock())
-        # Local mode only: in-memory mirrors of each collection's lexical vectors (see kb.lexical_index).
-        self._lexical: dict[str, InvertedIndex] | None = None if settings.qdrant_url else {}
+        # Local mode only: in-memory mirrors of each collection's vectors (see kb.mirror), by "collection|fields".
+        self._mirrors: dict[str, LocalMirror] | None = None if settings.qdrant_url else {}
+        self._aliases: dict[str, str] | None = None  # alias -> collection, read at _aliases_at (monotonic)
+        self._aliases_at = 0.0
+        self._tuned: set[str] = set()  # local collections whose SQLite file is set for fast writes
         try:
             if settings.qdrant_url:
                 key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
@@ -94,12 +102,15 @@ class QdrantStore:
 
     # --- collections and aliases ---------------------------------------------------------------------------
 
-    def resolve_alias(self, alias: str) -> str | None:
-        """The collection an alias points to, or None."""
-        for a in self._call(self.client.get_aliases).aliases:
-            if a.alias_name == alias:
-                return str(a.collection_name)
-        return None
+    def resolve_alias(self, alias: str, *, fresh: bool = False) -> str | None:
+        """The collection an alias points to, or None.
+
+        Cached between swaps (a suggestion resolves it more than once); `fresh` reads it from Qdrant."""
+        aliases = self._aliases
+        if aliases is None or fresh or (self.settings.qdrant_url and time.monotonic() - self._aliases_at > ALIAS_TTL):
+            aliases = {a.alias_name: str(a.collection_name) for a in self._call(self.client.get_aliases).aliases}
+            self._aliases, self._aliases_at = aliases, time.monotonic()
+        return aliases.get(alias)
 
     def collections(self, prefix: str = "") -> list[str]:
         names = [c.name for c in self._call(self.client.get_collections).collections]
@@ -131,22 +142,27 @@ class QdrantStore:
             ops.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias)))
         ops.append(models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=collection,
                                                                                alias_name=alias)))
+        self._aliases = None
         self._call(self.client.update_collection_aliases, change_aliases_operations=ops)
+        self._aliases = None
 
     def drop(self, name: str) -> None:
         self._forget(name)
+        self._aliases = None  # dropping a collection drops the aliases that point to it
         self._call(self.client.delete_collection, name)
 
     # --- points --------------------------------------------------------------------------------------------
 
     def upsert(self, name: str, points: Sequence[Point], batch_size: int = 256) -> None:
         self._forget(name)
+        self._fast_local_writes(name)
         for start in range(0, len(points), batch_size):
             batch = [_to_qdrant(p) for p in points[start:start + batch_size]]
             self._call(self.client.upsert, name, points=batch, wait=True)
 
     def delete(self, name: str, ids: Sequence[str]) -> None:
         self._forget(name)
+        self._fast_local_writes(name)
         if ids:
             self._call(self.client.delete, name, points_selector=models.PointIdsList(points=list(ids)), wait=True)
 
@@ -154,13 +170,36 @@ class QdrantStore:
         records = self._call(self.client.retrieve, name, ids=list(ids), with_payload=True, with_vectors=False)
         return {str(r.id): dict(r.payload or {}) for r in records}
 
-    def scroll_payloads(self, name: str, fields: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Every point's id and the named payload fields."""
+    def existing_ids(self, name: str, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` are points of the collection (looked up by id; no payload read)."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 4096):
+            records = self._call(self.client.retrieve, name, ids=list(ids[start:start + 4096]), with_payload=False,
+                                 with_vectors=False)
+            found.update(str(r.id) for r in records)
+        return found
+
+    def ids_of_articles(self, name: str, article_ids: Sequence[str]) -> set[str]:
+        """Ids of every point (chunks and record) of the given articles."""
+        where = models.Filter(must=[models.FieldCondition(key="article_id",
+                                                          match=models.MatchAny(any=list(article_ids)))])
+        return {pid for pid, _ in self.scroll_payloads(name, [], where=where)} if article_ids else set()
+
+    def set_payload(self, name: str, ids: Sequence[str], payload: dict[str, Any]) -> None:
+        """Overwrite these payload fields of the given points (other fields and the vectors stay)."""
+        self._forget(name)
+        self._fast_local_writes(name)
+        if ids:
+            self._call(self.client.set_payload, name, payload=payload, points=list(ids), wait=True)
+
+    def scroll_payloads(self, name: str, fields: Sequence[str], *,
+                        where: models.Filter | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every point's id and the named payload fields (of the points matching `where`, if given)."""
         offset = None
+        selector: Any = models.PayloadSelectorInclude(include=list(fields)) if fields else False
         while True:
-            records, offset = self._call(self.client.scroll, name, limit=1024, offset=offset,
-                                         with_payload=models.PayloadSelectorInclude(include=list(fields)),
-                                         with_vectors=False)
+            records, offset = self._call(self.client.scroll, name, limit=1024, offset=offset, scroll_filter=where,
+                                         with_payload=selector, with_vectors=False)
             for r in records:
                 yield str(r.id), dict(r.payload or {})
             if offset is None:
@@ -172,17 +211,21 @@ class QdrantStore:
                candidates: int = 50, fields: Sequence[str] | None = None, fused: bool = True) -> SearchResult:
         """One round trip: the fused ranking (native prefetch + RRF, when `fused`) and each mode's raw scores.
 
-        In local mode the lexical scores come from an in-memory mirror instead (same vectors, same IDF)."""
-        if self._lexical is not None and sparse is not None and not sparse.is_empty and not fused:
-            lexical_hits = self._lexical_index(name, fields).search(sparse, candidates)
-            dense_only = self.search(name, dense, None, limit=limit, candidates=candidates, fields=fields)
-            return SearchResult([], dense_only.dense, lexical_hits)
+        In local mode, unless the native fusion is asked for, both modes are answered from an in-memory mirror of
+        the collection instead (same vectors, same cosine, same IDF; see kb.mirror)."""
+        sparse = sparse if sparse is not None and not sparse.is_empty else None
+        if self._mirrors is not None and not fused:
+            mirror = self._mirror(name, fields)
+            return SearchResult([], mirror.dense_search(dense, candidates) if dense is not None else [],
+                                mirror.lexical_search(sparse, candidates) if sparse is not None else [])
+        # qdrant-client directly: native prefetch + RRF and each mode's raw scores in one batch, which LlamaIndex's
+        # QdrantVectorStore cannot give (it fuses hybrid results client-side and returns one score per node).
         payload: Any = models.PayloadSelectorInclude(include=list(fields)) if fields else True
         requests: list[models.QueryRequest] = []
         prefetch: list[models.Prefetch] = []
         dense_q = dense.tolist() if dense is not None else None
         sparse_q = (models.SparseVector(indices=list(sparse.indices), values=list(sparse.values))
-                    if sparse is not None and not sparse.is_empty else None)
+                    if sparse is not None else None)
         if dense_q is not None:
             prefetch.append(models.Prefetch(query=dense_q, using=DENSE, limit=candidates))
         if sparse_q is not None:
@@ -206,35 +249,51 @@ class QdrantStore:
         fused_hits = responses[0] if with_fusion else single
         return SearchResult(fused_hits, dense_hits, lexical_hits)
 
-    def _lexical_index(self, name: str, fields: Sequence[str] | None) -> InvertedIndex:
-        assert self._lexical is not None
+    def _mirror(self, name: str, fields: Sequence[str] | None) -> LocalMirror:
+        assert self._mirrors is not None
         collection = self.resolve_alias(name) or name
         key = f"{collection}|{','.join(fields or ())}"
-        index = self._lexical.get(key)
-        if index is None:
-            index = self._lexical[key] = InvertedIndex.build(self._sparse_points(collection, fields))
-        return index
+        mirror = self._mirrors.get(key)
+        if mirror is None:
+            mirror = self._mirrors[key] = LocalMirror.build(self._vector_points(collection, fields))
+        return mirror
 
-    def _sparse_points(self, collection: str, fields: Sequence[str] | None) -> Iterator[tuple[str, dict[str, Any],
-                                                                                            SparseVec]]:
+    def _vector_points(self, collection: str, fields: Sequence[str] | None) -> Iterator[
+            tuple[str, dict[str, Any], np.ndarray | None, SparseVec | None]]:
         payload: Any = models.PayloadSelectorInclude(include=list(fields)) if fields else True
         offset = None
         while True:
-            records, offset = self._call(self.client.scroll, collection, limit=1024, offset=offset,
-                                         with_payload=payload, with_vectors=[LEXICAL])
+            records, offset = self._call(self.client.scroll, collection, limit=4096, offset=offset,
+                                         with_payload=payload, with_vectors=[DENSE, LEXICAL])
             for r in records:
-                vector = (r.vector or {}).get(LEXICAL) if isinstance(r.vector, dict) else None
-                if vector is not None and vector.indices:
-                    yield str(r.id), dict(r.payload or {}), SparseVec(tuple(vector.indices), tuple(vector.values))
+                vectors = r.vector if isinstance(r.vector, dict) else {}
+                dense, lexical = vectors.get(DENSE), vectors.get(LEXICAL)
+                yield (str(r.id), dict(r.payload or {}),
+                       np.asarray(dense, dtype=np.float32) if dense is not None else None,
+                       SparseVec(tuple(lexical.indices), tuple(lexical.values)) if lexical is not None else None)
             if offset is None:
                 return
 
+    def _fast_local_writes(self, name: str) -> None:
+        """Local mode writes every point in its own SQLite transaction with a full fsync: about 5 ms a point, most
+        of a full build's time besides the model. Write-ahead logging with synchronous=NORMAL keeps every write
+        atomic and survives a killed process (only a power cut can lose the last writes, which `kb index` redoes).
+        Reaches into qdrant-client's local storage; if that ever changes shape, writes just stay slow."""
+        if self._mirrors is None or name in self._tuned:
+            return
+        self._tuned.add(name)
+        with contextlib.suppress(Exception):
+            local: Any = self.client._client  # type: ignore[union-attr]
+            connection = local.collections[local.aliases.get(name, name)].storage.storage
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+
     def _forget(self, name: str) -> None:
         """Drop the in-memory mirror of a collection that is about to change."""
-        if self._lexical:
+        if self._mirrors:
             collection = self.resolve_alias(name) or name
-            for key in [k for k in self._lexical if k.split("|", 1)[0] == collection]:
-                del self._lexical[key]
+            for key in [k for k in self._mirrors if k.split("|", 1)[0] == collection]:
+                del self._mirrors[key]
 
     # --- plumbing ------------------------------------------------------------------------------------------
 

@@ -1,0 +1,294 @@
+"""The LlamaIndex ingestion pipeline that writes a build: articles in, chunks with dense and lexical vectors out.
+
+    IngestionPipeline(docstore=per-build docstore, docstore_strategy=UPSERTS_AND_DELETE,
+                      transformations=[ArticleNodeParser, SkipStoredChunks, KbEmbedding],
+                      vector_store=KbVectorStore)
+
+- Documents are articles (`ArticleDocument`: id = article id, hash = file content hash + path + parser), so the
+  docstore skips unchanged articles without reading the collection, and hands changed and vanished ones to the
+  vector store's `delete`.
+- `ArticleNodeParser` is our chunker (kb.chunking) as a node parser: node ids stay the content-derived chunk ids.
+- `SkipStoredChunks` drops chunks whose id is already in the collection (same article, heading path and text),
+  so an edited article re-embeds and rewrites only the chunks that changed.
+- `StartLexical` starts the chunks' lexical vectors on a second thread, while the model embeds.
+- `KbEmbedding` is our model behind the embedding cache (kb.embedding.CachedEmbedder) as a `BaseEmbedding`.
+- `KbVectorStore` writes our layout through `QdrantStore`. LlamaIndex's own QdrantVectorStore could write named
+  dense + sparse vectors too, but not our payload: it adds the whole node as JSON to every point (measured: twice
+  the payload, 25% slower writes in local mode) and its sparse function gets no language. Its deletes are
+  deferred to `finish()`, after the new chunks are written, so an article being updated in place never
+  vanishes from the served index for a moment.
+
+    >>> writer = KbVectorStore.for_collection(store, "kb_articles__x", SparseEncoder())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+from llama_index.core.bridge.pydantic import PrivateAttr
+from llama_index.core.embeddings import BaseEmbedding
+from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
+from llama_index.core.node_parser import NodeParser
+from llama_index.core.schema import BaseNode, Document, NodeRelationship, TextNode, TransformComponent
+from llama_index.core.storage.docstore import BaseDocumentStore
+from llama_index.core.vector_stores.types import BasePydanticVectorStore, VectorStoreQuery, VectorStoreQueryResult
+
+from kb.article import Article, Language
+from kb.chunking import article_record_id, chunk_article
+from kb.embedding import CachedEmbedder
+from kb.lexical import SparseEncoder, SparseVec
+from kb.normalize import normalize
+from kb.store import Point, QdrantStore
+
+#: progress(done, total) as chunks are embedded.
+Progress = Callable[[int, int], None]
+#: Texts per call to the model: large, so that it can sort them by length and waste little on padding.
+EMBED_BATCH = 512
+#: Points per upsert call (local mode persists point by point anyway; a server takes large batches well).
+UPSERT_BATCH = 1024
+
+
+class ArticleDocument(Document):
+    """One served article. `hash` is what the docstore compares: `doc_hash` in the metadata."""
+
+    @property
+    def hash(self) -> str:
+        return str(self.metadata["doc_hash"])
+
+
+def article_document(article: Article, doc_hash: str) -> ArticleDocument:
+    """The article as a document; its text is the article as JSON, which the docstore keeps (the parse cache)."""
+    return ArticleDocument(id_=article.id, text=article.model_dump_json(),  # type: ignore[call-arg]
+                           metadata={"doc_hash": doc_hash, "path": article.path},
+                           excluded_embed_metadata_keys=["doc_hash", "path"],
+                           excluded_llm_metadata_keys=["doc_hash", "path"])
+
+
+class ArticleNodeParser(NodeParser):
+    """kb.chunking as a LlamaIndex node parser: one TextNode per chunk, id = the content-derived chunk id, the
+    store payload as metadata (excluded from what is embedded)."""
+
+    _articles: dict[str, Article] = PrivateAttr(default_factory=dict)
+    _seen: list[str] = PrivateAttr(default_factory=list)
+    _produced: list[str] = PrivateAttr(default_factory=list)
+
+    def __init__(self, articles: dict[str, Article]) -> None:
+        super().__init__(include_metadata=False, include_prev_next_rel=False)
+        self._articles, self._seen, self._produced = articles, [], []
+
+    @property
+    def seen(self) -> list[str]:
+        """Ids of the articles that went through the pipeline in this run (new or changed)."""
+        return self._seen
+
+    @property
+    def produced(self) -> list[str]:
+        """Ids of every chunk of those articles."""
+        return self._produced
+
+    def _parse_nodes(self, nodes: Sequence[BaseNode], show_progress: bool = False, **kwargs: Any) -> list[BaseNode]:
+        out: list[BaseNode] = []
+        for doc in nodes:
+            article = self._articles[doc.node_id]
+            self._seen.append(article.id)
+            source = doc.as_related_node_info()
+            for chunk in chunk_article(article):
+                payload = chunk.payload(article)
+                self._produced.append(chunk.id)
+                out.append(TextNode(id_=chunk.id, text=chunk.text, metadata=payload,
+                                    excluded_embed_metadata_keys=list(payload),
+                                    excluded_llm_metadata_keys=list(payload),
+                                    relationships={NodeRelationship.SOURCE: source}))
+        return out
+
+
+class SkipStoredChunks(NodeParser):
+    """Drop chunks already in the collection: their text, and so their vectors, are unchanged."""
+
+    _store: QdrantStore = PrivateAttr()
+    _collection: str = PrivateAttr()
+    _kept: dict[str, list[str]] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, store: QdrantStore, collection: str) -> None:
+        super().__init__(include_metadata=False, include_prev_next_rel=False)
+        self._store, self._collection, self._kept = store, collection, {}
+
+    @property
+    def kept(self) -> dict[str, list[str]]:
+        """Article id -> ids of its chunks that were already stored (their payload may need refreshing)."""
+        return self._kept
+
+    def _parse_nodes(self, nodes: Sequence[BaseNode], show_progress: bool = False, **kwargs: Any) -> list[BaseNode]:
+        stored = self._store.existing_ids(self._collection, [n.node_id for n in nodes])
+        for n in nodes:
+            if n.node_id in stored:
+                self._kept.setdefault(str(n.metadata["article_id"]), []).append(n.node_id)
+        return [n for n in nodes if n.node_id not in stored]
+
+    def __call__(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[BaseNode]:
+        return self._parse_nodes(nodes)  # a filter: no parent documents to post-process
+
+
+class StartLexical(TransformComponent):
+    """Starts the lexical vectors of the chunks to be written on a second thread, to overlap the model."""
+
+    _vector_store: KbVectorStore = PrivateAttr()
+    _executor: ThreadPoolExecutor = PrivateAttr()
+
+    def __init__(self, vector_store: KbVectorStore, executor: ThreadPoolExecutor) -> None:
+        super().__init__()
+        self._vector_store, self._executor = vector_store, executor
+
+    def __call__(self, nodes: Sequence[BaseNode], **kwargs: Any) -> Sequence[BaseNode]:
+        self._vector_store.prefetch_lexical(nodes, self._executor)
+        return nodes
+
+
+class KbEmbedding(BaseEmbedding):
+    """kb's embedder (behind the embedding cache) as a LlamaIndex embedding model; normalises texts the same way
+    for chunks and queries, as kb.retrieval does."""
+
+    _embedder: CachedEmbedder = PrivateAttr()
+    _progress: Progress | None = PrivateAttr(default=None)
+    _done: int = PrivateAttr(default=0)
+    _total: int = PrivateAttr(default=0)
+
+    def __init__(self, embedder: CachedEmbedder, progress: Progress | None = None) -> None:
+        super().__init__(model_name=embedder.model_id, embed_batch_size=EMBED_BATCH)
+        self._embedder, self._progress = embedder, progress
+
+    def __call__(self, nodes: Sequence[BaseNode], **kwargs: Any) -> Sequence[BaseNode]:
+        self._done, self._total = 0, len(nodes)
+        if self._progress:
+            self._progress(0, self._total)
+        return super().__call__(nodes, **kwargs)
+
+    def _vectors(self, texts: Sequence[str]) -> list[list[float]]:
+        vectors = self._embedder.embed([normalize(t) for t in texts])
+        self._done += len(texts)
+        if self._progress:
+            self._progress(self._done, self._total)
+        return vectors.tolist()  # type: ignore[no-any-return]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._vectors(texts)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._vectors([text])[0]
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._vectors([query])[0]
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+
+class KbVectorStore(BasePydanticVectorStore):
+    """Writes chunks in our layout (named `dense` + `lexical` vectors, kb payload) into one build collection.
+
+    Lexical vectors are computed on a second thread while the model embeds (the model releases the GIL), and
+    `delete` only records which articles to clean up: `finish()` does it once the new chunks are in."""
+
+    stores_text: bool = True
+    _store: QdrantStore = PrivateAttr()
+    _collection: str = PrivateAttr()
+    _sparse: SparseEncoder = PrivateAttr()
+    _replaced: set[str] = PrivateAttr(default_factory=set)
+    _lexical: dict[str, SparseVec] = PrivateAttr(default_factory=dict)
+    _pending: Future[None] | None = PrivateAttr(default=None)
+    _written: int = PrivateAttr(default=0)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    @classmethod
+    def for_collection(cls, store: QdrantStore, collection: str, sparse: SparseEncoder) -> KbVectorStore:
+        out = cls()
+        out._store, out._collection, out._sparse = store, collection, sparse
+        out._replaced, out._lexical, out._written = set(), {}, 0
+        return out
+
+    @property
+    def client(self) -> Any:
+        return self._store.client
+
+    @property
+    def written(self) -> int:
+        return self._written
+
+    def prefetch_lexical(self, nodes: Sequence[BaseNode], executor: ThreadPoolExecutor) -> None:
+        """Start computing the nodes' lexical vectors on `executor`; `add` waits for them."""
+        todo = [(n.node_id, n.get_content(), Language(n.metadata["language"])) for n in nodes]
+
+        def work() -> None:
+            for node_id, text, language in todo:
+                vector = self._sparse.encode_document(text, language)
+                with self._lock:
+                    self._lexical[node_id] = vector
+
+        self._pending = executor.submit(work)
+
+    def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
+        if self._pending is not None:
+            self._pending.result()
+        points = []
+        for n in nodes:
+            sparse = self._lexical.get(n.node_id) or self._sparse.encode_document(
+                n.get_content(), Language(n.metadata["language"]))
+            points.append(Point(n.node_id, dict(n.metadata), np.asarray(n.get_embedding(), dtype=np.float32), sparse))
+        self._store.upsert(self._collection, points, batch_size=UPSERT_BATCH)
+        self._written += len(points)
+        return [p.id for p in points]
+
+    def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
+        self._replaced.add(ref_doc_id)
+
+    def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        # Retrieval goes through kb.retrieval (native fusion and both modes' scores); this store only writes.
+        raise NotImplementedError("search with kb.retrieval.Retriever")
+
+    def finish(self, articles: list[Article], doc_hashes: dict[str, str], wanted: set[str],
+               kept: dict[str, list[str]]) -> tuple[int, int]:
+        """After the new chunks: write the records of `articles` (new or changed), refresh the article fields of
+        their chunks that stayed, and delete every chunk of a replaced or vanished article that is not `wanted`
+        (plus the records of vanished articles). Returns (points written, points deleted)."""
+        records = [article_record(a, doc_hashes[a.id]) for a in articles]
+        self._store.upsert(self._collection, records, batch_size=UPSERT_BATCH)
+        for article in articles:
+            if kept.get(article.id):
+                self._store.set_payload(self._collection, kept[article.id], article_fields(article))
+        keep = wanted | {article_record_id(a.id) for a in articles}
+        stale: list[str] = []
+        if self._replaced:
+            stored = self._store.ids_of_articles(self._collection, sorted(self._replaced))
+            stale = sorted(pid for pid in stored if pid not in keep)
+        self._store.delete(self._collection, stale)
+        self._replaced = set()
+        return len(records), len(stale)
+
+
+def article_fields(article: Article) -> dict[str, Any]:
+    """The article-level fields every chunk payload repeats (kb.chunking.Chunk.payload)."""
+    meta = article.meta
+    return {"title": meta.title, "type": str(meta.type), "language": str(meta.language), "status": str(meta.status),
+            "verdict": str(meta.verdict) if meta.verdict else None,
+            "sources": [{"title": s.title, "url": s.href} for s in meta.sources],
+            "content_hash": article.content_hash}
+
+
+def article_record(article: Article, doc_hash: str) -> Point:
+    """The vector-less point that carries the approved article inside the build, with the docstore's hash."""
+    return Point(article_record_id(article.id), {"kind": "article", "article_id": article.id,
+                                                 "content_hash": article.content_hash, "doc_hash": doc_hash,
+                                                 "article": article.model_dump(mode="json")})
+
+
+def ingestion_pipeline(parser: ArticleNodeParser, skip: SkipStoredChunks | None, embedding: KbEmbedding,
+                       vector_store: KbVectorStore, docstore: BaseDocumentStore,
+                       executor: ThreadPoolExecutor) -> IngestionPipeline:
+    transformations: list[Any] = [parser, *([skip] if skip else []), StartLexical(vector_store, executor),
+                                  embedding]
+    return IngestionPipeline(transformations=transformations, vector_store=vector_store, docstore=docstore,
+                             docstore_strategy=DocstoreStrategy.UPSERTS_AND_DELETE, disable_cache=True)
