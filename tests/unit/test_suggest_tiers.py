@@ -13,7 +13,7 @@ from kb.config import Settings
 from kb.drafting import Drafter
 from kb.errors import InvalidInput
 from kb.parsing import parse_bytes
-from kb.retrieval import Match, rank_articles
+from kb.retrieval import Match, rank_articles, without_cut_ties
 from kb.store import Hit
 from kb.suggest import Confidence, Suggester, SuggestQuery
 
@@ -120,9 +120,27 @@ def hit(article_id: str, score: float, kind: str = "claim") -> Hit:
 def test_articles_are_scored_by_their_best_chunk_in_each_mode() -> None:
     dense = [hit("a", 0.8), hit("b", 0.7), hit("a", 0.5, "answer")]
     lexical = [hit("b", 12.0), hit("a", 1.0)]
-    ranked = rank_articles(dense + lexical, dense, lexical, "hybrid")
+    ranked = rank_articles(dense, lexical, "hybrid")
     by_id = {m.article_id: m for m in ranked}
     assert by_id["a"].dense == 0.8 and by_id["a"].lexical == 1.0
     assert by_id["b"].dense == 0.7 and by_id["b"].lexical == 12.0
     assert [m.article_id for m in ranked] == ["b", "a"]  # b's strong lexical evidence outweighs a's small lead
-    assert [m.article_id for m in rank_articles(dense, dense, [], "dense")] == ["a", "b"]
+    assert [m.article_id for m in rank_articles(dense, [], "dense")] == ["a", "b"]
+
+
+def test_rrf_ranks_tied_hits_alike_whatever_order_the_store_returned_them_in() -> None:
+    """Qdrant returns equal scores in storage order, which differs between local mode, a server and a cluster."""
+    def chunk(article_id: str, score: float) -> Hit:  # one chunk per article, found by both modes
+        return Hit(article_id, score, {"article_id": article_id, "kind": "claim", "text": "", "language": "nl"})
+
+    dense = [chunk("a", 0.9), chunk("b", 0.8), chunk("c", 0.7)]
+    lexical = [chunk("c", 5.0), chunk("b", 5.0), chunk("a", 1.0)]
+    one = rank_articles(dense, lexical, "hybrid", "rrf")
+    other = rank_articles(dense, [lexical[1], lexical[0], lexical[2]], "hybrid", "rrf")
+    assert [m.article_id for m in one] == [m.article_id for m in other] == ["b", "a", "c"]
+
+
+def test_a_full_candidate_list_loses_its_last_tie_group_which_the_limit_may_have_cut() -> None:
+    hits = [hit("a", 3.0), hit("b", 2.0), hit("c", 2.0)]
+    assert [h.payload["article_id"] for h in without_cut_ties(hits, limit=3)] == ["a"]
+    assert without_cut_ties(hits, limit=4) == hits  # not full: nothing was cut

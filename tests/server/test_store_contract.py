@@ -1,0 +1,264 @@
+"""One contract for `QdrantStore`, run against local mode and a real Qdrant 1.16 server (haystack's
+document-store test suite and qdrant-client's congruence tests are the models).
+
+Each test states what a store operation must do and checks it on both backends; the last test runs the same
+random queries on both and requires the same answers. Local mode scores lexical queries from an in-memory
+mirror (kb.mirror / kb.lexical_index) and the server from its own sparse index with the IDF modifier, so the
+lexical checks are where the two could drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb.config import Settings
+from kb.errors import StoreUnavailable
+from kb.lexical import SparseVec
+from kb.store import Hit, Point, QdrantStore, SearchResult
+from tests.infra.qdrant import QdrantNode
+
+pytestmark = pytest.mark.e2e
+
+DIM = 8
+VOCABULARY = 40
+RRF_K = 2  # Qdrant's reciprocal-rank-fusion constant: score = sum of 1 / (rank + RRF_K), rank from 0
+
+
+def _points(seed: int = 7, count: int = 60) -> list[Point]:
+    """Chunks with random dense and sparse vectors, plus two vector-less article records (as the indexer
+    writes them: they must count as points but never as lexical documents)."""
+    rng = np.random.default_rng(seed)
+    points = []
+    for i in range(count):
+        dense = rng.normal(size=DIM).astype(np.float32)
+        terms = sorted(rng.choice(VOCABULARY, size=int(rng.integers(1, 6)), replace=False).tolist())
+        sparse = SparseVec(tuple(terms), tuple(round(float(w), 4) for w in rng.uniform(0.2, 2.0, len(terms))))
+        points.append(Point(str(uuid.UUID(int=i + 1)), {"article_id": f"a{i % 12}", "kind": "chunk", "n": i},
+                            dense=dense / np.linalg.norm(dense), sparse=sparse))
+    for j in range(2):
+        points.append(Point(str(uuid.UUID(int=10_000 + j)), {"article_id": f"a{j}", "kind": "article"}))
+    return points
+
+
+def _queries(seed: int, count: int) -> list[tuple[np.ndarray, SparseVec]]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        dense = rng.normal(size=DIM).astype(np.float32)
+        terms = sorted(rng.choice(VOCABULARY, size=int(rng.integers(1, 4)), replace=False).tolist())
+        out.append((dense / np.linalg.norm(dense), SparseVec(tuple(terms), (1.0,) * len(terms))))
+    return out
+
+
+def assert_same_ranking(mine: list[Hit], theirs: list[Hit], context: object = "") -> None:
+    """Same scores in the same order, and every hit scored above the last one present on both sides with the
+    same score. Tied hits may come in either order, and ties cut off by the limit may differ (RRF ties often:
+    1/2 for being first in one mode only)."""
+    assert [h.score for h in mine] == pytest.approx([h.score for h in theirs], rel=1e-5, abs=1e-6), context
+    if not mine:
+        return
+    cut = mine[-1].score + 1e-5
+    for a, b in ((mine, theirs), (theirs, mine)):
+        scores = {h.id: h.score for h in b}
+        for hit in a:
+            if hit.score > cut:
+                assert hit.id in scores and scores[hit.id] == pytest.approx(hit.score, rel=1e-5), (context, hit)
+
+
+@pytest.fixture(params=["local", "server"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[QdrantStore]:
+    if request.param == "local":
+        s = QdrantStore(Settings(data_dir=tmp_path / "data"))
+    else:
+        node: QdrantNode = request.getfixturevalue("qdrant_server")
+        s = QdrantStore(Settings(data_dir=tmp_path / "data", qdrant_url=node.url))
+    yield s
+    for name in s.collections(prefix="t_"):
+        s.drop(name)
+    s.close()
+
+
+@pytest.fixture()
+def name() -> str:
+    """A collection name of this test's own: the server is shared by the whole session."""
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+def _filled(store: QdrantStore, name: str) -> list[Point]:
+    points = _points()
+    store.create(name, DIM, {"state": "building", "model_id": "test"})
+    store.upsert(name, points, batch_size=16)  # several batches
+    return points
+
+
+def test_a_new_collection_exists_is_listed_and_keeps_its_metadata(store: QdrantStore, name: str) -> None:
+    assert not store.exists(name)
+    store.create(name, DIM, {"state": "building", "model_id": "m", "chunks": 0})
+    assert store.exists(name)
+    assert name in store.collections(prefix="t_")
+    assert store.metadata(name) == {"state": "building", "model_id": "m", "chunks": 0}
+    store.set_metadata(name, {"state": "ready", "commit": "abc123"})
+    # Updating metadata merges keys, on both backends (the indexer always writes every key it relies on).
+    assert store.metadata(name) == {"state": "ready", "model_id": "m", "chunks": 0, "commit": "abc123"}
+    assert store.point_count(name) == 0
+
+
+def test_upserted_points_are_counted_fetched_and_scrolled(store: QdrantStore, name: str) -> None:
+    points = _filled(store, name)
+    assert store.point_count(name) == len(points)
+    wanted = [points[3].id, points[-1].id, str(uuid.UUID(int=999_999))]
+    got = store.get(name, wanted)
+    assert set(got) == {points[3].id, points[-1].id}
+    assert got[points[3].id] == points[3].payload
+    scrolled = dict(store.scroll_payloads(name, ["article_id"]))
+    assert set(scrolled) == {p.id for p in points}
+    assert all(set(payload) == {"article_id"} for payload in scrolled.values())
+
+    store.upsert(name, [Point(points[3].id, {"article_id": "changed"}, dense=points[3].dense)])
+    assert store.point_count(name) == len(points)  # same id: replaced, not added
+    assert store.get(name, [points[3].id])[points[3].id] == {"article_id": "changed"}
+
+
+def test_dense_search_ranks_by_cosine(store: QdrantStore, name: str) -> None:
+    points = _filled(store, name)
+    query, _ = _queries(1, 1)[0]
+    result = store.search(name, query, None, limit=5, candidates=10, fields=["article_id"], fused=False)
+    expected = sorted(((float(np.dot(p.dense, query)), p.id) for p in points if p.dense is not None), reverse=True)
+    assert [h.id for h in result.dense] == [pid for _, pid in expected[:10]]
+    assert [h.score for h in result.dense] == pytest.approx([s for s, _ in expected[:10]], abs=1e-5)
+    assert result.lexical == [] and all(set(h.payload) == {"article_id"} for h in result.dense)
+
+
+def _bm25(points: list[Point], query: SparseVec) -> list[tuple[float, str]]:
+    """Qdrant's IDF modifier by hand: idf = ln((N - df + 0.5) / (df + 0.5) + 1), N = points with the vector."""
+    docs = [p for p in points if p.sparse is not None]
+    df = {t: sum(t in p.sparse.indices for p in docs if p.sparse) for t in query.indices}
+    scores = []
+    for p in docs:
+        assert p.sparse is not None
+        weights = dict(zip(p.sparse.indices, p.sparse.values, strict=True))
+        score = sum(q * math.log((len(docs) - df[t] + 0.5) / (df[t] + 0.5) + 1) * weights[t]
+                    for t, q in zip(query.indices, query.values, strict=True) if t in weights)
+        if score > 0:
+            scores.append((score, p.id))
+    return sorted(scores, key=lambda s: (-s[0], s[1]))
+
+
+def test_lexical_search_scores_are_bm25_with_qdrants_idf(store: QdrantStore, name: str) -> None:
+    points = _filled(store, name)
+    for _, query in _queries(2, 8):
+        result = store.search(name, None, query, limit=10, candidates=10, fields=["article_id"], fused=False)
+        expected = _bm25(points, query)[:10]
+        assert [h.score for h in result.lexical] == pytest.approx([s for s, _ in expected], rel=1e-5)
+        assert {h.id for h in result.lexical} == {pid for _, pid in expected}
+
+
+def test_fused_search_is_reciprocal_rank_fusion_of_both_modes(store: QdrantStore, name: str) -> None:
+    _filled(store, name)
+    dense, sparse = _queries(3, 1)[0]
+    result = store.search(name, dense, sparse, limit=5, candidates=10, fused=True)
+    rrf: dict[str, float] = {}
+    for ranking in (result.dense, result.lexical):
+        for rank, hit in enumerate(ranking):
+            rrf[hit.id] = rrf.get(hit.id, 0.0) + 1 / (rank + RRF_K)
+    assert [h.score for h in result.fused] == pytest.approx(sorted(rrf.values(), reverse=True)[:5], abs=1e-6)
+    assert all(h.score == pytest.approx(rrf[h.id], abs=1e-6) for h in result.fused)  # ties may come in any order
+
+
+def test_deleted_points_are_gone_from_counts_fetches_and_every_search(store: QdrantStore, name: str) -> None:
+    points = _filled(store, name)
+    dense, sparse = _queries(4, 1)[0]
+    before = store.search(name, dense, sparse, limit=5, candidates=10, fused=False)
+    doomed = [before.dense[0].id, *(h.id for h in before.lexical[:2])]
+    store.delete(name, doomed)
+    assert store.point_count(name) == len(points) - len(set(doomed))
+    assert store.get(name, doomed) == {}
+    after = store.search(name, dense, sparse, limit=5, candidates=10, fused=False)
+    assert not {h.id for h in [*after.dense, *after.lexical]} & set(doomed)
+
+
+def test_the_alias_swaps_atomically_and_old_builds_can_be_dropped(store: QdrantStore, name: str) -> None:
+    alias = f"{name}_alias"
+    old, new = f"{name}__old", f"{name}__new"
+    for collection, meta in ((old, "old"), (new, "new")):
+        store.create(collection, DIM, {"build": meta})
+        store.upsert(collection, _points(seed=1 if meta == "old" else 2, count=10))
+    assert store.resolve_alias(alias) is None
+    store.swap_alias(alias, old)
+    assert store.resolve_alias(alias) == old
+    assert store.metadata(store.resolve_alias(alias) or "") == {"build": "old"}
+    store.swap_alias(alias, new)
+    assert store.resolve_alias(alias) == new
+    store.drop(old)
+    assert not store.exists(old) and store.resolve_alias(alias) == new
+    assert store.search(alias, _queries(5, 1)[0][0], None, limit=3, candidates=3, fused=False).dense
+
+
+def test_readers_never_fail_while_the_alias_is_swapped(store: QdrantStore, name: str) -> None:
+    """Zero downtime: searches through the alias keep answering from one build or the other during swaps."""
+    alias, builds = f"{name}_alias", [f"{name}__a", f"{name}__b"]
+    for build in builds:
+        store.create(build, DIM, {})
+        store.upsert(build, _points(count=20))
+    store.swap_alias(alias, builds[0])
+    query = _queries(6, 1)[0][0]
+    failures: list[str] = []
+    answers = 0
+    stop = threading.Event()
+
+    def read() -> None:
+        nonlocal answers
+        while not stop.is_set():
+            try:
+                result: SearchResult = store.search(alias, query, None, limit=3, candidates=3, fused=False)
+                assert len(result.dense) == 3
+                answers += 1
+            except Exception as e:  # any failure is a broken moment for an agent
+                failures.append(repr(e))
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for t in readers:
+        t.start()
+    for i in range(20):
+        store.swap_alias(alias, builds[(i + 1) % 2])
+    stop.set()
+    for t in readers:
+        t.join(10)
+    assert failures == [] and answers > 0
+
+
+def test_a_missing_collection_is_a_store_error_not_a_crash(store: QdrantStore, name: str) -> None:
+    with pytest.raises(StoreUnavailable, match="Qdrant at"):
+        store.point_count(name)
+    with pytest.raises(StoreUnavailable):
+        store.search(name, _queries(7, 1)[0][0], None, limit=3, candidates=3, fused=False)
+
+
+def test_local_mode_and_the_server_answer_the_same_queries_the_same(qdrant_server: QdrantNode,
+                                                                   tmp_path: Path, name: str) -> None:
+    """Congruence: identical data, 30 random queries in each mode, identical ids and scores."""
+    stores = [QdrantStore(Settings(data_dir=tmp_path / "local")),
+              QdrantStore(Settings(data_dir=tmp_path / "server", qdrant_url=qdrant_server.url))]
+    try:
+        for s in stores:
+            _filled(s, name)
+        for i, (dense, sparse) in enumerate(_queries(8, 30)):
+            modes = [(dense, None, False), (None, sparse, False), (dense, sparse, True)]
+            d, sp, fused = modes[i % 3]
+            local, server = (s.search(name, d, sp, limit=5, candidates=10, fused=fused) for s in stores)
+            pairs = [(local.dense, server.dense), (local.lexical, server.lexical)]
+            if fused:  # without `fused` the fused list is not part of the contract (nothing reads it)
+                pairs.append((local.fused, server.fused))
+            for mine, theirs in pairs:
+                assert_same_ranking(mine, theirs, context=(i, d is not None, sp is not None))
+    finally:
+        for s in stores:
+            s.drop(name)
+            s.close()
