@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors
+from api import errors, openapi
 from api.db import open_database
 from api.limits import ConcurrencyLimit, Gate, KeyRateLimit
 from api.metrics import Metrics
@@ -101,6 +101,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     for module in (health, suggest, articles, admin):
         app.include_router(module.router)
+    openapi.install(app)  # errors and keys documented on every operation
 
     @app.middleware("http")
     async def observe(request: Any, call_next: Any) -> Any:

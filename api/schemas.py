@@ -7,12 +7,20 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from kb.article import Language
 from kb.channels import Channel
 from kb.suggest import SourceOut, Suggestion
+
+
+def _json_integer(value: object) -> object:
+    """JSON Schema's integers: 5 and 5.0 are, "5" and true are not (pydantic's lax mode would take them)."""
+    if isinstance(value, str | bool):
+        raise ValueError("must be a JSON integer, not a string or a boolean")
+    return value
 
 
 class SuggestIn(BaseModel):
@@ -24,7 +32,8 @@ class SuggestIn(BaseModel):
     language: Language | None = Field(None, description="nl or en; detected when left out.")
     customer_name: str | None = Field(None, max_length=80)
     agent_signature: str | None = Field(None, max_length=80)
-    limit: int | None = Field(None, ge=1, le=10)
+    # Bounds before the validator, or pydantic writes them into the schema as unknown keywords `ge`/`le`.
+    limit: Annotated[int, Field(ge=1, le=10), BeforeValidator(_json_integer)] | None = None
 
 
 class SuggestOut(BaseModel):
@@ -58,7 +67,19 @@ class FeedbackOut(BaseModel):
 class IndexIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    full: bool = False
+    full: bool = Field(False, strict=True)  # only true or false; not 0, "yes" or "off"
+
+
+class ArticleQuery(BaseModel):
+    """Filters of GET /v1/articles; an unknown parameter is refused (a typo would otherwise filter nothing)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str | None = Field(None, max_length=200, description="Case-insensitive text in the title or a claim.")
+    type: str | None = Field(None, max_length=20)
+    language: str | None = Field(None, max_length=2)
+    limit: int = Field(20, ge=1, le=100)
+    offset: int = Field(0, ge=0, le=100_000)
 
 
 class ArticleOut(BaseModel):

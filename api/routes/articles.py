@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import AgentKey, EngineDep
-from api.schemas import ArticleOut, ArticlePage, ArticleSummary, SourceOut
+from api.schemas import ArticleOut, ArticlePage, ArticleQuery, ArticleSummary, SourceOut
 from kb.article import Article
 from kb.errors import NotFound
 
@@ -31,13 +31,9 @@ def get_article(article_id: str, engine: EngineDep, key: AgentKey) -> ArticleOut
 
 
 @router.get("")
-def list_articles(engine: EngineDep, key: AgentKey,
-                  q: Annotated[str | None, Query(max_length=200)] = None,
-                  type: Annotated[str | None, Query(max_length=20)] = None,
-                  language: Annotated[str | None, Query(max_length=2)] = None,
-                  limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                  offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> ArticlePage:
+def list_articles(engine: EngineDep, key: AgentKey, query: Annotated[ArticleQuery, Query()]) -> ArticlePage:
     """Served articles, filtered by type, language and a case-insensitive text match on title and claims."""
+    q, type, language, limit, offset = query.q, query.type, query.language, query.limit, query.offset
     items = sorted(engine.served.all_articles(), key=lambda a: a.id)
     if type:
         items = [a for a in items if a.meta.type == type]
