@@ -1,0 +1,36 @@
+"""Helpers to run real `kb serve` processes for the reliability tests (the `Service` of tests/e2e/test_serve.py).
+
+    data = prepare_data_dir(base / "data", onnx_dir, sample_engine.settings.cache_path)
+    svc = Service(base, port, serve_env(data, articles, port, KB_DATABASE_URL=url), keys={"agent": key})
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+from tests.e2e.test_serve import Service, _free_port
+
+__all__ = ["Service", "free_port", "prepare_data_dir", "serve_env"]
+
+
+def free_port() -> int:
+    return _free_port()
+
+
+def prepare_data_dir(data: Path, onnx_dir: Path, embedding_cache: Path) -> Path:
+    """A data dir that skips the ONNX export and re-embedding: the session's export and embeddings copied in."""
+    data.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(onnx_dir, data / "onnx")
+    with sqlite3.connect(embedding_cache) as src, sqlite3.connect(data / "embeddings.sqlite") as dst:
+        src.backup(dst)
+    return data
+
+
+def serve_env(data: Path, articles: Path, port: int, **extra: str) -> dict[str, str]:
+    """The environment of one `kb serve`: the test's data dir, articles and port, nothing from the caller's KB_*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    return {**env, "KB_DATA_DIR": str(data), "KB_ARTICLES_DIR": str(articles), "KB_PORT": str(port),
+            "HF_HUB_OFFLINE": "1", **extra}
