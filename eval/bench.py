@@ -13,18 +13,24 @@ checks that every field is filled.
 
 from __future__ import annotations
 
+import os
+import platform
 import shutil
-import statistics
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from eval.bench_data import synthetic_kb
+from eval.bench_edge import available as edge_available
+from eval.bench_edge import bench_edge
+from eval.bench_service import bench_service
+from eval.bench_stats import paired, per_item
 from eval.golden import load_golden
 from kb.chunking import chunk_article
 from kb.config import Settings
@@ -44,52 +50,17 @@ class BenchConfig:
     scales: Sequence[int] = (10_000, 100_000)  # synthetic chunk counts for the store
     scale_queries: int = 50
     kb_articles: int = 1000  # synthetic KB size for the incremental re-index figure
-    extras: dict[str, Any] = field(default_factory=dict)
+    clients: int = 16  # concurrent HTTP clients against `kb serve`
+    http_seconds: float = 60.0
+    edge: bool = False  # also measure qdrant-edge-py at the same scales (when it is installed)
+    service_articles: int | None = None  # the service runs on the sample KB, or on this many of its articles
+    encode_chunks: int | None = None  # chunks/s of the encoders on all sample chunks, or on this many
 
     @classmethod
     def quick(cls) -> BenchConfig:
         """A tiny run for the smoke test: every field filled in seconds."""
-        return cls(messages=12, scales=(500,), scale_queries=5, kb_articles=8)
-
-
-def timings(fn: Callable[[], object], n: int, warmup: int = 3) -> dict[str, float]:
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1000)
-    samples.sort()
-    return {"p50_ms": round(statistics.median(samples), 3),
-            "p95_ms": round(samples[min(len(samples) - 1, int(0.95 * len(samples)))], 3), "n": n}
-
-
-def per_item(fn: Callable[[str], object], items: Sequence[str]) -> dict[str, float]:
-    return paired({"only": fn}, items)["only"]
-
-
-def paired(fns: dict[str, Callable[[str], object]], items: Sequence[str]) -> dict[str, dict[str, float]]:
-    """Time every function on every item, interleaved (a, b, then b, a on the next item), so that a burst of load
-    from another process hits both sides alike."""
-    names = list(fns)
-    for item in items[:3]:
-        for name in names:
-            fns[name](item)
-    samples: dict[str, list[float]] = {name: [] for name in names}
-    for i, item in enumerate(items):
-        for name in (names if i % 2 == 0 else names[::-1]):
-            t = time.perf_counter()
-            fns[name](item)
-            samples[name].append((time.perf_counter() - t) * 1000)
-    return {name: _summary(values) for name, values in samples.items()}
-
-
-def _summary(samples: list[float]) -> dict[str, float]:
-    samples = sorted(samples)
-    return {"p50_ms": round(statistics.median(samples), 3),
-            "p95_ms": round(samples[min(len(samples) - 1, int(0.95 * len(samples)))], 3),
-            "p99_ms": round(samples[min(len(samples) - 1, int(0.99 * len(samples)))], 3), "n": len(samples)}
+        return cls(messages=12, scales=(500,), scale_queries=5, kb_articles=8, clients=4, http_seconds=3.0,
+                   service_articles=8, encode_chunks=64)
 
 
 def throughput(embedder: Embedder, texts: Sequence[str]) -> float:
@@ -166,7 +137,8 @@ def llamaindex_retriever(store: QdrantStore, collection: str, reference: Embedde
     from llama_index.core import VectorStoreIndex
     from llama_index.vector_stores.qdrant import QdrantVectorStore
 
-    vector_store = QdrantVectorStore(client=store.client, collection_name=collection, dense_vector_name=DENSE)
+    vector_store = QdrantVectorStore(client=store.client, collection_name=collection,  # type: ignore[arg-type]
+                                     dense_vector_name=DENSE)
     index = VectorStoreIndex.from_vector_store(vector_store, embed_model=_llamaindex_embedding(reference))
     return index.as_retriever(similarity_top_k=10)
 
@@ -177,10 +149,16 @@ def _query(message: str) -> Any:
     return SuggestQuery(message=message, language=None, limit=3)
 
 
-def bench_scale(settings: Settings, n: int, queries: int, log: Log) -> dict[str, Any]:
-    """Search latency at `n` synthetic chunks (deterministic random vectors) in the configured store."""
+def bench_scale(settings: Settings, n: int, queries: int, encoder: dict[str, Any], log: Log) -> dict[str, Any]:
+    """Search at `n` synthetic chunks (deterministic random vectors and terms) in local mode: our hybrid search
+    (both modes, top 60 each, from the in-memory mirror) against LlamaIndex's QdrantVectorStore dense top 10 on the
+    same collection, interleaved and with the same query vectors. The retrieval ratio at this size adds each
+    side's encoder p50 (ONNX for ours, sentence-transformers for the baseline) from the encoder section."""
+    from llama_index.core.vector_stores.types import VectorStoreQuery
+    from llama_index.vector_stores.qdrant import QdrantVectorStore
+
     rng = np.random.default_rng(n)
-    store = QdrantStore(settings)
+    store = QdrantStore(settings.model_copy(update={"qdrant_url": None}))
     name = f"bench_scale_{n}"
     try:
         if store.exists(name):
@@ -204,36 +182,33 @@ def bench_scale(settings: Settings, n: int, queries: int, log: Log) -> dict[str,
         qv /= np.linalg.norm(qv, axis=1, keepdims=True)
         qs = [SparseVec(tuple(sorted(set(t.tolist()))), tuple([1.0] * len(set(t.tolist()))))
               for t in rng.integers(0, 50_000, size=(queries, 6))]
-        it = iter(range(10**9))
-        dense = timings(lambda: store.search(name, qv[next(it) % queries], None, limit=10, fused=False), queries,
-                        warmup=2)
-        it2 = iter(range(10**9))
-        hybrid = timings(lambda: store.search(name, qv[(i := next(it2)) % queries], qs[i % queries], limit=10,
-                                              candidates=60, fused=False), queries, warmup=2)
+        fields = ("article_id", "kind", "text", "language")
+        started = time.perf_counter()
+        store.search(name, qv[0], qs[0], limit=60, candidates=60, fields=fields, fused=False)
+        mirror_s = time.perf_counter() - started
+        plain = QdrantVectorStore(client=store.client, collection_name=name,  # type: ignore[arg-type]
+                                  dense_vector_name=DENSE)
+        items = [str(i) for i in range(queries)]
+        times = paired({
+            "dense": lambda i: store.search(name, qv[int(i)], None, limit=60, candidates=60, fields=fields,
+                                            fused=False),
+            "hybrid": lambda i: store.search(name, qv[int(i)], qs[int(i)], limit=60, candidates=60, fields=fields,
+                                             fused=False),
+            "llamaindex": lambda i: plain.query(VectorStoreQuery(query_embedding=qv[int(i)].tolist(),
+                                                                 similarity_top_k=10)),
+        }, items)
         store.drop(name)
     finally:
         store.close()
-    out = {"chunks": n, "load_s": round(load_s, 1), "dense": dense, "hybrid": hybrid}
-    log(f"scale {n}: dense p50 {dense['p50_ms']} ms, hybrid p50 {hybrid['p50_ms']} ms (load {out['load_s']} s)")
+    ours = encoder["onnx_latency"]["p50_ms"] + times["hybrid"]["p50_ms"]
+    theirs = encoder["torch_latency"]["p50_ms"] + times["llamaindex"]["p50_ms"]
+    out = {"chunks": n, "load_s": round(load_s, 1), "mirror_build_s": round(mirror_s, 2), "dense": times["dense"],
+           "hybrid": times["hybrid"], "llamaindex_dense": times["llamaindex"],
+           "retrieval_ratio": round(ours / theirs, 3)}
+    log(f"scale {n}: ours dense p50 {times['dense']['p50_ms']} ms, hybrid {times['hybrid']['p50_ms']} ms; "
+        f"LlamaIndex dense {times['llamaindex']['p50_ms']} ms; with the encoders: ratio {out['retrieval_ratio']} "
+        f"(load {out['load_s']} s, mirror built in {out['mirror_build_s']} s)")
     return out
-
-
-def synthetic_kb(source: Path, target: Path, articles: int) -> None:
-    """`articles` valid articles made from the sample ones (ids and titles numbered), plus the templates."""
-    shutil.copytree(source / "_templates", target / "_templates")
-    files = [p for p in sorted(source.glob("*/*.md")) if "status: published" in p.read_text(encoding="utf-8")]
-    for i in range(articles):
-        src = files[i % len(files)]
-        text = src.read_text(encoding="utf-8")
-        old_id = text.split("\nid: ", 1)[1].split("\n", 1)[0]
-        new_id = f"{old_id}-{i:04d}"
-        text = text.replace(f"\nid: {old_id}\n", f"\nid: {new_id}\n", 1).replace("\ntitle: ", f"\ntitle: ({i}) ", 1)
-        text = "\n".join(line for line in text.splitlines() if not line.startswith("related:")) + "\n"
-        text = text.replace("## Antwoord\n\n", f"## Antwoord\n\nVersie {i}. ", 1).replace(
-            "## Answer\n\n", f"## Answer\n\nVersion {i}. ", 1)
-        out = target / src.parent.name / f"{new_id}.md"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
 
 
 def bench_indexing(settings: Settings, embedder: Embedder, articles: int, log: Log) -> dict[str, Any]:
@@ -247,9 +222,11 @@ def bench_indexing(settings: Settings, embedder: Embedder, articles: int, log: L
         kb_settings = settings.model_copy(update={"data_dir": Path(tmp) / "data", "articles_dir": root})
         corpus = build_corpus(iter_article_files(root))
         texts = [c.text for a in corpus.served() for c in chunk_article(a)]
-        raw = throughput(embedder, texts)
+        raw_before = throughput(embedder, texts)
         with Engine.open(kb_settings, embedder=embedder) as engine:
             full = run_index(engine, root, full=True)
+            # The raw encoder again, after the build: on a shared machine the load moves; both sides see it.
+            raw = round((raw_before + throughput(embedder, texts)) / 2, 1)
             target = sorted(p for p in root.glob("*/*.md") if not p.parent.name.startswith("_"))[0]
             edited = target.read_text(encoding="utf-8").replace("Versie ", "Versie (bijgewerkt) ", 1)
             target.write_text(edited.replace("Version ", "Version (updated) ", 1), encoding="utf-8")
@@ -266,9 +243,10 @@ def bench_indexing(settings: Settings, embedder: Embedder, articles: int, log: L
 
 
 def run_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> dict[str, Any]:
+    started = machine()
     messages = [m.text for m in load_golden()][:config.messages]
     corpus = build_corpus(iter_article_files(settings.articles_dir))
-    chunks = [c.text for a in corpus.served() for c in chunk_article(a)]
+    chunks = [c.text for a in corpus.served() for c in chunk_article(a)][:config.encode_chunks]
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
         # Its own data dir (the served index is untouched); the ONNX export is reused from the main data dir.
         local = settings.model_copy(update={"data_dir": Path(tmp), "qdrant_url": settings.qdrant_url})
@@ -279,16 +257,25 @@ def run_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> d
         if not onnx_src.exists() and (Path(tmp) / "onnx").exists():
             shutil.copytree(Path(tmp) / "onnx", onnx_src)  # keep the export for the service and the next run
         retrieval = bench_retrieval(local, fast, reference, messages, log)
-        scale = [bench_scale(local, n, config.scale_queries, log) for n in config.scales]
+        scale = [bench_scale(local, n, config.scale_queries, encoder, log) for n in config.scales]
         indexing = bench_indexing(local, fast, config.kb_articles, log)
-    return {"machine": machine(), "config": {"messages": len(messages), "scales": list(config.scales),
-                                             "kb_articles": config.kb_articles},
-            "encoder": encoder, "retrieval": retrieval, "scale": scale, "indexing": indexing}
+        service = bench_service(local, messages, {"onnx": fast, "torch": reference}, clients=config.clients,
+                                seconds=config.http_seconds, articles=config.service_articles, log=log)
+    report = {"machine": started, "config": {"messages": len(messages), "scales": list(config.scales),
+                                               "kb_articles": config.kb_articles, "clients": config.clients,
+                                               "http_seconds": config.http_seconds},
+              "encoder": encoder, "retrieval": retrieval, "scale": scale, "indexing": indexing, **service}
+    if config.edge:
+        if edge_available():
+            report["edge"] = [bench_edge(n, config.scale_queries, log) for n in config.scales]
+        else:
+            log("qdrant-edge-py is not installed (`.venv/bin/pip install qdrant-edge-py`): skipped")
+    report["machine"]["load_after"] = os.getloadavg()[0]
+    return report
 
 
 def machine() -> dict[str, Any]:
-    import os
-    import platform
-
+    """What ran the bench, with the load average at its start (the machine may be shared)."""
     return {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
+            "load_before": os.getloadavg()[0],
             "processor": platform.processor() or platform.machine()}

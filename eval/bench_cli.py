@@ -20,13 +20,26 @@ from kb.cli import EXIT_OK, settings_from
 @click.option("--quick", is_flag=True, help="Tiny sizes (the smoke test): every figure, no meaning.")
 @click.option("--scale", "scales", type=int, multiple=True, help="Synthetic chunk counts (default 10000, 100000).")
 @click.option("--articles", "kb_articles", type=int, help="Synthetic KB size for indexing (default 1000).")
-def bench(out_dir: Path | None, quick: bool, scales: tuple[int, ...], kb_articles: int | None) -> int:
-    """Measure encoder, retrieval, scale and indexing against sentence-transformers and plain LlamaIndex."""
+@click.option("--clients", type=int, help="Concurrent HTTP clients against kb serve (default 16).")
+@click.option("--seconds", "http_seconds", type=float, help="Seconds of HTTP load (default 60).")
+@click.option("--edge", is_flag=True, help="Also measure qdrant-edge-py at the same scales (if installed).")
+def bench(out_dir: Path | None, quick: bool, scales: tuple[int, ...], kb_articles: int | None, clients: int | None,
+          http_seconds: float | None, edge: bool) -> int:
+    """Measure encoder, retrieval, scale, indexing and the service against the plain alternatives.
+
+        kb bench --out reports/bench
+        kb bench --quick
+    """
     config = BenchConfig.quick() if quick else BenchConfig()
     if scales:
         config.scales = scales
     if kb_articles:
         config.kb_articles = kb_articles
+    if clients:
+        config.clients = clients
+    if http_seconds:
+        config.http_seconds = http_seconds
+    config.edge = edge
     report = run_bench(settings_from(), config, log=lambda line: click.echo(line, err=True))
     e, r, ix = report["encoder"], report["retrieval"], report["indexing"]
     rows = [
@@ -47,8 +60,21 @@ def bench(out_dir: Path | None, quick: bool, scales: tuple[int, ...], kb_article
                f"mean {e['cosine_mean']}; suggest p50 {r['suggest_in_process']['p50_ms']} ms, "
                f"p95 {r['suggest_in_process']['p95_ms']} ms")
     for s in report["scale"]:
-        click.echo(f"{s['chunks']:>7} chunks: dense p50 {s['dense']['p50_ms']} ms p95 {s['dense']['p95_ms']} ms; "
-                   f"hybrid p50 {s['hybrid']['p50_ms']} ms p95 {s['hybrid']['p95_ms']} ms")
+        click.echo(f"{s['chunks']:>7} chunks: ours dense p50 {s['dense']['p50_ms']} ms, hybrid p50 "
+                   f"{s['hybrid']['p50_ms']} ms p95 {s['hybrid']['p95_ms']} ms; LlamaIndex dense p50 "
+                   f"{s['llamaindex_dense']['p50_ms']} ms; retrieval ratio with encoders {s['retrieval_ratio']}")
+    for s in report.get("edge", []):
+        click.echo(f"{s['chunks']:>7} chunks on qdrant-edge: dense p50 {s['dense']['p50_ms']} ms, hybrid p50 "
+                   f"{s['hybrid']['p50_ms']} ms (load {s['load_s']} s)")
+    h = report["http"]
+    click.echo(f"HTTP, {h['clients']} clients for {h['seconds']} s: {h['rps']} suggestions/s, p50 "
+               f"{h['latency']['p50_ms']} ms, p99 {h['latency']['p99_ms']} ms, {h['errors']} errors, "
+               f"{h['rate_limited']} rate-limited")
+    for encoder, st in report["startup"].items():
+        click.echo(f"kb serve with {encoder}: ready in {st['ready_s']} s, RSS {st['rss_ready_mb']} MB "
+                   f"({st['rss_warm_mb']} MB warm), torch loaded: {st['torch_loaded']}")
+    m = report["machine"]
+    click.echo(f"load average {m['load_before']} before, {m['load_after']} after")
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "bench.json").write_text(json.dumps(report, indent=2))

@@ -59,3 +59,7 @@ def test_bench_quick_run_fills_every_field(tmp_path: Path, onnx_dir: Path) -> No
     walk(report)
     assert report["encoder"]["cosine_min"] >= 0.98 and report["scale"][0]["chunks"] == 500
     assert report["indexing"]["incremental_embedded"] >= 1
+    # a real `kb serve` per encoder: torch only where asked for, and every HTTP answer accounted for
+    assert [report["startup"][e]["torch_loaded"] for e in ("onnx", "torch")] == [False, True]
+    http = report["http"]
+    assert http["ok"] > 0 and http["errors"] == 0 and http["requests"] == sum(http["statuses"].values())

@@ -1,0 +1,191 @@
+"""`kb bench`, service part: a real `kb serve` process on the sample KB, started once per encoder.
+
+For each encoder (ONNX, the default, and sentence-transformers on torch): seconds from process start to the
+first `/readyz` 200, resident memory (VmRSS) once ready and after a few suggestions, and whether torch is
+loaded at all. With the ONNX encoder, 16 concurrent clients (threads, each with its own agent key, as 16 agents
+would have) then post `/v1/suggest` for 60 s: requests per second, latency p50/p95/p99, and every answer that is
+not a 200, counted by status (429s separately: a rate limit is not an error of the service, but is reported).
+
+    >>> bench_service(settings, messages, clients=16, seconds=60, log=print)  # doctest: +SKIP
+    {'startup': {'onnx': {'ready_s': 4.1, 'rss_mb': 310.2, ...}, 'torch': {...}}, 'http': {'rps': 71.3, ...}}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from eval.bench_data import synthetic_kb
+from eval.bench_stats import summary
+from kb.config import Settings
+from kb.embedding import Embedder
+
+ROOT = Path(__file__).resolve().parents[1]
+Log = Callable[[str], None]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def _loaded(pid: int, library: str) -> bool:
+    return library in Path(f"/proc/{pid}/maps").read_text()
+
+
+class Served:
+    """One `kb serve` process on a free port, with the environment of a data dir."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = _free_port()
+        self.env = {**env, "KB_PORT": str(self.port)}
+        self.log_path = log_path
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 120) -> float:
+        """Start the process; the seconds until `/readyz` first answers 200."""
+        started = time.monotonic()
+        self.proc = subprocess.Popen([sys.executable, "-m", "kb.cli", "serve", "--port", str(self.port)],
+                                     env=self.env, cwd=ROOT, stdout=self.log_path.open("wb"),
+                                     stderr=subprocess.STDOUT)
+        while time.monotonic() - started < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"kb serve exited: {self.log_path.read_text()[-2000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                answer = httpx.get(f"{self.url}/readyz", timeout=2)
+                if answer.status_code == 200:
+                    return round(time.monotonic() - started, 2)
+                if "run `kb index" in answer.text:  # not ready and never will be: say why at once
+                    raise RuntimeError(f"kb serve is not ready: {answer.text}")
+            time.sleep(0.05)
+        raise RuntimeError(f"kb serve was not ready after {timeout} s: {self.log_path.read_text()[-2000:]}")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(30)
+
+
+def load(url: str, keys: Sequence[str], messages: Sequence[str], seconds: float) -> dict[str, Any]:
+    """len(keys) clients posting suggestions back to back for `seconds`; latencies of the 200s, other statuses."""
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client(index: int, key: str) -> None:
+        mine: list[float] = []
+        seen: Counter[str] = Counter()
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
+            i = index
+            while time.monotonic() < deadline:
+                t = time.perf_counter()
+                try:
+                    status = str(http.post("/v1/suggest", json={"message": messages[i % len(messages)],
+                                                                "channel": "facebook"}).status_code)
+                except httpx.HTTPError as e:
+                    status = type(e).__name__
+                if status == "200":
+                    mine.append((time.perf_counter() - t) * 1000)
+                seen[status] += 1
+                i += len(keys)
+        with lock:
+            latencies.extend(mine)
+            statuses.update(seen)
+
+    threads = [threading.Thread(target=client, args=(i, k)) for i, k in enumerate(keys)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    total = sum(statuses.values())
+    return {"clients": len(keys), "seconds": round(elapsed, 1), "requests": total, "ok": statuses.get("200", 0),
+            "rate_limited": statuses.get("429", 0),
+            "errors": sum(n for s, n in statuses.items() if s not in ("200", "429")),
+            "statuses": dict(statuses), "rps": round(statuses.get("200", 0) / elapsed, 1),
+            "latency": summary(latencies or [0.0])}
+
+
+def bench_service(settings: Settings, messages: Sequence[str], embedders: dict[str, Embedder], *, clients: int,
+                  seconds: float, articles: int | None, log: Log) -> dict[str, Any]:
+    """Index the sample KB (or `articles` of it) once per encoder into a fresh data dir (an index is only served
+    with the model it was built with), then start `kb serve` with that encoder (see the module docstring)."""
+    from api.db import open_database
+    from indexer.cli import run_index
+    from kb.engine import Engine
+
+    startup: dict[str, Any] = {}
+    http: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="kb-bench-serve-") as tmp:
+        root = settings.articles_dir.resolve()
+        if articles is not None:
+            root = Path(tmp) / "articles"
+            synthetic_kb(settings.articles_dir, root, articles)
+        for encoder in ("onnx", "torch"):
+            data = Path(tmp) / encoder
+            local = settings.model_copy(update={"data_dir": data, "qdrant_url": None, "articles_dir": root})
+            if (settings.data_dir / "onnx").exists():
+                shutil.copytree(settings.data_dir / "onnx", data / "onnx")
+            with Engine.open(local, embedder=embedders[encoder]) as engine:  # closed before the service opens it
+                run_index(engine, root)
+            db = open_database(local)
+            try:
+                keys = [db.add_key("agent", name=f"bench client {i}")[0] for i in range(clients)]
+            finally:
+                db.close()
+            env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+            env.update({"KB_DATA_DIR": str(data), "KB_ARTICLES_DIR": str(root), "KB_ENCODER": encoder,
+                        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+            served = Served(env, Path(tmp) / f"serve-{encoder}.log")
+            try:
+                ready_s = served.start()
+                rss_ready = _rss_mb(served.pid)
+                warm = load(served.url, keys[:1], messages, seconds=1.0)
+                startup[encoder] = {"ready_s": ready_s, "rss_ready_mb": rss_ready, "rss_warm_mb": _rss_mb(served.pid),
+                                    "torch_loaded": _loaded(served.pid, "libtorch"), "warm_requests": warm["ok"]}
+                log(f"serve ({encoder}): ready in {ready_s} s, RSS {rss_ready} MB ready, "
+                    f"{startup[encoder]['rss_warm_mb']} MB after {warm['ok']} suggestions; torch loaded: "
+                    f"{startup[encoder]['torch_loaded']}")
+                if encoder == "onnx":
+                    http = load(served.url, keys, messages, seconds=seconds)
+                    http["rss_after_mb"] = _rss_mb(served.pid)
+                    log(f"HTTP: {http['clients']} clients for {http['seconds']} s: {http['rps']} suggestions/s, "
+                        f"p50 {http['latency']['p50_ms']} ms, p99 {http['latency']['p99_ms']} ms, "
+                        f"{http['errors']} errors, {http['rate_limited']} rate-limited (429)")
+            finally:
+                served.stop()
+    return {"startup": startup, "http": http}
