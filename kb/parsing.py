@@ -85,7 +85,8 @@ def parse_article(path: Path, *, display_path: str | None = None) -> ParseResult
 def parse_bytes(raw: bytes, path: str) -> ParseResult:
     """Parse file content (bytes, so that encoding errors get a line number)."""
     try:
-        text = raw.decode("utf-8")
+        # utf-8-sig: editors on Windows save a byte-order mark, which would hide the opening '---'.
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         return ParseResult(path, None, [Problem(path, line, "not valid UTF-8 (save the file as UTF-8)")])
