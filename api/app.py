@@ -82,7 +82,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = engine is None
-        app.state.engine = engine or Engine.open(settings)  # a broken template stops start-up here
+        # A broken template stops start-up here. The service reads with the read-only Qdrant key where one is set.
+        app.state.engine = engine or Engine.open(settings, read_only=True)
         app.state.db = open_database(settings)  # SQLite in the data dir, or PostgreSQL when set
         try:
             yield

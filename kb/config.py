@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kb.errors import ConfigError
@@ -44,16 +44,29 @@ class Settings(BaseSettings):
         "use, run by onnxruntime; `torch`: sentence-transformers, the reference and the fallback.")
     torch_threads: int = Field(1, ge=1, le=64, description="Intra-op threads for torch and onnxruntime (1 per "
                                "worker holds up under CPU contention).")
-    qdrant_url: str | None = Field(None, description="Qdrant server URL; unset means local mode under data_dir.")
-    qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server, if it has one.")
-    qdrant_timeout: float = Field(2.0, gt=0, le=60, description="Seconds before a Qdrant call counts as failed.")
+    qdrant_url: str | None = Field(
+        None, description="Qdrant server URL, or the URLs of several nodes of one cluster, comma-separated (the "
+        "next is tried when one cannot be reached); unset means local mode under data_dir.")
+    qdrant_api_key: SecretStr | None = Field(
+        None, description="API key for the Qdrant server, if it has one: read-write, used by `kb index`.")
+    qdrant_read_api_key: SecretStr | None = Field(
+        None, description="Read-only API key for the Qdrant server: `kb serve` reads with it and cannot write; "
+        "`POST /v1/index` then needs `KB_QDRANT_API_KEY` too, or editors run `kb index` against the server.")
+    qdrant_timeout: float = Field(2.0, gt=0, le=60, description="Seconds before a Qdrant call counts as failed "
+                                  "(connecting gives up after at most 1 s and tries the next node).")
+    qdrant_shards: int = Field(1, ge=1, le=64, description="Shards per build collection on a Qdrant server. Keep "
+                               "1: Qdrant computes lexical IDF per shard, so more shards change lexical scores and "
+                               "rankings (see docs/operations.md).")
+    qdrant_replicas: int = Field(1, ge=1, le=10, description="Copies of each shard on a Qdrant cluster (2 keeps "
+                                 "serving when a node dies).")
     collection: str = Field("kb_articles", pattern=r"^[a-z0-9_]+$",
                             description="Name of the served alias; builds are collections named after it.")
     search_mode: Literal["hybrid", "dense", "lexical"] = Field(
         "hybrid", description="Retrieval mode: dense + lexical fused (default), or one of them alone."
     )
     fusion: Literal["weighted", "rrf"] = Field(
-        "weighted", description="How hybrid results are ordered: combined score (`weighted`) or Qdrant's RRF order."
+        "weighted", description="How hybrid results are ordered: combined score (`weighted`) or reciprocal-rank "
+        "fusion of both modes' rankings (`rrf`, tied scores sharing a rank)."
     )
     threshold_high: float = Field(0.69, ge=0, le=1, description="Score at or above which a match is `high`.")
     threshold_medium: float = Field(0.61, ge=0, le=1, description="Score at or above which a match is `medium`.")
@@ -89,6 +102,16 @@ class Settings(BaseSettings):
         None, description="Signs page session cookies and CSRF tokens; unset means a random secret made once "
         "in `KB_DATA_DIR`. Set the same value on every process behind one address."
     )
+
+    @field_validator("qdrant_url")
+    @classmethod
+    def _urls_are_http(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None  # KB_QDRANT_URL= (empty) means local mode, as unset does
+        for url in value.split(","):
+            if not url.strip().startswith(("http://", "https://")):
+                raise ValueError(f"qdrant_url: {url.strip()!r} is not an http:// or https:// URL")
+        return value
 
     @model_validator(mode="after")
     def _tiers_are_ordered(self) -> Settings:

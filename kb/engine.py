@@ -31,11 +31,14 @@ class Engine:
     suggester: Suggester
 
     @classmethod
-    def open(cls, settings: Settings, *, embedder: Embedder | None = None, store: QdrantStore | None = None) -> Engine:
-        """Compile templates first (cheap, and a broken template must stop start-up), then model and store."""
+    def open(cls, settings: Settings, *, embedder: Embedder | None = None, store: QdrantStore | None = None,
+             read_only: bool = False) -> Engine:
+        """Compile templates first (cheap, and a broken template must stop start-up), then model and store.
+
+        `read_only`: the store reads with KB_QDRANT_READ_API_KEY where one is set (the service does)."""
         drafter = Drafter(settings.templates_dir)
         embedder = embedder or load_embedder(settings)
-        store = store or QdrantStore(settings)
+        store = store or QdrantStore(settings, read_only=read_only)
         sparse = SparseEncoder()
         served = ServedIndex(store, settings)
         retriever = Retriever(store, embedder, sparse, alias=settings.collection, mode=settings.search_mode,

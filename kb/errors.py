@@ -7,7 +7,8 @@
     ├── InvalidInput             a request or CLI argument is unusable (empty message, unknown channel)
     ├── NotFound                 an article, key or request id does not exist
     ├── IndexNotReady            no index yet, or built with another model: "run `kb index` first"
-    └── StoreUnavailable         Qdrant cannot be reached or answered with an error
+    ├── StoreUnavailable         Qdrant cannot be reached or answered with an error
+    └── StoreReadOnly            a write through the read-only Qdrant key (the service's): run `kb index` instead
 
 The API maps each class to one HTTP status and one JSON shape (`api.errors`); the CLI prints the message and
 exits 1 (2 for usage errors). Nothing else should escape to a user as a traceback.
@@ -93,3 +94,7 @@ class IndexNotReady(KbError):
 
 class StoreUnavailable(KbError):
     code = "store_unavailable"
+
+
+class StoreReadOnly(KbError):
+    code = "store_read_only"

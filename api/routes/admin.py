@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Any
 
@@ -11,6 +12,8 @@ from fastapi.responses import PlainTextResponse
 from api.deps import EditorKey, EngineDep, QaKey, SettingsDep
 from api.schemas import IndexIn
 from indexer.cli import run_index
+from kb.errors import StoreReadOnly
+from kb.store import QdrantStore
 
 router = APIRouter(tags=["admin"])
 _index_lock = threading.Lock()
@@ -21,8 +24,19 @@ def reindex(body: IndexIn, engine: EngineDep, settings: SettingsDep, key: Editor
     """Index the service's articles folder now. Suggestions keep answering from the old build until the
     incremental update or the atomic alias swap lands."""
     with _index_lock:  # one re-index at a time; a second request waits for the first
-        report = run_index(engine, settings.articles_dir, full=body.full)
-    return report.as_dict()
+        if not engine.store.read_only:
+            return run_index(engine, settings.articles_dir, full=body.full).as_dict()
+        # The service reads Qdrant with the read-only key: write with the read-write key if it was given one.
+        if settings.qdrant_api_key is None:
+            raise StoreReadOnly("this service reads Qdrant with the read-only key (KB_QDRANT_READ_API_KEY) and has "
+                                "no read-write key: run `kb index` against the server (with KB_QDRANT_URL and "
+                                "KB_QDRANT_API_KEY set), or give the service KB_QDRANT_API_KEY too")
+        writer = QdrantStore(settings)
+        try:
+            return run_index(dataclasses.replace(engine, store=writer), settings.articles_dir,
+                             full=body.full).as_dict()
+        finally:
+            writer.close()
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,6 +183,27 @@ def test_deleted_points_are_gone_from_counts_fetches_and_every_search(store: Qdr
     assert store.get(name, doomed) == {}
     after = store.search(name, dense, sparse, limit=5, candidates=10, fused=False)
     assert not {h.id for h in [*after.dense, *after.lexical]} & set(doomed)
+
+
+def test_deleted_points_stop_counting_in_idf(store: QdrantStore, name: str) -> None:
+    """An incremental index deletes changed chunks in place; lexical scores must then equal a fresh build's.
+    Local mode rebuilds its mirror at once; a server forgets deleted points when it vacuums the segment, which
+    its build layout (QdrantStore._server_layout) makes happen right away instead of at 20% deleted."""
+    points = _points(count=300)  # vacuuming needs segments of 100 vectors or more
+    store.create(name, DIM, {})
+    store.upsert(name, points, batch_size=100)
+    _, sparse = _queries(4, 1)[0]
+    doomed = [h.id for h in store.search(name, None, sparse, limit=5, candidates=10, fused=False).lexical[:3]]
+    store.delete(name, doomed)
+    expected = [s for s, _ in _bm25([p for p in points if p.id not in doomed], sparse)[:10]]
+    started = time.monotonic()
+    while True:
+        scores = [h.score for h in store.search(name, None, sparse, limit=5, candidates=10, fused=False).lexical]
+        if scores == pytest.approx(expected, rel=1e-5) or time.monotonic() - started > 20:
+            break
+        time.sleep(0.1)
+    print(f"\nIDF exact again {time.monotonic() - started:.2f} s after the delete")
+    assert scores == pytest.approx(expected, rel=1e-5)
 
 
 def test_the_alias_swaps_atomically_and_old_builds_can_be_dropped(store: QdrantStore, name: str) -> None:
