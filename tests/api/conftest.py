@@ -27,7 +27,9 @@ def make_keys(data_dir: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def api_env(sample_engine: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str, str]]:
     data_dir = tmp_path_factory.mktemp("api") / "data"
-    settings = sample_engine.settings.model_copy(update={"data_dir": data_dir})
+    # key_rate 0: these tests send hundreds of requests per key within seconds; the per-key limit has its own
+    # tests (tests/reliability/test_limits.py).
+    settings = sample_engine.settings.model_copy(update={"data_dir": data_dir, "key_rate": 0.0})
     return settings, make_keys(data_dir)
 
 
