@@ -126,8 +126,8 @@ class Indexer:
                                           state.docstore, executor)
             pipeline.run(documents=[parse_cache.document(a) for a in articles])
         changed = [a for a in articles if a.id in set(node_parser.seen)]
-        records, deleted = vector_store.finish(changed, parse_cache.hashes_by_id(changed), set(node_parser.produced),
-                                               skip.kept if skip else {})
+        records, deleted = vector_store.finish(changed, parse_cache.hashes_by_id(changed), node_parser.produced,
+                                               skip.kept if skip else {}, trust_records=not state.rebuilt)
         token = BuildDocstore(self.settings, self.store, target).persist(state.docstore)
 
         report.upserted = vector_store.written + records

@@ -33,7 +33,7 @@ from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.embeddings import BaseEmbedding
 from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
 from llama_index.core.node_parser import NodeParser
-from llama_index.core.schema import BaseNode, Document, NodeRelationship, TextNode, TransformComponent
+from llama_index.core.schema import BaseNode, Document, MetadataMode, NodeRelationship, TextNode, TransformComponent
 from llama_index.core.storage.docstore import BaseDocumentStore
 from llama_index.core.vector_stores.types import BasePydanticVectorStore, VectorStoreQuery, VectorStoreQueryResult
 
@@ -46,8 +46,9 @@ from kb.store import Point, QdrantStore
 
 #: progress(done, total) as chunks are embedded.
 Progress = Callable[[int, int], None]
-#: Texts per call to the model: large, so that it can sort them by length and waste little on padding.
-EMBED_BATCH = 512
+#: KbEmbedding sorts a build's texts by length across the whole build, as the raw encoder does (padding is wasted
+#: work), and then embeds them EMBED_SLICE at a time (progress, cache writes).
+EMBED_SLICE = 512
 #: Points per upsert call (local mode persists point by point anyway; a server takes large batches well).
 UPSERT_BATCH = 1024
 
@@ -74,11 +75,11 @@ class ArticleNodeParser(NodeParser):
 
     _articles: dict[str, Article] = PrivateAttr(default_factory=dict)
     _seen: list[str] = PrivateAttr(default_factory=list)
-    _produced: list[str] = PrivateAttr(default_factory=list)
+    _produced: dict[str, list[str]] = PrivateAttr(default_factory=dict)
 
     def __init__(self, articles: dict[str, Article]) -> None:
         super().__init__(include_metadata=False, include_prev_next_rel=False)
-        self._articles, self._seen, self._produced = articles, [], []
+        self._articles, self._seen, self._produced = articles, [], {}
 
     @property
     def seen(self) -> list[str]:
@@ -86,8 +87,8 @@ class ArticleNodeParser(NodeParser):
         return self._seen
 
     @property
-    def produced(self) -> list[str]:
-        """Ids of every chunk of those articles."""
+    def produced(self) -> dict[str, list[str]]:
+        """Ids of every chunk of those articles, by article."""
         return self._produced
 
     def _parse_nodes(self, nodes: Sequence[BaseNode], show_progress: bool = False, **kwargs: Any) -> list[BaseNode]:
@@ -98,7 +99,7 @@ class ArticleNodeParser(NodeParser):
             source = doc.as_related_node_info()
             for chunk in chunk_article(article):
                 payload = chunk.payload(article)
-                self._produced.append(chunk.id)
+                self._produced.setdefault(article.id, []).append(chunk.id)
                 out.append(TextNode(id_=chunk.id, text=chunk.text, metadata=payload,
                                     excluded_embed_metadata_keys=list(payload),
                                     excluded_llm_metadata_keys=list(payload),
@@ -158,21 +159,30 @@ class KbEmbedding(BaseEmbedding):
     _total: int = PrivateAttr(default=0)
 
     def __init__(self, embedder: CachedEmbedder, progress: Progress | None = None) -> None:
-        super().__init__(model_name=embedder.model_id, embed_batch_size=EMBED_BATCH)
+        super().__init__(model_name=embedder.model_id, embed_batch_size=EMBED_SLICE)
         self._embedder, self._progress = embedder, progress
 
     def __call__(self, nodes: Sequence[BaseNode], **kwargs: Any) -> Sequence[BaseNode]:
+        """Every node in one call (BaseEmbedding would cut them into batches of at most 2,048 first)."""
         self._done, self._total = 0, len(nodes)
         if self._progress:
             self._progress(0, self._total)
-        return super().__call__(nodes, **kwargs)
+        vectors = self._vectors([n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes])
+        for node, vector in zip(nodes, vectors, strict=True):
+            node.embedding = vector
+        return nodes
 
     def _vectors(self, texts: Sequence[str]) -> list[list[float]]:
-        vectors = self._embedder.embed([normalize(t) for t in texts])
-        self._done += len(texts)
-        if self._progress:
-            self._progress(self._done, self._total)
-        return vectors.tolist()  # type: ignore[no-any-return]
+        normalized = [normalize(t) for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: len(normalized[i]))
+        out = np.empty((len(texts), self._embedder.dim), dtype=np.float32)
+        for start in range(0, len(order), EMBED_SLICE):
+            rows = order[start:start + EMBED_SLICE]
+            out[rows] = self._embedder.embed([normalized[i] for i in rows])
+            self._done += len(rows)
+            if self._progress:
+                self._progress(self._done, self._total)
+        return out.tolist()  # type: ignore[no-any-return]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
         return self._vectors(texts)
@@ -250,21 +260,34 @@ class KbVectorStore(BasePydanticVectorStore):
         # Retrieval goes through kb.retrieval (native fusion and both modes' scores); this store only writes.
         raise NotImplementedError("search with kb.retrieval.Retriever")
 
-    def finish(self, articles: list[Article], doc_hashes: dict[str, str], wanted: set[str],
-               kept: dict[str, list[str]]) -> tuple[int, int]:
-        """After the new chunks: write the records of `articles` (new or changed), refresh the article fields of
-        their chunks that stayed, and delete every chunk of a replaced or vanished article that is not `wanted`
-        (plus the records of vanished articles). Returns (points written, points deleted)."""
-        records = [article_record(a, doc_hashes[a.id]) for a in articles]
+    def finish(self, articles: list[Article], doc_hashes: dict[str, str], chunk_ids: dict[str, list[str]],
+               kept: dict[str, list[str]], *, trust_records: bool) -> tuple[int, int]:
+        """After the new chunks: write the records of `articles` (new or changed; `chunk_ids` by article), refresh
+        the article fields of their chunks that stayed, and delete every other point of a replaced or vanished
+        article. Returns (points written, points deleted).
+
+        A replaced article's points are listed from its old record's `chunk_ids` (one lookup by id). A filtered
+        scroll instead is what local mode makes slow (6 s at 3,000 points: every page re-checks every point), so
+        it is used only where records cannot be trusted: legacy ones without `chunk_ids`, and after a killed run
+        (`trust_records` False), which may have left chunks that no record lists."""
+        replaced = sorted(self._replaced)
+        stored: set[str] = set()
+        unlisted = list(replaced)
+        if replaced and trust_records:
+            old = self._store.get(self._collection, [article_record_id(a) for a in replaced])
+            listed = {str(p["article_id"]): p for p in old.values() if isinstance(p.get("chunk_ids"), list)}
+            for payload in listed.values():
+                stored.update([article_record_id(str(payload["article_id"])), *map(str, payload["chunk_ids"])])
+            unlisted = [a for a in replaced if a not in listed]
+        if unlisted:
+            stored |= self._store.ids_of_articles(self._collection, unlisted)
+        records = [article_record(a, doc_hashes[a.id], chunk_ids[a.id]) for a in articles]
         self._store.upsert(self._collection, records, batch_size=UPSERT_BATCH)
         for article in articles:
             if kept.get(article.id):
                 self._store.set_payload(self._collection, kept[article.id], article_fields(article))
-        keep = wanted | {article_record_id(a.id) for a in articles}
-        stale: list[str] = []
-        if self._replaced:
-            stored = self._store.ids_of_articles(self._collection, sorted(self._replaced))
-            stale = sorted(pid for pid in stored if pid not in keep)
+        keep = {pid for a in articles for pid in chunk_ids[a.id]} | {article_record_id(a.id) for a in articles}
+        stale = sorted(pid for pid in stored if pid not in keep)
         self._store.delete(self._collection, stale)
         self._replaced = set()
         return len(records), len(stale)
@@ -279,11 +302,12 @@ def article_fields(article: Article) -> dict[str, Any]:
             "content_hash": article.content_hash}
 
 
-def article_record(article: Article, doc_hash: str) -> Point:
-    """The vector-less point that carries the approved article inside the build, with the docstore's hash."""
+def article_record(article: Article, doc_hash: str, chunk_ids: list[str]) -> Point:
+    """The vector-less point that carries the approved article inside the build, with the docstore's hash and the
+    ids of its chunks (what the next run deletes when the article changes or goes)."""
     return Point(article_record_id(article.id), {"kind": "article", "article_id": article.id,
                                                  "content_hash": article.content_hash, "doc_hash": doc_hash,
-                                                 "article": article.model_dump(mode="json")})
+                                                 "chunk_ids": chunk_ids, "article": article.model_dump(mode="json")})
 
 
 def ingestion_pipeline(parser: ArticleNodeParser, skip: SkipStoredChunks | None, embedding: KbEmbedding,
