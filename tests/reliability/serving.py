@@ -13,7 +13,10 @@ from pathlib import Path
 
 from tests.e2e.test_serve import Service, _free_port
 
-__all__ = ["Service", "free_port", "prepare_data_dir", "serve_env"]
+__all__ = ["QUEUE_TIMEOUT", "Service", "free_port", "prepare_data_dir", "serve_env"]
+
+#: The served process's queue wait bound (the shipped default is 10 s; shorter keeps the overload run short).
+QUEUE_TIMEOUT = 5.0
 
 
 def free_port() -> int:

@@ -5,43 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from api.db import SqliteDatabase
-from kb.config import Settings
-from tests.conftest import ARTICLES, load_jsonl
+from tests.conftest import load_jsonl
 from tests.reliability.loadgen import LoadResult, run_clients
-from tests.reliability.serving import Service, free_port, prepare_data_dir, serve_env
+from tests.reliability.serving import QUEUE_TIMEOUT, Service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-QUEUE_TIMEOUT = 5.0
 #: No answer of any kind may take longer: the queue wait is bounded by QUEUE_TIMEOUT, the rest is one
 #: suggestion's work, generous here because the machine is shared. A hang would blow far past it.
 ANSWER_BOUND = QUEUE_TIMEOUT + 25.0
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, sample_engine: Any, onnx_dir: Path) -> Iterator[Service]:
-    base = tmp_path_factory.mktemp("load")
-    data = prepare_data_dir(base / "data", onnx_dir, sample_engine.settings.cache_path)
-    db = SqliteDatabase(data / "kennisbank.sqlite")
-    keys = {f"agent{i}": db.add_key("agent", name=f"load agent {i}")[0] for i in range(200)}
-    db.close()
-    port = free_port()
-    settings = Settings()  # the defaults under test: in flight and queue as shipped
-    env = serve_env(data, ARTICLES, port, KB_QUEUE_TIMEOUT=str(QUEUE_TIMEOUT))
-    svc = Service(base, port, env, keys)
-    indexed = svc.kb("index")
-    assert indexed.returncode == 0, indexed.stderr
-    svc.start()
-    assert (settings.max_in_flight, settings.max_queued) == (8, 64)
-    yield svc
-    svc.stop()
 
 
 @pytest.fixture(scope="module")
