@@ -86,6 +86,29 @@ def test_a_request_and_its_feedback_come_back_newest_first(opener: Opener) -> No
     assert [r["id"] for r in db.feedback(limit=1)] == [second]
 
 
+def test_a_key_is_found_by_id_revoked_or_not(opener: Opener) -> None:
+    db = opener()
+    _, record = db.add_key("qa", name="QA lead")
+    assert db.get_key(record.id) == record
+    db.revoke_key(record.id)
+    found = db.get_key(record.id)
+    assert found is not None and found.revoked is not None
+    assert db.get_key("nothere") is None
+
+
+def test_no_good_answers_come_with_what_was_offered(opener: Opener) -> None:
+    db = opener()
+    db.record_request("r1", None, "is 5G gevaarlijk?", "x", ["5g-kanker"])
+    db.record_request("r2", None, "suiker?", "email", [])
+    db.add_feedback("r1", None, "no_good_answer", None, None)
+    db.add_feedback("r2", None, "used", None, None)
+    newest = db.add_feedback("r2", None, "no_good_answer", None, None)
+    rows = db.no_good_answers(limit=10)
+    assert [(r["request_id"], r["channel"]) for r in rows] == [("r2", "email"), ("r1", "x")]
+    assert rows[0]["id"] == newest and rows[1]["message"] == "is 5G gevaarlijk?"
+    assert len(db.no_good_answers(limit=1)) == 1
+
+
 def test_hostile_text_is_stored_without_an_error(opener: Opener) -> None:
     db = opener()
     message = "tab\there\x1b[31m bell\x07 emoji 🙂 rtl \u202e nul\x00 lone\ud800 end"
