@@ -104,7 +104,7 @@ def _document(schema: dict[str, Any], app: FastAPI) -> None:
     for route in operations(app):
         if not route.include_in_schema:
             continue
-        for method in route.methods:
+        for method in route.methods or ():
             operation = schema["paths"][route.path_format][method.lower()]
             responses = operation.setdefault("responses", {})
             for status in sorted(error_statuses(route, method)):
