@@ -152,6 +152,11 @@ class Database(ABC):
             return None
         return ApiKey(row["id"], row["name"], row["role"], row["created"], row["revoked"])
 
+    def get_key(self, key_id: str) -> ApiKey | None:
+        """The key's record by id, revoked or not (page sessions carry the id, never the secret)."""
+        rows = self._rows("SELECT id, name, role, created, revoked FROM api_keys WHERE id=?", (key_id,))
+        return ApiKey(**rows[0]) if rows else None
+
     def list_keys(self) -> list[ApiKey]:
         rows = self._rows("SELECT id, name, role, created, revoked FROM api_keys ORDER BY created, id")
         return [ApiKey(**r) for r in rows]
@@ -184,6 +189,12 @@ class Database(ABC):
         return self._rows("SELECT f.id, f.request_id, f.article_id, f.action, f.final_text, f.created, "
                           "r.message FROM feedback f LEFT JOIN requests r USING (request_id) "
                           "ORDER BY f.id DESC LIMIT ?", (limit,))
+
+    def no_good_answers(self, limit: int = 300) -> list[dict[str, Any]]:
+        """Newest feedback marked no_good_answer, with the message, channel and articles that were offered."""
+        return self._rows("SELECT f.id, f.request_id, f.created, r.message, r.channel, r.article_ids "
+                          "FROM feedback f JOIN requests r ON r.request_id = f.request_id "
+                          "WHERE f.action = ? ORDER BY f.id DESC LIMIT ?", ("no_good_answer", limit))
 
 
 class SqliteDatabase(Database):
