@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors, openapi
+from api import errors, openapi, pages
 from api.db import open_database
 from api.limits import ConcurrencyLimit, Gate, KeyRateLimit
 from api.metrics import Metrics
@@ -102,6 +102,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     for module in (health, suggest, articles, admin):
         app.include_router(module.router)
+    pages.install(app)  # the web pages, their static files and their error pages (not in the OpenAPI schema)
     openapi.install(app)  # errors and keys documented on every operation
 
     @app.middleware("http")

@@ -1,0 +1,103 @@
+"""The agent page: paste a message, get ranked, sourced drafts, copy one, say what you did with it.
+
+Suggestions and feedback go through the API's own route functions (`api.routes.suggest.suggest` / `.feedback`),
+so the page records requests, counts metrics and validates feedback exactly as `POST /v1/suggest` and
+`POST /v1/feedback` do. pages.js submits with fetch and asks for JSON or a fragment; without JavaScript the
+forms post and a whole page comes back.
+
+    GET  /agent              the page
+    POST /agent/suggest      message, channel, customer_name, agent_signature, csrf -> results (fragment or page)
+    POST /agent/feedback     request_id, article_id, action, final_text, csrf -> 201 {feedback_id} or a page
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+
+from api.deps import DbDep, EngineDep
+from api.pages.render import json_ok, render, wants_json
+from api.routes.suggest import feedback as feedback_route
+from api.routes.suggest import suggest as suggest_route
+from api.schemas import FeedbackIn, SuggestIn, SuggestOut
+from api.session import AgentPage, CheckedForm
+from kb.channels import Channel
+from kb.errors import InvalidInput, KbError
+
+router = APIRouter(include_in_schema=False)
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Warning code -> what the agent should read.
+WARNINGS = {
+    "stale": "Review verlopen: controleer of dit nog klopt",
+    "too_long": "Te lang voor dit kanaal: kort in",
+    "language_fallback": "Artikel in een andere taal dan het bericht",
+    "short_message": "Kort bericht: lees mee of dit echt de vraag is",
+}
+CONFIDENCE = {"high": "hoog", "medium": "middel", "low": "laag"}
+CHANNELS = [(c.value, {"x": "X (Twitter)", "email": "E-mail"}.get(c.value, c.value.capitalize())) for c in Channel]
+
+
+def parse(model: type[M], data: dict[str, Any]) -> M:
+    """Validate form fields with the API's own request model; errors read `field: problem`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'form'}: {err['msg']}" for err in e.errors())
+        raise InvalidInput(problems) from None
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+def _form_values(form: dict[str, str]) -> dict[str, str]:
+    return {k: form.get(k, "") for k in ("message", "channel", "customer_name", "agent_signature")}
+
+
+def _results_context(out: SuggestOut, body: SuggestIn) -> dict[str, Any]:
+    channel = Channel(body.channel)
+    return {"out": out, "message": body.message, "channel": channel, "max_length": channel.max_length,
+            "warning_text": WARNINGS, "confidence_text": CONFIDENCE}
+
+
+@router.get("/agent")
+def agent_page(request: Request, session: AgentPage) -> Response:
+    values = {"message": "", "channel": "facebook", "customer_name": "", "agent_signature": ""}
+    return render(request, "agent.html", values=values, channels=CHANNELS, result=None, error="",
+                  notice="Feedback opgeslagen." if request.query_params.get("feedback") == "ok" else "")
+
+
+@router.post("/agent/suggest")
+def agent_suggest(request: Request, engine: EngineDep, db: DbDep, session: AgentPage, form: CheckedForm) -> Response:
+    values = _form_values(form)
+    try:
+        body = parse(SuggestIn, {"message": values["message"], "channel": values["channel"] or "facebook",
+                                 "customer_name": _blank_to_none(values["customer_name"]),
+                                 "agent_signature": _blank_to_none(values["agent_signature"])})
+        out = suggest_route(body, request, engine, db, session.key)
+    except KbError as e:
+        if wants_json(request) or request.headers.get("x-fragment"):
+            raise  # the API's JSON error shape; pages.js shows its message and keeps the last answer on screen
+        return render(request, "agent.html", status=422, values=values, channels=CHANNELS, result=None,
+                      error=e.message, notice="")
+    result = _results_context(out, body)
+    if request.headers.get("x-fragment"):
+        return render(request, "_results.html", **result)
+    return render(request, "agent.html", values=values, channels=CHANNELS, result=True, error="", notice="", **result)
+
+
+@router.post("/agent/feedback")
+def agent_feedback(request: Request, db: DbDep, session: AgentPage, form: CheckedForm) -> Response:
+    body = parse(FeedbackIn, {"request_id": form.get("request_id", ""),
+                              "article_id": _blank_to_none(form.get("article_id")),
+                              "action": form.get("action", ""),
+                              "final_text": form.get("final_text") or None})
+    out = feedback_route(body, db, session.key)
+    if wants_json(request):
+        return json_ok(out.model_dump(), status=201)
+    return RedirectResponse("/agent?feedback=ok", status_code=303)

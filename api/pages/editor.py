@@ -1,0 +1,210 @@
+"""Editor pages: the articles on disk with their lint problems, one article rendered safely, what changed since the
+indexed commit, and the re-index button.
+
+The list reads the articles folder with kb's own corpus code (the same parse and checks as `kb lint`), so drafts,
+retired articles and broken files show too; the index page uses `GitRepo.changed_since` as `kb status` does and
+re-indexes through the API's own route function (same `run_index`, same lock as `POST /v1/index`).
+
+    GET  /editor?type=&language=&status=&review=&lint=&q=   the list
+    GET  /editor/articles/{article_id}                       one article
+    GET  /editor/index                                       served commit, changes since, last re-index
+    POST /editor/reindex                                     full?, csrf -> 303 /editor/index
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from api.deps import EngineDep, SettingsDep
+from api.pages.render import article_html, render
+from api.routes.admin import reindex as reindex_route
+from api.schemas import IndexIn
+from api.session import CheckedForm, EditorPage, PageNotFound
+from indexer.git import GitRepo
+from kb.article import Article, ArticleType, Language, Status
+from kb.corpus import Corpus, is_article_path, load_corpus
+from kb.drafting import Drafter
+from kb.errors import KbError, Problem
+
+router = APIRouter(include_in_schema=False)
+
+#: "Review due" on the list: past `review_by`, or within this many days of it.
+REVIEW_SOON_DAYS = 30
+_MAX_Q = 200
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the article list: a valid article, or a file that does not parse."""
+
+    path: str
+    article: Article | None
+    problems: list[Problem]
+    review: str  # "overdue" | "soon" | "ok" | ""
+    shown_path: str = ""  # relative to the articles folder, for display
+
+    @property
+    def errors(self) -> int:
+        return sum(p.is_error for p in self.problems)
+
+
+class CorpusCache:
+    """Parsing ~70 files costs about half a second: reparse only when a file's size or mtime changed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[Any, ...] | None = None
+        self._value: tuple[Corpus, list[Problem]] | None = None
+
+    def get(self, root: Path) -> tuple[Corpus, list[Problem]]:
+        stats = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(root.rglob("*"))
+                      if p.is_file() and (is_article_path(p.relative_to(root)) or p.parent.name == "_templates"))
+        key = (str(root), dt.date.today(), stats)
+        with self._lock:
+            if key != self._key or self._value is None:
+                self._value = (load_corpus(root), _template_problems(root / "_templates"))
+                self._key = key
+            return self._value
+
+
+def _template_problems(templates: Path) -> list[Problem]:
+    if not templates.is_dir():
+        return []
+    try:
+        return Drafter(templates).check()
+    except KbError as e:  # as `kb lint` does: a template that does not compile is one problem, not a crash
+        problem = getattr(e, "problem", None)
+        return [problem] if isinstance(problem, Problem) else [Problem(str(templates), 1, e.message)]
+
+
+_cache = CorpusCache()
+
+
+def _review(article: Article, today: dt.date) -> str:
+    if article.meta.review_by < today:
+        return "overdue"
+    return "soon" if article.meta.review_by <= today + dt.timedelta(days=REVIEW_SOON_DAYS) else "ok"
+
+
+def shown(path: str, root: Path) -> str:
+    """`nl/x.md` rather than the full path the corpus was read with."""
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return path
+
+
+def rows(corpus: Corpus, today: dt.date, root: Path) -> list[Row]:
+    """Every article file: valid ones by id, broken ones by path, each with its own problems."""
+    by_path = corpus.problems_by_path()
+    out = [Row(a.path, a, by_path.get(a.path, []), _review(a, today), shown(a.path, root))
+           for a in corpus.articles.values()]
+    valid = {a.path for a in corpus.articles.values()}
+    out += [Row(path, None, problems, "", shown(path, root)) for path, problems in by_path.items()
+            if path not in valid]
+    return sorted(out, key=lambda r: (r.article is not None, r.article.id if r.article else r.path))
+
+
+def matches(row: Row, f: dict[str, str]) -> bool:
+    """Whether a row passes the filters (an empty filter lets everything through)."""
+    lint_ok = {"": True, "problems": bool(row.problems), "errors": bool(row.errors), "clean": not row.problems}
+    if not lint_ok.get(f["lint"], True):
+        return False
+    a = row.article
+    if a is None:  # a file that does not parse only shows when no article filter is set
+        return not any(f[k] for k in ("type", "language", "status", "review", "q"))
+    wanted = {"type": a.meta.type, "language": a.meta.language, "status": a.meta.status}
+    if any(f[k] and f[k] != v for k, v in wanted.items()):
+        return False
+    review_ok = {"": True, "due": row.review in ("overdue", "soon"), "overdue": row.review == "overdue"}
+    if not review_ok.get(f["review"], True):
+        return False
+    needle = f["q"].lower()
+    return not needle or needle in a.meta.title.lower() or needle in a.id or \
+        any(needle in c.lower() for c in a.meta.claims)
+
+
+FILTERS: dict[str, list[tuple[str, str]]] = {
+    "type": [(t.value, t.value) for t in ArticleType],
+    "language": [(lang.value, lang.value) for lang in Language],
+    "status": [(s.value, s.value) for s in Status],
+    "review": [("due", "binnenkort of verlopen"), ("overdue", "verlopen")],
+    "lint": [("problems", "met meldingen"), ("errors", "met fouten"), ("clean", "zonder meldingen")],
+}
+
+
+@router.get("/editor")
+def article_list(request: Request, settings: SettingsDep, session: EditorPage) -> Response:
+    filters = {k: request.query_params.get(k, "")[:_MAX_Q] for k in (*FILTERS, "q")}
+    for name, options in FILTERS.items():  # an unknown filter value is ignored, not an error page
+        if filters[name] not in {v for v, _ in options}:
+            filters[name] = ""
+    corpus, template_problems = _cache.get(settings.articles_dir)
+    today = dt.date.today()
+    all_rows = rows(corpus, today, settings.articles_dir)
+    shown = [r for r in all_rows if matches(r, filters)]
+    return render(request, "editor_list.html", rows=shown, total=len(all_rows), filters=filters, options=FILTERS,
+                  template_problems=template_problems, files=corpus.files, served=len(corpus.served()),
+                  errors=len(corpus.errors), warnings=len(corpus.warnings), today=today)
+
+
+@router.get("/editor/articles/{article_id}")
+def article_view(request: Request, article_id: str, settings: SettingsDep, session: EditorPage) -> Response:
+    corpus, _ = _cache.get(settings.articles_dir)
+    article = corpus.articles.get(article_id)
+    if article is None:
+        raise PageNotFound(f"geen artikel met id '{article_id}' in {settings.articles_dir}")
+    try:
+        text = Path(article.path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise PageNotFound(f"{article.path}: cannot read ({e.strerror})") from e
+    problems = corpus.problems_by_path().get(article.path, [])
+    today = dt.date.today()
+    return render(request, "editor_article.html", article=article, body=article_html(text), problems=problems,
+                  review=_review(article, today), file_path=shown(article.path, settings.articles_dir))
+
+
+def _index_state(settings: Any, engine: Any) -> dict[str, Any]:
+    """What `kb status` shows: served build, and the article files changed since its commit."""
+    try:
+        info = engine.served.info()
+    except KbError as e:
+        return {"info": None, "error": e.message, "changed": [], "git": False}
+    repo = GitRepo.find(settings.articles_dir)
+    changed: list[str] = []
+    error = ""
+    if repo is not None and info.commit:
+        try:
+            changed = repo.changed_since(info.commit, settings.articles_dir)
+        except KbError as e:
+            error = e.message
+    return {"info": info, "error": error, "changed": changed, "git": repo is not None}
+
+
+@router.get("/editor/index")
+def index_page(request: Request, settings: SettingsDep, engine: EngineDep, session: EditorPage) -> Response:
+    last = getattr(request.app.state, "page_last_index", None)
+    return render(request, "editor_index.html", last=last, **_index_state(settings, engine))
+
+
+@router.post("/editor/reindex")
+def reindex(request: Request, settings: SettingsDep, engine: EngineDep, session: EditorPage,
+            form: CheckedForm) -> Response:
+    """Re-index now (the same function and lock as POST /v1/index), then show the outcome on the index page."""
+    full = form.get("full") in ("1", "true", "on")
+    started = dt.datetime.now(dt.UTC)
+    try:
+        report = reindex_route(IndexIn(full=full), engine, settings, session.key)
+        request.app.state.page_last_index = {"ok": True, "report": report, "by": session.key.name,
+                                             "at": started.isoformat(timespec="seconds")}
+    except KbError as e:
+        request.app.state.page_last_index = {"ok": False, "error": e.message, "by": session.key.name,
+                                             "at": started.isoformat(timespec="seconds")}
+    return RedirectResponse("/editor/index", status_code=303)

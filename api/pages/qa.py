@@ -1,0 +1,113 @@
+"""The QA page: the latest evaluation reports under `KB_REPORTS_DIR`, their headline figures, and the HTML reports.
+
+`kb eval … --out DIR` writes `<name>.json` (title, created, headline, …) next to a self-contained `<name>.html`.
+The page lists every such pair below the reports folder, newest first per report name. HTML reports are served
+only when they are a listed report inside the folder (resolved paths, so no `..` or symlink leads out), with a
+CSP that forbids scripts and network access.
+
+    GET /qa                       the reports
+    GET /qa/reports/{path}.html   one HTML report
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+
+from api.deps import SettingsDep
+from api.pages.render import render
+from api.session import PageNotFound, QaPage
+from eval import gate
+from eval.report import fmt
+
+router = APIRouter(include_in_schema=False)
+
+#: At most this many JSON files are read per page view (a reports folder can grow for years).
+MAX_REPORTS = 400
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str  # file stem: golden, paraphrase, agents, diff, dataset, ...
+    title: str
+    created: str
+    html: str  # path relative to the reports folder
+    headline: dict[str, Any]
+    below: dict[str, float]  # figure -> its minimum in eval/thresholds.toml, for figures under it
+
+
+def _read(path: Path, root: Path) -> Report | None:
+    html = path.with_suffix(".html")
+    if not html.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("headline"), dict):
+        return None  # some other JSON file, not a report
+    headline = data["headline"]
+    minimums = gate.load(None, path.stem)
+    below = {k: m for k, m in minimums.items() if _number(headline.get(k)) and headline[k] < m}
+    return Report(path.stem, str(data.get("title", path.stem)), str(data.get("created", "")),
+                  html.relative_to(root).as_posix(), headline, below)
+
+
+def find_reports(root: Path) -> list[Report]:
+    """Every report pair below `root`, newest first."""
+    if not root.is_dir():
+        return []
+    found = [r for p in sorted(root.rglob("*.json"))[:MAX_REPORTS] if (r := _read(p, root)) is not None]
+    return sorted(found, key=lambda r: r.created, reverse=True)
+
+
+def latest_per_name(reports: list[Report]) -> list[tuple[Report, dict[str, float]]]:
+    """The newest report of each name, with the change of each numeric figure since the run before it."""
+    latest: dict[str, Report] = {}
+    previous: dict[str, Report] = {}
+    for r in reports:  # newest first: the first seen per name is the latest, the second the one before
+        if r.name not in latest:
+            latest[r.name] = r
+        else:
+            previous.setdefault(r.name, r)
+    out = []
+    for name, r in latest.items():
+        before = previous[name].headline if name in previous else {}
+        deltas = {k: float(v) - float(before[k]) for k, v in r.headline.items()
+                  if _number(v) and _number(before.get(k)) and v != before[k]}
+        out.append((r, deltas))
+    return out
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@router.get("/qa")
+def qa_page(request: Request, settings: SettingsDep, session: QaPage) -> Response:
+    reports = find_reports(settings.reports_dir)
+    return render(request, "qa.html", latest=latest_per_name(reports), history=reports, fmt=fmt,
+                  reports_dir=str(settings.reports_dir))
+
+
+@router.get("/qa/reports/{relative:path}")
+def report_html(relative: str, settings: SettingsDep, session: QaPage) -> Response:
+    """One HTML report, only if it is one the QA page lists (inside the reports folder, with its JSON)."""
+    root = settings.reports_dir.resolve()
+    try:
+        target = (root / relative).resolve()
+        listed = target.suffix == ".html" and target.is_relative_to(root) and target.is_file() and \
+            target.with_suffix(".json").is_file()
+    except (OSError, ValueError):  # a NUL byte or an unreadable path: not a report either
+        listed = False
+    if not listed:
+        raise PageNotFound(f"no report '{relative}' in {settings.reports_dir}")
+    return FileResponse(target, media_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff",
+                                 "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
