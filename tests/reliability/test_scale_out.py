@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,8 +52,9 @@ def pair(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer, sam
     try:
         node = QdrantNode(qdrant_binary(), base / "qdrant")
         node.start()
-    except QdrantFetchError:
-        node = None  # no npm here: each process gets its own local index (the shared state is still shared)
+    except QdrantFetchError as e:  # no npm here: each process gets its own local index; the state is still shared
+        warnings.warn(f"scale-out runs on local Qdrant folders, not one server: {e}", stacklevel=1)
+        node = None
     services = []
     for name in ("a", "b"):
         data = prepare_data_dir(base / name / "data", onnx_dir, sample_engine.settings.cache_path)
