@@ -191,7 +191,8 @@ def _index_state(settings: Any, engine: Any) -> dict[str, Any]:
 @router.get("/editor/index")
 def index_page(request: Request, settings: SettingsDep, engine: EngineDep, session: EditorPage) -> Response:
     last = getattr(request.app.state, "page_last_index", None)
-    return render(request, "editor_index.html", last=last, **_index_state(settings, engine))
+    return render(request, "editor_index.html", last=last, articles_prefix=f"{settings.articles_dir}/",
+                  **_index_state(settings, engine))
 
 
 @router.post("/editor/reindex")

@@ -40,6 +40,7 @@ class Report:
     html: str  # path relative to the reports folder
     headline: dict[str, Any]
     below: dict[str, float]  # figure -> its minimum in eval/thresholds.toml, for figures under it
+    gated: frozenset[str]  # figures that have a minimum (higher is better): their changes are coloured
 
 
 def _read(path: Path, root: Path) -> Report | None:
@@ -56,7 +57,7 @@ def _read(path: Path, root: Path) -> Report | None:
     minimums = gate.load(None, path.stem)
     below = {k: m for k, m in minimums.items() if _number(headline.get(k)) and headline[k] < m}
     return Report(path.stem, str(data.get("title", path.stem)), str(data.get("created", "")),
-                  html.relative_to(root).as_posix(), headline, below)
+                  html.relative_to(root).as_posix(), headline, below, frozenset(minimums))
 
 
 def find_reports(root: Path) -> list[Report]:
@@ -67,7 +68,7 @@ def find_reports(root: Path) -> list[Report]:
     return sorted(found, key=lambda r: r.created, reverse=True)
 
 
-def latest_per_name(reports: list[Report]) -> list[tuple[Report, dict[str, float]]]:
+def latest_per_name(reports: list[Report]) -> list[tuple[Report, dict[str, Any]]]:
     """The newest report of each name, with the change of each numeric figure since the run before it."""
     latest: dict[str, Report] = {}
     previous: dict[str, Report] = {}
@@ -79,7 +80,7 @@ def latest_per_name(reports: list[Report]) -> list[tuple[Report, dict[str, float
     out = []
     for name, r in latest.items():
         before = previous[name].headline if name in previous else {}
-        deltas = {k: float(v) - float(before[k]) for k, v in r.headline.items()
+        deltas = {k: v - before[k] for k, v in r.headline.items()
                   if _number(v) and _number(before.get(k)) and v != before[k]}
         out.append((r, deltas))
     return out

@@ -120,12 +120,15 @@ def open_as(browser: Any, service: PageService) -> Iterator[Any]:
 
 
 def shoot(page: Any, name: str) -> list[Path]:
-    """Full-page screenshots at laptop and phone width: test-artifacts/screenshots/<name>-{laptop,phone}.png."""
+    """Full-page screenshots at laptop and phone width: test-artifacts/screenshots/<name>-{laptop,phone}.png;
+    the page must fit the width (no sideways scrolling)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     paths = []
     for label, size in (("laptop", LAPTOP), ("phone", PHONE)):
         page.set_viewport_size(size)
         page.evaluate("window.scrollTo(0, 0)")  # sticky parts sit where they would for a reader at the top
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= size["width"], f"{name}: {width} px wide at {label} width, so it scrolls sideways"
         path = SCREENSHOTS / f"{name}-{label}.png"
         page.screenshot(path=str(path), full_page=True)
         paths.append(path)

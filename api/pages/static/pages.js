@@ -42,6 +42,15 @@
     area.remove();
   }
 
+  // Drafts show whole, at any width: a textarea grows to its text (CSSOM styles are allowed by the CSP).
+  function fit(area) {
+    area.style.height = "auto";
+    area.style.height = (area.scrollHeight + 2) + "px";
+  }
+  const fitAll = () => document.querySelectorAll("textarea.draft").forEach(fit);
+  fitAll();
+  window.addEventListener("resize", fitAll);
+
   function say(el, text, failed) {
     if (!el) return;
     el.textContent = text;
@@ -75,6 +84,7 @@
         });
         if (!response.ok) throw new Error(await errorText(response));
         results.innerHTML = await response.text();  // server-rendered, autoescaped fragment
+        fitAll();
         const n = results.querySelectorAll(".suggestion").length;
         say(status, n + (n === 1 ? " suggestie" : " suggesties") + " in " +
             Math.round(performance.now() - started) + " ms");
@@ -127,6 +137,7 @@
   document.addEventListener("input", (event) => {
     const draft = event.target.closest("textarea.draft");
     if (!draft) return;
+    fit(draft);
     const channel = (document.getElementById("channel") || {}).value;
     let length = draft.value.normalize("NFC").length;
     if (channel === "x") {  // as the server counts it: every link is 23 characters on X
