@@ -36,8 +36,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 if TYPE_CHECKING:
     from api.db import ApiKey
 
-#: Paths never held back: probes, docs, and the re-index (one at a time already, and not worth shedding).
-EXEMPT = ("/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/v1/index")
+#: Paths never held back: probes, docs, and the re-index from the API or the editor page (one at a time already,
+#: and a minutes-long re-index must not hold one of the slots suggestions are served from).
+EXEMPT = ("/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/v1/index", "/editor/reindex")
 
 
 class Gate:
