@@ -38,7 +38,7 @@ from kb.corpus import build_corpus, iter_article_files
 from kb.embedding import Embedder, SentenceTransformerEmbedder
 from kb.engine import Engine
 from kb.lexical import SparseVec
-from kb.onnx_encoder import OnnxEmbedder
+from kb.onnx_encoder import OnnxEmbedder, export_dir
 from kb.store import DENSE, Point, QdrantStore
 
 Log = Callable[[str], None]
@@ -79,12 +79,21 @@ def bench_encoder(settings: Settings, messages: Sequence[str], chunks: Sequence[
     ref_lat, fast_lat = lat["torch"], lat["onnx"]
     ref_tp, fast_tp = throughput(reference, chunks), throughput(fast, chunks)
     cos = (reference.embed(list(messages)) * fast.embed(list(messages))).sum(axis=1)
-    out = {"variant": fast.variant, "torch_latency": ref_lat, "onnx_latency": fast_lat,
-           "latency_ratio": round(fast_lat["p50_ms"] / ref_lat["p50_ms"], 3),
-           "torch_chunks_per_s": ref_tp, "onnx_chunks_per_s": fast_tp, "throughput_ratio": round(fast_tp / ref_tp, 3),
-           "cosine_min": round(float(cos.min()), 4), "cosine_mean": round(float(cos.mean()), 4)}
+    out: dict[str, Any] = {
+        "variant": fast.variant, "torch_latency": ref_lat, "onnx_latency": fast_lat,
+        "latency_ratio": round(fast_lat["p50_ms"] / ref_lat["p50_ms"], 3),
+        "torch_chunks_per_s": ref_tp, "onnx_chunks_per_s": fast_tp, "throughput_ratio": round(fast_tp / ref_tp, 3),
+        "cosine_min": round(float(cos.min()), 4), "cosine_mean": round(float(cos.mean()), 4)}
     log(f"encoder: p50 {fast_lat['p50_ms']} ms vs {ref_lat['p50_ms']} ms (ratio {out['latency_ratio']}); "
         f"{fast_tp} vs {ref_tp} chunks/s (ratio {out['throughput_ratio']}); cosine min {out['cosine_min']}")
+    # Threads: the ONNX encoder with one intra-op thread (KB_TORCH_THREADS=1, the default) against two.
+    two = OnnxEmbedder(export_dir(settings), settings.model_id, threads=2)
+    by_threads = paired({"1": lambda m: fast.embed([m]), "2": lambda m: two.embed([m])}, messages)
+    out["threads"] = {"one_latency": by_threads["1"], "two_latency": by_threads["2"],
+                      "one_chunks_per_s": fast_tp, "two_chunks_per_s": throughput(two, chunks)}
+    log(f"ONNX threads: 1 → p50 {by_threads['1']['p50_ms']} ms p95 {by_threads['1']['p95_ms']} ms; 2 → p50 "
+        f"{by_threads['2']['p50_ms']} ms p95 {by_threads['2']['p95_ms']} ms; chunks/s {fast_tp} vs "
+        f"{out['threads']['two_chunks_per_s']}")
     return out, reference, fast
 
 

@@ -73,6 +73,10 @@ def bench(out_dir: Path | None, quick: bool, scales: tuple[int, ...], kb_article
     for encoder, st in report["startup"].items():
         click.echo(f"kb serve with {encoder}: ready in {st['ready_s']} s, RSS {st['rss_ready_mb']} MB "
                    f"({st['rss_warm_mb']} MB warm), torch loaded: {st['torch_loaded']}")
+    t = e["threads"]
+    click.echo(f"ONNX with 1 / 2 intra-op threads: p50 {t['one_latency']['p50_ms']} / {t['two_latency']['p50_ms']} ms, "
+               f"p95 {t['one_latency']['p95_ms']} / {t['two_latency']['p95_ms']} ms, "
+               f"{t['one_chunks_per_s']} / {t['two_chunks_per_s']} chunks/s")
     m = report["machine"]
     click.echo(f"load average {m['load_before']} before, {m['load_after']} after")
     if out_dir:

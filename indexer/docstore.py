@@ -130,6 +130,7 @@ class ParseCache:
         self.warnings: dict[str, list[Problem]] = {}  # path -> the file's own parse warnings
         self.hashes: dict[str, str] = {}  # path -> doc hash
         self.reused = 0
+        self.cached: set[str] = set()  # paths answered from the docstore
 
     def parse(self, raw: bytes, path: str) -> ParseResult:
         digest = doc_hash(hashlib.sha256(raw).hexdigest(), path, self.parser)
@@ -140,6 +141,7 @@ class ParseCache:
             problems = [Problem(path, line, message, Severity.WARNING) for line, message in doc.metadata["warnings"]]
             result = ParseResult(path, Article.model_validate_json(doc.text), problems)
             self.reused += 1
+            self.cached.add(path)
         else:
             result = parse_bytes(raw, path)
         self.warnings[path] = [p for p in result.problems if not p.is_error]
@@ -149,7 +151,12 @@ class ParseCache:
         return {a.id: self.hashes[a.path] for a in articles}
 
     def document(self, article: Article) -> ArticleDocument:
-        """The article as a document for the pipeline, carrying its parse warnings for the next cached parse."""
+        """The article as a document for the pipeline, carrying its parse warnings for the next cached parse.
+
+        An article parsed from the docstore is unchanged there, so the pipeline skips it: its text is not needed."""
+        if article.path in self.cached:
+            return ArticleDocument(id_=article.id, text="",  # type: ignore[call-arg]
+                                   metadata={"doc_hash": self.hashes[article.path]})
         doc = article_document(article, self.hashes[article.path])
         doc.metadata["warnings"] = [[p.line, p.message] for p in self.warnings.get(article.path, [])]
         doc.excluded_embed_metadata_keys = doc.excluded_llm_metadata_keys = list(doc.metadata)
