@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS requests (request_id TEXT PRIMARY KEY, created TEXT N
     message TEXT NOT NULL, channel TEXT NOT NULL, article_ids TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL,
     article_id TEXT, action TEXT NOT NULL, final_text TEXT, key_id TEXT, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ended_sessions (nonce TEXT PRIMARY KEY, expires BIGINT NOT NULL);
 """
 
 
@@ -164,6 +165,17 @@ class Database(ABC):
     def revoke_key(self, key_id: str) -> bool:
         done = self._write("UPDATE api_keys SET revoked=? WHERE id=? AND revoked IS NULL", (_now(), key_id))
         return done.rowcount == 1
+
+    # --- page sessions ---------------------------------------------------------------------------------------
+
+    def end_session(self, nonce: str, expires: int) -> None:
+        """Remember a logged-out session until it would have expired anyway (its cookie may have been copied)."""
+        self._write("DELETE FROM ended_sessions WHERE expires < ?", (int(dt.datetime.now(dt.UTC).timestamp()),))
+        self._write("INSERT INTO ended_sessions (nonce, expires) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING",
+                    (nonce, expires))
+
+    def session_ended(self, nonce: str) -> bool:
+        return bool(self._rows("SELECT 1 AS ended FROM ended_sessions WHERE nonce=?", (nonce,)))
 
     # --- requests and feedback -----------------------------------------------------------------------------
 

@@ -4,6 +4,9 @@ The cookie never holds the key. It holds `v1.<key id>.<nonce>.<expires>.<mac>`, 
 secret (`KB_SESSION_SECRET`, or a random one made once under the data directory). Every page request looks the key
 up by id, so revoking a key ends its sessions at once.
 
+Logging out records the session's nonce as ended (in the shared database, so every API process refuses it),
+until the moment the cookie would have expired anyway.
+
 CSRF: every page form or fetch that changes something must send a token (form field `csrf` or header
 `X-CSRF-Token`) equal to HMAC(secret, session nonce): a signed token bound to the session, which another site can
 neither read nor forge. The login form itself is protected the same way with a short-lived pre-session cookie.
@@ -167,6 +170,8 @@ def current_session(request: Request, db: DbDep, settings: SettingsDep) -> PageS
     if parsed is None:
         return None
     key_id, nonce, expires = parsed
+    if db.session_ended(nonce):  # logged out: a copy of the cookie must not work either
+        return None
     key = db.get_key(key_id)
     if key is None or not key_allowed(key, settings):
         return None

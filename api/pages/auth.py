@@ -83,8 +83,10 @@ async def login(request: Request, db: DbDep, settings: SettingsDep) -> Response:
 
 
 @router.post("/logout")
-def logout(session: AgentPage, form: CheckedForm) -> Response:
-    """Any logged-in role (every role grants `agent`); CSRF-checked so another site cannot log you out."""
+def logout(session: AgentPage, form: CheckedForm, db: DbDep) -> Response:
+    """Any logged-in role (every role grants `agent`); CSRF-checked so another site cannot log you out.
+    The session ends on the server too, so a copied cookie stops working."""
+    db.end_session(session.nonce, session.expires)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response

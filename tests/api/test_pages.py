@@ -220,9 +220,12 @@ def test_logout_needs_the_token_and_clears_the_session(pages_app: tuple[Any, dic
     client = login(app, keys["qa"])
     assert client.post("/logout", data={}).status_code == 403
     token = csrf_of(client.get("/qa").text)
+    copied = client.cookies[SESSION_COOKIE]
     response = client.post("/logout", data={"csrf": token})
     assert response.status_code == 303 and response.headers["location"] == "/login"
     assert client.get("/qa").status_code == 303
+    # A copy of the cookie taken before logging out is refused too: the session ended on the server.
+    assert anonymous(app).get("/qa", headers={"Cookie": f"{SESSION_COOKIE}={copied}"}).status_code == 303
 
 
 def test_next_after_login_stays_on_this_site() -> None:

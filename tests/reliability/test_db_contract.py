@@ -96,6 +96,18 @@ def test_a_key_is_found_by_id_revoked_or_not(opener: Opener) -> None:
     assert db.get_key("nothere") is None
 
 
+def test_an_ended_session_stays_ended_until_it_expires(opener: Opener) -> None:
+    import time
+
+    db = opener()
+    assert not db.session_ended("n1")
+    db.end_session("n1", int(time.time()) + 3600)
+    db.end_session("n1", int(time.time()) + 3600)  # logging out twice is fine
+    db.end_session("old", int(time.time()) - 1)
+    db.end_session("n2", int(time.time()) + 60)  # and clears sessions past their expiry
+    assert db.session_ended("n1") and db.session_ended("n2") and not db.session_ended("old")
+
+
 def test_no_good_answers_come_with_what_was_offered(opener: Opener) -> None:
     db = opener()
     db.record_request("r1", None, "is 5G gevaarlijk?", "x", ["5g-kanker"])
