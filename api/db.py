@@ -166,6 +166,10 @@ class Database(ABC):
         done = self._write("UPDATE api_keys SET revoked=? WHERE id=? AND revoked IS NULL", (_now(), key_id))
         return done.rowcount == 1
 
+    def ping(self) -> None:
+        """Raise DatabaseUnavailable unless the database answers (readiness)."""
+        self._rows("SELECT 1 AS ok")
+
     # --- page sessions ---------------------------------------------------------------------------------------
 
     def end_session(self, nonce: str, expires: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import EngineDep
+from api.deps import DbDep, EngineDep
 
 router = APIRouter(tags=["health"])
 
@@ -16,7 +16,9 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(engine: EngineDep) -> dict[str, str | int | None]:
-    """The model is loaded and the served index exists and matches it; otherwise 503 with the reason."""
+def readyz(engine: EngineDep, db: DbDep) -> dict[str, str | int | None]:
+    """The model is loaded, the served index exists and matches it, and the database answers; otherwise 503
+    with the reason (a service that cannot record feedback should not get traffic)."""
     info = engine.ready()
+    db.ping()
     return {"status": "ready", "collection": info.collection, "commit": info.commit, "articles": info.articles}

@@ -117,3 +117,22 @@ def test_readyz_and_suggest_are_503_with_the_reason_when_there_is_no_index(make_
                                headers={"Authorization": f"Bearer {keys['agent']}"})
         assert_error_shape(response, 503)
         assert response.headers["retry-after"]
+
+
+def test_readyz_is_503_when_the_database_does_not_answer(client: Any) -> None:
+    from api.db import DatabaseUnavailable
+    from api.deps import get_db
+
+    class Down:
+        def ping(self) -> None:
+            raise DatabaseUnavailable("database: postgresql://kb@db:5432/kb unavailable: connection refused")
+
+    client.app.dependency_overrides[get_db] = Down
+    try:
+        response = client.get("/readyz")
+    finally:
+        client.app.dependency_overrides.clear()
+    error = assert_error_shape(response, 503)
+    assert error["code"] == "database_unavailable" and "connection refused" in error["message"]
+    assert response.headers["retry-after"]
+    assert client.get("/readyz").status_code == 200
