@@ -71,11 +71,11 @@ def memo_embedder(real_embedder: Any) -> MemoEmbedder:
     return MemoEmbedder(real_embedder)
 
 
-def warm_data_dir(data: Path, sample_engine: Any, onnx_dir: Path | None = None) -> Path:
-    """A data dir holding a copy of the session's embedding cache (and ONNX export, for subprocesses), so an
-    index of the sample KB costs seconds instead of re-embedding every chunk."""
+def warm_data_dir(data: Path, cache: Path, onnx_dir: Path | None = None) -> Path:
+    """A data dir holding a copy of an embedding cache (the session's: `sample_engine.settings.cache_path`) and
+    the ONNX export (for subprocesses), so an index of the sample KB costs seconds instead of re-embedding."""
     data.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(sample_engine.settings.cache_path) as src, sqlite3.connect(data / "embeddings.sqlite") as dst:
+    with sqlite3.connect(cache) as src, sqlite3.connect(data / "embeddings.sqlite") as dst:
         src.backup(dst)
     if onnx_dir is not None and not (data / "onnx").exists():
         shutil.copytree(onnx_dir, data / "onnx")
@@ -89,7 +89,7 @@ def server_engine(qdrant_server: QdrantNode, sample_engine: Any, memo_embedder: 
     from indexer.cli import run_index
     from kb.engine import Engine
 
-    data = warm_data_dir(tmp_path_factory.mktemp("server-kb") / "data", sample_engine)
+    data = warm_data_dir(tmp_path_factory.mktemp("server-kb") / "data", sample_engine.settings.cache_path)
     settings = Settings(data_dir=data, articles_dir=ARTICLES, qdrant_url=qdrant_server.url,
                         collection="kb_sample")
     engine = Engine.open(settings, embedder=memo_embedder)

@@ -97,7 +97,8 @@ def test_after_an_edit_indexed_in_place_both_still_rank_every_golden_message_ali
 
     articles = tmp_path / "articles"
     shutil.copytree(ARTICLES, articles)
-    engines = [Engine.open(Settings(data_dir=warm_data_dir(tmp_path / name, sample_engine), articles_dir=articles,
+    cache = sample_engine.settings.cache_path
+    engines = [Engine.open(Settings(data_dir=warm_data_dir(tmp_path / name, cache), articles_dir=articles,
                                     collection="kb_edit", **extra), embedder=memo_embedder)
                for name, extra in (("local", {}), ("server", {"qdrant_url": qdrant_server.url}))]
     try:

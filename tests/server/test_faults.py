@@ -56,7 +56,7 @@ def served_on_qdrant(qdrant_bin: Path, tmp_path: Path, sample_engine: Any, onnx_
 
     node = QdrantNode(qdrant_bin, tmp_path / "qdrant")
     node.start()
-    data = warm_data_dir(tmp_path / "data", sample_engine, onnx_dir)
+    data = warm_data_dir(tmp_path / "data", sample_engine.settings.cache_path, onnx_dir)
     settings = Settings(data_dir=data, articles_dir=ARTICLES, qdrant_url=node.url)
     with Engine.open(settings, embedder=memo_embedder) as engine:
         assert not run_index(engine, ARTICLES).errors

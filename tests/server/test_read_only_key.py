@@ -37,7 +37,7 @@ def keyed(qdrant_bin: Path, tmp_path_factory: pytest.TempPathFactory, sample_eng
     node = QdrantNode(qdrant_bin, base / "qdrant", api_key=f"rw-{secrets.token_hex(8)}",
                       read_only_api_key=f"ro-{secrets.token_hex(8)}")
     node.start()
-    data = warm_data_dir(base / "data", sample_engine, onnx_dir)
+    data = warm_data_dir(base / "data", sample_engine.settings.cache_path, onnx_dir)
     with Engine.open(Settings(data_dir=data, articles_dir=ARTICLES, qdrant_url=node.url,
                               qdrant_api_key=node.api_key), embedder=memo_embedder) as engine:
         assert not run_index(engine, ARTICLES).errors
