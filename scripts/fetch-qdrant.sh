@@ -18,7 +18,7 @@ TARBALL_SHA256=024824792e491ac94c161fc5cfaa0c015ec385261bb5e3bc444cbda4698410a4
 BINARY_SHA256=8019db3c315d27fe663d639a6cdc6f60dff2ae903312daea492b159b553ad66f
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-DEST="${KB_QDRANT_CACHE:-$ROOT/.cache/qdrant}/${VERSION}"
+DEST="${QDRANT_TEST_CACHE:-$ROOT/.cache/qdrant}/${VERSION}"
 BINARY="$DEST/qdrant"
 
 sha256() { sha256sum "$1" | cut -d' ' -f1; }
