@@ -129,6 +129,8 @@ class QdrantNode:
         return {**env, **self.extra_env}
 
     def start(self, timeout: float = 60) -> None:
+        if self.running:  # a second process would fail to bind while the first answers /readyz for it
+            raise RuntimeError(f"qdrant at {self.url} is already running")
         args = [str(self.binary)]
         if self.cluster:
             args += ["--uri", self.p2p_uri]
