@@ -23,16 +23,18 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import kb.article
 import kb.parsing
-from indexer.pipeline import ArticleDocument, article_document
 from kb.article import Article
 from kb.config import Settings
 from kb.errors import Problem, Severity
 from kb.parsing import ParseResult, parse_bytes
 from kb.store import QdrantStore
+
+if TYPE_CHECKING:
+    from indexer.pipeline import ArticleDocument
 
 TOKEN_KEY = "docstore_token"
 _FOLDER = "docstores"
@@ -86,6 +88,8 @@ class BuildDocstore:
 
     def rebuild(self) -> DocstoreState:
         from llama_index.core.storage.docstore import SimpleDocumentStore
+
+        from indexer.pipeline import ArticleDocument
 
         docstore = SimpleDocumentStore()
         records: dict[str, dict[str, Any]] = {}
@@ -154,6 +158,8 @@ class ParseCache:
         """The article as a document for the pipeline, carrying its parse warnings for the next cached parse.
 
         An article parsed from the docstore is unchanged there, so the pipeline skips it: its text is not needed."""
+        from indexer.pipeline import ArticleDocument, article_document
+
         if article.path in self.cached:
             return ArticleDocument(id_=article.id, text="",  # type: ignore[call-arg]
                                    metadata={"doc_hash": self.hashes[article.path]})
