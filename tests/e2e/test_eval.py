@@ -150,4 +150,5 @@ def test_checkthat_run_scores_every_mode_on_a_slice(tmp_path: Path) -> None:
     assert set(report["test"]) == {"dense", "lexical", "hybrid", "hybrid_tuned", "hybrid_rrf"}
     assert {"recall@1", "recall@5", "recall@10"} <= set(report["test"]["hybrid"])
     assert report["test"]["hybrid"]["n"] == 12 and report["test"]["hybrid"]["map@5"] >= 0.6
-    assert report["chunks"] == 2 * len(targets)
+    # Every target went through the real indexer as an article: title, claim, answer and background chunks.
+    assert report["indexed"] == len(targets) and report["chunks"] == 4 * len(targets)
