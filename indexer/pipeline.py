@@ -1,7 +1,7 @@
 """The LlamaIndex ingestion pipeline that writes a build: articles in, chunks with dense and lexical vectors out.
 
     IngestionPipeline(docstore=per-build docstore, docstore_strategy=UPSERTS_AND_DELETE,
-                      transformations=[ArticleNodeParser, SkipStoredChunks, KbEmbedding],
+                      transformations=[ArticleNodeParser, SkipStoredChunks, StartLexical, KbEmbedding],
                       vector_store=KbVectorStore)
 
 - Documents are articles (`ArticleDocument`: id = article id, hash = file content hash + path + parser), so the

@@ -42,7 +42,7 @@ from kb.store_client import FailoverClient, split_urls
 DENSE = "dense"
 LEXICAL = "lexical"
 #: Seconds a Qdrant server's alias is trusted before it is read again (another process may swap it; a failed
-#: search forgets it at once). In local mode only this process can swap an alias, so the cache is exact.
+#: read forgets it at once). In local mode only this process can swap an alias, so the cache is exact.
 ALIAS_TTL = 1.0
 
 
@@ -186,7 +186,8 @@ class QdrantStore:
             self._call(self.client.delete, name, points_selector=models.PointIdsList(points=list(ids)), wait=True)
 
     def get(self, name: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        records = self._call(self.client.retrieve, name, ids=list(ids), with_payload=True, with_vectors=False)
+        with self._forget_aliases_on_failure():  # `name` may come from a cached alias whose build is gone
+            records = self._call(self.client.retrieve, name, ids=list(ids), with_payload=True, with_vectors=False)
         return {str(r.id): dict(r.payload or {}) for r in records}
 
     def existing_ids(self, name: str, ids: Sequence[str]) -> set[str]:
@@ -260,8 +261,9 @@ class QdrantStore:
         if sparse_q is not None:
             requests.append(models.QueryRequest(query=sparse_q, using=LEXICAL, limit=candidates,
                                                 with_payload=payload))
-        responses = [[Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in r.points]
-                     for r in self._call(self.client.query_batch_points, name, requests=requests)]
+        with self._forget_aliases_on_failure():
+            answers = self._call(self.client.query_batch_points, name, requests=requests)
+        responses = [[Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in r.points] for r in answers]
         dense_hits = responses[-2] if len(prefetch) == 2 else (responses[0] if dense_q is not None else [])
         lexical_hits = responses[-1] if sparse_q is not None else []
         single = [] if len(prefetch) == 2 else (dense_hits or lexical_hits)[:limit]
@@ -292,6 +294,16 @@ class QdrantStore:
                        SparseVec(tuple(lexical.indices), tuple(lexical.values)) if lexical is not None else None)
             if offset is None:
                 return
+
+    @contextlib.contextmanager
+    def _forget_aliases_on_failure(self) -> Iterator[None]:
+        """A failed read forgets the cached aliases, so the next one resolves them again (a server's alias may
+        have been swapped, and its old build dropped, by another process within ALIAS_TTL)."""
+        try:
+            yield
+        except StoreUnavailable:
+            self._aliases = None
+            raise
 
     def _fast_local_writes(self, name: str) -> None:
         """Local mode writes every point in its own SQLite transaction with a full fsync: about 5 ms a point, most
