@@ -46,7 +46,7 @@ test: setup test-deps
 
 check: setup
 	$(BIN)/ruff check kb indexer api eval tests
-	$(BIN)/mypy kb indexer
+	$(BIN)/mypy kb indexer api eval
 
 clean:
 	rm -rf .kb $(VENV)
