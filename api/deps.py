@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
@@ -68,3 +68,16 @@ def require(role: str):  # type: ignore[no-untyped-def]
 AgentKey = Annotated[ApiKey, Depends(require("agent"))]
 EditorKey = Annotated[ApiKey, Depends(require("editor"))]
 QaKey = Annotated[ApiKey, Depends(require("qa"))]
+
+
+def required_role(route: Any) -> str | None:
+    """The role a route's dependencies demand (`require` and `api.session.require_page` mark their checkers),
+    or None for an open route. Read by the OpenAPI description and by the route-walking auth test."""
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        role = getattr(dependency.call, "required_role", None)
+        if role is not None:
+            return str(role)
+        pending.extend(dependency.dependencies)
+    return None

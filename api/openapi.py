@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from pydantic import BaseModel, Field
 
+from api.deps import required_role
 from api.limits import EXEMPT
 
 
@@ -62,18 +63,6 @@ SECURITY_SCHEME = "apiKey"
 def operations(app: FastAPI) -> list[RouteContext]:
     """Every operation of the app as FastAPI resolves it (included routers flattened), pages too."""
     return [r for r in iter_route_contexts(app.routes) if isinstance(r.original_route, APIRoute)]
-
-
-def required_role(route: Any) -> str | None:
-    """The role an operation's dependencies demand (`api.deps.require` marks its checker), or None."""
-    pending = list(route.dependant.dependencies)
-    while pending:
-        dependency = pending.pop()
-        role = getattr(dependency.call, "required_role", None)
-        if role is not None:
-            return str(role)
-        pending.extend(dependency.dependencies)
-    return None
 
 
 def error_statuses(route: Any, method: str) -> set[int]:

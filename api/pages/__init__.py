@@ -20,23 +20,13 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
+from api.deps import required_role
 from api.pages import agent, auth, editor, gaps, qa
 from api.pages.render import STATIC_DIR, json_error, render, wants_json
 from api.session import LoginRequired, PageError
 
 ROUTERS = (auth.router, agent.router, editor.router, gaps.router, qa.router)
 STATIC_PATH = "/static"
-
-
-def _required_role(route: APIRoute) -> str | None:
-    stack = list(route.dependant.dependencies)
-    while stack:
-        dep = stack.pop()
-        role = getattr(dep.call, "required_role", None)
-        if role is not None:
-            return str(role)
-        stack.extend(dep.dependencies)
-    return None
 
 
 def page_routes() -> dict[tuple[str, str], str | None]:
@@ -46,7 +36,7 @@ def page_routes() -> dict[tuple[str, str], str | None]:
         for route in router.routes:
             if isinstance(route, APIRoute):
                 for method in route.methods or ():
-                    out[(method, route.path)] = _required_role(route)
+                    out[(method, route.path)] = required_role(route)
     return out
 
 

@@ -16,7 +16,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 
 from api.db import SqliteDatabase
-from api.openapi import required_role
+from api.deps import required_role
 from api.pages.auth import OPEN_PAGES
 from kb.config import Settings
 from tests.api.conftest import ROLES, assert_error_shape
