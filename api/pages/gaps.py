@@ -98,7 +98,28 @@ def group_vectors(vectors: np.ndarray, threshold: float = GROUP_THRESHOLD) -> li
     return groups
 
 
-def group_messages(flagged: Sequence[Flagged], embedder: Embedder,
+class VectorMemo:
+    """Vectors of flagged messages already seen, so a page view embeds only the newly flagged ones (the encoder
+    is the one suggestions are served from). Bounded: the oldest entries go first."""
+
+    def __init__(self, embedder: Embedder, size: int = 2 * MAX_MESSAGES) -> None:
+        self.embedder, self.size = embedder, size
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.embedder.dim), np.float32)
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            for text, vector in zip(missing, self.embedder.embed(missing), strict=True):
+                self._vectors[text] = np.asarray(vector, dtype=np.float32)
+        out = np.stack([self._vectors[t] for t in texts])
+        for old in list(self._vectors)[: max(0, len(self._vectors) - self.size)]:
+            del self._vectors[old]
+        return out
+
+
+def group_messages(flagged: Sequence[Flagged], embedder: Embedder | VectorMemo,
                    threshold: float = GROUP_THRESHOLD) -> list[Group]:
     """Groups of flagged messages, biggest first (ties: most recent first)."""
     if not flagged:
@@ -130,6 +151,9 @@ def gaps_page(request: Request, engine: EngineDep, db: DbDep, session: EditorPag
     except ValueError:
         threshold = GROUP_THRESHOLD
     flagged = flagged_messages(db.no_good_answers(MAX_MESSAGES))
-    groups = group_messages(flagged, engine.embedder, threshold)
+    memo = getattr(request.app.state, "gap_vectors", None)
+    if memo is None or memo.embedder is not engine.embedder:
+        memo = request.app.state.gap_vectors = VectorMemo(engine.embedder)
+    groups = group_messages(flagged, memo, threshold)
     return render(request, "editor_gaps.html", groups=groups, count=len(flagged), threshold=threshold,
                   max_messages=MAX_MESSAGES)
