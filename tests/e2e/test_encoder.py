@@ -25,6 +25,37 @@ def test_onnx_export_records_how_it_was_checked(onnx_dir: Path) -> None:
     assert (manifest_path.parent / f"model.{manifest['variant']}.onnx").exists()
 
 
+def test_onnx_export_is_swapped_in_whole(onnx_dir: Path) -> None:
+    assert [p.name for p in onnx_dir.iterdir()] == ["sentence-transformers_all-MiniLM-L6-v2"]  # no .tmp / .old left
+
+
+def test_an_export_from_an_older_recipe_is_redone_and_the_model_id_names_the_recipe(
+        tmp_path: Path, onnx_dir: Path, monkeypatch: Any) -> None:
+    import shutil
+
+    from kb import onnx_encoder
+    from kb.config import Settings
+
+    settings = Settings(data_dir=tmp_path)
+    shutil.copytree(onnx_dir, tmp_path / "onnx")
+    manifest_path = onnx_encoder.export_dir(settings) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps(manifest | {"recipe": onnx_encoder.RECIPE - 1}))
+    exports: list[Path] = []
+
+    def fake_export(location: str, folder: Path) -> dict[str, Any]:  # the real one is the fixture's, 15 s
+        exports.append(folder)
+        manifest_path.write_text(json.dumps(manifest))
+        return manifest
+
+    monkeypatch.setattr(onnx_encoder, "export", fake_export)
+    embedder = onnx_encoder.OnnxEmbedder.load(settings)
+    assert exports == [onnx_encoder.export_dir(settings)]
+    assert embedder.model_id.endswith(f"+onnx-{embedder.variant}-r{onnx_encoder.RECIPE}")
+    onnx_encoder.OnnxEmbedder.load(settings)
+    assert len(exports) == 1  # current recipe: reused
+
+
 def test_onnx_queries_do_not_load_torch(onnx_dir: Path) -> None:
     import subprocess
     import sys
