@@ -88,7 +88,14 @@ class Indexer:
         # processes never call, and importing LlamaIndex costs 1.3 s of start-up and 49 MB (measured).
         from llama_index.core.storage.docstore import SimpleDocumentStore
 
-        from indexer.pipeline import ArticleNodeParser, KbEmbedding, KbVectorStore, SkipStoredChunks, ingestion_pipeline
+        from indexer.pipeline import (
+            ArticleNodeParser,
+            KbEmbedding,
+            KbVectorStore,
+            SkipStoredChunks,
+            ingestion_pipeline,
+            prompt_gil_handoff,
+        )
 
         started = time.perf_counter()
         self.embedder.reset_counts()
@@ -120,7 +127,7 @@ class Indexer:
         node_parser = ArticleNodeParser({a.id: a for a in articles})
         skip = SkipStoredChunks(self.store, target) if not reason else None
         vector_store = KbVectorStore.for_collection(self.store, target, self.sparse)
-        with ThreadPoolExecutor(1, thread_name_prefix="kb-lexical") as executor:
+        with ThreadPoolExecutor(1, thread_name_prefix="kb-index-writer") as executor, prompt_gil_handoff():
             pipeline = ingestion_pipeline(node_parser, skip, KbEmbedding(self.embedder, self.progress), vector_store,
                                           state.docstore, executor)
             pipeline.run(documents=[parse_cache.document(a) for a in articles])

@@ -121,3 +121,42 @@ def test_a_run_killed_between_chunks_and_records_leaves_no_orphans(make_engine, 
     new.unlink()  # the article goes away before the next run: its chunks must not stay behind
     report = run_index(engine, articles)
     assert _point_ids(engine) == before and report.deleted > 1
+
+
+def test_chunks_are_written_on_the_writer_thread_while_the_model_embeds(make_engine, hash_embedder,  # type: ignore[no-untyped-def]
+                                                                       monkeypatch) -> None:
+    import threading
+
+    from indexer import pipeline
+
+    engine = make_engine(copy_articles=True, embedder=hash_embedder)
+    monkeypatch.setattr(pipeline, "EMBED_SLICE", 64)  # several slices on the sample KB
+    writes: list[tuple[str, int]] = []
+    write = KbVectorStore._write
+
+    def recorded(self, nodes):  # type: ignore[no-untyped-def]
+        writes.append((threading.current_thread().name, len(nodes)))
+        write(self, nodes)
+
+    monkeypatch.setattr(KbVectorStore, "_write", recorded)
+    report = run_index(engine, engine.settings.articles_dir)
+    early = [n for name, n in writes if name.startswith("kb-index-writer")]
+    assert len(early) > 2 and sum(early) == report.chunks  # every chunk, slice by slice, before the final add
+    assert [n for name, n in writes if not name.startswith("kb-index-writer")] == [0]
+
+
+def test_a_failed_early_write_fails_a_rebuild_and_the_old_index_keeps_serving(make_engine, hash_embedder,  # type: ignore[no-untyped-def]
+                                                                              monkeypatch) -> None:
+    engine = make_engine(copy_articles=True, embedder=hash_embedder)
+    run_index(engine, engine.settings.articles_dir)
+    served, before = engine.store.resolve_alias(engine.settings.collection, fresh=True), _point_ids(engine)
+
+    def broken(self, nodes):  # type: ignore[no-untyped-def]
+        raise OSError("disk full")
+
+    monkeypatch.setattr(KbVectorStore, "_write", broken)
+    with pytest.raises(OSError, match="disk full"):
+        run_index(engine, engine.settings.articles_dir, full=True)
+    monkeypatch.undo()
+    assert engine.store.resolve_alias(engine.settings.collection, fresh=True) == served
+    assert _point_ids(engine) == before
