@@ -94,7 +94,7 @@ class Indexer:
             KbVectorStore,
             SkipStoredChunks,
             ingestion_pipeline,
-            prompt_gil_handoff,
+            tuned_for_indexing,
         )
 
         started = time.perf_counter()
@@ -127,7 +127,7 @@ class Indexer:
         node_parser = ArticleNodeParser({a.id: a for a in articles})
         skip = SkipStoredChunks(self.store, target) if not reason else None
         vector_store = KbVectorStore.for_collection(self.store, target, self.sparse)
-        with ThreadPoolExecutor(1, thread_name_prefix="kb-index-writer") as executor, prompt_gil_handoff():
+        with ThreadPoolExecutor(1, thread_name_prefix="kb-index-writer") as executor, tuned_for_indexing():
             pipeline = ingestion_pipeline(node_parser, skip, KbEmbedding(self.embedder, self.progress), vector_store,
                                           state.docstore, executor)
             pipeline.run(documents=[parse_cache.document(a) for a in articles])

@@ -26,6 +26,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -345,18 +346,28 @@ def article_record(article: Article, doc_hash: str, chunk_ids: list[str]) -> Poi
 
 
 @contextlib.contextmanager
-def prompt_gil_handoff(seconds: float = 0.0005) -> Iterator[None]:
-    """A shorter GIL switch interval while the writer thread runs beside the model.
+def tuned_for_indexing(switch_interval: float = 0.0005, young_threshold: int = 50_000) -> Iterator[None]:
+    """The interpreter tuned for a build: a shorter GIL switch interval and fewer garbage collections.
 
-    Every model call releases the GIL and must take it back; when the writer thread holds it, Python's default
-    5 ms switch interval makes the model wait up to 5 ms per text. Measured on a 1,000-article build (3,464 texts,
-    one call each): 46.3 s of embedding with the default, 44.3 s with 0.5 ms, which is the raw encoder's time.
-    The interval is process-wide, so it is restored afterwards; a shorter one costs nothing here."""
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(min(previous, seconds))
+    - Every model call releases the GIL and must take it back; when the writer thread holds it, Python's default
+      5 ms switch interval makes the model wait up to 5 ms per text. Measured on a 1,000-article build (3,464
+      texts, one call each): 46.3 s of embedding with the default, 44.3 s with 0.5 ms, the raw encoder's time.
+    - A build allocates some 100,000 long-lived nodes, payloads and vectors, and every collection of the older
+      generations walks them again, and everything else the process holds (a service: its whole heap). Objects
+      that exist when the build starts are frozen out of collection, and the youngest generation is collected
+      every 50,000 allocations instead of 700: garbage-collection time in the 1,000-article build of `kb bench`
+      fell from 1.26 s to 0.17 s.
+
+    Both settings are process-wide, so they are restored afterwards."""
+    previous, thresholds = sys.getswitchinterval(), gc.get_threshold()
+    sys.setswitchinterval(min(previous, switch_interval))
+    gc.freeze()
+    gc.set_threshold(max(thresholds[0], young_threshold), *thresholds[1:])
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
         sys.setswitchinterval(previous)
 
 
