@@ -78,7 +78,8 @@ def bench(out_dir: Path | None, quick: bool, scales: tuple[int, ...], kb_article
                f"p95 {t['one_latency']['p95_ms']} / {t['two_latency']['p95_ms']} ms, "
                f"{t['one_chunks_per_s']} / {t['two_chunks_per_s']} chunks/s")
     m = report["machine"]
-    click.echo(f"load average {m['load_before']} before, {m['load_after']} after")
+    click.echo(f"{m['processor']}, {m['cpus']} CPUs, int8 instructions: {', '.join(m['int8_instructions'])}; "
+               f"load average {m['load_before']:.2f} before, {m['load_after']:.2f} after")
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "bench.json").write_text(json.dumps(report, indent=2))
