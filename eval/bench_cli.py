@@ -70,6 +70,7 @@ def bench(out_dir: Path | None, quick: bool, scales: tuple[int, ...], kb_article
     click.echo(f"HTTP, {h['clients']} clients for {h['seconds']} s: {h['rps']} suggestions/s, p50 "
                f"{h['latency']['p50_ms']} ms, p99 {h['latency']['p99_ms']} ms, {h['errors']} errors, "
                f"{h['rate_limited']} rate-limited")
+    click.echo(f"HTTP, one client: suggest p50 {h['one_client']['p50_ms']} ms, p95 {h['one_client']['p95_ms']} ms")
     for encoder, st in report["startup"].items():
         click.echo(f"kb serve with {encoder}: ready in {st['ready_s']} s, RSS {st['rss_ready_mb']} MB "
                    f"({st['rss_warm_mb']} MB warm), torch loaded: {st['torch_loaded']}")

@@ -181,7 +181,12 @@ def bench_service(settings: Settings, messages: Sequence[str], embedders: dict[s
                     f"{startup[encoder]['rss_warm_mb']} MB after {warm['ok']} suggestions; torch loaded: "
                     f"{startup[encoder]['torch_loaded']}")
                 if encoder == "onnx":
+                    # one agent alone: the suggest latency over HTTP without queueing behind other clients
+                    alone = load(served.url, keys[:1], messages, seconds=min(10.0, seconds))
+                    log(f"HTTP, one client: p50 {alone['latency']['p50_ms']} ms, p95 {alone['latency']['p95_ms']} ms "
+                        f"({alone['ok']} suggestions)")
                     http = load(served.url, keys, messages, seconds=seconds)
+                    http["one_client"] = alone["latency"]
                     http["rss_after_mb"] = _rss_mb(served.pid)
                     log(f"HTTP: {http['clients']} clients for {http['seconds']} s: {http['rps']} suggestions/s, "
                         f"p50 {http['latency']['p50_ms']} ms, p99 {http['latency']['p99_ms']} ms, "
