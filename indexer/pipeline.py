@@ -190,7 +190,7 @@ class KbEmbedding(BaseEmbedding):
         return nodes
 
     def _vectors(self, texts: Sequence[str],
-                 done: Callable[[list[int], np.ndarray], None] | None = None) -> list[list[float]]:
+                 done: Callable[[list[int], np.ndarray], None] | None = None) -> np.ndarray:
         normalized = [normalize(t) for t in texts]
         order = sorted(range(len(texts)), key=lambda i: len(normalized[i]))
         out = np.empty((len(texts), self._embedder.dim), dtype=np.float32)
@@ -202,16 +202,16 @@ class KbEmbedding(BaseEmbedding):
             self._done += len(rows)
             if self._progress:
                 self._progress(self._done, self._total)
-        return out.tolist()  # type: ignore[no-any-return]
+        return out
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._vectors(texts)
+        return self._vectors(texts).tolist()  # type: ignore[no-any-return]
 
     def _get_text_embedding(self, text: str) -> list[float]:
-        return self._vectors([text])[0]
+        return self._get_text_embeddings([text])[0]
 
     def _get_query_embedding(self, query: str) -> list[float]:
-        return self._vectors([query])[0]
+        return self._get_text_embeddings([query])[0]
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)
@@ -233,15 +233,14 @@ class KbVectorStore(BasePydanticVectorStore):
     _lexical: dict[str, SparseVec] = PrivateAttr(default_factory=dict)
     _pending: Future[None] | None = PrivateAttr(default=None)
     _ahead: list[Future[None]] = PrivateAttr(default_factory=list)
-    _early: set[str] = PrivateAttr(default_factory=set)
-    _written: int = PrivateAttr(default=0)
+    _stored: set[str] = PrivateAttr(default_factory=set)  # ids of the chunks written in this run
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     @classmethod
     def for_collection(cls, store: QdrantStore, collection: str, sparse: SparseEncoder) -> KbVectorStore:
         out = cls()
         out._store, out._collection, out._sparse = store, collection, sparse
-        out._replaced, out._lexical, out._written, out._ahead, out._early = set(), {}, 0, [], set()
+        out._replaced, out._lexical, out._ahead, out._stored = set(), {}, [], set()
         return out
 
     @property
@@ -250,7 +249,7 @@ class KbVectorStore(BasePydanticVectorStore):
 
     @property
     def written(self) -> int:
-        return self._written
+        return len(self._stored)
 
     def prefetch_lexical(self, nodes: Sequence[BaseNode], executor: ThreadPoolExecutor) -> None:
         """Start computing the nodes' lexical vectors on `executor`; `add` waits for them."""
@@ -274,7 +273,7 @@ class KbVectorStore(BasePydanticVectorStore):
         for future in [*([self._pending] if self._pending else []), *self._ahead]:
             future.result()  # a failed early write fails the run here
         self._ahead = []
-        self._write([n for n in nodes if n.node_id not in self._early])
+        self._write([n for n in nodes if n.node_id not in self._stored])
         return [n.node_id for n in nodes]
 
     def _write(self, nodes: Sequence[BaseNode]) -> None:
@@ -285,8 +284,7 @@ class KbVectorStore(BasePydanticVectorStore):
             points.append(Point(n.node_id, dict(n.metadata), np.asarray(n.get_embedding(), dtype=np.float32), sparse))
         self._store.upsert(self._collection, points, batch_size=UPSERT_BATCH)
         with self._lock:
-            self._written += len(points)
-            self._early.update(p.id for p in points)
+            self._stored.update(p.id for p in points)
 
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         self._replaced.add(ref_doc_id)
