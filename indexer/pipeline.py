@@ -43,9 +43,10 @@ from llama_index.core.storage.docstore import BaseDocumentStore
 from llama_index.core.vector_stores.types import BasePydanticVectorStore, VectorStoreQuery, VectorStoreQueryResult
 
 from kb.article import Article, Language
-from kb.chunking import article_record_id, chunk_article
+from kb.chunking import ChunkKind, article_record_id, chunk_article
 from kb.embedding import CachedEmbedder
 from kb.lexical import SparseEncoder, SparseVec
+from kb.models import TextKind
 from kb.normalize import normalize
 from kb.store import Point, QdrantStore
 
@@ -186,17 +187,20 @@ class KbEmbedding(BaseEmbedding):
             if self._sink:
                 self._sink([nodes[i] for i in rows])
 
-        self._vectors([n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes], done)
+        kinds = [ChunkKind(n.metadata["kind"]).embed_as for n in nodes]
+        self._vectors([n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes], done, kinds=kinds)
         return nodes
 
-    def _vectors(self, texts: Sequence[str],
-                 done: Callable[[list[int], np.ndarray], None] | None = None) -> np.ndarray:
+    def _vectors(self, texts: Sequence[str], done: Callable[[list[int], np.ndarray], None] | None = None, *,
+                 kinds: Sequence[TextKind] | None = None) -> np.ndarray:
         normalized = [normalize(t) for t in texts]
-        order = sorted(range(len(texts)), key=lambda i: len(normalized[i]))
+        kinds = kinds or ["passage"] * len(texts)
+        # One kind per slice (a slice is one embed call); within a kind, similar lengths together.
+        order = sorted(range(len(texts)), key=lambda i: (kinds[i], len(normalized[i])))
         out = np.empty((len(texts), self._embedder.dim), dtype=np.float32)
-        for start in range(0, len(order), EMBED_SLICE):
-            rows = order[start:start + EMBED_SLICE]
-            out[rows] = self._embedder.embed([normalized[i] for i in rows])
+        slices = [order[s:s + EMBED_SLICE] for s in range(0, len(order), EMBED_SLICE)]
+        for rows in (part for sl in slices for part in _split_by(sl, kinds)):
+            out[rows] = self._embedder.embed([normalized[i] for i in rows], kind=kinds[rows[0]])
             if done:
                 done(rows, out[rows])
             self._done += len(rows)
@@ -211,10 +215,21 @@ class KbEmbedding(BaseEmbedding):
         return self._get_text_embeddings([text])[0]
 
     def _get_query_embedding(self, query: str) -> list[float]:
-        return self._get_text_embeddings([query])[0]
+        return self._vectors([query], kinds=["query"])[0].tolist()  # type: ignore[no-any-return]
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)
+
+
+def _split_by(rows: list[int], kinds: Sequence[TextKind]) -> list[list[int]]:
+    """`rows` cut where the kind changes (they come sorted by kind)."""
+    parts: list[list[int]] = []
+    for row in rows:
+        if parts and kinds[parts[-1][0]] == kinds[row]:
+            parts[-1].append(row)
+        else:
+            parts.append([row])
+    return parts
 
 
 # Our own upsert rather than QdrantVectorStore.add: same vectors, a third of the payload, faster (see above).

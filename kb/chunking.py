@@ -18,9 +18,11 @@ from typing import Any
 
 from kb.article import Article
 from kb.embedding import text_hash
+from kb.models import TextKind
 
-#: Bump when chunking changes: the indexer then rebuilds, because old chunk ids no longer match.
-CHUNKER_VERSION = "chunks-1"
+#: Bump when chunking changes: the indexer then rebuilds, because old chunk ids no longer match
+#: (chunks-2: titles and claims are embedded as queries).
+CHUNKER_VERSION = "chunks-2"
 _NAMESPACE = uuid.UUID("5b1e4a1c-7f0a-4d55-9c3e-0b7a3f1d2c10")
 
 
@@ -29,6 +31,13 @@ class ChunkKind(StrEnum):
     CLAIM = "claim"
     ANSWER = "answer"
     BACKGROUND = "background"
+
+    @property
+    def embed_as(self) -> TextKind:
+        """How an asymmetric model (e5) embeds this kind of chunk. A title or claim is a message in people's own
+        words, so it is embedded as a query and compared query to query; the answer and background are passages.
+        On the dev messages this took dense hit@1 from 0.68 to 0.73 (blind) and 0.85 to 0.92 (core)."""
+        return "query" if self in (ChunkKind.TITLE, ChunkKind.CLAIM) else "passage"
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,7 @@ class Chunk:
             "status": str(meta.status), "verdict": str(meta.verdict) if meta.verdict else None,
             "sources": [{"title": s.title, "url": s.href} for s in meta.sources],
             "content_hash": article.content_hash, "text_hash": self.text_hash,
+            "translations": list(meta.translations),
         }
 
 

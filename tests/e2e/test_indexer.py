@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -124,13 +123,12 @@ def test_index_at_a_git_revision_leaves_the_work_tree_alone(make_engine, tmp_pat
                                                                           "articles/stale-faq.md"]
 
 
-def test_killed_rebuild_keeps_serving_the_old_index(tmp_path: Path, real_embedder, onnx_dir) -> None:  # type: ignore[no-untyped-def]
+def test_killed_rebuild_keeps_serving_the_old_index(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
     """kill -9 in the middle of `kb index --full`: the alias and answers are unchanged; the next run cleans up."""
     from kb.config import Settings
     from kb.engine import Engine
 
     data = tmp_path / "data"
-    shutil.copytree(onnx_dir, data / "onnx")  # the session's export: the subprocess need not export again
     env = {**os.environ, "KB_DATA_DIR": str(data), "KB_ARTICLES_DIR": str(ARTICLES)}
     kb = [sys.executable, "-m", "kb.cli"]
     subprocess.run([*kb, "index"], env=env, check=True, capture_output=True, cwd=ROOT)

@@ -84,11 +84,11 @@ class Service:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory, sample_engine: Any, onnx_dir: Path) -> Iterator[Service]:
+def service(tmp_path_factory: pytest.TempPathFactory, sample_engine: Any) -> Iterator[Service]:
     base = tmp_path_factory.mktemp("serve")
     shutil.copytree(ARTICLES, base / "articles")
     data = base / "data"
-    shutil.copytree(onnx_dir, data / "onnx")
+    data.mkdir()
     # Reuse the session's embeddings (same model, same texts) so this index costs seconds, not half a minute.
     with sqlite3.connect(sample_engine.settings.cache_path) as src, sqlite3.connect(data / "embeddings.sqlite") as dst:
         src.backup(dst)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,10 +33,10 @@ def postgres_url(postgres: PostgresServer) -> str:
 
 
 @pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory, sample_engine: Any, onnx_dir: Path) -> Iterator[Service]:
+def served(tmp_path_factory: pytest.TempPathFactory, sample_engine: Any) -> Iterator[Service]:
     """`kb serve` on the sample articles with keys agent0..agent199 and admin."""
     base = tmp_path_factory.mktemp("served")
-    data = prepare_data_dir(base / "data", onnx_dir, sample_engine.settings.cache_path)
+    data = prepare_data_dir(base / "data", sample_engine.settings.cache_path)
     db = SqliteDatabase(data / "kennisbank.sqlite")
     keys = {f"agent{i}": db.add_key("agent", name=f"load agent {i}")[0] for i in range(200)}
     keys["agent"] = keys["agent0"]

@@ -1,13 +1,12 @@
 """Helpers to run real `kb serve` processes for the reliability tests (the `Service` of tests/e2e/test_serve.py).
 
-    data = prepare_data_dir(base / "data", onnx_dir, sample_engine.settings.cache_path)
+    data = prepare_data_dir(base / "data", sample_engine.settings.cache_path)
     svc = Service(base, port, serve_env(data, articles, port, KB_DATABASE_URL=url), keys={"agent": key})
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -23,10 +22,9 @@ def free_port() -> int:
     return _free_port()
 
 
-def prepare_data_dir(data: Path, onnx_dir: Path, embedding_cache: Path) -> Path:
-    """A data dir that skips the ONNX export and re-embedding: the session's export and embeddings copied in."""
+def prepare_data_dir(data: Path, embedding_cache: Path) -> Path:
+    """A data dir that skips re-embedding: the session's embeddings copied in."""
     data.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(onnx_dir, data / "onnx")
     with sqlite3.connect(embedding_cache) as src, sqlite3.connect(data / "embeddings.sqlite") as dst:
         src.backup(dst)
     return data

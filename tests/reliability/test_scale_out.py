@@ -8,7 +8,6 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,8 +40,7 @@ class Pair:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer, sample_engine: Any,
-         onnx_dir: Path) -> Iterator[Pair]:
+def pair(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer, sample_engine: Any) -> Iterator[Pair]:
     base = tmp_path_factory.mktemp("scale-out")
     url = postgres.create_database("kb_scale_out")
     db = open_database(Settings(data_dir=base, database_url=url))
@@ -57,7 +55,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer, sam
         node = None
     services = []
     for name in ("a", "b"):
-        data = prepare_data_dir(base / name / "data", onnx_dir, sample_engine.settings.cache_path)
+        data = prepare_data_dir(base / name / "data", sample_engine.settings.cache_path)
         port = free_port()
         extra = {"KB_DATABASE_URL": url, "KB_KEY_RATE": "0"}  # the per-key limit has its own test
         if node is not None:

@@ -7,7 +7,6 @@ skipped server test must never pass for a green one.
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -55,15 +54,16 @@ class MemoEmbedder:
 
     def __init__(self, inner: Any) -> None:
         self.inner, self.model_id, self.dim = inner, inner.model_id, inner.dim
-        self.memo: dict[str, np.ndarray] = {}
+        self.memo: dict[tuple[str, str], np.ndarray] = {}
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
+    def embed(self, texts: Sequence[str], *, kind: str) -> np.ndarray:
+        keys = [(kind, t) for t in texts]
+        missing = [k for k in dict.fromkeys(keys) if k not in self.memo]
         if missing:
-            self.memo.update(zip(missing, self.inner.embed(missing), strict=True))
+            self.memo.update(zip(missing, self.inner.embed([t for _, t in missing], kind=kind), strict=True))
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self.memo[t] for t in texts])
+        return np.stack([self.memo[k] for k in keys])
 
 
 @pytest.fixture(scope="session")
@@ -71,14 +71,12 @@ def memo_embedder(real_embedder: Any) -> MemoEmbedder:
     return MemoEmbedder(real_embedder)
 
 
-def warm_data_dir(data: Path, cache: Path, onnx_dir: Path | None = None) -> Path:
-    """A data dir holding a copy of an embedding cache (the session's: `sample_engine.settings.cache_path`) and
-    the ONNX export (for subprocesses), so an index of the sample KB costs seconds instead of re-embedding."""
+def warm_data_dir(data: Path, cache: Path) -> Path:
+    """A data dir holding a copy of an embedding cache (the session's: `sample_engine.settings.cache_path`), so
+    an index of the sample KB costs seconds instead of re-embedding."""
     data.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(cache) as src, sqlite3.connect(data / "embeddings.sqlite") as dst:
         src.backup(dst)
-    if onnx_dir is not None and not (data / "onnx").exists():
-        shutil.copytree(onnx_dir, data / "onnx")
     return data
 
 

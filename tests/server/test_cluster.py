@@ -50,11 +50,11 @@ def cluster(qdrant_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture(scope="module")
 def indexed(cluster: QdrantCluster, tmp_path_factory: pytest.TempPathFactory, sample_engine: Any,
-            onnx_dir: Path, memo_embedder: Any) -> tuple[Settings, str]:
+            memo_embedder: Any) -> tuple[Settings, str]:
     """The sample KB indexed into the cluster from a copy of the articles (the test edits it later)."""
     base = tmp_path_factory.mktemp("cluster-kb")
     shutil.copytree(ARTICLES, base / "articles")
-    settings = Settings(data_dir=warm_data_dir(base / "data", sample_engine.settings.cache_path, onnx_dir),
+    settings = Settings(data_dir=warm_data_dir(base / "data", sample_engine.settings.cache_path),
                         articles_dir=base / "articles", qdrant_url=cluster.urls, qdrant_replicas=2)
     with Engine.open(settings, embedder=memo_embedder) as engine:
         report = run_index(engine, settings.articles_dir)
@@ -141,7 +141,7 @@ def test_killing_a_node_under_load_keeps_suggestions_answering_and_the_node_catc
     victim = next(n for n in cluster.nodes if _peer_id(n) in holders)
     victim_peer = _peer_id(victim)
     urls = ",".join([victim.url, *(n.url for n in cluster.nodes if n is not victim)])
-    data = warm_data_dir(tmp_path / "data", settings.cache_path, settings.data_dir / "onnx")
+    data = warm_data_dir(tmp_path / "data", settings.cache_path)
     port = free_ports(1)[0]
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     env.update(KB_DATA_DIR=str(data), KB_ARTICLES_DIR=str(settings.articles_dir), KB_PORT=str(port),

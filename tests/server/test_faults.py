@@ -48,7 +48,7 @@ def _assert_store_unavailable(response: httpx.Response) -> None:
 
 
 @pytest.fixture()
-def served_on_qdrant(qdrant_bin: Path, tmp_path: Path, sample_engine: Any, onnx_dir: Path,
+def served_on_qdrant(qdrant_bin: Path, tmp_path: Path, sample_engine: Any,
                      memo_embedder: Any) -> Iterator[tuple[Service, QdrantNode]]:
     """A real `kb serve` process reading the sample KB from its own Qdrant server (which the test may kill)."""
     from indexer.cli import run_index
@@ -56,7 +56,7 @@ def served_on_qdrant(qdrant_bin: Path, tmp_path: Path, sample_engine: Any, onnx_
 
     node = QdrantNode(qdrant_bin, tmp_path / "qdrant")
     node.start()
-    data = warm_data_dir(tmp_path / "data", sample_engine.settings.cache_path, onnx_dir)
+    data = warm_data_dir(tmp_path / "data", sample_engine.settings.cache_path)
     settings = Settings(data_dir=data, articles_dir=ARTICLES, qdrant_url=node.url)
     with Engine.open(settings, embedder=memo_embedder) as engine:
         assert not run_index(engine, ARTICLES).errors

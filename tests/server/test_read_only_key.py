@@ -28,7 +28,7 @@ SUGAR = "klopt het dat suiker kanker voedt? mn schoonmoeder eet geen fruit meer"
 
 
 @pytest.fixture(scope="module")
-def keyed(qdrant_bin: Path, tmp_path_factory: pytest.TempPathFactory, sample_engine: Any, onnx_dir: Path,
+def keyed(qdrant_bin: Path, tmp_path_factory: pytest.TempPathFactory, sample_engine: Any,
           memo_embedder: Any) -> Iterator[tuple[QdrantNode, Path]]:
     """A keyed Qdrant server holding the sample KB (indexed with the read-write key), and a warm data dir."""
     from indexer.cli import run_index
@@ -37,7 +37,7 @@ def keyed(qdrant_bin: Path, tmp_path_factory: pytest.TempPathFactory, sample_eng
     node = QdrantNode(qdrant_bin, base / "qdrant", api_key=f"rw-{secrets.token_hex(8)}",
                       read_only_api_key=f"ro-{secrets.token_hex(8)}")
     node.start()
-    data = warm_data_dir(base / "data", sample_engine.settings.cache_path, onnx_dir)
+    data = warm_data_dir(base / "data", sample_engine.settings.cache_path)
     with Engine.open(Settings(data_dir=data, articles_dir=ARTICLES, qdrant_url=node.url,
                               qdrant_api_key=node.api_key), embedder=memo_embedder) as engine:
         assert not run_index(engine, ARTICLES).errors

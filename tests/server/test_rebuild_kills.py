@@ -73,8 +73,8 @@ def _wait(condition: Callable[[], bool], what: str, timeout: float = 60) -> floa
 
 
 def test_killing_the_indexer_anywhere_in_a_full_rebuild_never_changes_what_is_served(
-        qdrant_server: QdrantNode, tmp_path: Path, sample_engine: Any, onnx_dir: Path, memo_embedder: Any) -> None:
-    data = warm_data_dir(tmp_path / "data", sample_engine.settings.cache_path, onnx_dir)
+        qdrant_server: QdrantNode, tmp_path: Path, sample_engine: Any, memo_embedder: Any) -> None:
+    data = warm_data_dir(tmp_path / "data", sample_engine.settings.cache_path)
     settings = Settings(data_dir=data, articles_dir=ARTICLES, qdrant_url=qdrant_server.url, collection=ALIAS)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     env.update(KB_DATA_DIR=str(data), KB_ARTICLES_DIR=str(ARTICLES), KB_QDRANT_URL=qdrant_server.url,

@@ -18,9 +18,9 @@ class Counting(HashEmbedder):
         super().__init__()
         self.seen: list[str] = []
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str], *, kind: str = "passage") -> np.ndarray:
         self.seen.extend(texts)
-        return super().embed(texts)
+        return super().embed(texts, kind=kind)
 
 
 def test_a_second_page_view_embeds_only_newly_flagged_messages() -> None:
