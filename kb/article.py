@@ -86,6 +86,8 @@ class FrontMatter(BaseModel):
     reviewed: dt.date
     review_by: dt.date
     related: list[Slug] = Field(default_factory=list, max_length=30)
+    #: The same article in the other language. A message is answered in its own language when both match it.
+    translations: list[Slug] = Field(default_factory=list, max_length=5)
 
     @model_validator(mode="after")
     def _claim_types_need_verdict_and_sources(self) -> FrontMatter:

@@ -91,12 +91,30 @@ def build_corpus(files: Iterable[tuple[str, bytes]], *, today: dt.date | None = 
             if rel not in corpus.articles:
                 corpus.problems.append(Problem(article.path, article.lines.get("related", 1),
                                                f"related: no article with id '{rel}'"))
+        corpus.problems.extend(_translation_problems(article, corpus.articles))
         if article.is_served and article.is_stale(today):
             corpus.problems.append(Problem(article.path, article.lines.get("review_by", 1),
                                            f"review_by {article.meta.review_by} is in the past: review this article",
                                            Severity.WARNING))
     corpus.problems.sort()
     return corpus
+
+
+def _translation_problems(article: Article, articles: dict[str, Article]) -> list[Problem]:
+    """A translation must exist, be in another language and name this article back (one pair, two ends)."""
+    problems = []
+    line = article.lines.get("translations", 1)
+    for other_id in article.meta.translations:
+        other = articles.get(other_id)
+        if other is None:
+            problems.append(Problem(article.path, line, f"translations: no article with id '{other_id}'"))
+        elif other.meta.language == article.meta.language:
+            problems.append(Problem(article.path, line, f"translations: '{other_id}' is in the same language "
+                                                        f"({article.meta.language})"))
+        elif article.id not in other.meta.translations:
+            problems.append(Problem(article.path, line, f"translations: '{other_id}' does not list "
+                                                        f"'{article.id}' back in its translations"))
+    return problems
 
 
 def load_corpus(root: Path, *, today: dt.date | None = None) -> Corpus:

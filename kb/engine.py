@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import TracebackType
 
+from kb.confidence import load_calibration
 from kb.config import Settings
 from kb.drafting import Drafter
 from kb.embedding import CachedEmbedder, Embedder, EmbeddingCache, load_embedder
@@ -43,7 +44,8 @@ class Engine:
         served = ServedIndex(store, settings)
         retriever = Retriever(store, embedder, sparse, alias=settings.collection, mode=settings.search_mode,
                               fusion=settings.fusion)
-        suggester = Suggester(settings, retriever, drafter, served)
+        calibration = load_calibration(embedder.model_id, settings.calibration)
+        suggester = Suggester(settings, retriever, drafter, served, calibration=calibration)
         return cls(settings, store, embedder, sparse, drafter, served, retriever, suggester)
 
     def ready(self) -> IndexInfo:

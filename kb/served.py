@@ -21,8 +21,9 @@ from kb.errors import IndexNotReady
 from kb.lexical import version as LEXICAL_VERSION
 from kb.store import QdrantStore
 
-#: Bump when the collection layout changes in a way old builds cannot be read with.
-SCHEMA_VERSION = 1
+#: Bump when the collection layout changes in a way old builds cannot be read with (2: chunks name their
+#: article's translations, which ranking reads).
+SCHEMA_VERSION = 2
 
 
 def fingerprint(model_id: str, dim: int) -> dict[str, Any]:

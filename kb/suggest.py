@@ -1,5 +1,11 @@
 """Suggestions: retrieval + confidence tiers + drafts, the one path used by `kb suggest` and the API.
 
+Ranking prefers the message's own language only where the knowledge base has the same article in both (its
+`translations`): the twin in the message's language takes the better of the two places. An article that exists
+in one language only is offered to a message in the other on its merits, with the `language_fallback` warning.
+Each suggestion's `score` is the calibrated probability that it is the right article (kb.confidence), and the
+tiers cut that probability.
+
     >>> suggester = Suggester(settings, retriever, drafter, articles)  # doctest: +SKIP
     >>> result = suggester.suggest(SuggestQuery(message="baking soda tegen kanker?", channel=Channel.X))
     >>> result.suggestions[0].article_id, result.suggestions[0].confidence  # doctest: +SKIP
@@ -8,6 +14,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +25,7 @@ from pydantic import BaseModel
 
 from kb.article import Article, Language
 from kb.channels import Channel
+from kb.confidence import UNCALIBRATED, Calibration, probabilities
 from kb.config import Settings
 from kb.drafting import Drafter
 from kb.errors import InvalidInput
@@ -25,10 +33,8 @@ from kb.language import detect_language
 from kb.normalize import normalize
 from kb.retrieval import Match, Retriever
 
-#: Candidates fetched before the language preference and the limit are applied.
+#: Candidates fetched before translations are merged and the limit is applied.
 _POOL = 12
-#: Score bonus for an article in the message's language: an other-language article must beat it clearly.
-SAME_LANGUAGE_BONUS = 0.05
 
 
 class Confidence(StrEnum):
@@ -90,12 +96,13 @@ class ArticleSource(Protocol):
 
 class Suggester:
     def __init__(self, settings: Settings, retriever: Retriever, drafter: Drafter, articles: ArticleSource,
-                 clock: Callable[[], dt.date] = dt.date.today) -> None:
+                 clock: Callable[[], dt.date] = dt.date.today, calibration: Calibration = UNCALIBRATED) -> None:
         self.settings = settings
         self.retriever = retriever
         self.drafter = drafter
         self.articles = articles
         self.clock = clock
+        self.calibration = calibration
 
     def suggest(self, query: SuggestQuery, *, ranked: list[Match] | None = None) -> SuggestResult:
         """Validate, detect the language, rank, apply the tiers and draft. `ranked` reuses a ranking."""
@@ -113,20 +120,29 @@ class Suggester:
             language, detected = detect_language(message).language, True
 
         ranked = self.rank(message, language) if ranked is None else ranked
-        shown = [m for m in ranked if m.score >= self.settings.threshold_low][:limit]
-        articles = self.articles.get_articles([m.article_id for m in shown])
         words = len(normalize(message).split())
-        suggestions = [self._suggestion(m, articles[m.article_id], query, language, words)
-                       for m in shown if m.article_id in articles and articles[m.article_id].is_served]
+        confidence = self.confidences(ranked, words=words, language=language)
+        shown = [(m, p) for m, p in zip(ranked, confidence, strict=True) if p >= self.settings.threshold_low][:limit]
+        articles = self.articles.get_articles([m.article_id for m, _ in shown])
+        suggestions = [self._suggestion(m, p, articles[m.article_id], query, language, words)
+                       for m, p in shown if m.article_id in articles and articles[m.article_id].is_served]
         return SuggestResult(language=language, language_detected=detected, channel=query.channel,
                              suggestions=suggestions, no_match=not suggestions)
 
     def rank(self, message: str, language: Language) -> list[Match]:
-        """Candidate articles, best first, before thresholds: an article in the message's language gets a
-        small bonus, so an other-language article is offered only when it is clearly the better answer."""
-        matches = self.retriever.search(message, language, limit=_POOL)
-        return sorted(matches, key=lambda m: (-(m.score + (SAME_LANGUAGE_BONUS if m.language == language else 0)),
-                                              m.article_id))
+        """Candidate articles, best first, before thresholds, with translation pairs merged (see the module
+        docstring)."""
+        return prefer_language(self.retriever.search(message, language, limit=_POOL), language)
+
+    def confidences(self, ranked: list[Match], *, words: int, language: Language) -> list[float]:
+        """The calibrated probability that each candidate is the right article."""
+        return probabilities(self.calibration, ranked, words=words, language=str(language))
+
+    def rank_with_confidence(self, message: str, language: Language) -> list[tuple[Match, float]]:
+        """`rank` with each candidate's probability (what the tiers and the no-match line cut)."""
+        ranked = self.rank(message, language)
+        words = len(normalize(message).split())
+        return list(zip(ranked, self.confidences(ranked, words=words, language=language), strict=True))
 
     def tier(self, score: float, *, words: int, stale: bool) -> Confidence:
         s = self.settings
@@ -134,8 +150,8 @@ class Suggester:
             return Confidence.HIGH
         return Confidence.MEDIUM if score >= s.threshold_medium else Confidence.LOW
 
-    def _suggestion(self, match: Match, article: Article, query: SuggestQuery, language: Language,
-                    words: int) -> Suggestion:
+    def _suggestion(self, match: Match, confidence: float, article: Article, query: SuggestQuery,
+                    language: Language, words: int) -> Suggestion:
         stale = article.is_stale(self.clock())
         draft = self.drafter.draft(article, query.channel, customer_name=query.customer_name,
                                    signature=query.agent_signature)
@@ -144,14 +160,38 @@ class Suggester:
             warnings.append(SuggestionWarning.STALE)
         if article.meta.language != language:
             warnings.append(SuggestionWarning.LANGUAGE_FALLBACK)
-        if words <= self.settings.short_message_words and match.score >= self.settings.threshold_high:
+        if words <= self.settings.short_message_words and confidence >= self.settings.threshold_high:
             warnings.append(SuggestionWarning.SHORT_MESSAGE)
         meta = article.meta
         return Suggestion(
             article_id=meta.id, title=meta.title, type=str(meta.type),
             verdict=str(meta.verdict) if meta.verdict else None, language=str(meta.language),
-            score=round(match.score, 4), confidence=self.tier(match.score, words=words, stale=stale),
+            score=round(confidence, 4), confidence=self.tier(confidence, words=words, stale=stale),
             matched_text=match.matched_text, draft=draft.text, draft_length=draft.length,
             sources=[SourceOut(title=s.title, url=s.href) for s in meta.sources],
             warnings=[str(w) for w in warnings],
         )
+
+
+def prefer_language(ranked: list[Match], language: Language) -> list[Match]:
+    """`ranked` with each translation pair merged into the article in `language`, placed where the better of the
+    two stood (with the better cosine and BM25 of the two); articles without a translation keep their place.
+
+        >>> en = Match("sugar-en", "en", 0.95, 0.95, 0.0, "t", "claim", ("suiker",))
+        >>> nl = Match("suiker", "nl", 0.90, 0.90, 0.0, "t", "claim", ("sugar-en",))
+        >>> [(m.article_id, m.score) for m in prefer_language([en, nl], Language.NL)]
+        [('suiker', 0.95)]
+    """
+    by_id = {m.article_id: m for m in ranked}
+    merged: list[Match] = []
+    done: set[str] = set()
+    for m in ranked:
+        if m.article_id in done:
+            continue
+        twins = [by_id[t] for t in m.translations if t in by_id and t not in done]
+        done.update([m.article_id, *(t.article_id for t in twins)])
+        own = next((t for t in [m, *twins] if t.language == language), m)
+        group = [m, *twins]
+        merged.append(dataclasses.replace(own, score=max(g.score for g in group), dense=max(g.dense for g in group),
+                                          lexical=max(g.lexical for g in group)))
+    return merged

@@ -13,7 +13,7 @@ from kb.config import Settings
 from kb.drafting import Drafter
 from kb.errors import InvalidInput
 from kb.parsing import parse_bytes
-from kb.retrieval import Match, rank_articles, without_cut_ties
+from kb.retrieval import CROSS_LANGUAGE_BONUS, Match, question_windows, rank_articles, without_cut_ties
 from kb.store import Hit
 from kb.suggest import Confidence, Suggester, SuggestQuery
 
@@ -92,10 +92,19 @@ def test_other_language_article_carries_language_fallback() -> None:
     assert "language_fallback" in result.suggestions[0].warnings
 
 
-def test_same_language_article_wins_a_close_call() -> None:
+def test_the_translation_in_the_message_language_takes_the_better_place_of_the_pair() -> None:
+    english = Match("sugar-en", "en", 0.92, 0.92, 0.0, "sugar feeds cancer", "claim", ("suiker",))
+    other = Match("good-faq", "nl", 0.91, 0.91, 0.0, "x", "claim")
+    dutch = Match("suiker", "nl", 0.88, 0.88, 4.0, "suiker voedt kanker", "claim", ("sugar-en",))
+    ranked = suggester(english, other, dutch).rank("voedt suiker kanker?", Language.NL)
+    assert [(m.article_id, m.score, m.lexical) for m in ranked] == [("suiker", 0.92, 4.0), ("good-faq", 0.91, 0.0)]
+    in_english = suggester(english, other, dutch).rank("does sugar feed cancer?", Language.EN)
+    assert [m.article_id for m in in_english] == ["sugar-en", "good-faq"]
+
+
+def test_an_article_without_translation_competes_on_its_score_in_any_language() -> None:
     s = suggester(match("good-rebuttal", 0.62, "en"), match("good-faq", 0.60, "nl"))
-    ranked = s.rank("een bericht", Language.NL)
-    assert [m.article_id for m in ranked] == ["good-faq", "good-rebuttal"]
+    assert [m.article_id for m in s.rank("een bericht", Language.NL)] == ["good-rebuttal", "good-faq"]
 
 
 def test_empty_and_oversized_messages_are_refused() -> None:
@@ -118,14 +127,29 @@ def hit(article_id: str, score: float, kind: str = "claim") -> Hit:
 
 
 def test_articles_are_scored_by_their_best_chunk_in_each_mode() -> None:
-    dense = [hit("a", 0.8), hit("b", 0.7), hit("a", 0.5, "answer")]
+    dense = [hit("a", 0.88), hit("b", 0.86), hit("a", 0.5, "answer")]
     lexical = [hit("b", 12.0), hit("a", 1.0)]
     ranked = rank_articles(dense, lexical, "hybrid")
     by_id = {m.article_id: m for m in ranked}
-    assert by_id["a"].dense == 0.8 and by_id["a"].lexical == 1.0
-    assert by_id["b"].dense == 0.7 and by_id["b"].lexical == 12.0
+    assert by_id["a"].dense == 0.88 and by_id["a"].lexical == 1.0
+    assert by_id["b"].dense == 0.86 and by_id["b"].lexical == 12.0
     assert [m.article_id for m in ranked] == ["b", "a"]  # b's strong lexical evidence outweighs a's small lead
     assert [m.article_id for m in rank_articles(dense, [], "dense")] == ["a", "b"]
+
+
+def test_an_article_in_the_other_language_gets_the_cross_language_bonus() -> None:
+    dense = [hit("a", 0.88), Hit("b-1", 0.875, {"article_id": "b", "kind": "claim", "text": "", "language": "en"})]
+    ranked = rank_articles(dense, [], "dense", language=Language.NL)
+    assert [m.article_id for m in ranked] == ["b", "a"]
+    assert ranked[0].dense == round(0.875 + CROSS_LANGUAGE_BONUS, 6)
+
+
+def test_a_long_message_is_also_read_by_its_questions() -> None:
+    story = ("Mijn moeder is vorig jaar overleden aan darmkanker en sindsdien lees ik alles wat ik vind. "
+             "Mijn zus zegt dat we het dus ook gaan krijgen. Is darmkanker altijd erfelijk? "
+             "Ik slaap er slecht van. Groetjes")
+    assert question_windows(story) == ["Is darmkanker altijd erfelijk?"]
+    assert question_windows("Is darmkanker altijd erfelijk?") == []
 
 
 def test_rrf_ranks_tied_hits_alike_whatever_order_the_store_returned_them_in() -> None:
