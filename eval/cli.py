@@ -6,21 +6,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from eval import gate
-from eval.calibrate import Scored, calibrate
 from eval.charts import bars_svg
 from eval.golden import (
+    NOT_SLICES,
     GoldenItem,
+    GoldenMessage,
     golden_gate_figures,
     golden_headline,
     golden_sections,
     load_golden,
+    load_tweets,
     run_golden,
     summarise,
 )
@@ -28,18 +32,25 @@ from eval.report import Section, write_report
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
 from kb.engine import Engine
 
+T = TypeVar("T")
+
 
 @click.group("eval")
 def eval_group() -> None:
     """Evaluate answers against the golden set, paraphrases, agent logs and other KB versions."""
 
 
-def _run_golden_with_progress(engine: Engine) -> list[GoldenItem]:
-    messages = load_golden()
-    with Progress(TextColumn("golden"), BarColumn(), MofNCompleteColumn(), console=Console(stderr=True),
+def _with_progress(label: str, messages: list[GoldenMessage], run: Callable[..., T]) -> T:
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=Console(stderr=True),
                   transient=True) as bar:
-        task = bar.add_task("golden", total=len(messages))
-        return run_golden(engine, messages, progress=lambda done, _total: bar.update(task, completed=done))
+        task = bar.add_task(label, total=len(messages))
+        return run(messages, progress=lambda done, _total: bar.update(task, completed=done))
+
+
+def _run_golden_with_progress(engine: Engine) -> list[GoldenItem]:
+    """Both golden splits and, where the shared data is beside the checkout, the labelled tweets."""
+    messages = load_golden() + load_tweets()
+    return _with_progress("golden", messages, lambda m, progress: run_golden(engine, m, progress=progress))
 
 
 @eval_group.command("golden")
@@ -47,7 +58,8 @@ def _run_golden_with_progress(engine: Engine) -> list[GoldenItem]:
 @click.option("--thresholds", "thresholds", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Minimum figures (default eval/thresholds.toml); exit 1 when one is not met.")
 def golden(out_dir: Path | None, thresholds: Path | None) -> int:
-    """Run the golden messages: hit@1, hit@3, MRR, no-match precision/recall, tier calibration, every miss.
+    """Run the golden messages, dev and test split apart: hit@1, hit@3, MRR, no-match precision/recall, how often
+    each tier is right, every miss; and how many real off-topic tweets still get a suggestion.
 
         kb eval golden --out reports/golden
     """
@@ -55,11 +67,14 @@ def golden(out_dir: Path | None, thresholds: Path | None) -> int:
         engine.ready()
         summary = summarise(_run_golden_with_progress(engine))
     for name, f in summary.items():
-        if name in ("misses", "scores"):
+        if name in NOT_SLICES or " " in name:
             continue
         tiers = " ".join(f"{t}:{v['n']}@{v['correct']:.2f}" for t, v in f["tiers"].items())
-        click.echo(f"{name:14} n={f['n']:4} hit@1={f['hit@1']:.3f} hit@3={f['hit@3']:.3f} mrr={f['mrr']:.3f} "
+        click.echo(f"{name:5} n={f['n']:4} hit@1={f['hit@1']:.3f} hit@3={f['hit@3']:.3f} mrr={f['mrr']:.3f} "
                    f"no-match P={f['no_match_precision']:.2f} R={f['no_match_recall']:.2f}  tiers {tiers}")
+    for split, t in summary["tweets"].items():
+        click.echo(f"tweets {split}: {t['without_article']} without an article; {t['suggested_n']} got a suggestion "
+                   f"({t['suggested']:.1%}), {t['high_n']} a high one ({t['high']:.1%})")
     click.echo(f"{len(summary['misses'])} misses")
     if out_dir:
         path = write_report(out_dir, "golden", "Golden messages", headline=golden_headline(summary), data=summary,
@@ -79,21 +94,38 @@ def _gate(section: str, figures: dict[str, float], thresholds: Path | None) -> i
 @click.option("--high", "high_precision", default=0.95, show_default=True, help="Precision `high` must reach.")
 @click.option("--medium", "medium_precision", default=0.80, show_default=True,
               help="Precision `medium` must reach.")
-def calibrate_cmd(high_precision: float, medium_precision: float) -> int:
-    """Recommend KB_THRESHOLD_LOW/MEDIUM/HIGH from the golden messages.
+@click.option("--write", "write", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the fitted calibration here (then set KB_CALIBRATION to it).")
+def calibrate_cmd(high_precision: float, medium_precision: float, write: Path | None) -> int:
+    """Fit the confidence calibration for the configured model on the dev messages (golden dev split and dev
+    tweets; never the test split) and propose KB_THRESHOLD_LOW/MEDIUM/HIGH from out-of-fold probabilities.
 
-        kb eval calibrate            # then set the printed values (or change the defaults in kb/config.py)
+        kb eval calibrate --write calibration.json   # then KB_CALIBRATION=calibration.json and the printed values
     """
+    from eval.calibrate import collect, fit_calibration, out_of_fold, propose
+
+    golden_dev, tweets_dev = load_golden(split="dev"), load_tweets(split="dev")
     with Engine.open(settings_from()) as engine:
         engine.ready()
-        items = _run_golden_with_progress(engine)
-    scored = [Scored(score=i.top_score, top_correct=bool(i.ranked) and i.ranked[0] == i.expected,
-                     answerable=i.expected is not None, in_top3=i.expected in i.ranked[:3]) for i in items]
-    t = calibrate(scored, high=high_precision, medium=medium_precision, min_support=10)
-    click.echo(f"KB_THRESHOLD_LOW={t.low}      # right no-match/answer decision for {t.low_accuracy:.1%}")
+        model_id = engine.embedder.model_id
+        rows = _with_progress("golden dev", golden_dev, lambda m, progress: collect(engine, m, progress=progress))
+        rows += _with_progress("tweets dev", tweets_dev,
+                               lambda m, progress: collect(engine, m, source="tweets", progress=progress))
+    fitted_on = (f"{len(golden_dev)} golden dev messages and {len(tweets_dev)} dev tweets, top "
+                 f"{max(r.rank for r in rows) + 1} candidates each ({len(rows)} rows)")
+    calibration = fit_calibration(rows, model_id, fitted_on)
+    t = propose(rows, out_of_fold(rows, model_id), high=high_precision, medium=medium_precision)
+    click.echo(f"calibration for {model_id}: {fitted_on}")
+    click.echo(f"KB_THRESHOLD_LOW={t.low}      # right no-match/answer decision for {t.low_accuracy:.1%} of golden dev")
     click.echo(f"KB_THRESHOLD_MEDIUM={t.medium}   # top suggestion right {t.medium_precision:.1%} of the time")
     click.echo(f"KB_THRESHOLD_HIGH={t.high}     # top suggestion right {t.high_precision:.1%}; "
                f"{t.high_coverage:.1%} of answerable messages reach it")
+    if t.tweets_shown is not None:
+        click.echo(f"# dev tweets without an article: {t.tweets_shown:.1%} get a suggestion, {t.tweets_high:.1%} high")
+    if write:
+        write.parent.mkdir(parents=True, exist_ok=True)
+        write.write_text(calibration.to_json(), encoding="utf-8")
+        click.echo(f"calibration: {write}", err=True)
     return EXIT_OK
 
 

@@ -319,7 +319,7 @@ def test_the_article_list_filters_and_shows_lint_problems(sessions: dict[str, An
 
 def test_the_index_page_shows_the_served_build(sessions: dict[str, Any]) -> None:
     html = sessions["editor"].get("/editor/index").text
-    assert "Opnieuw indexeren" in html and "all-MiniLM-L6-v2" in html
+    assert "Opnieuw indexeren" in html and "multilingual-e5-small" in html
     assert 'action="/editor/reindex"' in html and csrf_of(html)
 
 
@@ -356,7 +356,7 @@ def test_greedy_grouping_joins_close_vectors_only() -> None:
 def test_the_qa_page_shows_headline_figures_and_flags_those_under_their_minimum(sessions: dict[str, Any]) -> None:
     html = sessions["qa"].get("/qa").text
     assert "Golden messages &lt;b&gt;proef&lt;/b&gt;" in html
-    assert re.search(r'class="figure below"><span>hit@1</span><b>0.800</b>\s*<small class="down"[^>]*>▼ 0.100', html)
+    assert re.search(r'class="figure below"><span>hit@1</span><b>0.600</b>\s*<small class="down"[^>]*>▼ 0.100', html)
     assert 'href="/qa/reports/golden/golden.html"' in html
     report = sessions["qa"].get("/qa/reports/golden/golden.html")
     assert report.status_code == 200 and "sandbox" in report.headers["content-security-policy"]

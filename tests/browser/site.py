@@ -95,11 +95,11 @@ def write_reports(reports: Path) -> None:
     from eval.report import Section, write_report
 
     older = write_report(reports / "2026-01" / "golden", "golden", "Golden messages",
-                         headline={"messages": 300, "hit@1": 0.90, "hit@3": 0.95}, data={})
+                         headline={"messages": 300, "hit@1": 0.70, "hit@3": 0.95}, data={})
     data = json.loads(older.with_suffix(".json").read_text(encoding="utf-8"))
     older.with_suffix(".json").write_text(json.dumps({**data, "created": "2026-01-15T09:00:00+00:00"}))
     write_report(reports / "golden", "golden", "Golden messages <b>proef</b>",
-                 headline={"messages": 307, "hit@1": 0.80, "hit@3": 0.93, "high_correct": 0.96},
+                 headline={"messages": 307, "hit@1": 0.60, "hit@3": 0.93, "high_correct": 0.96},
                  data={"misses": []},
                  sections=[Section("Misses", rows=[{"id": "core-007", "message": "<script>alert(1)</script>"}])])
     write_report(reports / "paraphrase", "paraphrase", "Paraphrase invariance",

@@ -35,7 +35,7 @@ def test_golden_report_lists_figures_and_misses_with_markup_escaped(sample_engin
     html = write_report(tmp_path, "golden", "Golden", headline=golden_headline(summary), data=summary,
                         sections=golden_sections(summary)).read_text()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>" not in html
-    assert summary["all"]["hit@1"] == 0.5 and [m["id"] for m in summary["misses"]] == ["t-2"]
+    assert summary["dev"]["hit@1"] == 0.5 and [m["id"] for m in summary["misses"]] == ["t-2"]
     assert json.loads((tmp_path / "golden.json").read_text())["headline"]["misses"] == 1
 
 

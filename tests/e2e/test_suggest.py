@@ -26,12 +26,15 @@ def golden_summary(sample_engine):  # type: ignore[no-untyped-def]
 
 
 def test_golden_messages_get_their_article_first(golden_summary, record_property) -> None:  # type: ignore[no-untyped-def]
-    figures = golden_summary["all"]
-    record_property("hit@1", figures["hit@1"])
-    print(f"\ngolden: {figures['answerable']} answerable messages, hit@1 {figures['hit@1']:.3f}, "
-          f"hit@3 {figures['hit@3']:.3f}, MRR {figures['mrr']:.3f}, no-match P {figures['no_match_precision']:.3f} "
-          f"R {figures['no_match_recall']:.3f}")
-    assert figures["answerable"] >= 60
+    for split in ("dev", "test"):
+        figures = golden_summary[split]
+        record_property(f"{split} hit@1", figures["hit@1"])
+        print(f"\ngolden {split}: {figures['answerable']} answerable messages, hit@1 {figures['hit@1']:.3f}, "
+              f"hit@3 {figures['hit@3']:.3f}, MRR {figures['mrr']:.3f}, no-match P "
+              f"{figures['no_match_precision']:.3f} R {figures['no_match_recall']:.3f}")
+    assert golden_summary["test"]["answerable"] >= 100
+    # Tuned on dev, so dev must be at least as good; the gap is what tuning flattered it by.
+    assert golden_summary["dev"]["hit@1"] >= golden_summary["test"]["hit@1"]
     # The project's own minimums, the same `kb eval golden` gates an articles repository on.
     assert gate.failures(golden_gate_figures(golden_summary), gate.load(None, "golden")) == []
 

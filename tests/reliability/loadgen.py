@@ -21,6 +21,8 @@ class Answer:
     seconds: float
     retry_after: str | None = None
     code: str | None = None
+    message: int = -1  # index of the message sent
+    answer: str = ""  # what was suggested (articles, tiers, scores, drafts), for comparing runs
 
 
 @dataclass
@@ -54,6 +56,11 @@ class LoadResult:
                 f"{statistics.fmean(ok) if ok else float('nan'):.2f} s)")
 
 
+def suggested(body: dict) -> str:  # type: ignore[type-arg]
+    """The part of a suggest answer that must not depend on load: articles, tiers, scores and drafts."""
+    return repr([(s["article_id"], s["confidence"], s["score"], s["draft"]) for s in body["suggestions"]])
+
+
 async def run_clients(url: str, keys: list[str], *, seconds: float, messages: list[str],
                       honour_retry_after: bool = True, timeout: float = 60) -> LoadResult:
     """One client per key, each posting suggestions in a loop for `seconds`; every answer is recorded.
@@ -81,7 +88,8 @@ async def run_clients(url: str, keys: list[str], *, seconds: float, messages: li
                     result.answers.append(Answer(0, time.monotonic() - started, code=f"{type(e).__name__}: {e}"))
                     continue
                 code = body.get("error", {}).get("code") if status >= 400 else None
-                answer = Answer(status, time.monotonic() - started, retry_after, code)
+                answer = Answer(status, time.monotonic() - started, retry_after, code, i % len(messages),
+                                suggested(body) if status == 200 else "")
                 result.answers.append(answer)
                 if honour_retry_after and retry_after and retry_after.isdigit():
                     await asyncio.sleep(min(float(retry_after), max(0.0, deadline - time.monotonic())))
