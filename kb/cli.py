@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from kb.article import Language
 from kb.channels import Channel
 from kb.config import Settings
 from kb.corpus import load_corpus
 from kb.drafting import template_problems
-from kb.errors import InvalidInput, KbError
+from kb.errors import ConfigError, InvalidInput, KbError
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -49,8 +50,17 @@ def cli() -> None:
 
 
 def settings_from(**overrides: Any) -> Settings:
-    """Settings from the environment, with CLI options that were given taking precedence."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Settings from the environment, with CLI options that were given taking precedence; an invalid setting is
+    a ConfigError naming the variable (one line, no traceback)."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as e:
+        reasons = []
+        for err in e.errors():
+            field = ".".join(str(p) for p in err.get("loc", ()))
+            where = f"KB_{field.upper()}: " if field else ""
+            reasons.append(where + str(err.get("msg", "invalid")).removeprefix("Value error, "))
+        raise ConfigError("invalid settings: " + "; ".join(reasons)) from None
 
 
 @cli.command()

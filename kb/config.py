@@ -114,6 +114,16 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _no_placeholder_secret_in_production(self) -> Settings:
+        """Checked here, so that a bad configuration stops start-up rather than failing every page later."""
+        if self.env == "production" and self.session_secret is not None:
+            value = self.session_secret.get_secret_value()
+            if value.lower() in PLACEHOLDER_KEYS or len(value) < 32:
+                raise ValueError("session_secret: KB_SESSION_SECRET is a placeholder or shorter than 32 characters; "
+                                 "in production set a random value (e.g. `openssl rand -base64 48`) or unset it")
+        return self
+
+    @model_validator(mode="after")
     def _tiers_are_ordered(self) -> Settings:
         if not self.threshold_low <= self.threshold_medium <= self.threshold_high:
             raise ValueError("thresholds must satisfy low <= medium <= high")

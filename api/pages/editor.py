@@ -32,7 +32,7 @@ from indexer.git import GitRepo
 from kb.article import Article, ArticleType, Language, Status
 from kb.corpus import Corpus, load_corpus
 from kb.drafting import template_problems
-from kb.errors import KbError, Problem
+from kb.errors import KbError, Problem, ReindexRunning
 from kb.files import read_inside
 
 router = APIRouter(include_in_schema=False)
@@ -198,20 +198,24 @@ def _index_state(settings: Any, engine: Any) -> dict[str, Any]:
 @router.get("/editor/index")
 def index_page(request: Request, settings: SettingsDep, engine: EngineDep, session: EditorPage) -> Response:
     last = getattr(request.app.state, "page_last_index", None)
-    return render(request, "editor_index.html", last=last, articles_prefix=f"{settings.articles_dir}/",
+    busy = request.query_params.get("busy") == "1"
+    return render(request, "editor_index.html", last=last, busy=busy, articles_prefix=f"{settings.articles_dir}/",
                   **_index_state(settings, engine))
 
 
 @router.post("/editor/reindex")
 def reindex(request: Request, settings: SettingsDep, engine: EngineDep, session: EditorPage,
             form: CheckedForm) -> Response:
-    """Re-index now (the same function and lock as POST /v1/index), then show the outcome on the index page."""
+    """Re-index now (the same function and lock as POST /v1/index), then show the outcome on the index page;
+    while another re-index runs, say so at once instead of waiting for it."""
     full = form.get("full") in ("1", "true", "on")
     started = dt.datetime.now(dt.UTC)
     try:
         report = reindex_route(IndexIn(full=full), engine, settings, session.key)
         request.app.state.page_last_index = {"ok": True, "report": report, "by": session.key.name,
                                              "at": started.isoformat(timespec="seconds")}
+    except ReindexRunning:  # the running one's outcome lands here when it is done; this one changes nothing
+        return RedirectResponse("/editor/index?busy=1", status_code=303)
     except KbError as e:
         request.app.state.page_last_index = {"ok": False, "error": e.message, "by": session.key.name,
                                              "at": started.isoformat(timespec="seconds")}
