@@ -15,6 +15,7 @@ import click
 
 from api.db import ROLES, SQLITE_FILE, Database, open_database
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
+from kb.drafting import Drafter
 from kb.errors import ConfigError
 
 DEMO_FILE = "demo-key.txt"
@@ -51,6 +52,8 @@ def serve(host: str | None, port: int | None) -> int:
     from api.app import create_app
 
     settings = settings_from(host=host, port=port)
+    # Every template problem, listed at once as one error line, before uvicorn (which would print a traceback).
+    Drafter(settings.templates_dir)
     click.echo(f"Kennisbank on http://{settings.host}:{settings.port}  (API docs at /docs)", err=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
                 timeout_graceful_shutdown=5)
