@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KB_", env_file=None, extra="ignore")
 
     env: Literal["development", "production"] = Field(
-        "development", description="`production` refuses placeholder API keys and demo defaults."
+        "development", description="`production` refuses placeholder API keys, a placeholder session secret and "
+        "demo defaults, and puts the API reference behind keys."
     )
     articles_dir: Path = Field(Path("articles"), description="Folder of Markdown articles (and `_templates/`).")
     data_dir: Path = Field(Path(".kb"), description="Where local Qdrant, caches and the SQLite database live.")
@@ -100,7 +101,8 @@ class Settings(BaseSettings):
                               "(`kb eval … --out DIR` under it).")
     session_secret: SecretStr | None = Field(
         None, description="Signs page session cookies and CSRF tokens; unset means a random secret made once "
-        "in `KB_DATA_DIR`. Set the same value on every process behind one address."
+        "in `KB_DATA_DIR` (mode 0600). Set the same value on every process behind one address; in production a "
+        "placeholder or a value under 32 characters stops start-up."
     )
 
     @field_validator("qdrant_url")

@@ -41,12 +41,13 @@ MAX_PATH_CHARS = 300
 def bounded(text: str, limit: int = MAX_PROBLEM_CHARS) -> str:
     """`text` cut to `limit` characters, saying so.
 
-        >>> bounded("x" * 400).endswith("x… (120 more chars)"), len(bounded("x" * 400)) < 300
-        (True, True)
+        >>> bounded("x" * 400).endswith("x… (400 chars in all)"), len(bounded("x" * 400))
+        (True, 300)
     """
     if len(text) <= limit:
         return text
-    return f"{text[:limit - 20]}… ({len(text) - limit + 20} more chars)"
+    suffix = f"… ({len(text)} chars in all)"
+    return text[:limit - len(suffix)] + suffix
 
 
 @dataclass(frozen=True, order=True)
