@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors, openapi, pages
+from api import docs, errors, openapi, pages
 from api.db import open_database
 from api.limits import ConcurrencyLimit, Gate, KeyRateLimit
 from api.metrics import Metrics
@@ -92,8 +92,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             if owned:
                 app.state.engine.close()
 
-    app = FastAPI(title="Kennisbank", version="0.1.0", lifespan=lifespan,
-                  description="Sourced, channel-fitted reply suggestions for webcare teams.")
+    # FastAPI's own docs pages load their assets from a CDN and are open: api/docs.py serves ours instead.
+    app = FastAPI(title="Kennisbank", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None, description="Sourced, channel-fitted reply suggestions for webcare teams.")
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.gate = Gate(max_in_flight=settings.max_in_flight, max_queued=settings.max_queued,
@@ -102,6 +103,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     for module in (health, suggest, articles, admin):
         app.include_router(module.router)
+    app.include_router(docs.router)  # /openapi.json and /docs: open in development, behind keys in production
     pages.install(app)  # the web pages, their static files and their error pages (not in the OpenAPI schema)
     openapi.install(app)  # errors and keys documented on every operation
 

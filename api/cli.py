@@ -6,10 +6,16 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import click
 
-from api.db import ROLES, Database, open_database
+from api.db import ROLES, SQLITE_FILE, Database, open_database
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
+from kb.drafting import Drafter
 from kb.errors import ConfigError
 
 DEMO_FILE = "demo-key.txt"
@@ -17,6 +23,19 @@ DEMO_FILE = "demo-key.txt"
 
 def _db() -> Database:
     return open_database(settings_from())
+
+
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """A database that cannot be opened or written (read-only data dir, full disk) is one line, not a traceback."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as e:
+        settings = settings_from()
+        where = "the database (KB_DATABASE_URL)" if settings.database_url else \
+            f"the key database {settings.data_dir / SQLITE_FILE}"
+        raise ConfigError(f"cannot use {where}: {e}; check that the data directory exists and is writable "
+                          "by this user") from None
 
 
 @click.command("serve")
@@ -33,6 +52,8 @@ def serve(host: str | None, port: int | None) -> int:
     from api.app import create_app
 
     settings = settings_from(host=host, port=port)
+    # Every template problem, listed at once as one error line, before uvicorn (which would print a traceback).
+    Drafter(settings.templates_dir)
     click.echo(f"Kennisbank on http://{settings.host}:{settings.port}  (API docs at /docs)", err=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
                 timeout_graceful_shutdown=5)
@@ -52,55 +73,60 @@ def add(role: str, name: str) -> int:
 
         kb keys add --role agent --name "partner team"
     """
-    db = _db()
-    try:
-        key, record = db.add_key(role, name=name)
-    finally:
-        db.close()
-    click.echo(key)
-    click.echo(f"key id {record.id}, role {record.role}: store it now, it cannot be shown again", err=True)
-    return EXIT_OK
+    with _one_line_errors():
+        db = _db()
+        try:
+            key, record = db.add_key(role, name=name)
+        finally:
+            db.close()
+        click.echo(key)
+        click.echo(f"key id {record.id}, role {record.role}: store it now, it cannot be shown again", err=True)
+        return EXIT_OK
 
 
 @keys.command("list")
 def list_keys() -> int:
     """List keys (id, role, name, created, revoked); never the keys themselves."""
-    db = _db()
-    try:
-        for k in db.list_keys():
-            click.echo(f"{k.id}  {k.role:7} {k.name:30} {k.created}  {'revoked ' + k.revoked if k.revoked else ''}")
-    finally:
-        db.close()
-    return EXIT_OK
+    with _one_line_errors():
+        db = _db()
+        try:
+            for k in db.list_keys():
+                revoked = f"revoked {k.revoked}" if k.revoked else ""
+                click.echo(f"{k.id}  {k.role:7} {k.name:30} {k.created}  {revoked}")
+        finally:
+            db.close()
+        return EXIT_OK
 
 
 @keys.command("revoke")
 @click.argument("key_id")
 def revoke(key_id: str) -> int:
     """Revoke a key by its id (from `kb keys list`)."""
-    db = _db()
-    try:
-        done = db.revoke_key(key_id)
-    finally:
-        db.close()
-    click.echo(f"revoked {key_id}" if done else f"no active key {key_id}", err=True)
-    return EXIT_OK if done else EXIT_ERRORS
+    with _one_line_errors():
+        db = _db()
+        try:
+            done = db.revoke_key(key_id)
+        finally:
+            db.close()
+        click.echo(f"revoked {key_id}" if done else f"no active key {key_id}", err=True)
+        return EXIT_OK if done else EXIT_ERRORS
 
 
 @keys.command("ensure-demo")
 def ensure_demo() -> int:
     """Development only: create (once) an admin demo key for this machine and print it."""
-    settings = settings_from()
-    if settings.env == "production":
-        raise ConfigError("demo keys are refused in production; use `kb keys add`")
-    path = settings.data_dir / DEMO_FILE
-    if not path.exists():
-        db = _db()
-        try:
-            key, _ = db.add_key("admin", name="demo")
-        finally:
-            db.close()
-        path.write_text(key + "\n")
-        path.chmod(0o600)
-    click.echo(path.read_text().strip())
-    return EXIT_OK
+    with _one_line_errors():
+        settings = settings_from()
+        if settings.env == "production":
+            raise ConfigError("demo keys are refused in production; use `kb keys add`")
+        path = settings.data_dir / DEMO_FILE
+        if not path.exists():
+            db = _db()
+            try:
+                key, _ = db.add_key("admin", name="demo")
+            finally:
+                db.close()
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+                out.write(key + "\n")
+        click.echo(path.read_text().strip())
+        return EXIT_OK

@@ -22,6 +22,7 @@ from kb.errors import (
     InvalidInput,
     KbError,
     NotFound,
+    ReindexRunning,
     StoreReadOnly,
     StoreUnavailable,
     TemplateError,
@@ -32,6 +33,7 @@ log = logging.getLogger("kb.api")
 _STATUS: dict[type[KbError], int] = {
     InvalidInput: 422, NotFound: 404, IndexNotReady: 503, StoreUnavailable: 503, TemplateError: 500, ConfigError: 500,
     StoreReadOnly: 409,  # retrying will not help: the service's Qdrant key cannot write (see POST /v1/index)
+    ReindexRunning: 409,  # answered at once while a re-index runs, never queued behind it
 }
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",

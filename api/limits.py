@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 #: Paths never held back: probes, docs, and the re-index from the API or the editor page (one at a time already,
 #: and a minutes-long re-index must not hold one of the slots suggestions are served from).
-EXEMPT = ("/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/v1/index", "/editor/reindex")
+EXEMPT = ("/healthz", "/readyz", "/docs", "/openapi.json", "/v1/index", "/editor/reindex")
 
 
 class Gate:

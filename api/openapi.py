@@ -39,7 +39,8 @@ ERRORS: dict[int, str] = {
     401: "No API key, or an unknown or revoked one.",
     403: "The key's role does not allow this operation.",
     404: "The thing asked for does not exist.",
-    409: "The service cannot do this as configured (e.g. re-indexing with a read-only Qdrant key).",
+    409: "Conflict: a re-index is already running (`reindex_running`, answered at once; wait for it), or the service "
+         "cannot do this as configured (`store_read_only`: re-indexing with a read-only Qdrant key).",
     413: "The body is over 64 KiB (refused before the rest is read).",
     422: "Invalid input: `details.problems` names each field and why.",
     429: "This key is over its rate limit; retry after `Retry-After` seconds.",
@@ -50,7 +51,7 @@ ERRORS: dict[int, str] = {
 SPECIFIC: dict[tuple[str, str], set[int]] = {
     ("POST", "/v1/feedback"): {404},  # the request_id or article_id was never suggested
     ("GET", "/readyz"): {503},  # not ready: no index, another model, Qdrant down
-    ("POST", "/v1/index"): {409},  # the service holds only the read-only Qdrant key
+    ("POST", "/v1/index"): {409},  # a re-index is already running, or the service holds only the read-only key
 }
 _HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}},

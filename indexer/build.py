@@ -33,6 +33,7 @@ from kb.config import Settings
 from kb.corpus import build_corpus
 from kb.embedding import CachedEmbedder
 from kb.errors import Problem
+from kb.files import FileEntry
 from kb.lexical import SparseEncoder
 from kb.served import fingerprint
 from kb.store import QdrantStore
@@ -82,7 +83,7 @@ class Indexer:
         self.progress = progress
         self.alias = settings.collection
 
-    def run(self, files: Iterable[tuple[str, bytes]], revision: Revision, *, full: bool = False,
+    def run(self, files: Iterable[FileEntry], revision: Revision, *, full: bool = False,
             today: dt.date | None = None) -> IndexReport:
         # LlamaIndex on first use, not on import: the service imports the indexer for POST /v1/index, which most
         # processes never call, and importing LlamaIndex costs 1.3 s of start-up and 49 MB (measured).

@@ -25,9 +25,10 @@ from kb.config import Settings
 from kb.corpus import iter_article_files
 from kb.engine import Engine
 from kb.errors import StoreUnavailable
+from kb.files import FileEntry
 
 
-def source_files(settings: Settings, path: Path, rev: str | None) -> tuple[Iterable[tuple[str, bytes]], Revision]:
+def source_files(settings: Settings, path: Path, rev: str | None) -> tuple[Iterable[FileEntry], Revision]:
     """The article files to index and the revision they represent (work tree, or a git revision)."""
     repo = GitRepo.find(path)
     if rev is not None:

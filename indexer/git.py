@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.corpus import is_article_path
-from kb.errors import InvalidInput
+from kb.errors import InvalidInput, Problem
+from kb.files import MAX_FILE_BYTES, FileEntry
+
+#: git's file modes: regular files (plain and executable) and symbolic links.
+_REGULAR = ("100644", "100755")
+_LINK = "120000"
 
 
 @dataclass(frozen=True)
@@ -60,25 +65,41 @@ class GitRepo:
     def resolve(self, rev: str) -> str:
         return self._git("rev-parse", "--verify", f"{rev}^{{commit}}").decode().strip()
 
-    def files_at(self, rev: str, path: Path) -> Iterator[tuple[str, bytes]]:
-        """(path as in the work tree, bytes) of every article file under `path` at `rev`."""
+    def files_at(self, rev: str, path: Path) -> Iterator[FileEntry]:
+        """(path as in the work tree, bytes) of every article file under `path` at `rev`; a symbolic link
+        committed with an article's name comes as a Problem (it is never followed, as in the work tree)."""
         sub = self.relative(path)
-        yield from self.tree_at(rev, path, keep=lambda name: is_article_path(Path(name).relative_to(sub)))
+        keep = lambda name: is_article_path(Path(name).relative_to(sub))  # noqa: E731
+        refused = [Problem(name, 1, "is a symbolic link: refused (only regular files inside the articles folder "
+                                    "are read)") for name, mode, _, _ in self._blobs(rev, path, keep) if mode == _LINK]
+        refused += [Problem(name, 1, f"is {size} bytes, over the limit of {MAX_FILE_BYTES}")
+                    for name, mode, _, size in self._blobs(rev, path, keep)
+                    if mode in _REGULAR and size > MAX_FILE_BYTES]
+        entries: list[FileEntry] = [(p.path, p) for p in refused]
+        entries += list(self.tree_at(rev, path, keep=keep))
+        yield from sorted(entries, key=lambda entry: entry[0])
+
+    def _blobs(self, rev: str, path: Path, keep: Callable[[str], bool]) -> list[tuple[str, str, str, int]]:
+        """(name, mode, object id, size) of every blob under `path` at `rev` that `keep` accepts, by name."""
+        commit = self.resolve(rev)
+        sub = self.relative(path)
+        listing = self._git("ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--", sub).split(b"\0")
+        blobs: list[tuple[str, str, str, int]] = []
+        for entry in filter(None, listing):
+            info, name = entry.decode(errors="replace").split("\t", 1)
+            mode, kind, sha, size = info.split()
+            if kind == "blob" and keep(name):
+                blobs.append((name, mode, sha, int(size)))
+        return sorted(blobs)
 
     def tree_at(self, rev: str, path: Path, keep: Callable[[str], bool] = lambda _: True
                 ) -> Iterator[tuple[str, bytes]]:
-        """(path as in the work tree, bytes) of every file under `path` at `rev` that `keep` accepts."""
-        commit = self.resolve(rev)
-        sub = self.relative(path)
-        listing = self._git("ls-tree", "-r", "-z", "--full-tree", commit, "--", sub).split(b"\0")
-        blobs: list[tuple[str, str]] = []
-        for entry in filter(None, listing):
-            info, name = entry.decode().split("\t", 1)
-            if info.split()[1] == "blob" and keep(name):
-                blobs.append((name, info.split()[2]))
+        """(path as in the work tree, bytes) of every regular file under `path` at `rev` that `keep` accepts
+        (symbolic links are left out: their content is a path, never a file's)."""
+        blobs = [(name, sha) for name, mode, sha, size in self._blobs(rev, path, keep)
+                 if mode in _REGULAR and size <= MAX_FILE_BYTES]
         if not blobs:
             return
-        blobs.sort()
         data = self._git("cat-file", "--batch", stdin="".join(f"{sha}\n" for _, sha in blobs).encode())
         pos = 0
         for name, _ in blobs:

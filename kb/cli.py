@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from kb.article import Language
 from kb.channels import Channel
 from kb.config import Settings
 from kb.corpus import load_corpus
-from kb.drafting import Drafter
-from kb.errors import InvalidInput, KbError, Problem
+from kb.drafting import template_problems
+from kb.errors import ConfigError, InvalidInput, KbError
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -49,8 +50,17 @@ def cli() -> None:
 
 
 def settings_from(**overrides: Any) -> Settings:
-    """Settings from the environment, with CLI options that were given taking precedence."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Settings from the environment, with CLI options that were given taking precedence; an invalid setting is
+    a ConfigError naming the variable (one line, no traceback)."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as e:
+        reasons = []
+        for err in e.errors():
+            field = ".".join(str(p) for p in err.get("loc", ()))
+            where = f"KB_{field.upper()}: " if field else ""
+            reasons.append(where + str(err.get("msg", "invalid")).removeprefix("Value error, "))
+        raise ConfigError("invalid settings: " + "; ".join(reasons)) from None
 
 
 @cli.command()
@@ -69,9 +79,9 @@ def lint(path: Path | None) -> int:
         raise click.UsageError(f"{root}: no such file or folder")
     corpus = load_corpus(root)
     problems = list(corpus.problems)
-    templates = (root if root.is_dir() else settings.articles_dir) / "_templates"
-    if templates.is_dir():
-        problems.extend(_template_problems(templates))
+    templates = (root if root.is_dir() and not root.is_symlink() else settings.articles_dir) / "_templates"
+    if templates.is_dir() or templates.is_symlink():
+        problems.extend(template_problems(templates))
     for problem in sorted(problems):
         click.echo(str(problem))
     errors = sum(p.is_error for p in problems)
@@ -79,14 +89,6 @@ def lint(path: Path | None) -> int:
     click.echo(f"{corpus.files} files, {len(corpus.articles)} valid articles "
                f"({len(corpus.served())} published), {errors} errors, {warnings} warnings", err=True)
     return EXIT_ERRORS if errors else EXIT_OK
-
-
-def _template_problems(templates: Path) -> list[Problem]:
-    try:
-        return Drafter(templates).check()
-    except KbError as e:
-        problem = getattr(e, "problem", None)
-        return [problem] if isinstance(problem, Problem) else [Problem(str(templates), 1, e.message)]
 
 
 @cli.command()

@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KB_", env_file=None, extra="ignore")
 
     env: Literal["development", "production"] = Field(
-        "development", description="`production` refuses placeholder API keys and demo defaults."
+        "development", description="`production` refuses placeholder API keys, a placeholder session secret and "
+        "demo defaults, and puts the API reference behind keys."
     )
     articles_dir: Path = Field(Path("articles"), description="Folder of Markdown articles (and `_templates/`).")
     data_dir: Path = Field(Path(".kb"), description="Where local Qdrant, caches and the SQLite database live.")
@@ -107,7 +108,8 @@ class Settings(BaseSettings):
                               "(`kb eval … --out DIR` under it).")
     session_secret: SecretStr | None = Field(
         None, description="Signs page session cookies and CSRF tokens; unset means a random secret made once "
-        "in `KB_DATA_DIR`. Set the same value on every process behind one address."
+        "in `KB_DATA_DIR` (mode 0600). Set the same value on every process behind one address; in production a "
+        "placeholder or a value under 32 characters stops start-up."
     )
 
     @field_validator("qdrant_url")
@@ -119,6 +121,16 @@ class Settings(BaseSettings):
             if not url.strip().startswith(("http://", "https://")):
                 raise ValueError(f"qdrant_url: {url.strip()!r} is not an http:// or https:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secret_in_production(self) -> Settings:
+        """Checked here, so that a bad configuration stops start-up rather than failing every page later."""
+        if self.env == "production" and self.session_secret is not None:
+            value = self.session_secret.get_secret_value()
+            if value.lower() in PLACEHOLDER_KEYS or len(value) < 32:
+                raise ValueError("session_secret: KB_SESSION_SECRET is a placeholder or shorter than 32 characters; "
+                                 "in production set a random value (e.g. `openssl rand -base64 48`) or unset it")
+        return self
 
     @model_validator(mode="after")
     def _tiers_are_ordered(self) -> Settings:

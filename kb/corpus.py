@@ -1,7 +1,9 @@
 """The knowledge base as a whole: every article file parsed, plus the checks that span files.
 
 A corpus is built from (path, bytes) pairs so that the same code reads a work tree or a git revision. One bad
-file never stops the others: it is reported and left out.
+file never stops the others: it is reported and left out. An entry that could not be read safely (a symbolic
+link, a folder with an article's name, an unreadable file: see kb/files.py) comes as a `Problem` instead of bytes
+and is reported as it is.
 
     >>> corpus = load_corpus(Path("articles"))  # doctest: +SKIP
     >>> len(corpus.served()), [str(p) for p in corpus.problems][:1]  # doctest: +SKIP
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from kb.article import Article
 from kb.errors import Problem, Severity
+from kb.files import FileEntry, read_inside, walk_files
 from kb.parsing import ParseResult, parse_bytes
 
 
@@ -29,14 +32,15 @@ def is_article_path(relative: Path) -> bool:
     )
 
 
-def iter_article_files(root: Path) -> Iterator[tuple[str, bytes]]:
-    """(display path, bytes) for every article file below `root`, in a stable order."""
-    if root.is_file():
-        yield str(root), root.read_bytes()
+def iter_article_files(root: Path) -> Iterator[FileEntry]:
+    """(display path, bytes) for every article file below `root`, in a stable order; (display path, Problem)
+    for an entry that is refused (a link, a folder named like an article, unreadable, too large).
+
+    A single file given as `root` is read the same way: not through a link."""
+    if root.is_symlink() or root.is_file():
+        yield str(root), read_inside(root, root.parent)
         return
-    for path in sorted(root.rglob("*.md")):
-        if is_article_path(path.relative_to(root)):
-            yield str(path), path.read_bytes()
+    yield from walk_files(root, keep=is_article_path)
 
 
 @dataclass
@@ -66,7 +70,7 @@ class Corpus:
         return out
 
 
-def build_corpus(files: Iterable[tuple[str, bytes]], *, today: dt.date | None = None,
+def build_corpus(files: Iterable[FileEntry], *, today: dt.date | None = None,
                  parse: Callable[[bytes, str], ParseResult] = parse_bytes) -> Corpus:
     """Parse every file and run the cross-file checks (duplicate ids, unknown `related`, stale reviews).
 
@@ -75,7 +79,10 @@ def build_corpus(files: Iterable[tuple[str, bytes]], *, today: dt.date | None = 
     corpus = Corpus()
     for path, raw in files:
         corpus.files += 1
-        result = parse(raw, path)
+        if isinstance(raw, Problem):
+            corpus.problems.append(raw)
+            continue
+        result = _parse_safely(parse, raw, path)
         corpus.problems.extend(result.problems)
         article = result.article
         if article is None:
@@ -115,6 +122,14 @@ def _translation_problems(article: Article, articles: dict[str, Article]) -> lis
             problems.append(Problem(article.path, line, f"translations: '{other_id}' does not list "
                                                         f"'{article.id}' back in its translations"))
     return problems
+
+
+def _parse_safely(parse: Callable[[bytes, str], ParseResult], raw: bytes, path: str) -> ParseResult:
+    """A parser bug on one hostile file is that file's problem, not the end of the run."""
+    try:
+        return parse(raw, path)
+    except Exception as e:  # reported with the file's path, never swallowed
+        return ParseResult(path, None, [Problem(path, 1, f"cannot parse this file ({type(e).__name__})")])
 
 
 def load_corpus(root: Path, *, today: dt.date | None = None) -> Corpus:

@@ -2,7 +2,10 @@
 
 Templates live in `articles/_templates/` as `<channel>.<language>.j2` with `default.<language>.j2` as the
 fallback. They are compiled and test-rendered when a `Drafter` is made (start-up, `kb lint`), never first at
-request time. Jinja2 runs sandboxed; templates ending in `.html.j2` are autoescaped.
+request time, and every problem of every template is reported at once. Jinja2 runs sandboxed, reads only regular
+files inside the templates folder and renders within bounds of work, size and time (kb/template_sandbox.py), at
+the test render and for every draft; templates ending in `.html.j2` are autoescaped. A draft whose template goes
+over a bound falls back to the approved answer alone, with the warning `template_error`.
 
 Only the template's own words, the article's text and its sources, and the names passed in (customer, agent)
 can appear in a draft: nothing is generated.
@@ -14,6 +17,8 @@ can appear in a draft: nothing is generated.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -21,11 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from kb.article import Article, Language
 from kb.channels import Channel
-from kb.errors import Problem, TemplateError
+from kb.errors import KbError, Problem, TemplateError
+from kb.template_sandbox import BoundedSandbox, TemplateFolderLoader, render_bounded
+
+log = logging.getLogger("kb.drafting")
 
 DEFAULT_SIGNATURE = "Team Hoop & Gezondheid"
 _NAME_MAX = 60
@@ -61,12 +68,15 @@ def initials(signature: str | None) -> str:
 
 
 class Drafter:
-    """Compiles every template once; `draft()` only renders."""
+    """Compiles every template once; `draft()` only renders.
 
-    def __init__(self, templates_dir: Path) -> None:
+    `strict` (the default, for start-up): any template problem raises `TemplateError` carrying all of them.
+    `Drafter(folder, strict=False).problems` lists them instead (`kb lint`, the editor page)."""
+
+    def __init__(self, templates_dir: Path, *, strict: bool = True) -> None:
         self.templates_dir = templates_dir
-        self._env = ImmutableSandboxedEnvironment(
-            loader=jinja2.FileSystemLoader(str(templates_dir)),
+        self._env = BoundedSandbox(
+            loader=TemplateFolderLoader(templates_dir),
             autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -74,16 +84,18 @@ class Drafter:
             keep_trailing_newline=False,
         )
         self._templates: dict[tuple[Channel, Language], jinja2.Template] = {}
-        problems = self.check()
-        if problems:
-            first = problems[0]
-            raise TemplateError(first.path, first.line, first.message)
+        self.problems = self.check()
+        if self.problems and strict:
+            first, *rest = self.problems
+            raise TemplateError(first.path, first.line, first.message, more=rest)
 
     def check(self) -> list[Problem]:
-        """Compile and test-render every channel x language; return problems as path:line."""
-        problems: list[Problem] = []
+        """Compile and test-render every channel x language; every problem of every template, as path:line."""
+        if self.templates_dir.is_symlink():
+            return [Problem(str(self.templates_dir), 1, "the templates folder is a symbolic link: refused")]
         if not self.templates_dir.is_dir():
             return [Problem(str(self.templates_dir), 1, "templates folder not found")]
+        problems = self._odd_entries()
         for language in Language:
             for channel in Channel:
                 name = self._template_name(channel, language)
@@ -94,19 +106,36 @@ class Drafter:
                     continue
                 try:
                     template = self._env.get_template(name)
-                    template.render(_sample_context(channel, language))
+                    for sample in (_sample_context(channel, language), _large_sample(channel, language)):
+                        render_bounded(template, sample)
                 except jinja2.TemplateSyntaxError as e:
                     problems.append(Problem(path, e.lineno or 1, f"template syntax error: {e.message}"))
                     continue
-                except Exception as e:  # an undefined variable or a sandbox violation found by the test render
+                except Exception as e:  # undefined variable, sandbox violation, a bound exceeded, a missing include
                     problems.append(Problem(path, _render_error_line(e, name), f"template error: {e}"))
                     continue
                 self._templates[(channel, language)] = template
+        return sorted(set(problems))  # a template used for several channels is reported once
+
+    def _odd_entries(self) -> list[Problem]:
+        """Every entry of the folder that is not a regular file (a link, a device, a folder is fine): refused."""
+        problems = []
+        try:
+            entries = sorted(os.scandir(self.templates_dir), key=lambda e: e.name)
+        except OSError as e:
+            return [Problem(str(self.templates_dir), 1, f"cannot list the templates folder: {e.strerror or e}")]
+        for entry in entries:
+            if entry.is_symlink():
+                problems.append(Problem(entry.path, 1, "is a symbolic link: refused (templates are read only as "
+                                                       "regular files inside _templates/)"))
+            elif not entry.is_dir(follow_symlinks=False) and not entry.is_file(follow_symlinks=False):
+                problems.append(Problem(entry.path, 1, "is not a regular file: refused"))
         return problems
 
     def _template_name(self, channel: Channel, language: Language) -> str | None:
+        """The first candidate that exists (a link or a folder counts, so that it is refused, not skipped)."""
         for candidate in (f"{channel}.{language}.j2", f"{channel}.{language}.html.j2", f"default.{language}.j2"):
-            if (self.templates_dir / candidate).is_file():
+            if os.path.lexists(self.templates_dir / candidate):
                 return candidate
         return None
 
@@ -115,6 +144,14 @@ class Drafter:
         """Render the full answer; if it does not fit the channel, the short answer; else warn `too_long`."""
         template = self._templates[(channel, article.meta.language)]
         name, sign = clean_name(customer_name), clean_name(signature)
+        try:
+            return self._fitted(template, article, channel, name, sign)
+        except _DraftFailed:  # the approved answer alone: what an agent may send, and a warning to check it
+            text = _tidy(article.sections.answer)
+            return Draft(text, channel.length(text), warnings=("template_error",))
+
+    def _fitted(self, template: jinja2.Template, article: Article, channel: Channel, name: str | None,
+                sign: str | None) -> Draft:
         full = self._render(template, article, article.sections.answer, channel, name, sign)
         if channel.length(full) <= channel.max_length:
             return Draft(full, channel.length(full))
@@ -139,7 +176,29 @@ class Drafter:
             "channel": str(channel),
             "language": str(article.meta.language),
         }
-        return _tidy(template.render(context))
+        try:
+            return _tidy(render_bounded(template, context))
+        except Exception as e:  # data the test render did not cover: never a failed request
+            log.warning("template for %s/%s failed on article %s: %s", channel, article.meta.language, article.id, e)
+            raise _DraftFailed from e
+
+
+class _DraftFailed(Exception):
+    pass
+
+
+def template_problems(templates_dir: Path) -> list[Problem]:
+    """Every problem of the templates folder, for `kb lint` and the editor page; never raises.
+
+        >>> template_problems(Path("articles/_templates"))  # doctest: +SKIP
+        []
+    """
+    try:
+        return Drafter(templates_dir, strict=False).problems
+    except KbError as e:
+        return [Problem(str(templates_dir), 1, e.message)]
+    except Exception as e:  # one broken folder must not take the lint run or the page down
+        return [Problem(str(templates_dir), 1, f"cannot check the templates: {type(e).__name__}: {e}")]
 
 
 def _tidy(text: str) -> str:
@@ -154,6 +213,17 @@ def _sample_context(channel: Channel, language: Language) -> dict[str, Any]:
         "article": {"id": "voorbeeld", "title": "Voorbeeld", "type": "faq", "verdict": None},
         "channel": str(channel), "language": str(language),
     }
+
+
+def _large_sample(channel: Channel, language: Language) -> dict[str, Any]:
+    """A sample at the size of a long article: a template whose work grows with its data shows it at start-up,
+    not first on a real article."""
+    sample = _sample_context(channel, language)
+    sample["answer"] = ("Een lang voorbeeldantwoord met genoeg woorden om op een echt artikel te lijken. " * 40).strip()
+    sample["sources"] = [{"title": f"Bron {i} met een langere titel", "url": f"https://www.example.org/bron/{i}"}
+                         for i in range(10)]
+    sample["customer_name"] = "Alexandra van der Berg-Jansen"
+    return sample
 
 
 def _render_error_line(error: Exception, name: str) -> int:

@@ -3,6 +3,10 @@
 Markdown is parsed with markdown-it-py (front matter via its plugin, sections from heading tokens and their
 `.map` line ranges); YAML positions come from PyYAML's node marks. No regular expressions touch Markdown.
 
+Front matter is untrusted: before it is composed, one pass over libyaml's events refuses anchors and aliases
+(a 522-byte alias bomb expands ninefold per level) and nesting deeper than `MAX_YAML_DEPTH` (libyaml's composer
+recurses in C: 100,000 nested `[` crash the process).
+
     >>> from kb.parsing import parse_article
     >>> result = parse_article(Path("articles/nl/suiker-voedt-kanker.md"))  # doctest: +SKIP
     >>> result.article.meta.verdict, result.problems  # doctest: +SKIP
@@ -24,6 +28,7 @@ from pydantic import ValidationError
 
 from kb.article import Article, FrontMatter, Sections
 from kb.errors import Problem, Severity
+from kb.files import read_inside
 
 #: Heading text (lower case) -> section field. Dutch and English both work.
 SECTION_HEADINGS: dict[str, str] = {
@@ -73,12 +78,11 @@ class ParseResult:
 
 
 def parse_article(path: Path, *, display_path: str | None = None) -> ParseResult:
-    """Read and parse one file; never raises for bad content."""
+    """Read (a regular file, not through a link: kb/files.py) and parse one file; never raises for bad content."""
     shown = display_path or str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        return ParseResult(shown, None, [Problem(shown, 1, f"cannot read file: {e.strerror}")])
+    raw = read_inside(path, path.parent, shown=shown)
+    if isinstance(raw, Problem):
+        return ParseResult(shown, None, [raw])
     return parse_bytes(raw, shown)
 
 
@@ -90,6 +94,9 @@ def parse_bytes(raw: bytes, path: str) -> ParseResult:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         return ParseResult(path, None, [Problem(path, line, "not valid UTF-8 (save the file as UTF-8)")])
+    if "\x00" in text:  # valid UTF-8 with NUL bytes: a binary file saved as .md, not an article
+        line = text[: text.index("\x00")].count("\n") + 1
+        return ParseResult(path, None, [Problem(path, line, "a binary file (NUL bytes), not a Markdown article")])
     return _parse_text(text, path, hashlib.sha256(raw).hexdigest())
 
 
@@ -112,11 +119,36 @@ def _parse_text(text: str, path: str, content_hash: str) -> ParseResult:
 # --- front matter -------------------------------------------------------------------------------------------
 
 _FM_FIRST_LINE = 2  # the YAML starts on the line after the opening '---'
+#: Front matter is a flat mapping with a few lists and `sources` entries: depth 3. Far more is hostile.
+MAX_YAML_DEPTH = 20
+_OPEN = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSE = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+
+def _structure_problem(source: str, path: str) -> Problem | None:
+    """Refuse anchors, aliases and deep nesting before anything is composed (events only: no recursion)."""
+    depth = 0
+    for event in yaml.parse(source, Loader=_FastLoader):
+        line = _FM_FIRST_LINE + (event.start_mark.line if event.start_mark else 0)
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            return Problem(path, line, "YAML anchors and aliases (&name, *name) are not allowed in front matter: "
+                                       "write the value out")
+        if isinstance(event, _OPEN):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                return Problem(path, line, f"front matter is nested more than {MAX_YAML_DEPTH} levels deep")
+        elif isinstance(event, _CLOSE):
+            depth -= 1
+    return None
 
 
 def _front_matter(source: str, path: str, problems: list[Problem]) -> tuple[FrontMatter | None, dict[str, int]]:
     try:
         try:
+            refused = _structure_problem(source, path)
+            if refused is not None:
+                problems.append(refused)
+                return None, {}
             root = yaml.compose(source, Loader=_FastLoader)
             data = yaml.load(source, Loader=_FastLoader)
         except yaml.YAMLError:

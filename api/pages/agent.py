@@ -37,6 +37,7 @@ WARNINGS = {
     "too_long": "Te lang voor dit kanaal: kort in",
     "language_fallback": "Artikel in een andere taal dan het bericht",
     "short_message": "Kort bericht: lees mee of dit echt de vraag is",
+    "template_error": "Sjabloon faalde: alleen het goedgekeurde antwoord, zonder aanhef of bronnen",
 }
 CONFIDENCE = {"high": "hoog", "medium": "middel", "low": "laag"}
 CHANNELS = [(c.value, {"x": "X (Twitter)", "email": "E-mail"}.get(c.value, c.value.capitalize())) for c in Channel]

@@ -14,6 +14,7 @@ re-indexes through the API's own route function (same `run_index`, same lock as 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +30,10 @@ from api.schemas import IndexIn
 from api.session import CheckedForm, EditorPage, PageNotFound
 from indexer.git import GitRepo
 from kb.article import Article, ArticleType, Language, Status
-from kb.corpus import Corpus, is_article_path, load_corpus
-from kb.drafting import Drafter
-from kb.errors import KbError, Problem
+from kb.corpus import Corpus, load_corpus
+from kb.drafting import template_problems
+from kb.errors import KbError, Problem, ReindexRunning
+from kb.files import read_inside
 
 router = APIRouter(include_in_schema=False)
 
@@ -64,24 +66,29 @@ class CorpusCache:
         self._value: tuple[Corpus, list[Problem]] | None = None
 
     def get(self, root: Path) -> tuple[Corpus, list[Problem]]:
-        stats = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(root.rglob("*"))
-                      if p.is_file() and (is_article_path(p.relative_to(root)) or p.parent.name == "_templates"))
-        key = (str(root), dt.date.today(), stats)
+        key = (str(root), dt.date.today(), _stats(root))
         with self._lock:
             if key != self._key or self._value is None:
-                self._value = (load_corpus(root), _template_problems(root / "_templates"))
+                templates = root / "_templates"
+                exists = templates.is_dir() or templates.is_symlink()
+                self._value = (load_corpus(root), template_problems(templates) if exists else [])
                 self._key = key
             return self._value
 
 
-def _template_problems(templates: Path) -> list[Problem]:
-    if not templates.is_dir():
-        return []
-    try:
-        return Drafter(templates).check()
-    except KbError as e:  # as `kb lint` does: a template that does not compile is one problem, not a crash
-        problem = getattr(e, "problem", None)
-        return [problem] if isinstance(problem, Problem) else [Problem(str(templates), 1, e.message)]
+def _stats(root: Path) -> tuple[tuple[str, int, int, int], ...]:
+    """(path, mode, mtime, size) of every entry, links not followed: a dangling link or an unreadable entry is
+    part of the key like any file (and is reported by the corpus, not raised here)."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]  # .git: never an article, often large
+        for name in (*dirnames, *filenames):
+            try:
+                info = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            out.append((os.path.join(dirpath, name), info.st_mode, info.st_mtime_ns, info.st_size))
+    return tuple(sorted(out))
 
 
 _cache = CorpusCache()
@@ -161,10 +168,10 @@ def article_view(request: Request, article_id: str, settings: SettingsDep, sessi
     article = corpus.articles.get(article_id)
     if article is None:
         raise PageNotFound(f"geen artikel met id '{article_id}' in {settings.articles_dir}")
-    try:
-        text = Path(article.path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise PageNotFound(f"{article.path}: cannot read ({e.strerror})") from e
+    raw = read_inside(Path(article.path), settings.articles_dir)  # as the corpus read it: never through a link
+    if isinstance(raw, Problem):
+        raise PageNotFound(f"{shown(article.path, settings.articles_dir)}: {raw.message}")
+    text = raw.decode("utf-8-sig", errors="replace")
     problems = corpus.problems_by_path().get(article.path, [])
     today = dt.date.today()
     return render(request, "editor_article.html", article=article, body=article_html(text), problems=problems,
@@ -191,20 +198,24 @@ def _index_state(settings: Any, engine: Any) -> dict[str, Any]:
 @router.get("/editor/index")
 def index_page(request: Request, settings: SettingsDep, engine: EngineDep, session: EditorPage) -> Response:
     last = getattr(request.app.state, "page_last_index", None)
-    return render(request, "editor_index.html", last=last, articles_prefix=f"{settings.articles_dir}/",
+    busy = request.query_params.get("busy") == "1"
+    return render(request, "editor_index.html", last=last, busy=busy, articles_prefix=f"{settings.articles_dir}/",
                   **_index_state(settings, engine))
 
 
 @router.post("/editor/reindex")
 def reindex(request: Request, settings: SettingsDep, engine: EngineDep, session: EditorPage,
             form: CheckedForm) -> Response:
-    """Re-index now (the same function and lock as POST /v1/index), then show the outcome on the index page."""
+    """Re-index now (the same function and lock as POST /v1/index), then show the outcome on the index page;
+    while another re-index runs, say so at once instead of waiting for it."""
     full = form.get("full") in ("1", "true", "on")
     started = dt.datetime.now(dt.UTC)
     try:
         report = reindex_route(IndexIn(full=full), engine, settings, session.key)
         request.app.state.page_last_index = {"ok": True, "report": report, "by": session.key.name,
                                              "at": started.isoformat(timespec="seconds")}
+    except ReindexRunning:  # the running one's outcome lands here when it is done; this one changes nothing
+        return RedirectResponse("/editor/index?busy=1", status_code=303)
     except KbError as e:
         request.app.state.page_last_index = {"ok": False, "error": e.message, "by": session.key.name,
                                              "at": started.isoformat(timespec="seconds")}

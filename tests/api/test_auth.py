@@ -22,9 +22,10 @@ from kb.config import Settings
 from tests.api.conftest import ROLES, assert_error_shape
 
 OPEN = {"/healthz", "/readyz"}
-#: Routes anyone may open besides the health checks: API docs, static files and the login pages.
-OPEN_ROUTES = {("GET", p) for p in ("/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect",
-                                    "/redoc", "/static/{path}")} | {(m, p) for m, p in OPEN_PAGES}
+#: Routes anyone may open besides the health checks: API docs, static files and the login pages. The docs are
+#: open in development only; with KB_ENV=production they need a key or a session (tests/security/test_edges.py).
+OPEN_ROUTES = {("GET", p) for p in ("/healthz", "/readyz", "/openapi.json", "/docs", "/static/{path}")} | \
+    {(m, p) for m, p in OPEN_PAGES}
 #: Values for path parameters, so that a route can be called.
 PATH_VALUES = {"{article_id}": "suiker-voedt-kanker", "{relative}": "golden/golden.html", "{path}": "pages.css"}
 #: The role each route needs. A new route fails `test_every_route_is_in_the_role_matrix` until it is listed.
