@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from api.db import SqliteDatabase
+from api.db import open_database
 from kb.channels import Channel
 from tests.api.conftest import assert_error_shape
 
@@ -102,7 +102,7 @@ def test_feedback_is_stored_and_tied_to_its_request(client: Any, auth: Any, api_
     response = client.post("/v1/feedback", headers=auth["agent"], json={
         "request_id": rid, "article_id": article_id, "action": "edited", "final_text": "Hoi! Nee hoor ..."})
     assert response.status_code == 201, response.text
-    db = SqliteDatabase(api_env[0].data_dir / "kennisbank.sqlite")
+    db = open_database(Settings(data_dir=api_env[0].data_dir))
     try:
         stored = {row["id"]: row for row in db.feedback()}[response.json()["feedback_id"]]
     finally:
