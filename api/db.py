@@ -217,6 +217,7 @@ def open_database(settings: Settings) -> Database:
     """The database the settings choose (PostgreSQL when `database_url` is set, else SQLite in the data dir),
     migrated to the newest schema.
 
+        >>> from pathlib import Path
         >>> db = open_database(Settings(data_dir=Path("/tmp/kb-demo")))
         >>> db.backend
         'sqlite'

@@ -14,7 +14,7 @@ at scrape time, in either mode.
 
     >>> m = Metrics()
     >>> m.observe_request("/v1/suggest", "POST", 200, 0.012)
-    >>> 'kb_http_requests_total{route="/v1/suggest",method="POST",status="200"} 1.0' in m.render(None)
+    >>> 'kb_http_requests_total{method="POST",route="/v1/suggest",status="200"} 1.0' in m.render(None)
     True
 """
 

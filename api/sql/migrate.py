@@ -7,10 +7,12 @@ in one transaction that first takes a lock: `pg_advisory_xact_lock` on PostgreSQ
 migration that fails leaves the database as it was (both backends have transactional DDL).
 
     >>> from api.sql.engine import direct_engine
-    >>> engine = direct_engine(Settings(data_dir=Path("/tmp/kb-demo")))  # doctest: +SKIP
-    >>> upgrade(engine, "/tmp/kb-demo/kennisbank.sqlite")  # doctest: +SKIP
-    >>> current(engine) == head()  # doctest: +SKIP
+    >>> from kb.config import Settings
+    >>> engine = direct_engine(Settings(data_dir=Path("/tmp/kb-demo")))
+    >>> upgrade(engine, "/tmp/kb-demo/kennisbank.sqlite")
+    >>> current(engine) == head()
     True
+    >>> engine.dispose()
 """
 
 from __future__ import annotations
