@@ -29,10 +29,12 @@ def run(connection: Connection) -> None:
         context.run_migrations()
 
 
-given = context.config.attributes.get("connection")
-if given is not None:  # the service: api.sql.migrate.upgrade
-    run(given)
-else:  # the alembic command line
+def main() -> None:
+    given = context.config.attributes.get("connection")
+    if given is not None:  # the service: api.sql.migrate.upgrade
+        run(given)
+        return
+    # the alembic command line
     from api.sql.engine import direct_engine
     from api.sql.migrate import locked
     from kb.cli import settings_from
@@ -43,3 +45,7 @@ else:  # the alembic command line
             run(connection)
     finally:
         engine.dispose()
+
+
+if getattr(context, "config", None) is not None:  # run by Alembic; imported anywhere else (doctests), it does nothing
+    main()
