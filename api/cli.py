@@ -13,7 +13,8 @@ from contextlib import contextmanager
 
 import click
 
-from api.db import ROLES, SQLITE_FILE, Database, open_database
+from api.db import ROLES, Database, open_database
+from api.sql.engine import SQLITE_FILE
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
 from kb.drafting import Drafter
 from kb.errors import ConfigError

@@ -15,9 +15,9 @@ ROLES = ("agent", "editor", "qa", "admin")
 
 
 def make_keys(data_dir: Path) -> dict[str, str]:
-    from api.db import SqliteDatabase
+    from api.db import open_database
 
-    db = SqliteDatabase(data_dir / "kennisbank.sqlite")
+    db = open_database(Settings(data_dir=data_dir))
     try:
         return {role: db.add_key(role, name=f"test {role}")[0] for role in ROLES}
     finally:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.routing import iter_route_contexts
 
-from api.db import SqliteDatabase
+from api.db import open_database
 from api.deps import required_role
 from api.pages.auth import OPEN_PAGES
 from kb.config import Settings
@@ -88,7 +88,7 @@ def test_health_checks_need_no_key(client: Any, path: str) -> None:
 
 def test_a_revoked_key_is_refused(client: Any, api_env: Any) -> None:
     settings, _ = api_env
-    db = SqliteDatabase(settings.data_dir / "kennisbank.sqlite")
+    db = open_database(Settings(data_dir=settings.data_dir))
     try:
         key, record = db.add_key("agent", name="leaving volunteer")
         headers = {"Authorization": f"Bearer {key}"}
@@ -124,7 +124,7 @@ def test_production_refuses_the_demo_key(sample_engine: Any, tmp_path: Any) -> N
     from api.app import create_app
 
     settings = sample_engine.settings.model_copy(update={"data_dir": tmp_path, "env": "production"})
-    db = SqliteDatabase(tmp_path / "kennisbank.sqlite")
+    db = open_database(Settings(data_dir=tmp_path))
     try:
         demo, _ = db.add_key("admin", name="demo")
         real, _ = db.add_key("agent", name="Anna")

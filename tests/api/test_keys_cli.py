@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from api.db import SqliteDatabase
+from api.db import open_database
 from kb.cli import main
+from kb.config import Settings
 
 
 def _kb(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -22,7 +23,7 @@ def test_keys_add_prints_the_key_once_and_list_never_shows_it(tmp_path: Path, mo
     code, key, err = _kb(capsys, "keys", "add", "--role", "editor", "--name", "Anna de Vries")
     key = key.strip()
     assert code == 0 and key.startswith("kb_") and "cannot be shown again" in err
-    db = SqliteDatabase(tmp_path / "kennisbank.sqlite")
+    db = open_database(Settings(data_dir=tmp_path))
     try:
         assert db.check_key(key) is not None and db.check_key(key).role == "editor"  # type: ignore[union-attr]
     finally:

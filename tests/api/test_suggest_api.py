@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from api.db import SqliteDatabase
+from prometheus_client.parser import text_string_to_metric_families
+
+from api.db import open_database
 from kb.channels import Channel
+from kb.config import Settings
 from tests.api.conftest import assert_error_shape
 
 SUGAR = "Is het waar dat suiker kanker voedt? Mijn buurvrouw eet daarom helemaal geen fruit meer"
@@ -102,7 +105,7 @@ def test_feedback_is_stored_and_tied_to_its_request(client: Any, auth: Any, api_
     response = client.post("/v1/feedback", headers=auth["agent"], json={
         "request_id": rid, "article_id": article_id, "action": "edited", "final_text": "Hoi! Nee hoor ..."})
     assert response.status_code == 201, response.text
-    db = SqliteDatabase(api_env[0].data_dir / "kennisbank.sqlite")
+    db = open_database(Settings(data_dir=api_env[0].data_dir))
     try:
         stored = {row["id"]: row for row in db.feedback()}[response.json()["feedback_id"]]
     finally:
@@ -142,10 +145,18 @@ def test_articles_are_browsable_with_filters_and_bounded_pages(client: Any, auth
 def test_metrics_count_requests_latency_tiers_and_index(client: Any, auth: Any) -> None:
     _suggest(client, auth["agent"], message=SUGAR)
     _suggest(client, auth["agent"], message="Wie wint er zondag, Ajax of Feyenoord?")
-    text = client.get("/metrics", headers=auth["qa"]).text
-    assert re.search(r'kb_http_requests_total\{route="/v1/suggest",method="POST",status="200"\} [1-9]', text)
-    assert 'kb_http_request_seconds_bucket{route="/v1/suggest",method="POST",le="+Inf"}' in text
-    assert re.search(r'kb_suggestions_total\{confidence="(high|medium|low)"\} [1-9]', text)
-    assert re.search(r"kb_no_match_total [1-9]", text)
-    assert re.search(r'kb_index_info\{collection="kb_articles__[^"]+",commit="[^"]*",model="[^"]+"\} 1', text)
-    assert re.search(r"kb_index_age_seconds \d+", text)
+    samples = [s for family in text_string_to_metric_families(client.get("/metrics", headers=auth["qa"]).text)
+               for s in family.samples]
+
+    def value(name: str, **labels: str) -> float:
+        found = [s.value for s in samples if s.name == name and s.labels == labels]
+        assert len(found) == 1, (name, labels)
+        return float(found[0])
+
+    assert value("kb_http_requests_total", route="/v1/suggest", method="POST", status="200") >= 2
+    assert value("kb_http_request_seconds_bucket", route="/v1/suggest", method="POST", le="+Inf") >= 2
+    assert sum(value("kb_suggestions_total", confidence=tier) for tier in ("high", "medium", "low")) >= 1
+    assert value("kb_no_match_total") >= 1
+    [info] = [s for s in samples if s.name == "kb_index_info"]
+    assert info.labels["collection"].startswith("kb_articles__") and info.labels["model"] and info.value == 1
+    assert value("kb_index_age_seconds") >= 0

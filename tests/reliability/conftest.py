@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from api.db import SqliteDatabase
+from api.db import open_database
 from kb.config import Settings
 from tests.conftest import ARTICLES
 from tests.reliability.postgres import PostgresServer
@@ -37,7 +37,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, sample_engine: Any) -> Iter
     """`kb serve` on the sample articles with keys agent0..agent199 and admin."""
     base = tmp_path_factory.mktemp("served")
     data = prepare_data_dir(base / "data", sample_engine.settings.cache_path)
-    db = SqliteDatabase(data / "kennisbank.sqlite")
+    db = open_database(Settings(data_dir=data))
     keys = {f"agent{i}": db.add_key("agent", name=f"load agent {i}")[0] for i in range(200)}
     keys["agent"] = keys["agent0"]
     keys["admin"] = db.add_key("admin", name="reliability admin")[0]

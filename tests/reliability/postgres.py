@@ -61,9 +61,17 @@ class PostgresServer:
             shutil.chown(base, "postgres")
         server = cls(base, _free_port(), bin_dir, as_user)
         server._run("initdb", "-D", str(base / "data"), "-A", "trust", "-U", "kb", "-E", "UTF8", "--no-sync")
-        server._run("pg_ctl", "-D", str(base / "data"), "-l", str(base / "log"), "-w", "-t", "60", "start",
-                    "-o", f"-p {server.port} -k {base} -c listen_addresses=127.0.0.1 -c max_connections=200")
+        server.resume()
         return server
+
+    def resume(self) -> None:
+        """Start the server (again) on its port."""
+        self._run("pg_ctl", "-D", str(self.base / "data"), "-l", str(self.base / "log"), "-w", "-t", "60", "start",
+                  "-o", f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c max_connections=200")
+
+    def pause(self) -> None:
+        """Stop the server, its data kept (a restart, an outage); `resume` starts it again."""
+        self._run("pg_ctl", "-D", str(self.base / "data"), "-m", "fast", "-w", "stop")
 
     def _run(self, tool: str, *args: str) -> None:
         done = subprocess.run([*self.as_user, str(self.bin_dir / tool), *args], capture_output=True, text=True,

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api.db import Database, DatabaseUnavailable, SqliteDatabase, open_database
-from api.db_postgres import PostgresDatabase
+from api.db import Database, DatabaseUnavailable, open_database
 from kb.config import Settings
 
 Opener = Callable[[], Database]
@@ -35,9 +34,7 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
 
 
 def test_the_setting_chooses_the_backend(opener: Opener, request: pytest.FixtureRequest) -> None:
-    db = opener()
-    expected = SqliteDatabase if request.node.callspec.params["opener"] == "sqlite" else PostgresDatabase
-    assert type(db) is expected
+    assert opener().backend == request.node.callspec.params["opener"]
 
 
 def test_a_key_is_accepted_with_its_role_and_refused_when_wrong(opener: Opener) -> None:
@@ -187,3 +184,34 @@ def test_an_unreachable_postgresql_is_a_clear_unavailable_error(tmp_path: Path) 
     with pytest.raises(DatabaseUnavailable) as caught:
         open_database(Settings(data_dir=tmp_path, database_url=url))
     assert "127.0.0.1" in caught.value.message and "secret-pw" not in caught.value.message
+
+
+def test_the_sqlite_file_and_its_journal_are_readable_by_the_owner_only(tmp_path: Path) -> None:
+    db = open_database(Settings(data_dir=tmp_path / "data"))
+    try:
+        db.add_key("agent")  # the WAL and shared-memory files exist while the database is open
+        files = sorted((tmp_path / "data").glob("kennisbank.sqlite*"))
+        assert [f.name for f in files] == ["kennisbank.sqlite", "kennisbank.sqlite-shm", "kennisbank.sqlite-wal"]
+        assert {oct(f.stat().st_mode & 0o777) for f in files} == {"0o600"}
+    finally:
+        db.close()
+
+
+def test_while_postgresql_is_down_calls_are_unavailable_and_work_again_when_it_is_back(tmp_path: Path) -> None:
+    from tests.reliability.postgres import PostgresServer
+
+    with PostgresServer.start() as pg:  # its own server: this test stops it
+        db = open_database(Settings(data_dir=tmp_path, database_url=pg.create_database("restart")))
+        try:
+            key, _ = db.add_key("agent")
+            assert db.check_key(key) is not None
+            pg.pause()
+            for call in (lambda: db.check_key(key), lambda: db.add_feedback("r", None, "used", None, None), db.ping):
+                with pytest.raises(DatabaseUnavailable, match=f"127.0.0.1:{pg.port}/restart unavailable"):
+                    call()
+            pg.resume()
+            # The same Database, not reopened: its pooled connections died with the server and are replaced.
+            assert db.check_key(key) is not None
+            assert db.add_feedback("r", None, "used", None, None) == 1
+        finally:
+            db.close()

@@ -15,7 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from api.db import SqliteDatabase
+from api.db import open_database
 from kb.config import Settings
 from tests.conftest import ARTICLES
 
@@ -42,7 +42,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> It
     engine = Engine.open(settings, embedder=real_embedder)
     report = run_index(engine, articles)
     assert not report.errors, report.errors
-    db = SqliteDatabase(settings.data_dir / "kennisbank.sqlite")
+    db = open_database(Settings(data_dir=settings.data_dir))
     admin = db.add_key("admin", name="fuzzer")[0]
     db.close()
     yield create_app(settings, engine), admin

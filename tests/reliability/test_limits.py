@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from api.db import SqliteDatabase
+from api.db import open_database
 from api.limits import Gate, KeyRateLimit
+from kb.config import Settings
 from tests.api.conftest import assert_error_shape
 
 
@@ -81,7 +82,7 @@ def test_a_key_over_its_rate_gets_429_with_retry_after_and_other_keys_go_on(samp
     from api.app import create_app
 
     settings = sample_engine.settings.model_copy(update={"data_dir": tmp_path, "key_rate": 0.05, "key_burst": 3})
-    db = SqliteDatabase(tmp_path / "kennisbank.sqlite")
+    db = open_database(Settings(data_dir=tmp_path))
     busy, calm = db.add_key("agent")[0], db.add_key("agent")[0]
     db.close()
     with TestClient(create_app(settings, sample_engine)) as client:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from api.db import open_database
 from kb.config import Settings
@@ -53,11 +54,14 @@ def pair(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer, sam
     except QdrantFetchError as e:  # no npm here: each process gets its own local index; the state is still shared
         warnings.warn(f"scale-out runs on local Qdrant folders, not one server: {e}", stacklevel=1)
         node = None
+    shared_metrics = base / "metrics"  # PROMETHEUS_MULTIPROC_DIR: both processes count into it
+    shared_metrics.mkdir()
     services = []
     for name in ("a", "b"):
         data = prepare_data_dir(base / name / "data", sample_engine.settings.cache_path)
         port = free_port()
-        extra = {"KB_DATABASE_URL": url, "KB_KEY_RATE": "0"}  # the per-key limit has its own test
+        extra = {"KB_DATABASE_URL": url, "KB_KEY_RATE": "0",  # the per-key limit has its own test
+                 "PROMETHEUS_MULTIPROC_DIR": str(shared_metrics)}
         if node is not None:
             extra.update(KB_QDRANT_URL=node.url, KB_COLLECTION="kb_scale_out")
         services.append(Service(base / name, port, serve_env(data, ARTICLES, port, **extra), {"agent": agent_key}))
@@ -116,6 +120,23 @@ def test_feedback_on_a_suggestion_from_one_process_is_taken_by_the_other(pair: P
                           json={"request_id": body["request_id"], "article_id": article, "action": "used"})
     assert response.status_code == 201, response.text
     assert pair.stored_feedback(body["request_id"]) == {response.json()["feedback_id"]}
+
+
+def _suggestions_counted(svc: Service, key: str) -> float:
+    response = httpx.get(f"{svc.url}/metrics", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    assert response.status_code == 200, response.text
+    return sum(s.value for family in text_string_to_metric_families(response.text) for s in family.samples
+               if s.name == "kb_http_requests_total" and s.labels["route"] == "/v1/suggest")
+
+
+def test_either_process_answers_metrics_for_both(pair: Pair) -> None:
+    added = pair.a.kb("keys", "add", "--role", "qa", "--name", "scale-out metrics")
+    assert added.returncode == 0, added.stderr
+    qa = added.stdout.strip()
+    before = _suggestions_counted(pair.b, qa)
+    for svc in (pair.a, pair.a, pair.a, pair.b):
+        _suggest(svc)
+    assert _suggestions_counted(pair.b, qa) == _suggestions_counted(pair.a, qa) == before + 4
 
 
 class Writers:

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from api.app import create_app
-from api.db import SqliteDatabase
+from api.db import open_database
 from api.routes import admin
 from api.session import load_secret
 from kb.config import Settings
@@ -119,7 +119,7 @@ def test_kb_keys_on_an_unusable_data_directory_is_one_clear_line(tmp_path: Path)
 
 
 def test_the_database_and_the_session_secret_are_created_readable_by_the_owner_only(tmp_path: Path) -> None:
-    db = SqliteDatabase(tmp_path / "kennisbank.sqlite")
+    db = open_database(Settings(data_dir=tmp_path))
     db.add_key("agent", name="x")
     try:
         for name in ("kennisbank.sqlite", "kennisbank.sqlite-wal"):
@@ -165,7 +165,7 @@ def test_while_a_reindex_runs_the_api_and_the_editor_page_answer_at_once(sample_
 
 def test_sqlite_wal_files_follow_the_database_mode(tmp_path: Path) -> None:
     """SQLite makes -wal and -shm with the database file's permissions: checked, since we rely on it."""
-    db = SqliteDatabase(tmp_path / "kennisbank.sqlite")
+    db = open_database(Settings(data_dir=tmp_path))
     try:
         db.add_key("agent")
         with sqlite3.connect(tmp_path / "kennisbank.sqlite") as con:
