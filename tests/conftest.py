@@ -1,7 +1,12 @@
-"""Shared fixtures: the real model (loaded once) and the sample knowledge base indexed once into local Qdrant.
+"""Shared fixtures: the real model (loaded once) and the sample knowledge base indexed once into local Qdrant,
+and the marker every test gets from its directory.
 
 Local Qdrant allows one client per folder, so tests that only read share `sample_engine`; tests that change an
 index build their own in a temporary folder with `make_engine`.
+
+Markers (`pytest -m unit` runs in seconds without a model): tests/unit is `unit`, tests/browser `browser` and
+`e2e`, every other directory `e2e` unless its file says `unit` itself; `slow` is set per file or test. A `unit`
+test that asks for the model fails collection, so `-m unit` stays model-free.
 """
 
 from __future__ import annotations
@@ -31,6 +36,31 @@ ARTICLES = ROOT / "articles"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = ROOT.parent / "shared"
 EVAL_DATA = ROOT / "eval" / "data"
+
+
+#: Fixtures that load an embedding model (those that build on them, such as `sample_engine`, include them).
+MODEL_FIXTURES = frozenset({"real_embedder", "onnx_dir", "minilm_embedder", "reference_embedder"})
+#: The markers a test directory gives its tests; directories not listed give `e2e`.
+DIRECTORY_MARKERS = {"unit": ("unit",), "browser": ("browser", "e2e")}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test by its directory (see the module docstring) and keep `unit` tests model-free."""
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        try:
+            directory = item.path.resolve().relative_to(tests).parts[0]
+        except ValueError:  # collected from outside tests/ (doctests run through tests/unit/test_doctests.py)
+            directory = ""
+        own = {m.name for m in item.iter_markers()}
+        wanted = DIRECTORY_MARKERS.get(directory, ("unit",) if "unit" in own else ("e2e",))
+        for name in wanted:
+            if name not in own:
+                item.add_marker(name)
+        if "unit" in wanted and MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            raise pytest.UsageError(f"{item.nodeid}: a unit test may not load a model "
+                                    f"({', '.join(sorted(MODEL_FIXTURES & set(item.fixturenames)))}); "
+                                    "use hash_embedder, or move it out of tests/unit")
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
