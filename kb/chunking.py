@@ -5,7 +5,10 @@ matches it far more sharply than a long answer does. The title, the approved ans
 chunks too; each keeps the article title and its heading path. Chunk ids are UUIDs derived from article id,
 heading path and text, so indexing the same content twice gives the same point set.
 
-    >>> [c.kind for c in chunk_article(article)][:3]  # doctest: +SKIP
+    >>> from pathlib import Path
+    >>> from kb.parsing import parse_article
+    >>> article = parse_article(Path("articles/nl/suiker-voedt-kanker.md")).article
+    >>> [str(c.kind) for c in chunk_article(article)][:3]
     ['title', 'claim', 'claim']
 """
 

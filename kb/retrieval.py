@@ -21,7 +21,8 @@ question's (less `WINDOW_PENALTY`), so the one sentence that asks about sugar is
 
     >>> retriever = Retriever(store, embedder, SparseEncoder(), alias="kb_articles")  # doctest: +SKIP
     >>> [m.article_id for m in retriever.search("klopt het dat suiker kanker voedt", Language.NL, limit=3)]
-    ['suiker-voedt-kanker', ...]  # doctest: +SKIP
+    ... # doctest: +SKIP
+    ['suiker-voedt-kanker', ...]
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ def lexical_part(lexical: float) -> float:
 def combine(dense: float, lexical: float, mode: Mode, lexical_weight: float = LEXICAL_WEIGHT) -> float:
     """An article's score from its best cosine and its BM25 sum (see the module docstring).
 
-        >>> combine(0.9, 10.0, "hybrid"), combine(0.9, 10.0, "dense"), combine(0.9, 10.0, "lexical")
-        (0.95, 0.9, 0.5)
+        >>> [round(combine(0.9, 10.0, mode), 6) for mode in ("hybrid", "dense", "lexical")]
+        [0.95, 0.9, 0.5]
     """
     if mode == "dense":
         return max(0.0, dense)

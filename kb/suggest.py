@@ -7,7 +7,7 @@ Each suggestion's `score` is the calibrated probability that it is the right art
 tiers cut that probability.
 
     >>> suggester = Suggester(settings, retriever, drafter, articles)  # doctest: +SKIP
-    >>> result = suggester.suggest(SuggestQuery(message="baking soda tegen kanker?", channel=Channel.X))
+    >>> result = suggester.suggest(SuggestQuery("baking soda tegen kanker?", Channel.X))  # doctest: +SKIP
     >>> result.suggestions[0].article_id, result.suggestions[0].confidence  # doctest: +SKIP
     ('zuiveringszout-geneest-kanker', <Confidence.MEDIUM: 'medium'>)
 """
