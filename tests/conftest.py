@@ -135,7 +135,7 @@ def make_engine(tmp_path_factory: pytest.TempPathFactory,
 @pytest.fixture(scope="session")
 def sample_engine(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Iterator[Engine]:
     """The sample knowledge base, indexed with the real model into a temporary local Qdrant (read-only use)."""
-    from indexer.cli import run_index
+    from indexer.run import run_index
     from kb.engine import Engine
 
     base = tmp_path_factory.mktemp("sample")

@@ -15,7 +15,7 @@ from fastapi.responses import PlainTextResponse
 
 from api.deps import EditorKey, EngineDep, QaKey, SettingsDep
 from api.schemas import IndexIn
-from indexer.cli import run_index
+from indexer.run import run_index
 from kb.config import Settings
 from kb.engine import Engine
 from kb.errors import ReindexRunning, StoreReadOnly

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from indexer.build import Indexer
-from indexer.cli import run_index
 from indexer.git import GitRepo, Revision
+from indexer.run import run_index
 from kb.chunking import chunk_article
 from kb.corpus import iter_article_files, load_corpus
 from kb.normalize import normalize

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from eval.golden import load_golden
-from indexer.cli import run_index
+from indexer.run import run_index
 from kb.channels import Channel
 from kb.config import Settings
 from kb.engine import Engine
