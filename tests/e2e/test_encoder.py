@@ -75,7 +75,7 @@ def test_onnx_queries_do_not_load_torch(onnx_dir: Path) -> None:
 def test_bench_quick_run_fills_every_field(tmp_path: Path, onnx_dir: Path) -> None:
     import shutil
 
-    from eval.bench import BenchConfig, run_bench
+    from bench.run import BenchConfig, run_bench
     from kb.config import Settings
 
     shutil.copytree(onnx_dir, tmp_path / "onnx")

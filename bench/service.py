@@ -31,8 +31,8 @@ from typing import Any
 
 import httpx
 
-from eval.bench_data import synthetic_kb
-from eval.bench_stats import summary
+from bench.data import synthetic_kb
+from bench.stats import summary
 from kb.config import Settings
 from kb.embedding import Embedder
 

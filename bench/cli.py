@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from eval.bench import BenchConfig, run_bench
+from bench.run import BenchConfig, run_bench
 from kb.cli import EXIT_OK, settings_from
 
 

@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from eval.bench_data import synthetic_kb
-from eval.bench_edge import available as edge_available
-from eval.bench_edge import bench_edge
-from eval.bench_service import bench_service
-from eval.bench_stats import paired, per_item
+from bench.data import synthetic_kb
+from bench.edge import available as edge_available
+from bench.edge import bench_edge
+from bench.service import bench_service
+from bench.stats import paired, per_item
 from eval.golden import load_golden
 from kb.chunking import chunk_article
 from kb.config import Settings
