@@ -8,6 +8,7 @@ eval packages through the `kb.commands` entry points in pyproject.toml, so `kb` 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from importlib.metadata import entry_points
@@ -120,7 +121,9 @@ def suggest(message: str, channel: str, language: str | None, customer_name: str
         engine.ready()
         result = engine.suggester.suggest(query)
     if as_json:
-        click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        # Sources are the articles' own (pydantic) records: written as {"title", "url"}.
+        click.echo(json.dumps(dataclasses.asdict(result), ensure_ascii=False, indent=2,
+                              default=lambda value: value.model_dump(mode="json")))
         return EXIT_OK
     if result.no_match:
         click.echo("No matching article: this message needs a person (or a new article).")

@@ -21,9 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from pydantic import BaseModel
-
-from kb.article import Article, Language
+from kb.article import Article, ArticleType, Language, Source, Verdict
 from kb.channels import Channel
 from kb.confidence import UNCALIBRATED, Calibration, probabilities
 from kb.config import Settings
@@ -50,31 +48,32 @@ class SuggestionWarning(StrEnum):
     SHORT_MESSAGE = "short_message"
 
 
-class SourceOut(BaseModel):
-    title: str
-    url: str
+@dataclass(frozen=True)
+class Suggestion:
+    """One article offered for a message: what it is, how likely it is the right one (`score`, the calibrated
+    probability) and its tier, the chunk that matched, and the draft in the message's channel. The HTTP API
+    turns it into its own wire model (api.schemas); the core never shapes JSON."""
 
-
-class Suggestion(BaseModel):
     article_id: str
     title: str
-    type: str
-    verdict: str | None
-    language: str
+    type: ArticleType
+    verdict: Verdict | None
+    language: Language
     score: float
     confidence: Confidence
     matched_text: str
     draft: str
     draft_length: int
-    sources: list[SourceOut]
-    warnings: list[str]
+    sources: tuple[Source, ...]
+    warnings: tuple[str, ...]
 
 
-class SuggestResult(BaseModel):
+@dataclass(frozen=True)
+class SuggestResult:
     language: Language
     language_detected: bool
     channel: Channel
-    suggestions: list[Suggestion]
+    suggestions: tuple[Suggestion, ...]
     no_match: bool
 
 
@@ -124,8 +123,8 @@ class Suggester:
         confidence = self.confidences(ranked, words=words, language=language)
         shown = [(m, p) for m, p in zip(ranked, confidence, strict=True) if p >= self.settings.threshold_low][:limit]
         articles = self.articles.get_articles([m.article_id for m, _ in shown])
-        suggestions = [self._suggestion(m, p, articles[m.article_id], query, language, words)
-                       for m, p in shown if m.article_id in articles and articles[m.article_id].is_served]
+        suggestions = tuple(self._suggestion(m, p, articles[m.article_id], query, language, words)
+                            for m, p in shown if m.article_id in articles and articles[m.article_id].is_served)
         return SuggestResult(language=language, language_detected=detected, channel=query.channel,
                              suggestions=suggestions, no_match=not suggestions)
 
@@ -164,12 +163,10 @@ class Suggester:
             warnings.append(SuggestionWarning.SHORT_MESSAGE)
         meta = article.meta
         return Suggestion(
-            article_id=meta.id, title=meta.title, type=str(meta.type),
-            verdict=str(meta.verdict) if meta.verdict else None, language=str(meta.language),
+            article_id=meta.id, title=meta.title, type=meta.type, verdict=meta.verdict, language=meta.language,
             score=round(confidence, 4), confidence=self.tier(confidence, words=words, stale=stale),
             matched_text=match.matched_text, draft=draft.text, draft_length=draft.length,
-            sources=[SourceOut(title=s.title, url=s.href) for s in meta.sources],
-            warnings=[str(w) for w in warnings],
+            sources=tuple(meta.sources), warnings=tuple(str(w) for w in warnings),
         )
 
 

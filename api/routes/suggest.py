@@ -24,8 +24,7 @@ def suggest(body: SuggestIn, request: Request, engine: EngineDep, db: DbDep, key
     rid = request.state.request_id = uuid.uuid4().hex
     db.record_request(rid, key.id, body.message, str(body.channel), [s.article_id for s in result.suggestions])
     request.app.state.metrics.observe_suggestion(result)
-    return SuggestOut(request_id=rid, language=result.language, suggestions=result.suggestions,
-                      no_match=result.no_match)
+    return SuggestOut.of(result, rid)
 
 
 @router.post("/feedback", status_code=201)
