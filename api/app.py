@@ -105,7 +105,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(docs.router)  # /openapi.json and /docs: open in development, behind keys in production
     pages.install(app)  # the web pages, their static files and their error pages (not in the OpenAPI schema)
-    openapi.install(app)  # errors and keys documented on every operation
+    openapi.install(app, settings)  # errors, keys and the settings' bounds documented on every operation
 
     @app.middleware("http")
     async def observe(request: Any, call_next: Any) -> Any:

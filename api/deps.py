@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request
 
 from api.db import ApiKey, Database
 from api.limits import check_key_rate
+from api.metrics import Metrics
 from kb.config import PLACEHOLDER_KEYS, Settings
 from kb.engine import Engine
 
@@ -31,9 +32,15 @@ def get_db(request: Request) -> Database:
     return db
 
 
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
 def _authenticate(request: Request, db: DbDep, settings: SettingsDep) -> ApiKey:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from kb import suggest
 from kb.article import Article, Language, Source
 from kb.channels import Channel
+from kb.config import MAX_MESSAGE_CHARS_CEILING
 from kb.suggest import Confidence
 
 
@@ -33,7 +34,10 @@ def _json_integer(value: object) -> object:
 class SuggestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    message: str = Field(min_length=1, max_length=5000, description="The incoming message, as received.")
+    # Bounded here by the ceiling of KB_MAX_MESSAGE_CHARS; the setting itself is applied where the message is
+    # read (kb.normalize.Message.bounded) and written into the OpenAPI document (api/openapi.py).
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS_CEILING,
+                         description="The incoming message, as received (at most KB_MAX_MESSAGE_CHARS characters).")
     channel: Channel = Field(Channel.FACEBOOK, description="Where the reply goes: x, facebook, instagram, "
                              "whatsapp or email.")
     language: Language | None = Field(None, description="nl or en; detected when left out.")

@@ -16,6 +16,11 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: The longest incoming message by default (KB_MAX_MESSAGE_CHARS), and the most that setting may allow: the API's
+#: request model is bounded by the ceiling, the service by the setting (api/service.py), and the OpenAPI
+#: document states the setting.
+MAX_MESSAGE_CHARS = 5000
+MAX_MESSAGE_CHARS_CEILING = 100_000
 #: Keys that look like keys but must never guard a real deployment.
 PLACEHOLDER_KEYS = frozenset({"changeme", "change-me", "secret", "demo", "kb-demo-key", "test", "password"})
 
@@ -81,7 +86,8 @@ class Settings(BaseSettings):
                                      "--write FILE`) for a model that has none bundled in kb/calibration/.")
     short_message_words: int = Field(4, ge=0, le=50,
                                      description="Messages with at most this many words are never `high`.")
-    max_message_chars: int = Field(5000, ge=100, le=100_000, description="Longest accepted incoming message.")
+    max_message_chars: int = Field(MAX_MESSAGE_CHARS, ge=100, le=MAX_MESSAGE_CHARS_CEILING,
+                                   description="Longest accepted incoming message (the API's too).")
     default_limit: int = Field(3, ge=1, le=10, description="Suggestions returned when no limit is asked.")
     api_key: SecretStr | None = Field(
         None, description="Key the CLI sends to a running `kb serve` (e.g. `kb index` while the service owns the "

@@ -36,7 +36,7 @@ import numpy as np
 from kb.article import Language
 from kb.embedding import Embedder
 from kb.lexical import SparseEncoder
-from kb.normalize import normalize
+from kb.normalize import Message
 from kb.store import Hit, QdrantStore
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -129,11 +129,13 @@ class Retriever:
         self.candidates = candidates
         self.lexical_weight = lexical_weight
 
-    def search(self, message: str, language: Language | None, *, limit: int) -> list[Match]:
-        text = normalize(message)
+    def search(self, message: str | Message, language: Language | None, *, limit: int) -> list[Match]:
+        """Articles for `message` (text as received, or a `Message` already read), best first."""
+        read = Message.of(message)
+        text = read.text
         windows = question_windows(text) if self.mode != "lexical" else []
         vectors = self.embedder.embed([text, *windows], kind="query") if self.mode != "lexical" else None
-        sparse = self.sparse.encode_query(text, language) if self.mode != "dense" else None
+        sparse = self.sparse.encode_query(read, language) if self.mode != "dense" else None
         # Both fusions are computed here from each mode's scores (see rrf_scores for why not Qdrant's own RRF).
         result = self.store.search(self.alias, vectors[0] if vectors is not None else None, sparse,
                                    limit=self.candidates, candidates=self.candidates, fields=_FIELDS, fused=False)

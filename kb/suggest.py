@@ -27,8 +27,8 @@ from kb.confidence import UNCALIBRATED, Calibration, probabilities
 from kb.config import Settings
 from kb.drafting import Drafter
 from kb.errors import InvalidInput
-from kb.language import detect_language
-from kb.normalize import normalize
+from kb.language import detect
+from kb.normalize import Message
 from kb.retrieval import Match, Retriever
 
 #: Candidates fetched before translations are merged and the limit is applied.
@@ -79,7 +79,9 @@ class SuggestResult:
 
 @dataclass(frozen=True)
 class SuggestQuery:
-    message: str
+    """What an agent asks: the message (as received, or a `Message` already read) and how to answer it."""
+
+    message: str | Message
     channel: Channel = Channel.FACEBOOK
     language: Language | None = None
     customer_name: str | None = None
@@ -104,22 +106,18 @@ class Suggester:
         self.calibration = calibration
 
     def suggest(self, query: SuggestQuery, *, ranked: list[Match] | None = None) -> SuggestResult:
-        """Validate, detect the language, rank, apply the tiers and draft. `ranked` reuses a ranking."""
-        message = query.message.strip()
-        if not message:
-            raise InvalidInput("message: is empty; paste the incoming message", field="message")
-        if len(message) > self.settings.max_message_chars:
-            raise InvalidInput(f"message: {len(message)} characters, at most {self.settings.max_message_chars}",
-                               field="message")
+        """Read the message (once: bounded by KB_MAX_MESSAGE_CHARS, normalised), detect its language, rank,
+        apply the tiers and draft. `ranked` reuses a ranking."""
+        message = Message.bounded(query.message, self.settings.max_message_chars)
         limit = query.limit or self.settings.default_limit
         if not 1 <= limit <= 10:
             raise InvalidInput("limit: must be between 1 and 10", field="limit")
         language, detected = query.language, False
         if language is None:
-            language, detected = detect_language(message).language, True
+            language, detected = detect(message).language, True
 
         ranked = self.rank(message, language) if ranked is None else ranked
-        words = len(normalize(message).split())
+        words = message.words
         confidence = self.confidences(ranked, words=words, language=language)
         shown = [(m, p) for m, p in zip(ranked, confidence, strict=True) if p >= self.settings.threshold_low][:limit]
         articles = self.articles.get_articles([m.article_id for m, _ in shown])
@@ -128,7 +126,7 @@ class Suggester:
         return SuggestResult(language=language, language_detected=detected, channel=query.channel,
                              suggestions=suggestions, no_match=not suggestions)
 
-    def rank(self, message: str, language: Language) -> list[Match]:
+    def rank(self, message: str | Message, language: Language) -> list[Match]:
         """Candidate articles, best first, before thresholds, with translation pairs merged (see the module
         docstring)."""
         return prefer_language(self.retriever.search(message, language, limit=_POOL), language)
@@ -137,11 +135,11 @@ class Suggester:
         """The calibrated probability that each candidate is the right article."""
         return probabilities(self.calibration, ranked, words=words, language=str(language))
 
-    def rank_with_confidence(self, message: str, language: Language) -> list[tuple[Match, float]]:
+    def rank_with_confidence(self, message: str | Message, language: Language) -> list[tuple[Match, float]]:
         """`rank` with each candidate's probability (what the tiers and the no-match line cut)."""
-        ranked = self.rank(message, language)
-        words = len(normalize(message).split())
-        return list(zip(ranked, self.confidences(ranked, words=words, language=language), strict=True))
+        read = Message.of(message)
+        ranked = self.rank(read, language)
+        return list(zip(ranked, self.confidences(ranked, words=read.words, language=language), strict=True))
 
     def tier(self, score: float, *, words: int, stale: bool) -> Confidence:
         s = self.settings

@@ -3,7 +3,7 @@ indexed commit, and the re-index button.
 
 The list reads the articles folder with kb's own corpus code (the same parse and checks as `kb lint`), so drafts,
 retired articles and broken files show too; the index page uses `GitRepo.changed_since` as `kb status` does and
-re-indexes through the API's own route function (same `run_index`, same lock as `POST /v1/index`).
+re-indexes through `api.service.reindex`, as `POST /v1/index` does (same `run_index`, same lock).
 
     GET  /editor?type=&language=&status=&review=&lint=&q=   the list
     GET  /editor/articles/{article_id}                       one article
@@ -23,9 +23,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from api import service
 from api.deps import EngineDep, SettingsDep
 from api.pages.render import article_html, render
-from api.routes.admin import reindex as reindex_route
 from api.schemas import IndexIn
 from api.session import CheckedForm, EditorPage, PageNotFound
 from indexer.git import GitRepo
@@ -211,7 +211,7 @@ def reindex(request: Request, settings: SettingsDep, engine: EngineDep, session:
     full = form.get("full") in ("1", "true", "on")
     started = dt.datetime.now(dt.UTC)
     try:
-        report = reindex_route(IndexIn(full=full), engine, settings, session.key)
+        report = service.reindex(IndexIn(full=full), engine=engine, settings=settings)
         request.app.state.page_last_index = {"ok": True, "report": report, "by": session.key.name,
                                              "at": started.isoformat(timespec="seconds")}
     except ReindexRunning:  # the running one's outcome lands here when it is done; this one changes nothing

@@ -149,3 +149,10 @@ def test_every_kb_command_in_pyproject_resolves_to_a_click_command(entry: tuple[
 def test_setuptools_ships_every_package() -> None:
     include = _pyproject()["tool"]["setuptools"]["packages"]["find"]["include"]
     assert {pattern.rstrip("*") for pattern in include} == set(MAY_IMPORT)
+
+
+def test_pages_and_routes_share_the_service_and_never_call_each_other() -> None:
+    pages = [name for name in MODULES if name.startswith("api.pages")]
+    crossing = sorted((page, target) for page in pages for target in imports(page) if target.startswith("api.routes"))
+    assert not crossing, f"pages call route functions instead of api.service: {crossing}"
+    assert "api.service" in imports("api.pages.agent") and "api.service" in imports("api.routes.suggest")
