@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import docs, errors, openapi, pages
 from api.db import open_database
+from api.errors import ErrorBody, json_response
 from api.limits import ConcurrencyLimit, Gate, KeyRateLimit
 from api.metrics import Metrics
 from api.routes import admin, articles, health, suggest
@@ -39,7 +41,7 @@ class BodyLimit:
             return
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
-            await self._refuse(send)
+            await self._refuse(scope, receive, send)
             return
         seen, over, started = 0, False, False
 
@@ -63,15 +65,12 @@ class BodyLimit:
         with contextlib.suppress(_TooLarge):  # raised from inside the app's body read: answered below
             await self.app(scope, limited, guarded)
         if over and not started:
-            await self._refuse(send)
+            await self._refuse(scope, receive, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = (b'{"error":{"code":"payload_too_large","message":"request body is over 65536 bytes",'
-                b'"request_id":"","details":{}}}')
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = ErrorBody(413, "payload_too_large", f"request body is over {self.limit} bytes",
+                          {"limit": self.limit}, {"Connection": "close"})  # the rest of the body is never read
+        await json_response(error, uuid.uuid4().hex)(scope, receive, send)
 
 
 class _TooLarge(Exception):
@@ -100,7 +99,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.gate = Gate(max_in_flight=settings.max_in_flight, max_queued=settings.max_queued,
                           queue_timeout=settings.queue_timeout)
     app.state.key_limits = KeyRateLimit(settings.key_rate, settings.key_burst)
-    errors.install(app)
+    errors.install(app, page=pages.error_page)  # one handler: JSON for the API, pages for the pages
     for module in (health, suggest, articles, admin):
         app.include_router(module.router)
     app.include_router(docs.router)  # /openapi.json and /docs: open in development, behind keys in production

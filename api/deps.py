@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 
 from api.db import ApiKey, Database
+from api.errors import Forbidden, Unauthorized
 from api.limits import check_key_rate
 from api.metrics import Metrics
 from kb.config import PLACEHOLDER_KEYS, Settings
@@ -48,13 +49,13 @@ def _authenticate(request: Request, db: DbDep, settings: SettingsDep) -> ApiKey:
     scheme, _, presented = header.partition(" ")
     challenge = {"WWW-Authenticate": "Bearer"}
     if scheme.lower() != "bearer" or not presented.strip():
-        raise HTTPException(401, "send an API key as 'Authorization: Bearer <key>'", headers=challenge)
+        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'", headers=challenge)
     presented = presented.strip()
     key = db.check_key(presented)
     if key is None:
-        raise HTTPException(401, "unknown or revoked API key", headers=challenge)
+        raise Unauthorized("unknown or revoked API key", headers=challenge)
     if settings.env == "production" and (key.name == "demo" or presented.split("_", 2)[-1] in PLACEHOLDER_KEYS):
-        raise HTTPException(401, "demo and placeholder keys are refused in production", headers=challenge)
+        raise Unauthorized("demo and placeholder keys are refused in production", headers=challenge)
     request.state.key_id = key.id
     check_key_rate(request, key)  # 429 with Retry-After when the key is over its rate
     return key
@@ -65,7 +66,7 @@ def require(role: str):  # type: ignore[no-untyped-def]
 
     def check(key: Annotated[ApiKey, Depends(_authenticate)]) -> ApiKey:
         if not key.may(role):
-            raise HTTPException(403, f"this needs the {role} role; your key has role {key.role}")
+            raise Forbidden(f"this needs the {role} role; your key has role {key.role}")
         return key
 
     check.required_role = role  # type: ignore[attr-defined]  # read by the auth inventory test

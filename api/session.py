@@ -38,6 +38,7 @@ from fastapi import Depends, Request
 
 from api.db import ApiKey
 from api.deps import DbDep, SettingsDep
+from api.errors import CsrfRefused, Forbidden, Refused, Unauthorized
 from api.limits import check_key_rate
 from kb.config import PLACEHOLDER_KEYS, Settings
 from kb.errors import ConfigError
@@ -50,33 +51,6 @@ SESSION_SECONDS = 12 * 3600
 LOGIN_SECONDS = 3600
 SECRET_FILE = "session-secret"
 _MAX_FIELDS = 20
-
-
-class PageError(Exception):
-    """A page request that cannot go on; answered as an HTML page (or the JSON error shape for fetch calls)."""
-
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class LoginRequired(PageError):
-    status, code = 401, "unauthorized"
-
-
-class PageForbidden(PageError):
-    status, code = 403, "forbidden"
-
-
-class CsrfRefused(PageForbidden):
-    code = "csrf_refused"
-
-
-class PageNotFound(PageError):
-    status, code = 404, "not_found"
 
 
 @dataclass(frozen=True)
@@ -187,9 +161,9 @@ def require_page(role: str):  # type: ignore[no-untyped-def]
 
     def check(session: Annotated[PageSession | None, Depends(current_session)]) -> PageSession:
         if session is None:
-            raise LoginRequired("log in with your API key to open this page")
+            raise Unauthorized("log in with your API key to open this page")
         if not session.key.may(role):
-            raise PageForbidden(f"this page needs the {role} role; you are logged in with role {session.key.role}")
+            raise Forbidden(f"this page needs the {role} role; you are logged in with role {session.key.role}")
         return session
 
     check.required_role = role  # type: ignore[attr-defined]  # same attribute as api.deps.require
@@ -204,12 +178,12 @@ async def read_form(request: Request) -> dict[str, str]:
         return {}
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
-        raise PageError("send the form as application/x-www-form-urlencoded")
+        raise Refused("send the form as application/x-www-form-urlencoded")
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True,
                           max_num_fields=_MAX_FIELDS, strict_parsing=False)
     except (UnicodeDecodeError, ValueError) as e:
-        raise PageError(f"form: unreadable body ({e})") from e
+        raise Refused(f"form: unreadable body ({e})") from e
     return dict(pairs)
 
 
@@ -217,7 +191,7 @@ async def checked_form(request: Request,
                        session: Annotated[PageSession | None, Depends(current_session)]) -> dict[str, str]:
     """The submitted form, only after its CSRF token matched the session's (header or `csrf` field)."""
     if session is None:
-        raise LoginRequired("your session has ended: log in again")
+        raise Unauthorized("your session has ended: log in again")
     form = await read_form(request)
     presented = request.headers.get(CSRF_HEADER) or form.get("csrf", "")
     if not presented or not hmac.compare_digest(presented, session.csrf):

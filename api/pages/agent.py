@@ -20,13 +20,14 @@ from pydantic import BaseModel, ValidationError
 
 from api import service
 from api.deps import DbDep, EngineDep, MetricsDep, SettingsDep
-from api.pages.render import json_ok, render, wants_json
+from api.errors import PAGE_TAG, wants_json
+from api.pages.render import json_ok, render
 from api.schemas import FeedbackIn, SuggestIn, SuggestOut
 from api.session import AgentPage, CheckedForm
 from kb.channels import Channel
 from kb.errors import InvalidInput, KbError
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -25,17 +25,18 @@ from fastapi.responses import RedirectResponse, Response
 
 from api import service
 from api.deps import EngineDep, SettingsDep
+from api.errors import PAGE_TAG
 from api.pages.render import article_html, render
 from api.schemas import IndexIn
-from api.session import CheckedForm, EditorPage, PageNotFound
+from api.session import CheckedForm, EditorPage
 from indexer.git import GitRepo
 from kb.article import Article, ArticleType, Language, Status
 from kb.corpus import Corpus, load_corpus
 from kb.drafting import template_problems
-from kb.errors import KbError, Problem, ReindexRunning
+from kb.errors import KbError, NotFound, Problem, ReindexRunning
 from kb.files import read_inside
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
 #: "Review due" on the list: past `review_by`, or within this many days of it.
 REVIEW_SOON_DAYS = 30
@@ -167,10 +168,10 @@ def article_view(request: Request, article_id: str, settings: SettingsDep, sessi
     corpus, _ = _cache.get(settings.articles_dir)
     article = corpus.articles.get(article_id)
     if article is None:
-        raise PageNotFound(f"geen artikel met id '{article_id}' in {settings.articles_dir}")
+        raise NotFound(f"geen artikel met id '{article_id}' in {settings.articles_dir}")
     raw = read_inside(Path(article.path), settings.articles_dir)  # as the corpus read it: never through a link
     if isinstance(raw, Problem):
-        raise PageNotFound(f"{shown(article.path, settings.articles_dir)}: {raw.message}")
+        raise NotFound(f"{shown(article.path, settings.articles_dir)}: {raw.message}")
     text = raw.decode("utf-8-sig", errors="replace")
     problems = corpus.problems_by_path().get(article.path, [])
     today = dt.date.today()

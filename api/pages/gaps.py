@@ -24,13 +24,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.deps import DbDep, EngineDep
+from api.errors import PAGE_TAG
 from api.pages.render import render
 from api.session import EditorPage
 from kb.embedding import Embedder
 from kb.models import TextKind
 from kb.normalize import normalize
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
 #: Cosine to a group's centroid from which a message joins it. Measured on the 414 messages of 69 questions in
 #: eval/data/paraphrases.jsonl (multilingual-e5-small, whose cosines live in a narrow high band; normalised

@@ -20,12 +20,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
 from api.deps import SettingsDep
+from api.errors import PAGE_TAG
 from api.pages.render import render
-from api.session import PageNotFound, QaPage
+from api.session import QaPage
 from eval import gate
 from eval.report import fmt
+from kb.errors import NotFound
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
 #: At most this many JSON files are read per page view (a reports folder can grow for years).
 MAX_REPORTS = 400
@@ -108,7 +110,7 @@ def report_html(relative: str, settings: SettingsDep, session: QaPage) -> Respon
     except (OSError, ValueError):  # a NUL byte or an unreadable path: not a report either
         listed = False
     if not listed:
-        raise PageNotFound(f"no report '{relative}' in {settings.reports_dir}")
+        raise NotFound(f"no report '{relative}' in {settings.reports_dir}")
     return FileResponse(target, media_type="text/html; charset=utf-8",
                         headers={"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff",
                                  "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
