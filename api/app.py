@@ -19,9 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import docs, errors, openapi, pages
 from api.db import open_database
 from api.errors import ErrorBody, json_response
-from api.limits import ConcurrencyLimit, Gate, KeyRateLimit
-from api.metrics import Metrics
+from api.limits import ConcurrencyLimit
+from api.pages.gaps import VectorMemo
 from api.routes import admin, articles, health, suggest
+from api.session import load_secret
+from api.state import AppState, Opened
+from kb import process
 from kb.config import Settings
 from kb.engine import Engine
 
@@ -78,27 +81,34 @@ class _TooLarge(Exception):
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The app and its typed state (`api.state.AppState`, at `app.state.kb`); the model, store, database and
+    session secret are opened by its lifespan, at start-up, and closed when it ends."""
+    process.prepare()  # start-up: the process-wide defaults (kb.process), before the lifespan opens the model
+    state = AppState.build(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = engine is None
         # A broken template stops start-up here. The service reads with the read-only Qdrant key where one is set.
-        app.state.engine = engine or Engine.open(settings, read_only=True)
-        app.state.db = open_database(settings)  # SQLite in the data dir, or PostgreSQL when set
+        served = engine or Engine.open(settings, read_only=True)
+        try:
+            db = open_database(settings)  # SQLite in the data dir, or PostgreSQL when set
+        except BaseException:
+            if engine is None:
+                served.close()
+            raise
+        state.open(Opened(engine=served, db=db, session_secret=load_secret(settings),
+                          gap_vectors=VectorMemo(served.embedder)))
         try:
             yield
         finally:
-            app.state.db.close()
-            if owned:
-                app.state.engine.close()
+            db.close()
+            if engine is None:
+                served.close()
 
     # FastAPI's own docs pages load their assets from a CDN and are open: api/docs.py serves ours instead.
     app = FastAPI(title="Kennisbank", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None, description="Sourced, channel-fitted reply suggestions for webcare teams.")
-    app.state.settings = settings
-    app.state.metrics = Metrics()
-    app.state.gate = Gate(max_in_flight=settings.max_in_flight, max_queued=settings.max_queued,
-                          queue_timeout=settings.queue_timeout)
-    app.state.key_limits = KeyRateLimit(settings.key_rate, settings.key_burst)
+    app.state.kb = state  # the one thing on app.state: read through api.deps (or api.state.state_of)
     errors.install(app, page=pages.error_page)  # one handler: JSON for the API, pages for the pages
     for module in (health, suggest, articles, admin):
         app.include_router(module.router)
@@ -112,9 +122,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         response = await call_next(request)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
-        app.state.metrics.observe_request(path, request.method, response.status_code, time.perf_counter() - started)
+        state.metrics.observe_request(path, request.method, response.status_code, time.perf_counter() - started)
         return response
 
-    app.add_middleware(ConcurrencyLimit, gate=app.state.gate)  # inside BodyLimit: oversized bodies cost no slot
+    app.add_middleware(ConcurrencyLimit, gate=state.gate)  # inside BodyLimit: oversized bodies cost no slot
     app.add_middleware(BodyLimit)
     return app

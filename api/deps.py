@@ -14,30 +14,32 @@ from api.db import ApiKey, Database
 from api.errors import Forbidden, Unauthorized
 from api.limits import check_key_rate
 from api.metrics import Metrics
+from api.state import AppState, state_of
 from kb.config import PLACEHOLDER_KEYS, Settings
 from kb.engine import Engine
 
 
+def get_state(request: Request) -> AppState:
+    return state_of(request.app)
+
+
 def get_engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+    return get_state(request).engine
 
 
 def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return get_state(request).settings
 
 
 def get_db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+    return get_state(request).db
 
 
 def get_metrics(request: Request) -> Metrics:
-    metrics: Metrics = request.app.state.metrics
-    return metrics
+    return get_state(request).metrics
 
 
+StateDep = Annotated[AppState, Depends(get_state)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]

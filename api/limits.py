@@ -13,9 +13,9 @@ With several API processes behind a load balancer each keeps its own buckets, so
 `key_rate` in total: set `KB_KEY_RATE` to the wanted total divided by the number of processes. A shared bucket
 would cost a database round trip on every request to guard against a few noisy keys.
 
-    app.state.gate = gate = Gate(max_in_flight=8, max_queued=64, queue_timeout=10)
+    gate = Gate(max_in_flight=8, max_queued=64, queue_timeout=10)   # api.state.AppState.build makes both
     app.add_middleware(ConcurrencyLimit, gate=gate)
-    app.state.key_limits = KeyRateLimit(rate=50, burst=100)
+    limits = KeyRateLimit(rate=50, burst=100)                       # read by check_key_rate
 """
 
 from __future__ import annotations
@@ -158,10 +158,8 @@ class KeyRateLimit:
 
 
 def check_key_rate(request: Request, key: ApiKey) -> None:
-    """Raise TooManyRequests (429) with Retry-After when `key` is over its rate (a no-op on apps without key limits)."""
-    limits: KeyRateLimit | None = getattr(request.app.state, "key_limits", None)
-    if limits is None:
-        return
+    """Raise TooManyRequests (429) with Retry-After when `key` is over its rate."""
+    limits: KeyRateLimit = request.app.state.kb.key_limits  # api.state.AppState (not imported: it imports us)
     wait = limits.take(key.id)
     if wait > 0:
         seconds = max(1, math.ceil(wait))

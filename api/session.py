@@ -40,8 +40,8 @@ from api.db import ApiKey
 from api.deps import DbDep, SettingsDep
 from api.errors import CsrfRefused, Forbidden, Refused, Unauthorized
 from api.limits import check_key_rate
+from api.state import state_of
 from kb.config import PLACEHOLDER_KEYS, Settings
-from kb.errors import ConfigError
 
 SESSION_COOKIE = "kb_session"
 LOGIN_COOKIE = "kb_login"
@@ -77,11 +77,8 @@ def load_secret(settings: Settings) -> bytes:
         >>> len(load_secret(Settings(data_dir="/tmp/kb-demo"))) >= 32  # doctest: +SKIP
         True
     """
-    if settings.session_secret is not None:
-        value = settings.session_secret.get_secret_value()
-        if settings.env == "production" and (value.lower() in PLACEHOLDER_KEYS or len(value) < 32):
-            raise ConfigError("session_secret: KB_SESSION_SECRET is a placeholder or shorter than 32 characters")
-        return value.encode()
+    if settings.session_secret is not None:  # checked for production by the Settings validator
+        return settings.session_secret.get_secret_value().encode()
     path: Path = settings.data_dir / SECRET_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     try:  # O_EXCL: two processes starting together agree on the first one written
@@ -94,11 +91,8 @@ def load_secret(settings: Settings) -> bytes:
 
 
 def _secret(request: Request) -> bytes:
-    state = request.app.state
-    if getattr(state, "session_secret", None) is None:
-        state.session_secret = load_secret(state.settings)
-    secret: bytes = state.session_secret
-    return secret
+    """The secret read at start-up (`api.app.create_app`'s lifespan)."""
+    return state_of(request.app).session_secret
 
 
 def issue(secret: bytes, key: ApiKey, *, now: float | None = None) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from kb import process
 from kb.article import Language
 from kb.channels import Channel
 from kb.config import Settings
@@ -48,6 +49,7 @@ class _Commands(click.Group):
 @click.version_option(package_name="kennisbank", prog_name="kb")
 def cli() -> None:
     """Kennisbank: a knowledge base and reply suggestions for webcare teams."""
+    process.prepare()  # start-up: the process-wide defaults, before any command opens a model
 
 
 def settings_from(**overrides: Any) -> Settings:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
+from kb import process
 from kb.config import Settings
 from kb.models import MINILM, resolve_model
+
+process.prepare()  # what `kb` and the app factory do at start-up, before any test opens a model
 
 if TYPE_CHECKING:
     from kb.embedding import Embedder

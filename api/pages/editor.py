@@ -24,7 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api import service
-from api.deps import EngineDep, SettingsDep
+from api.deps import EngineDep, SettingsDep, StateDep
 from api.errors import PAGE_TAG
 from api.pages.render import article_html, render
 from api.schemas import IndexIn
@@ -197,15 +197,16 @@ def _index_state(settings: Any, engine: Any) -> dict[str, Any]:
 
 
 @router.get("/editor/index")
-def index_page(request: Request, settings: SettingsDep, engine: EngineDep, session: EditorPage) -> Response:
-    last = getattr(request.app.state, "page_last_index", None)
+def index_page(request: Request, state: StateDep, settings: SettingsDep, engine: EngineDep,
+               session: EditorPage) -> Response:
+    last = state.last_reindex
     busy = request.query_params.get("busy") == "1"
     return render(request, "editor_index.html", last=last, busy=busy, articles_prefix=f"{settings.articles_dir}/",
                   **_index_state(settings, engine))
 
 
 @router.post("/editor/reindex")
-def reindex(request: Request, settings: SettingsDep, engine: EngineDep, session: EditorPage,
+def reindex(state: StateDep, settings: SettingsDep, engine: EngineDep, session: EditorPage,
             form: CheckedForm) -> Response:
     """Re-index now (the same function and lock as POST /v1/index), then show the outcome on the index page;
     while another re-index runs, say so at once instead of waiting for it."""
@@ -213,11 +214,11 @@ def reindex(request: Request, settings: SettingsDep, engine: EngineDep, session:
     started = dt.datetime.now(dt.UTC)
     try:
         report = service.reindex(IndexIn(full=full), engine=engine, settings=settings)
-        request.app.state.page_last_index = {"ok": True, "report": report, "by": session.key.name,
-                                             "at": started.isoformat(timespec="seconds")}
+        state.last_reindex = {"ok": True, "report": report, "by": session.key.name,
+                              "at": started.isoformat(timespec="seconds")}
     except ReindexRunning:  # the running one's outcome lands here when it is done; this one changes nothing
         return RedirectResponse("/editor/index?busy=1", status_code=303)
     except KbError as e:
-        request.app.state.page_last_index = {"ok": False, "error": e.message, "by": session.key.name,
-                                             "at": started.isoformat(timespec="seconds")}
+        state.last_reindex = {"ok": False, "error": e.message, "by": session.key.name,
+                              "at": started.isoformat(timespec="seconds")}
     return RedirectResponse("/editor/index", status_code=303)
