@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Engine, Executable, bindparam, delete, insert
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
+from api.insights.masking import mask, mask_optional
 from api.sql import migrate
 from api.sql.engine import WRITE, DatabaseUnavailable, describe, direct_engine, pooled_engine, unavailable
 from api.sql.schema import api_keys, ended_sessions, feedback, requests
@@ -128,6 +129,10 @@ class Database:
               self.engine.connect().execution_options(**WRITE) as conn, conn.begin()):
             yield conn
 
+    # For the modules that own other queries over these tables (api/insights): the same reads and writes.
+    read = _rows
+    writing = _writing
+
     # --- keys ----------------------------------------------------------------------------------------------
 
     def add_key(self, role: str, *, name: str = "", secret: str | None = None) -> tuple[str, ApiKey]:
@@ -187,11 +192,16 @@ class Database:
     # --- requests and feedback -----------------------------------------------------------------------------
 
     def record_request(self, request_id: str, key_id: str | None, message: str, channel: str,
-                       article_ids: list[str]) -> None:
+                       article_ids: list[str], *, language: str | None = None, tier: str | None = None) -> None:
+        """Store one answered message, masked (e-mail addresses, phone numbers, IBANs), with what the insights
+        count: its language, the top article and its tier (`no_match` when nothing was offered)."""
+        no_match = not article_ids
         with self._writing() as conn:
             conn.execute(insert(requests), {"request_id": request_id, "created": _now(), "key_id": key_id,
-                                            "message": message, "channel": channel,
-                                            "article_ids": json.dumps(article_ids)})
+                                            "message": mask(message), "channel": channel,
+                                            "article_ids": json.dumps(article_ids), "language": language,
+                                            "top_article": None if no_match else article_ids[0],
+                                            "tier": "no_match" if no_match else tier, "no_match": no_match})
 
     def request_articles(self, request_id: str) -> list[str] | None:
         rows = self._rows(_OFFERED, request_id=request_id)
@@ -202,7 +212,8 @@ class Database:
         """Store one feedback; its id once committed."""
         with self._writing() as conn:
             done = conn.execute(_ADD_FEEDBACK, {"request_id": request_id, "article_id": article_id, "action": action,
-                                                "final_text": final_text, "key_id": key_id, "created": _now()})
+                                                "final_text": mask_optional(final_text), "key_id": key_id,
+                                                "created": _now()})
             return int(done.scalar_one())
 
     def feedback(self, limit: int = 100) -> list[dict[str, Any]]:
