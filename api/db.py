@@ -40,16 +40,31 @@ from api.sql.engine import WRITE, DatabaseUnavailable, describe, direct_engine, 
 from api.sql.schema import api_keys, ended_sessions, feedback, requests
 from kb.config import Settings
 
-__all__ = ["GRANTS", "KEY_PREFIX", "ROLES", "ApiKey", "Database", "DatabaseUnavailable", "open_database"]
+__all__ = ["GRANTS", "INSIGHTS", "KEY_PREFIX", "ROLES", "ApiKey", "Database", "DatabaseUnavailable", "needs",
+           "open_database"]
 
 ROLES = ("agent", "editor", "qa", "admin")
-#: What each role may do: editors and QA leads are agents too; admins may do everything.
+#: A right that is not a role of its own: the insights are for editors and QA leads alike.
+INSIGHTS = "insights"
+#: What each role may do: editors and QA leads are agents too and see the insights; admins may do everything.
 GRANTS: dict[str, frozenset[str]] = {
     "agent": frozenset({"agent"}),
-    "editor": frozenset({"agent", "editor"}),
-    "qa": frozenset({"agent", "qa"}),
-    "admin": frozenset(ROLES),
+    "editor": frozenset({"agent", "editor", INSIGHTS}),
+    "qa": frozenset({"agent", "qa", INSIGHTS}),
+    "admin": frozenset({*ROLES, INSIGHTS}),
 }
+
+
+def needs(right: str) -> str:
+    """How a refusal names what was missing: `the editor role`, or for a right several roles share,
+    `the insights right (roles editor, qa, admin)`.
+
+        >>> needs("insights")
+        'the insights right (roles editor, qa, admin)'
+    """
+    if right in ROLES:
+        return f"the {right} role"
+    return f"the {right} right (roles {', '.join(r for r in ROLES if right in GRANTS[r])})"
 KEY_PREFIX = "kb_"
 
 

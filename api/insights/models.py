@@ -26,16 +26,18 @@ class InsightsQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    period: PeriodKind = Field("week", description="day (UTC) or week (ISO, Monday to Sunday).")
-    periods: int = Field(8, ge=1, le=60, description="How many periods to show, the last one containing `until`.")
-    until: dt.date | None = Field(None, ge=dt.date(2000, 1, 1), le=dt.date(2999, 12, 31),
+    period: PeriodKind = Field(default="week", description="day (UTC) or week (ISO, Monday to Sunday).")
+    periods: int = Field(default=8, ge=1, le=60,
+                         description="How many periods to show, the last one containing `until`.")
+    until: dt.date | None = Field(default=None, ge=dt.date(2000, 1, 1), le=dt.date(2999, 12, 31),
                                   description="A day in the last period shown; today (UTC) when left out.")
-    channel: Channel | None = Field(None, description="Only messages from this channel.")
-    language: Language | None = Field(None, description="Only messages in this language.")
-    top: int = Field(10, ge=1, le=50, description="Articles and topics listed (rising ones always are).")
-    history: int | None = Field(None, ge=2, le=26, description="Trailing periods each period is compared with to "
-                                "find rising subjects (default 14 days or 6 weeks).")
-    groups: bool = Field(True, description="Group the unanswered messages by meaning (embeds a sample of them).")
+    channel: Channel | None = Field(default=None, description="Only messages from this channel.")
+    language: Language | None = Field(default=None, description="Only messages in this language.")
+    top: int = Field(default=10, ge=1, le=50, description="Articles and topics listed (rising ones always are).")
+    history: int | None = Field(default=None, ge=2, le=26, description="Trailing periods each period is compared "
+                                "with to find rising subjects (default 14 days or 6 weeks).")
+    groups: bool = Field(default=True,
+                         description="Group the unanswered messages by meaning (embeds a sample of them).")
 
     @property
     def history_periods(self) -> int:
