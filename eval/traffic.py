@@ -72,10 +72,15 @@ class TrafficPlan:
     no_match: float = 0.15  # share of messages without an article
     feedback: float = 0.3  # share of messages an agent gives feedback on
     surge_week: int = -3  # the week of the surge, counted like a Python index over the weeks
+    surge_days: tuple[int, ...] = (1, 2, 3)  # weekdays of the surge (Monday is 0)
     surge_factor: float = 10.0  # the surge days bring this many times the myth's usual messages
     drift_per_week: float = 0.10
     gap_per_day: float = 10.0  # new-gap messages a day in the last week (a couple in the weeks before)
     seed: int = 17
+
+    def __post_init__(self) -> None:
+        if not -self.weeks <= self.surge_week < self.weeks:
+            raise ValueError(f"surge_week {self.surge_week} is outside the {self.weeks} weeks of traffic")
 
 
 @dataclass
@@ -155,7 +160,7 @@ def generate(plan: TrafficPlan) -> Traffic:
         volume = plan.daily * (plan.weekend if day.weekday() >= 5 else 1.0)
         means = {a: volume * (1 - plan.no_match) * share[a] for a in articles}
         means[DRIFT] *= (1 + plan.drift_per_week) ** week
-        if surge.start <= day < surge.end and day.weekday() in (1, 2, 3):
+        if surge.start <= day < surge.end and day.weekday() in plan.surge_days:
             means[SURGE] *= plan.surge_factor
         for article, mean in means.items():
             for _ in range(_poisson(rng, mean)):

@@ -36,10 +36,13 @@ class Housekeeping:
     """Retention and alerts on their own schedules, in one thread."""
 
     def __init__(self, db: Database, settings: Settings, context: InsightsContext | None, *,
-                 retention_every: float = RETENTION_EVERY, alerts_every: float = ALERTS_EVERY,
-                 first_run: float = FIRST_RUN, webhook: Webhook | None = None) -> None:
+                 retention_every: float | None = None, alerts_every: float | None = None,
+                 first_run: float | None = None, webhook: Webhook | None = None) -> None:
         self.db, self.settings, self.context = db, settings, context
-        self.retention_every, self.alerts_every, self.first_run = retention_every, alerts_every, first_run
+        # Read when made, not when defined: tests shorten the schedule by setting the module's constants.
+        self.retention_every = RETENTION_EVERY if retention_every is None else retention_every
+        self.alerts_every = ALERTS_EVERY if alerts_every is None else alerts_every
+        self.first_run = FIRST_RUN if first_run is None else first_run
         url = settings.alert_webhook_url
         self.webhook = webhook or (Webhook(url.get_secret_value()) if url is not None else None)
         self._stop = threading.Event()

@@ -13,9 +13,9 @@ import logging
 import threading
 import time
 
+from api.grouping import VectorMemo
 from api.insights.groups import MEMO_SIZE
 from api.insights.report import ArticleInfo, catalog_of
-from api.pages.gaps import VectorMemo
 from kb.engine import Engine
 from kb.errors import KbError
 

@@ -1,4 +1,4 @@
-"""Unanswered messages grouped by meaning, with the gaps page's own grouping (`api.pages.gaps`), and the groups
+"""Unanswered messages grouped by meaning, with the gaps page's own grouping (`api.grouping`), and the groups
 that grow fast: a group is a rising subject when its share of the unanswered messages this period is unusually
 high against the periods before (the same test as for articles, `api.insights.rising`).
 
@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from api.db import Database
+from api.grouping import Flagged, Group, VectorMemo, group_messages
 from api.insights.periods import Period
 from api.insights.queries import Filters, Unanswered, unanswered_sample
 from api.insights.rising import RateTest, RisingRule, rate_tests
-from api.pages.gaps import Flagged, Group, VectorMemo, group_messages
 from kb.embedding import Embedder
 from kb.stopwords import DUTCH, ENGLISH
 

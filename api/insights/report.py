@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from api.db import Database
+from api.grouping import VectorMemo
 from api.insights import groups as unanswered
 from api.insights.models import (
     FeedbackMix,
@@ -35,7 +36,6 @@ from api.insights.models import (
 from api.insights.periods import Period
 from api.insights.queries import ACTIONS, Filters, day_counts, feedback_mix
 from api.insights.rising import RateTest, RisingRule, rate_tests_by_period
-from api.pages.gaps import VectorMemo
 from kb.article import Article
 from kb.embedding import Embedder
 
