@@ -85,12 +85,16 @@ def alert_text(r: RisingOut, period: Period) -> str:
 
 
 def alerts_for(out: InsightsOut) -> list[Alert]:
-    """An alert for every subject rising in the last period of `out`."""
+    """An alert for every subject rising in the last period of `out`, except a topic that is exactly one rising
+    article over again (same messages now and before: the topic `5g` of the article `5g-kanker`)."""
     if not out.periods:
         return []
     last = out.periods[-1]
     period = Period(out.period, last.start)
-    return [Alert(period.key, f"{r.kind}:{r.id}", alert_text(r, period)) for r in out.rising if r.start == last.start]
+    rising = [r for r in out.rising if r.start == last.start]
+    articles = {(r.count, r.history) for r in rising if r.kind == "article"}
+    return [Alert(period.key, f"{r.kind}:{r.id}", alert_text(r, period)) for r in rising
+            if not (r.kind == "topic" and (r.count, r.history) in articles)]
 
 
 class Webhook:
