@@ -74,8 +74,11 @@ def build(db: Database, catalog: Catalog, query: InsightsQuery, *, embedder: Emb
     volume, tiers = [0] * n, [dict.fromkeys(TIERS, 0) for _ in range(n)]
     articles: dict[str, list[int]] = {}
     topics: dict[str, list[int]] = {}
+    day_slot: dict[dt.date, int] = {}  # a period per day, worked out once (rows are per day, article and tier)
     for row in day_counts(db, periods[0].start, periods[-1].end, filters):
-        i = slot[Period.of(query.period, row.day).start]
+        i = day_slot.get(row.day)
+        if i is None:
+            i = day_slot[row.day] = slot[Period.of(query.period, row.day).start]
         volume[i] += row.count
         if row.tier in tiers[i]:
             tiers[i][row.tier] += row.count
