@@ -152,7 +152,7 @@ def lines_svg(labels: Sequence[str], series: Mapping[str, Sequence[float]], *,
         (1, True)
     """
     marked = marked or {}
-    left, right, top, plot_h = 44, 12, 14, height
+    left, right, top, plot_h = 44, 30, 14, height  # right: half the last x label, centred on its point
     plot_w = width - left - right
     columns = 2 if len(series) > 4 else 1
     legend_rows = math.ceil(len(series) / columns)
