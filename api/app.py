@@ -17,9 +17,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import docs, errors, openapi, pages
 from api.db import open_database
+from api.insights.background import Housekeeping
+from api.insights.context import InsightsContext
 from api.limits import ConcurrencyLimit, Gate, KeyRateLimit
 from api.metrics import Metrics
-from api.routes import admin, articles, health, suggest
+from api.routes import admin, articles, health, insights, suggest
 from kb.config import Settings
 from kb.engine import Engine
 
@@ -85,9 +87,13 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         # A broken template stops start-up here. The service reads with the read-only Qdrant key where one is set.
         app.state.engine = engine or Engine.open(settings, read_only=True)
         app.state.db = open_database(settings)  # SQLite in the data dir, or PostgreSQL when set
+        app.state.insights = InsightsContext(app.state.engine)
+        housekeeping = Housekeeping(app.state.db, settings, app.state.insights)  # retention and alerts, a thread
+        housekeeping.start()
         try:
             yield
         finally:
+            housekeeping.stop()
             app.state.db.close()
             if owned:
                 app.state.engine.close()
@@ -103,6 +109,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     for module in (health, suggest, articles, admin):
         app.include_router(module.router)
+    app.include_router(insights.router)
     app.include_router(docs.router)  # /openapi.json and /docs: open in development, behind keys in production
     pages.install(app)  # the web pages, their static files and their error pages (not in the OpenAPI schema)
     openapi.install(app)  # errors and keys documented on every operation

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
-from api.db import ApiKey, Database
+from api.db import INSIGHTS, ApiKey, Database, needs
 from api.limits import check_key_rate
 from kb.config import PLACEHOLDER_KEYS, Settings
 from kb.engine import Engine
@@ -58,7 +58,7 @@ def require(role: str):  # type: ignore[no-untyped-def]
 
     def check(key: Annotated[ApiKey, Depends(_authenticate)]) -> ApiKey:
         if not key.may(role):
-            raise HTTPException(403, f"this needs the {role} role; your key has role {key.role}")
+            raise HTTPException(403, f"this needs {needs(role)}; your key has role {key.role}")
         return key
 
     check.required_role = role  # type: ignore[attr-defined]  # read by the auth inventory test
@@ -68,6 +68,7 @@ def require(role: str):  # type: ignore[no-untyped-def]
 AgentKey = Annotated[ApiKey, Depends(require("agent"))]
 EditorKey = Annotated[ApiKey, Depends(require("editor"))]
 QaKey = Annotated[ApiKey, Depends(require("qa"))]
+InsightsKey = Annotated[ApiKey, Depends(require(INSIGHTS))]  # editors and QA leads
 
 
 def required_role(route: Any) -> str | None:

@@ -21,11 +21,11 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import required_role
-from api.pages import agent, auth, editor, gaps, qa
+from api.pages import agent, auth, editor, gaps, insights, qa
 from api.pages.render import STATIC_DIR, json_error, render, wants_json
 from api.session import LoginRequired, PageError
 
-ROUTERS = (auth.router, agent.router, editor.router, gaps.router, qa.router)
+ROUTERS = (auth.router, agent.router, editor.router, gaps.router, qa.router, insights.router)
 STATIC_PATH = "/static"
 
 

@@ -22,7 +22,9 @@ def suggest(body: SuggestIn, request: Request, engine: EngineDep, db: DbDep, key
         message=body.message, channel=body.channel, language=body.language, customer_name=body.customer_name,
         agent_signature=body.agent_signature, limit=body.limit))
     rid = request.state.request_id = uuid.uuid4().hex
-    db.record_request(rid, key.id, body.message, str(body.channel), [s.article_id for s in result.suggestions])
+    tier = result.suggestions[0].confidence if result.suggestions else None
+    db.record_request(rid, key.id, body.message, str(body.channel), [s.article_id for s in result.suggestions],
+                      language=str(result.language), tier=tier)
     request.app.state.metrics.observe_suggestion(result)
     return SuggestOut(request_id=rid, language=result.language, suggestions=result.suggestions,
                       no_match=result.no_match)
