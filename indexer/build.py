@@ -36,7 +36,7 @@ from kb.errors import Problem
 from kb.files import FileEntry
 from kb.lexical import SparseEncoder
 from kb.served import fingerprint
-from kb.store import QdrantStore
+from kb.store import Store
 
 if TYPE_CHECKING:
     from indexer.pipeline import Progress
@@ -74,7 +74,7 @@ class IndexReport:
 
 
 class Indexer:
-    def __init__(self, settings: Settings, store: QdrantStore, embedder: CachedEmbedder,
+    def __init__(self, settings: Settings, store: Store, embedder: CachedEmbedder,
                  sparse: SparseEncoder | None = None, progress: Progress | None = None) -> None:
         self.settings = settings
         self.store = store

@@ -14,7 +14,7 @@
 - `KbEmbedding` is our model behind the embedding cache (kb.embedding.CachedEmbedder) as a `BaseEmbedding`; each
   slice of embedded chunks is handed to the vector store, which writes it on that second thread while the model
   embeds the next slice (the pipeline's final `add` then writes only what is left).
-- `KbVectorStore` writes our layout through `QdrantStore`: LlamaIndex's QdrantVectorStore (0.10.4) can write
+- `KbVectorStore` writes our layout through the `Store`: LlamaIndex's QdrantVectorStore (0.10.4) can write
   named `dense` + `lexical` vectors into our collection, but adds the whole node as JSON to every payload
   (measured on the sample KB: 3.4 times the bytes per point, about 30% slower writes in local mode) and its
   `sparse_doc_fn` gets no language for our Dutch/English stemming. Deletes are deferred to `finish()`, after the
@@ -48,7 +48,7 @@ from kb.embedding import CachedEmbedder
 from kb.lexical import SparseEncoder, SparseVec
 from kb.models import TextKind
 from kb.normalize import normalize
-from kb.store import Point, QdrantStore
+from kb.store import Point, Store
 
 #: progress(done, total) as chunks are embedded.
 Progress = Callable[[int, int], None]
@@ -118,11 +118,11 @@ class ArticleNodeParser(NodeParser):
 class SkipStoredChunks(NodeParser):
     """Drop chunks already in the collection: their text, and so their vectors, are unchanged."""
 
-    _store: QdrantStore = PrivateAttr()
+    _store: Store = PrivateAttr()
     _collection: str = PrivateAttr()
     _kept: dict[str, list[str]] = PrivateAttr(default_factory=dict)
 
-    def __init__(self, store: QdrantStore, collection: str) -> None:
+    def __init__(self, store: Store, collection: str) -> None:
         super().__init__(include_metadata=False, include_prev_next_rel=False)
         self._store, self._collection, self._kept = store, collection, {}
 
@@ -241,7 +241,7 @@ class KbVectorStore(BasePydanticVectorStore):
     chunks are in."""
 
     stores_text: bool = True
-    _store: QdrantStore = PrivateAttr()
+    _store: Store = PrivateAttr()
     _collection: str = PrivateAttr()
     _sparse: SparseEncoder = PrivateAttr()
     _replaced: set[str] = PrivateAttr(default_factory=set)
@@ -252,7 +252,7 @@ class KbVectorStore(BasePydanticVectorStore):
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     @classmethod
-    def for_collection(cls, store: QdrantStore, collection: str, sparse: SparseEncoder) -> KbVectorStore:
+    def for_collection(cls, store: Store, collection: str, sparse: SparseEncoder) -> KbVectorStore:
         out = cls()
         out._store, out._collection, out._sparse = store, collection, sparse
         out._replaced, out._lexical, out._ahead, out._stored = set(), {}, [], set()
@@ -260,7 +260,7 @@ class KbVectorStore(BasePydanticVectorStore):
 
     @property
     def client(self) -> Any:
-        return self._store.client
+        return self._store
 
     @property
     def written(self) -> int:
@@ -328,7 +328,8 @@ class KbVectorStore(BasePydanticVectorStore):
                 stored.update([article_record_id(str(payload["article_id"])), *map(str, payload["chunk_ids"])])
             unlisted = [a for a in replaced if a not in listed]
         if unlisted:
-            stored |= self._store.ids_of_articles(self._collection, unlisted)
+            stored |= {pid for pid, _ in self._store.scroll_payloads(self._collection, [],
+                                                                     where={"article_id": unlisted})}
         records = [article_record(a, doc_hashes[a.id], chunk_ids[a.id]) for a in articles]
         self._store.upsert(self._collection, records, batch_size=UPSERT_BATCH)
         for article in articles:
