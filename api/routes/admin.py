@@ -19,7 +19,7 @@ from indexer.cli import run_index
 from kb.config import Settings
 from kb.engine import Engine
 from kb.errors import ReindexRunning, StoreReadOnly
-from kb.store import QdrantStore
+from kb.store import open_store
 
 router = APIRouter(tags=["admin"])
 _index_lock = threading.Lock()
@@ -46,7 +46,7 @@ def _reindex(body: IndexIn, engine: Engine, settings: Settings) -> dict[str, Any
         raise StoreReadOnly("this service reads Qdrant with the read-only key (KB_QDRANT_READ_API_KEY) and has "
                             "no read-write key: run `kb index` against the server (with KB_QDRANT_URL and "
                             "KB_QDRANT_API_KEY set), or give the service KB_QDRANT_API_KEY too")
-    writer = QdrantStore(settings)
+    writer = open_store(settings)
     try:
         return run_index(dataclasses.replace(engine, store=writer), settings.articles_dir, full=body.full).as_dict()
     finally:
