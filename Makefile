@@ -42,7 +42,7 @@ test-deps:
 	scripts/fetch-qdrant.sh >/dev/null || [ $$? -eq 2 ]
 
 test: setup test-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 check: setup
 	$(BIN)/ruff check kb indexer api eval bench tests

@@ -19,9 +19,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import docs, errors, openapi, pages
 from api.db import open_database
 from api.errors import ErrorBody, json_response
+from api.grouping import VectorMemo
+from api.insights.background import Housekeeping
+from api.insights.context import InsightsContext
 from api.limits import ConcurrencyLimit
-from api.pages.gaps import VectorMemo
-from api.routes import admin, articles, health, suggest
+from api.routes import admin, articles, health, insights, suggest
 from api.session import load_secret
 from api.state import AppState, Opened
 from kb import process
@@ -96,11 +98,15 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             if engine is None:
                 served.close()
             raise
+        context = InsightsContext(served)
+        housekeeping = Housekeeping(db, settings, context)  # retention and alerts, in a thread of its own
         state.open(Opened(engine=served, db=db, session_secret=load_secret(settings),
-                          gap_vectors=VectorMemo(served.embedder)))
+                          gap_vectors=VectorMemo(served.embedder), insights=context, housekeeping=housekeeping))
+        housekeeping.start()
         try:
             yield
         finally:
+            housekeeping.stop()
             db.close()
             if engine is None:
                 served.close()
@@ -110,7 +116,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                   openapi_url=None, description="Sourced, channel-fitted reply suggestions for webcare teams.")
     app.state.kb = state  # the one thing on app.state: read through api.deps (or api.state.state_of)
     errors.install(app, page=pages.error_page)  # one handler: JSON for the API, pages for the pages
-    for module in (health, suggest, articles, admin):
+    for module in (health, suggest, articles, admin, insights):
         app.include_router(module.router)
     app.include_router(docs.router)  # /openapi.json and /docs: open in development, behind keys in production
     pages.install(app)  # the web pages, their static files and their error pages (not in the OpenAPI schema)

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import click
 
 from api.db import ROLES, Database, open_database
-from api.sql.engine import SQLITE_FILE
+from api.sql.engine import SQLITE_FILE, DatabaseUnavailable
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
 from kb.drafting import Drafter
 from kb.errors import ConfigError
@@ -31,7 +31,7 @@ def _one_line_errors() -> Iterator[None]:
     """A database that cannot be opened or written (read-only data dir, full disk) is one line, not a traceback."""
     try:
         yield
-    except (sqlite3.Error, OSError) as e:
+    except (sqlite3.Error, OSError, DatabaseUnavailable) as e:
         settings = settings_from()
         where = "the database (KB_DATABASE_URL)" if settings.database_url else \
             f"the key database {settings.data_dir / SQLITE_FILE}"

@@ -34,21 +34,39 @@ from sqlalchemy import Connection, Engine, Executable, bindparam, delete, insert
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
+from api.insights.masking import mask, mask_optional
 from api.sql import migrate
 from api.sql.engine import WRITE, DatabaseUnavailable, describe, direct_engine, pooled_engine, unavailable
 from api.sql.schema import api_keys, ended_sessions, feedback, requests
 from kb.config import Settings
 
-__all__ = ["GRANTS", "KEY_PREFIX", "ROLES", "ApiKey", "Database", "DatabaseUnavailable", "open_database"]
+__all__ = ["GRANTS", "INSIGHTS", "KEY_PREFIX", "ROLES", "ApiKey", "Database", "DatabaseUnavailable", "needs",
+           "open_database"]
 
 ROLES = ("agent", "editor", "qa", "admin")
-#: What each role may do: editors and QA leads are agents too; admins may do everything.
+#: A right that is not a role of its own: the insights are for editors and QA leads alike.
+INSIGHTS = "insights"
+#: What each role may do: editors and QA leads are agents too and see the insights; admins may do everything.
 GRANTS: dict[str, frozenset[str]] = {
     "agent": frozenset({"agent"}),
-    "editor": frozenset({"agent", "editor"}),
-    "qa": frozenset({"agent", "qa"}),
-    "admin": frozenset(ROLES),
+    "editor": frozenset({"agent", "editor", INSIGHTS}),
+    "qa": frozenset({"agent", "qa", INSIGHTS}),
+    "admin": frozenset({*ROLES, INSIGHTS}),
 }
+
+
+def needs(right: str) -> str:
+    """How a refusal names what was missing: `the editor role`, or for a right several roles share,
+    `the insights right (roles editor, qa, admin)`.
+
+        >>> needs("insights")
+        'the insights right (roles editor, qa, admin)'
+    """
+    if right in ROLES:
+        return f"the {right} role"
+    return f"the {right} right (roles {', '.join(r for r in ROLES if right in GRANTS[r])})"
+
+
 KEY_PREFIX = "kb_"
 
 
@@ -119,7 +137,9 @@ class Database:
 
     def _rows(self, query: Executable, **params: Any) -> list[dict[str, Any]]:
         with unavailable(self.where), self._reader.connect() as conn:
-            return [dict(row) for row in conn.execute(query, params).mappings()]
+            result = conn.execute(query, params)
+            keys = list(result.keys())  # once: a row's own keys() costs more than the row (20,000 of them a page)
+            return [dict(zip(keys, row, strict=True)) for row in result]
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -127,6 +147,10 @@ class Database:
         with (self._one_writer, unavailable(self.where),
               self.engine.connect().execution_options(**WRITE) as conn, conn.begin()):
             yield conn
+
+    # For the modules that own other queries over these tables (api/insights): the same reads and writes.
+    read = _rows
+    writing = _writing
 
     # --- keys ----------------------------------------------------------------------------------------------
 
@@ -187,11 +211,16 @@ class Database:
     # --- requests and feedback -----------------------------------------------------------------------------
 
     def record_request(self, request_id: str, key_id: str | None, message: str, channel: str,
-                       article_ids: list[str]) -> None:
+                       article_ids: list[str], *, language: str | None = None, tier: str | None = None) -> None:
+        """Store one answered message, masked (e-mail addresses, phone numbers, IBANs), with what the insights
+        count: its language, the top article and its tier (`no_match` when nothing was offered)."""
+        no_match = not article_ids
         with self._writing() as conn:
             conn.execute(insert(requests), {"request_id": request_id, "created": _now(), "key_id": key_id,
-                                            "message": message, "channel": channel,
-                                            "article_ids": json.dumps(article_ids)})
+                                            "message": mask(message), "channel": channel,
+                                            "article_ids": json.dumps(article_ids), "language": language,
+                                            "top_article": None if no_match else article_ids[0],
+                                            "tier": "no_match" if no_match else tier, "no_match": no_match})
 
     def request_articles(self, request_id: str) -> list[str] | None:
         rows = self._rows(_OFFERED, request_id=request_id)
@@ -202,7 +231,8 @@ class Database:
         """Store one feedback; its id once committed."""
         with self._writing() as conn:
             done = conn.execute(_ADD_FEEDBACK, {"request_id": request_id, "article_id": article_id, "action": action,
-                                                "final_text": final_text, "key_id": key_id, "created": _now()})
+                                                "final_text": mask_optional(final_text), "key_id": key_id,
+                                                "created": _now()})
             return int(done.scalar_one())
 
     def feedback(self, limit: int = 100) -> list[dict[str, Any]]:

@@ -10,8 +10,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from api.db import ApiKey, Database
+from api.db import INSIGHTS, ApiKey, Database, needs
 from api.errors import Forbidden, Unauthorized
+from api.insights.context import InsightsContext
 from api.limits import check_key_rate
 from api.metrics import Metrics
 from api.state import AppState, state_of
@@ -39,11 +40,16 @@ def get_metrics(request: Request) -> Metrics:
     return get_state(request).metrics
 
 
+def get_insights(request: Request) -> InsightsContext:
+    return get_state(request).insights
+
+
 StateDep = Annotated[AppState, Depends(get_state)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+InsightsDep = Annotated[InsightsContext, Depends(get_insights)]
 
 
 def _authenticate(request: Request, db: DbDep, settings: SettingsDep) -> ApiKey:
@@ -68,7 +74,7 @@ def require(role: str):  # type: ignore[no-untyped-def]
 
     def check(key: Annotated[ApiKey, Depends(_authenticate)]) -> ApiKey:
         if not key.may(role):
-            raise Forbidden(f"this needs the {role} role; your key has role {key.role}")
+            raise Forbidden(f"this needs {needs(role)}; your key has role {key.role}")
         return key
 
     check.required_role = role  # type: ignore[attr-defined]  # read by the auth inventory test
@@ -78,6 +84,7 @@ def require(role: str):  # type: ignore[no-untyped-def]
 AgentKey = Annotated[ApiKey, Depends(require("agent"))]
 EditorKey = Annotated[ApiKey, Depends(require("editor"))]
 QaKey = Annotated[ApiKey, Depends(require("qa"))]
+InsightsKey = Annotated[ApiKey, Depends(require(INSIGHTS))]  # editors and QA leads
 
 
 def required_role(route: Any) -> str | None:

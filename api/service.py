@@ -31,7 +31,7 @@ from kb.config import Settings
 from kb.engine import Engine
 from kb.errors import InvalidInput, NotFound, ReindexRunning, StoreReadOnly
 from kb.normalize import Message
-from kb.store import QdrantStore
+from kb.store import open_store
 from kb.suggest import SuggestQuery
 
 #: One re-index at a time in this process (the embedded local store allows one process; see `reindex`).
@@ -48,7 +48,9 @@ def suggest(body: SuggestIn, *, settings: Settings, engine: Engine, db: Database
         message=message, channel=body.channel, language=body.language, customer_name=body.customer_name,
         agent_signature=body.agent_signature, limit=body.limit))
     request_id = uuid.uuid4().hex
-    db.record_request(request_id, key_id, body.message, str(body.channel), [s.article_id for s in result.suggestions])
+    tier = str(result.suggestions[0].confidence) if result.suggestions else None  # the insights count tiers
+    db.record_request(request_id, key_id, body.message, str(body.channel), [s.article_id for s in result.suggestions],
+                      language=str(result.language), tier=tier)
     metrics.observe_suggestion(result)
     return SuggestOut.of(result, request_id)
 
@@ -84,7 +86,7 @@ def reindex(body: IndexIn, *, engine: Engine, settings: Settings) -> dict[str, A
             raise StoreReadOnly("this service reads Qdrant with the read-only key (KB_QDRANT_READ_API_KEY) and has "
                                 "no read-write key: run `kb index` against the server (with KB_QDRANT_URL and "
                                 "KB_QDRANT_API_KEY set), or give the service KB_QDRANT_API_KEY too")
-        writer = QdrantStore(settings)
+        writer = open_store(settings)
         try:
             return run_index(dataclasses.replace(engine, store=writer), settings.articles_dir,
                              full=body.full).as_dict()

@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
 
-from api.db import ApiKey
+from api.db import INSIGHTS, ApiKey, needs
 from api.deps import DbDep, SettingsDep
 from api.errors import CsrfRefused, Forbidden, Refused, Unauthorized
 from api.limits import check_key_rate
@@ -157,7 +157,7 @@ def require_page(role: str):  # type: ignore[no-untyped-def]
         if session is None:
             raise Unauthorized("log in with your API key to open this page")
         if not session.key.may(role):
-            raise Forbidden(f"this page needs the {role} role; you are logged in with role {session.key.role}")
+            raise Forbidden(f"this page needs {needs(role)}; you are logged in with role {session.key.role}")
         return session
 
     check.required_role = role  # type: ignore[attr-defined]  # same attribute as api.deps.require
@@ -212,4 +212,5 @@ def session_token(request: Request, key: ApiKey) -> str:
 AgentPage = Annotated[PageSession, Depends(require_page("agent"))]
 EditorPage = Annotated[PageSession, Depends(require_page("editor"))]
 QaPage = Annotated[PageSession, Depends(require_page("qa"))]
+InsightsPage = Annotated[PageSession, Depends(require_page(INSIGHTS))]  # editors and QA leads
 CheckedForm = Annotated[dict[str, str], Depends(checked_form)]

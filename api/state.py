@@ -3,7 +3,7 @@
 the dependencies in `api.deps`, never through attributes set on `app.state` by a handler.
 
     state = AppState.build(settings)          # in create_app; nothing opened yet
-    state.open(Opened(engine, db, secret, memo))   # in its lifespan, at start-up
+    state.open(Opened(engine, db, secret, memo, insights, housekeeping))   # in its lifespan, at start-up
     state_of(app).db.feedback(10)             # tests read the state the same way
 """
 
@@ -20,19 +20,25 @@ from kb.config import Settings
 
 if TYPE_CHECKING:
     from api.db import Database
-    from api.pages.gaps import VectorMemo
+    from api.grouping import VectorMemo
+    from api.insights.background import Housekeeping
+    from api.insights.context import InsightsContext
     from kb.engine import Engine
 
 
 @dataclass(frozen=True)
 class Opened:
     """What start-up opens: the model and store, the database, the page-session secret (read or made once in the
-    data directory) and the memo of flagged messages' vectors (the gaps page)."""
+    data directory), the memo of flagged messages' vectors (the gaps page), what the insights read from the
+    running service (`api.insights.context`) and the housekeeping thread (retention and alerts), which the
+    lifespan starts after this is open and stops before the database closes."""
 
     engine: Engine
     db: Database
     session_secret: bytes
     gap_vectors: VectorMemo
+    insights: InsightsContext
+    housekeeping: Housekeeping
 
 
 @dataclass
@@ -75,6 +81,10 @@ class AppState:
     @property
     def gap_vectors(self) -> VectorMemo:
         return self._started().gap_vectors
+
+    @property
+    def insights(self) -> InsightsContext:
+        return self._started().insights
 
 
 def state_of(app: FastAPI) -> AppState:

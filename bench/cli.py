@@ -2,15 +2,18 @@
 
     $ kb bench --out reports/bench            # the full run: sample KB, 10k and 100k chunks, 1,000 articles
     $ kb bench --quick                        # seconds: every field filled on tiny sizes
+    $ kb bench --insights postgresql://kb@127.0.0.1:5433/kb_bench --only-insights   # a million requests
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
+from bench.insights import bench_insights
 from bench.run import BenchConfig, run_bench
 from kb.cli import EXIT_OK, settings_from
 
@@ -23,13 +26,26 @@ from kb.cli import EXIT_OK, settings_from
 @click.option("--clients", type=int, help="Concurrent HTTP clients against kb serve (default 16).")
 @click.option("--seconds", "http_seconds", type=float, help="Seconds of HTTP load (default 60).")
 @click.option("--edge", is_flag=True, help="Also measure qdrant-edge-py at the same scales (if installed).")
+@click.option("--insights", "insights_url", metavar="URL",
+              help="Also time the insights and the retention job on this empty database (PostgreSQL URL, or "
+              "`sqlite` for a temporary file).")
+@click.option("--insights-rows", type=click.IntRange(1000, 10_000_000), default=1_000_000, show_default=True,
+              help="Requests loaded for --insights (about; the generator decides the exact count).")
+@click.option("--only-insights", is_flag=True, help="Run only the --insights part.")
 def bench(out_dir: Path | None, quick: bool, scales: tuple[int, ...], kb_articles: int | None, clients: int | None,
-          http_seconds: float | None, edge: bool) -> int:
+          http_seconds: float | None, edge: bool, insights_url: str | None, insights_rows: int,
+          only_insights: bool) -> int:
     """Measure encoder, retrieval, scale, indexing and the service against the plain alternatives.
 
         kb bench --out reports/bench
         kb bench --quick
     """
+    if only_insights and not insights_url:
+        raise click.UsageError("--only-insights needs --insights URL")
+    if only_insights:
+        report: dict[str, Any] = {"insights": _insights(insights_url, insights_rows)}
+        _write(out_dir, report)
+        return EXIT_OK
     config = BenchConfig.quick() if quick else BenchConfig()
     if scales:
         config.scales = scales
@@ -81,7 +97,32 @@ def bench(out_dir: Path | None, quick: bool, scales: tuple[int, ...], kb_article
     m = report["machine"]
     click.echo(f"{m['processor']}, {m['cpus']} CPUs, int8 instructions: {', '.join(m['int8_instructions'])}; "
                f"load average {m['load_before']:.2f} before, {m['load_after']:.2f} after")
+    if insights_url:
+        report["insights"] = _insights(insights_url, insights_rows)
+    _write(out_dir, report)
+    return EXIT_OK
+
+
+def _insights(url: str | None, rows: int) -> dict[str, Any]:
+    """The insights part, printed: each query's p50 and p95, the plan's verdict, retention against writes."""
+    report = bench_insights(None if url == "sqlite" else url, rows, log=lambda line: click.echo(line, err=True))
+    click.echo(f"insights on {report['backend']}, {report['requests']} requests and {report['feedback']} feedback "
+               f"(loaded in {report['load_s']} s); counting from the index alone: {report['index_only']}")
+    for name, q in report["queries"].items():
+        click.echo(f"  {name:9} p50 {q['p50_ms']:>8} ms  p95 {q['p95_ms']:>8} ms  over {q['requests_read']} requests")
+    parts = report["parts"]
+    click.echo(f"  the 8 weeks' reads alone: counting p50 {parts['counting']['p50_ms']} ms, feedback mix p50 "
+               f"{parts['feedback']['p50_ms']} ms")
+    r = report["retention"]
+    click.echo(f"retention: {r['requests']} message and {r['feedback']} reply texts in {r['batches']} batches, "
+               f"{r['seconds']} s ({r['rows_per_s']} rows/s); a writer's insert p50/p99/max "
+               f"{r['writer_during']['p50_ms']}/{r['writer_during']['p99_ms']}/{r['writer_during']['max_ms']} ms "
+               f"during, {r['writer_at_rest']['p50_ms']}/{r['writer_at_rest']['p99_ms']}/"
+               f"{r['writer_at_rest']['max_ms']} ms at rest")
+    return report
+
+
+def _write(out_dir: Path | None, report: dict[str, Any]) -> None:
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "bench.json").write_text(json.dumps(report, indent=2))
-    return EXIT_OK

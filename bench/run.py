@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from qdrant_client import QdrantClient
 
 from bench.data import synthetic_kb
 from bench.edge import available as edge_available
@@ -42,7 +43,10 @@ from kb.engine import Engine
 from kb.lexical import SparseVec
 from kb.models import MINILM, TextKind
 from kb.normalize import normalize
-from kb.store import DENSE, Point, QdrantStore
+from kb.store import Point, Store
+from kb.store_local import LocalStore
+from kb.store_qdrant import DENSE
+from kb.store_server import ServerStore
 
 Log = Callable[[str], None]
 
@@ -163,14 +167,21 @@ def bench_retrieval(settings: Settings, embedder: Embedder, reference: Embedder,
     return out
 
 
-def llamaindex_retriever(store: QdrantStore, collection: str, reference: Embedder) -> Any:
+def qdrant_client(store: Store) -> QdrantClient:
+    """The qdrant-client under one of our stores, for LlamaIndex's own QdrantVectorStore (the baseline)."""
+    if isinstance(store, LocalStore):
+        return store.client
+    assert isinstance(store, ServerStore), store
+    return store.nodes.clients[0]
+
+
+def llamaindex_retriever(store: Store, collection: str, reference: Embedder) -> Any:
     """What a user would build instead: LlamaIndex's QdrantVectorStore on an existing collection (its dense vector
     is named `dense`; the `text` payload is read as the node text), `VectorStoreIndex.from_vector_store`."""
     from llama_index.core import VectorStoreIndex
     from llama_index.vector_stores.qdrant import QdrantVectorStore
 
-    vector_store = QdrantVectorStore(client=store.client, collection_name=collection,  # type: ignore[arg-type]
-                                     dense_vector_name=DENSE)
+    vector_store = QdrantVectorStore(client=qdrant_client(store), collection_name=collection, dense_vector_name=DENSE)
     index = VectorStoreIndex.from_vector_store(vector_store, embed_model=_llamaindex_embedding(reference))
     return index.as_retriever(similarity_top_k=10)
 
@@ -190,7 +201,7 @@ def bench_scale(settings: Settings, n: int, queries: int, encoder: dict[str, Any
     from llama_index.vector_stores.qdrant import QdrantVectorStore
 
     rng = np.random.default_rng(n)
-    store = QdrantStore(settings.model_copy(update={"qdrant_url": None}))
+    store = LocalStore(settings)
     name = f"bench_scale_{n}"
     try:
         if store.exists(name):
@@ -216,16 +227,13 @@ def bench_scale(settings: Settings, n: int, queries: int, encoder: dict[str, Any
               for t in rng.integers(0, 50_000, size=(queries, 6))]
         fields = ("article_id", "kind", "text", "language")
         started = time.perf_counter()
-        store.search(name, qv[0], qs[0], limit=60, candidates=60, fields=fields, fused=False)
+        store.search(name, qv[0], qs[0], limit=60, fields=fields)
         mirror_s = time.perf_counter() - started
-        plain = QdrantVectorStore(client=store.client, collection_name=name,  # type: ignore[arg-type]
-                                  dense_vector_name=DENSE)
+        plain = QdrantVectorStore(client=store.client, collection_name=name, dense_vector_name=DENSE)
         items = [str(i) for i in range(queries)]
         times = paired({
-            "dense": lambda i: store.search(name, qv[int(i)], None, limit=60, candidates=60, fields=fields,
-                                            fused=False),
-            "hybrid": lambda i: store.search(name, qv[int(i)], qs[int(i)], limit=60, candidates=60, fields=fields,
-                                             fused=False),
+            "dense": lambda i: store.search(name, qv[int(i)], None, limit=60, fields=fields),
+            "hybrid": lambda i: store.search(name, qv[int(i)], qs[int(i)], limit=60, fields=fields),
             "llamaindex": lambda i: plain.query(VectorStoreQuery(query_embedding=qv[int(i)].tolist(),
                                                                  similarity_top_k=10)),
         }, items)

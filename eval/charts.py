@@ -12,6 +12,7 @@ numbers and labels only; labels are article ids, agent names or series names, es
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from markupsafe import escape
@@ -115,6 +116,161 @@ def confusion_svg(pairs: Mapping[tuple[str, str], int], *, top: int = 15, rows_t
             if n:
                 parts.append(f'<text x="{left + j * cell + cell / 2 - 1:.1f}" y="{y + 15}" font-size="10" '
                              f'text-anchor="middle">{n}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+#: Series colours for line charts; red is kept for what needs a look (a rising subject).
+SERIES = ("#1f5fa8", "#2f7d32", "#8a6d00", "#6a3d9a", "#00838f", "#ad5700", "#5d6d7e", "#b0407a", "#3f51b5",
+          "#558b2f")
+ALERT = "#c62828"
+
+
+def _nice_top(value: float) -> float:
+    """The round number a y axis should end at: 1, 2, 2.5 or 5 times a power of ten, at least `value`."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    return next(f * power for f in (1, 2, 2.5, 5, 10) if f * power >= value)
+
+
+def _x_labels(labels: Sequence[str], xs: Sequence[float], y: float, most: int = 10) -> list[str]:
+    step = max(1, math.ceil(len(labels) / most))
+    return [f'<text x="{x:.1f}" y="{y}" font-size="11" text-anchor="middle">{escape(_clip(label, 12))}</text>'
+            for i, (label, x) in enumerate(zip(labels, xs, strict=True)) if i % step == 0 or i == len(labels) - 1]
+
+
+def lines_svg(labels: Sequence[str], series: Mapping[str, Sequence[float]], *,
+              marked: Mapping[str, Sequence[bool]] | None = None, title: str = "", width: int = 720,
+              height: int = 240) -> str:
+    """Lines over time, one per series (e.g. messages per week per article); `marked` points (e.g. a rising
+    subject's surge) get a red ring and their line is drawn thicker. Scales to its container (viewBox).
+
+        >>> svg = lines_svg(["W1", "W2", "W3"], {"5g": [3, 4, 30], "suiker": [5, 6, 5]},
+        ...                 marked={"5g": [False, False, True]}, title="per week")
+        >>> svg.count('class="marked"'), 'viewBox="0 0 720' in svg
+        (1, True)
+    """
+    marked = marked or {}
+    left, right, top, plot_h = 44, 30, 14, height  # right: half the last x label, centred on its point
+    plot_w = width - left - right
+    columns = 2 if len(series) > 4 else 1
+    legend_rows = math.ceil(len(series) / columns)
+    total_h = top + plot_h + 30 + 20 * legend_rows
+    ceiling = _nice_top(max([0.0, *(v for vs in series.values() for v in vs)]))
+    n = len(labels)
+    xs = [left + (plot_w * (i / (n - 1)) if n > 1 else plot_w / 2) for i in range(n)]
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - v / ceiling)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {total_h}" width="{width}" '
+             f'height="{total_h}" class="chart" role="img" aria-label="{escape(title)}" {_FONT}>',
+             f"<title>{escape(title)}</title>"]
+    for k in range(5):
+        value = ceiling * k / 4
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+                     f'stroke="#e3e7ec"/><text x="{left - 6}" y="{y(value) + 4:.1f}" font-size="11" '
+                     f'text-anchor="end">{value:g}</text>')
+    parts.extend(_x_labels(labels, xs, top + plot_h + 18))
+    for i, (name, values) in enumerate(series.items()):
+        colour = SERIES[i % len(SERIES)]
+        flags = list(marked.get(name, ())) + [False] * n
+        thick = 3.5 if any(flags[:n]) else 2
+        points = " ".join(f"{x:.1f},{y(v):.1f}" for x, v in zip(xs, values, strict=True))
+        parts.append(f'<g class="series" data-name="{escape(name)}"><polyline points="{points}" fill="none" '
+                     f'stroke="{colour}" stroke-width="{thick}" stroke-linejoin="round"/>')
+        for j, (x, v) in enumerate(zip(xs, values, strict=True)):
+            tip = f"<title>{escape(name)} · {escape(labels[j])}: {v:g}{' · stijgt' if flags[j] else ''}</title>"
+            if flags[j]:
+                parts.append(f'<circle class="marked" cx="{x:.1f}" cy="{y(v):.1f}" r="7" fill="#fff" '
+                             f'stroke="{ALERT}" stroke-width="3">{tip}</circle>')
+            parts.append(f'<circle cx="{x:.1f}" cy="{y(v):.1f}" r="3" fill="{colour}">{tip}</circle>')
+        parts.append("</g>")
+        lx = left + (i % columns) * (plot_w / columns)
+        ly = top + plot_h + 34 + (i // columns) * 20
+        ring = f' stroke="{ALERT}" stroke-width="2"' if any(flags[:n]) else ""
+        parts.append(f'<rect x="{lx:.1f}" y="{ly - 10}" width="12" height="12" fill="{colour}"{ring}/>'
+                     f'<text x="{lx + 18:.1f}" y="{ly}" font-size="12">{escape(_clip(name, 44))}'
+                     f"{' ▲' if any(flags[:n]) else ''}</text>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def columns_svg(labels: Sequence[str], stacks: Mapping[str, Sequence[float]], *, colours: Sequence[str] = COLOURS,
+                title: str = "", width: int = 720, height: int = 180) -> str:
+    """Stacked columns per label (e.g. messages per week: answered and no match), with a legend.
+
+        >>> columns_svg(["W1", "W2"], {"answered": [90, 80], "no match": [10, 20]}).count("<rect")
+        6
+    """
+    left, right, top = 44, 12, 10
+    plot_w = width - left - right
+    n = max(1, len(labels))
+    totals = [sum(values[i] for values in stacks.values()) for i in range(len(labels))]
+    ceiling = _nice_top(max([0.0, *totals]))
+    slot = plot_w / n
+    bar = max(2.0, slot * 0.7)
+    total_h = top + height + 44
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {total_h}" width="{width}" '
+             f'height="{total_h}" class="chart" role="img" aria-label="{escape(title)}" {_FONT}>',
+             f"<title>{escape(title)}</title>"]
+    for k in range(5):
+        value = ceiling * k / 4
+        yv = top + height * (1 - value / ceiling)
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{yv:.1f}" y2="{yv:.1f}" stroke="#e3e7ec"/>'
+                     f'<text x="{left - 6}" y="{yv + 4:.1f}" font-size="11" text-anchor="end">{value:g}</text>')
+    xs = [left + slot * (i + 0.5) for i in range(len(labels))]
+    for i, x in enumerate(xs):
+        base = 0.0
+        for k, (name, values) in enumerate(stacks.items()):
+            h = height * values[i] / ceiling
+            yv = top + height * (1 - base / ceiling) - h
+            parts.append(f'<rect x="{x - bar / 2:.1f}" y="{yv:.1f}" width="{bar:.1f}" height="{h:.1f}" '
+                         f'fill="{colours[k % len(colours)]}"><title>{escape(labels[i])} · {escape(name)}: '
+                         f"{values[i]:g}</title></rect>")
+            base += values[i]
+    parts.extend(_x_labels(labels, xs, top + height + 16))
+    for k, name in enumerate(stacks):
+        parts.append(f'<rect x="{left + k * 170}" y="{top + height + 28}" width="12" height="12" '
+                     f'fill="{colours[k % len(colours)]}"/><text x="{left + k * 170 + 18}" y="{top + height + 39}" '
+                     f'font-size="12">{escape(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def stacked_bars_svg(rows: Mapping[str, Mapping[str, int]], parts_order: Sequence[tuple[str, str, str]], *,
+                     title: str = "", label_width: int = 230, width: int = 720) -> str:
+    """One horizontal bar per row split into its parts as shares (e.g. per article: used, edited, rejected, no
+    good answer); `parts_order` is (key, label, colour). The count is written after each bar.
+
+        >>> svg = stacked_bars_svg({"5g-kanker": {"used": 6, "rejected": 2}},
+        ...                        [("used", "gebruikt", "#2f7d32"), ("rejected", "afgewezen", "#c62828")])
+        >>> svg.count("<rect") - 2  # two parts, plus two legend swatches
+        2
+    """
+    row, bar_w = 24, width - label_width - 60
+    total_h = row * len(rows) + 34
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {total_h}" width="{width}" '
+             f'height="{total_h}" class="chart" role="img" aria-label="{escape(title)}" {_FONT}>',
+             f"<title>{escape(title)}</title>"]
+    for i, (label, counts) in enumerate(rows.items()):
+        yv = 4 + i * row
+        total = sum(counts.get(k, 0) for k, _, _ in parts_order) or 1
+        parts.append(f'<text x="{label_width - 6}" y="{yv + 15}" font-size="12" text-anchor="end">'
+                     f"{escape(_clip(label, 34))}<title>{escape(label)}</title></text>")
+        x = float(label_width)
+        for key, name, colour in parts_order:
+            w = bar_w * counts.get(key, 0) / total
+            if w > 0:
+                parts.append(f'<rect x="{x:.1f}" y="{yv + 2}" width="{w:.1f}" height="{row - 6}" fill="{colour}">'
+                             f"<title>{escape(label)} · {escape(name)}: {counts.get(key, 0)} "
+                             f"({100 * counts.get(key, 0) / total:.0f}%)</title></rect>")
+            x += w
+        parts.append(f'<text x="{label_width + bar_w + 6}" y="{yv + 15}" font-size="11">{total}</text>')
+    for k, (_, name, colour) in enumerate(parts_order):
+        parts.append(f'<rect x="{label_width + k * 120}" y="{total_h - 22}" width="12" height="12" fill="{colour}"/>'
+                     f'<text x="{label_width + k * 120 + 18}" y="{total_h - 11}" font-size="12">{escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

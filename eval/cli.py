@@ -150,7 +150,8 @@ def dataset(targets: Path, queries: Path, tune: Path | None, out_dir: Path | Non
     settings = settings.model_copy(update={"data_dir": settings.data_dir / "eval"})
     report = run_dataset(targets, queries, settings, tune=tune, log=lambda line: click.echo(line, err=True))
     click.echo(f"{'mode':14} {'MAP@5':>7} {'MRR@10':>7} {'R@1':>6} {'R@5':>6} {'R@10':>6}   ({queries.name}, "
-               f"{report['test']['dense']['n']} queries; dense weight {report['tuned_dense_weight']})")
+               f"{report['test']['dense']['n']} queries; lexical weight tuned on dev: "
+               f"{report['tuned_lexical_weight']})")
     for mode, f in report["test"].items():
         click.echo(f"{mode:14} {f['map@5']:7.3f} {f['mrr@10']:7.3f} {f['recall@1']:6.3f} {f['recall@5']:6.3f} "
                    f"{f['recall@10']:6.3f}")

@@ -37,7 +37,7 @@ from kb.embedding import CachedEmbedder, EmbeddingCache, load_embedder
 from kb.language import detect_language
 from kb.lexical import SparseEncoder
 from kb.retrieval import LEXICAL_WEIGHT, Fusion, Mode, Retriever
-from kb.store import QdrantStore
+from kb.store import open_store
 
 MODES: tuple[Mode, ...] = ("dense", "lexical", "hybrid")
 WEIGHTS = (0.0, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3)
@@ -144,7 +144,7 @@ def _run_dataset(targets_path: Path, queries_path: Path, settings: Settings, *, 
     sparse = SparseEncoder(avg_len=12.0)  # fact-check titles and claims are one sentence, not paragraphs
     alias = "eval_" + re.sub(r"[^a-z0-9]+", "_", dataset.lower()).strip("_")
     settings = settings.model_copy(update={"collection": alias})
-    store = QdrantStore(settings)
+    store = open_store(settings)
     try:
         done = Indexer(settings, store, embedder, sparse).run(files, Revision(None, False), full=True)
         if done.errors:

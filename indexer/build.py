@@ -36,7 +36,7 @@ from kb.errors import Problem
 from kb.files import FileEntry
 from kb.lexical import SparseEncoder
 from kb.served import fingerprint
-from kb.store import QdrantStore
+from kb.store import Store
 
 if TYPE_CHECKING:
     from indexer.pipeline import Progress
@@ -74,7 +74,7 @@ class IndexReport:
 
 
 class Indexer:
-    def __init__(self, settings: Settings, store: QdrantStore, embedder: CachedEmbedder,
+    def __init__(self, settings: Settings, store: Store, embedder: CachedEmbedder,
                  sparse: SparseEncoder | None = None, progress: Progress | None = None) -> None:
         self.settings = settings
         self.store = store
@@ -91,7 +91,7 @@ class Indexer:
 
         from indexer.pipeline import (
             ArticleNodeParser,
-            KbEmbedding,
+            EmbedChunks,
             KbVectorStore,
             SkipStoredChunks,
             ingestion_pipeline,
@@ -129,7 +129,7 @@ class Indexer:
         skip = SkipStoredChunks(self.store, target) if not reason else None
         vector_store = KbVectorStore.for_collection(self.store, target, self.sparse)
         with ThreadPoolExecutor(1, thread_name_prefix="kb-index-writer") as executor, tuned_for_indexing():
-            pipeline = ingestion_pipeline(node_parser, skip, KbEmbedding(self.embedder, self.progress), vector_store,
+            pipeline = ingestion_pipeline(node_parser, skip, EmbedChunks(self.embedder, self.progress), vector_store,
                                           state.docstore, executor)
             pipeline.run(documents=[parse_cache.document(a) for a in articles])
         changed = [a for a in articles if a.id in set(node_parser.seen)]

@@ -118,9 +118,9 @@ def status(as_json: bool) -> int:
     """
     settings = settings_from()
     from kb.served import ServedIndex
-    from kb.store import QdrantStore
+    from kb.store import open_store
 
-    store = QdrantStore(settings)
+    store = open_store(settings)
     try:
         info = ServedIndex(store, settings).info()
     finally:

@@ -31,7 +31,7 @@ from kb.article import Article
 from kb.config import Settings
 from kb.errors import Problem, Severity
 from kb.parsing import ParseResult, parse_bytes
-from kb.store import QdrantStore
+from kb.store import Store
 
 if TYPE_CHECKING:
     from indexer.pipeline import ArticleDocument
@@ -65,7 +65,7 @@ class DocstoreState:
 class BuildDocstore:
     """The docstore file of one build collection, and how it is checked and rebuilt."""
 
-    def __init__(self, settings: Settings, store: QdrantStore, collection: str) -> None:
+    def __init__(self, settings: Settings, store: Store, collection: str) -> None:
         self.store = store
         self.collection = collection
         folder = settings.data_dir / _FOLDER

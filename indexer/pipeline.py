@@ -1,7 +1,7 @@
 """The LlamaIndex ingestion pipeline that writes a build: articles in, chunks with dense and lexical vectors out.
 
     IngestionPipeline(docstore=per-build docstore, docstore_strategy=UPSERTS_AND_DELETE,
-                      transformations=[ArticleNodeParser, SkipStoredChunks, StartLexical, KbEmbedding],
+                      transformations=[ArticleNodeParser, SkipStoredChunks, StartLexical, EmbedChunks],
                       vector_store=KbVectorStore)
 
 - Documents are articles (`ArticleDocument`: id = article id, hash = file content hash + path + parser), so the
@@ -9,16 +9,22 @@
   vector store's `delete`.
 - `ArticleNodeParser` is our chunker (kb.chunking) as a node parser: node ids stay the content-derived chunk ids.
 - `SkipStoredChunks` drops chunks whose id is already in the collection (same article, heading path and text),
-  so an edited article re-embeds and rewrites only the chunks that changed.
+  so an edited article re-embeds and rewrites only the chunks that changed. A filter, so a plain
+  `TransformComponent`, not a node parser (which promises nodes parsed from documents).
 - `StartLexical` starts the chunks' lexical vectors on a second thread, while the model embeds.
-- `KbEmbedding` is our model behind the embedding cache (kb.embedding.CachedEmbedder) as a `BaseEmbedding`; each
-  slice of embedded chunks is handed to the vector store, which writes it on that second thread while the model
-  embeds the next slice (the pipeline's final `add` then writes only what is left).
-- `KbVectorStore` writes our layout through `QdrantStore`: LlamaIndex's QdrantVectorStore (0.10.4) can write
+- `EmbedChunks` sets each chunk's vector from our model behind the embedding cache (kb.embedding.CachedEmbedder):
+  a `TransformComponent`, as LlamaIndex's own embedding models are inside a pipeline, but not a `BaseEmbedding`,
+  because it does not embed in its batches: it sorts the whole build's texts by kind and length (padding is
+  wasted work) and hands each embedded slice to the vector store, which writes it on that second thread while the
+  model embeds the next slice (the pipeline's final `add` then writes only what is left). Nothing in Kennisbank
+  embeds queries through LlamaIndex (kb.retrieval does), so no `BaseEmbedding` is needed.
+- `KbVectorStore` writes our layout through the `Store`: LlamaIndex's QdrantVectorStore (0.10.4) can write
   named `dense` + `lexical` vectors into our collection, but adds the whole node as JSON to every payload
   (measured on the sample KB: 3.4 times the bytes per point, about 30% slower writes in local mode) and its
   `sparse_doc_fn` gets no language for our Dutch/English stemming. Deletes are deferred to `finish()`, after the
-  new chunks are written, so an article updated in place never vanishes from the served index for a moment.
+  new chunks are written, so an article updated in place never vanishes from the served index for a moment. Its
+  `query` answers a dense query from the build (the service itself searches with kb.retrieval, which needs both
+  modes' raw scores).
 
     >>> writer = KbVectorStore.for_collection(store, "kb_articles__x", SparseEncoder())  # doctest: +SKIP
 """
@@ -35,12 +41,16 @@ from typing import Any
 
 import numpy as np
 from llama_index.core.bridge.pydantic import PrivateAttr
-from llama_index.core.embeddings import BaseEmbedding
 from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
 from llama_index.core.node_parser import NodeParser
 from llama_index.core.schema import BaseNode, Document, MetadataMode, NodeRelationship, TextNode, TransformComponent
 from llama_index.core.storage.docstore import BaseDocumentStore
-from llama_index.core.vector_stores.types import BasePydanticVectorStore, VectorStoreQuery, VectorStoreQueryResult
+from llama_index.core.vector_stores.types import (
+    BasePydanticVectorStore,
+    VectorStoreQuery,
+    VectorStoreQueryMode,
+    VectorStoreQueryResult,
+)
 
 from kb.article import Article, Language
 from kb.chunking import ChunkKind, article_record_id, chunk_article
@@ -48,13 +58,13 @@ from kb.embedding import CachedEmbedder
 from kb.lexical import SparseEncoder, SparseVec
 from kb.models import TextKind
 from kb.normalize import normalize
-from kb.store import Point, QdrantStore
+from kb.store import Point, Store
 
 #: progress(done, total) as chunks are embedded.
 Progress = Callable[[int, int], None]
 #: Receives each slice of nodes as soon as their vectors are set.
 Sink = Callable[[list[BaseNode]], None]
-#: KbEmbedding sorts a build's texts by length across the whole build, as the raw encoder does (padding is wasted
+#: EmbedChunks sorts a build's texts by length across the whole build, as the raw encoder does (padding is wasted
 #: work), and then embeds them EMBED_SLICE at a time (progress, cache writes).
 EMBED_SLICE = 512
 #: Points per upsert call (local mode persists point by point anyway; a server takes large batches well).
@@ -115,15 +125,15 @@ class ArticleNodeParser(NodeParser):
         return out
 
 
-class SkipStoredChunks(NodeParser):
+class SkipStoredChunks(TransformComponent):
     """Drop chunks already in the collection: their text, and so their vectors, are unchanged."""
 
-    _store: QdrantStore = PrivateAttr()
+    _store: Store = PrivateAttr()
     _collection: str = PrivateAttr()
     _kept: dict[str, list[str]] = PrivateAttr(default_factory=dict)
 
-    def __init__(self, store: QdrantStore, collection: str) -> None:
-        super().__init__(include_metadata=False, include_prev_next_rel=False)
+    def __init__(self, store: Store, collection: str) -> None:
+        super().__init__()
         self._store, self._collection, self._kept = store, collection, {}
 
     @property
@@ -131,15 +141,12 @@ class SkipStoredChunks(NodeParser):
         """Article id -> ids of its chunks that were already stored (their payload may need refreshing)."""
         return self._kept
 
-    def _parse_nodes(self, nodes: Sequence[BaseNode], show_progress: bool = False, **kwargs: Any) -> list[BaseNode]:
+    def __call__(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[BaseNode]:
         stored = self._store.existing_ids(self._collection, [n.node_id for n in nodes])
         for n in nodes:
             if n.node_id in stored:
                 self._kept.setdefault(str(n.metadata["article_id"]), []).append(n.node_id)
         return [n for n in nodes if n.node_id not in stored]
-
-    def __call__(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[BaseNode]:
-        return self._parse_nodes(nodes)  # a filter: no parent documents to post-process
 
 
 class StartLexical(TransformComponent):
@@ -157,9 +164,9 @@ class StartLexical(TransformComponent):
         return nodes
 
 
-class KbEmbedding(BaseEmbedding):
-    """kb's embedder (behind the embedding cache) as a LlamaIndex embedding model; normalises texts the same way
-    for chunks and queries, as kb.retrieval does."""
+class EmbedChunks(TransformComponent):
+    """Sets every chunk's `embedding` with kb's embedder (behind the embedding cache), normalising texts as
+    kb.retrieval normalises messages; each chunk is embedded as its kind says (kb.chunking.ChunkKind.embed_as)."""
 
     _embedder: CachedEmbedder = PrivateAttr()
     _progress: Progress | None = PrivateAttr(default=None)
@@ -168,7 +175,7 @@ class KbEmbedding(BaseEmbedding):
     _total: int = PrivateAttr(default=0)
 
     def __init__(self, embedder: CachedEmbedder, progress: Progress | None = None) -> None:
-        super().__init__(model_name=embedder.model_id, embed_batch_size=EMBED_SLICE)
+        super().__init__()
         self._embedder, self._progress = embedder, progress
 
     def send_to(self, sink: Sink) -> None:
@@ -176,7 +183,7 @@ class KbEmbedding(BaseEmbedding):
         self._sink = sink
 
     def __call__(self, nodes: Sequence[BaseNode], **kwargs: Any) -> Sequence[BaseNode]:
-        """Every node in one call (BaseEmbedding would cut them into batches of at most 2,048 first)."""
+        """Every node in one call, so the build's texts are sorted by length across the whole build."""
         self._done, self._total = 0, len(nodes)
         if self._progress:
             self._progress(0, self._total)
@@ -191,34 +198,20 @@ class KbEmbedding(BaseEmbedding):
         self._vectors([n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes], done, kinds=kinds)
         return nodes
 
-    def _vectors(self, texts: Sequence[str], done: Callable[[list[int], np.ndarray], None] | None = None, *,
-                 kinds: Sequence[TextKind] | None = None) -> np.ndarray:
+    def _vectors(self, texts: Sequence[str], done: Callable[[list[int], np.ndarray], None], *,
+                 kinds: Sequence[TextKind]) -> np.ndarray:
         normalized = [normalize(t) for t in texts]
-        kinds = kinds or ["passage"] * len(texts)
         # One kind per slice (a slice is one embed call); within a kind, similar lengths together.
         order = sorted(range(len(texts)), key=lambda i: (kinds[i], len(normalized[i])))
         out = np.empty((len(texts), self._embedder.dim), dtype=np.float32)
         slices = [order[s:s + EMBED_SLICE] for s in range(0, len(order), EMBED_SLICE)]
         for rows in (part for sl in slices for part in _split_by(sl, kinds)):
             out[rows] = self._embedder.embed([normalized[i] for i in rows], kind=kinds[rows[0]])
-            if done:
-                done(rows, out[rows])
+            done(rows, out[rows])
             self._done += len(rows)
             if self._progress:
                 self._progress(self._done, self._total)
         return out
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._vectors(texts).tolist()  # type: ignore[no-any-return]
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._get_text_embeddings([text])[0]
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._vectors([query], kinds=["query"])[0].tolist()  # type: ignore[no-any-return]
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
 
 
 def _split_by(rows: list[int], kinds: Sequence[TextKind]) -> list[list[int]]:
@@ -241,7 +234,7 @@ class KbVectorStore(BasePydanticVectorStore):
     chunks are in."""
 
     stores_text: bool = True
-    _store: QdrantStore = PrivateAttr()
+    _store: Store = PrivateAttr()
     _collection: str = PrivateAttr()
     _sparse: SparseEncoder = PrivateAttr()
     _replaced: set[str] = PrivateAttr(default_factory=set)
@@ -252,7 +245,7 @@ class KbVectorStore(BasePydanticVectorStore):
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     @classmethod
-    def for_collection(cls, store: QdrantStore, collection: str, sparse: SparseEncoder) -> KbVectorStore:
+    def for_collection(cls, store: Store, collection: str, sparse: SparseEncoder) -> KbVectorStore:
         out = cls()
         out._store, out._collection, out._sparse = store, collection, sparse
         out._replaced, out._lexical, out._ahead, out._stored = set(), {}, [], set()
@@ -260,7 +253,7 @@ class KbVectorStore(BasePydanticVectorStore):
 
     @property
     def client(self) -> Any:
-        return self._store.client
+        return self._store
 
     @property
     def written(self) -> int:
@@ -305,8 +298,18 @@ class KbVectorStore(BasePydanticVectorStore):
         self._replaced.add(ref_doc_id)
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
-        # Retrieval goes through kb.retrieval (native fusion and both modes' scores); this store only writes.
-        raise NotImplementedError("search with kb.retrieval.Retriever")
+        """The `similarity_top_k` chunks nearest `query.query_embedding` by cosine, as TextNodes with the chunk
+        payload as metadata. Dense queries only: what LlamaIndex's retrievers ask by default. The service searches
+        through kb.retrieval instead, which needs both modes' raw scores for its fusion and confidence."""
+        restricted = query.filters is not None or query.node_ids is not None or query.doc_ids is not None
+        if query.mode != VectorStoreQueryMode.DEFAULT or query.query_embedding is None or restricted:
+            raise ValueError("KbVectorStore answers plain dense queries only (mode 'default', an embedding, no "
+                             "filters or ids); search with kb.retrieval.Retriever for hybrid search")
+        vector = np.asarray(query.query_embedding, dtype=np.float32)
+        hits = self._store.search(self._collection, vector, None, limit=query.similarity_top_k).dense
+        nodes = [TextNode(id_=h.id, text=str(h.payload.get("text", "")),
+                          metadata={k: v for k, v in h.payload.items() if k != "text"}) for h in hits]
+        return VectorStoreQueryResult(nodes=nodes, similarities=[h.score for h in hits], ids=[h.id for h in hits])
 
     def finish(self, articles: list[Article], doc_hashes: dict[str, str], chunk_ids: dict[str, list[str]],
                kept: dict[str, list[str]], *, trust_records: bool) -> tuple[int, int]:
@@ -328,7 +331,8 @@ class KbVectorStore(BasePydanticVectorStore):
                 stored.update([article_record_id(str(payload["article_id"])), *map(str, payload["chunk_ids"])])
             unlisted = [a for a in replaced if a not in listed]
         if unlisted:
-            stored |= self._store.ids_of_articles(self._collection, unlisted)
+            stored |= {pid for pid, _ in self._store.scroll_payloads(self._collection, [],
+                                                                     where={"article_id": unlisted})}
         records = [article_record(a, doc_hashes[a.id], chunk_ids[a.id]) for a in articles]
         self._store.upsert(self._collection, records, batch_size=UPSERT_BATCH)
         for article in articles:
@@ -384,7 +388,7 @@ def tuned_for_indexing(switch_interval: float = 0.0005, young_threshold: int = 5
         sys.setswitchinterval(previous)
 
 
-def ingestion_pipeline(parser: ArticleNodeParser, skip: SkipStoredChunks | None, embedding: KbEmbedding,
+def ingestion_pipeline(parser: ArticleNodeParser, skip: SkipStoredChunks | None, embedding: EmbedChunks,
                        vector_store: KbVectorStore, docstore: BaseDocumentStore,
                        executor: ThreadPoolExecutor) -> IngestionPipeline:
     transformations: list[Any] = [parser, *([skip] if skip else []), StartLexical(vector_store, executor),

@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port `kb serve` listens on.")
     reports_dir: Path = Field(Path("reports"), description="Folder the QA page lists evaluation reports from "
                               "(`kb eval … --out DIR` under it).")
+    retention_days: int = Field(90, ge=0, le=3650, description="Days message texts and agents' final reply "
+                                "texts are kept; after that the service removes them (hourly) and keeps only what "
+                                "the insights count. 0 keeps them indefinitely.")
+    alert_webhook_url: SecretStr | None = Field(
+        None, description="Incoming-webhook URL (Slack, Microsoft Teams) called with `{\"text\": ...}` once per "
+        "rising subject per day; unset means no alerts.")
     session_secret: SecretStr | None = Field(
         None, description="Signs page session cookies and CSRF tokens; unset means a random secret made once "
         "in `KB_DATA_DIR` (mode 0600). Set the same value on every process behind one address; in production a "
@@ -138,6 +144,15 @@ class Settings(BaseSettings):
             if not url.strip().startswith(("http://", "https://")):
                 raise ValueError(f"qdrant_url: {url.strip()!r} is not an http:// or https:// URL")
         return value
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _webhook_is_http(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().strip().startswith(("https://", "http://")):
+            raise ValueError("alert_webhook_url: not an http:// or https:// URL")
+        return SecretStr(value.get_secret_value().strip())
 
     @model_validator(mode="after")
     def _no_placeholder_secret_in_production(self) -> Settings:

@@ -17,25 +17,15 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from kb.config import Settings
 from kb.errors import ConfigError
 from kb.language_axis import AxisProjected, load_axis
-from kb.models import ModelSpec, TextKind, resolve_model
+from kb.models import Embedder, ModelSpec, TextKind, resolve_model
 
 log = logging.getLogger(__name__)
-
-
-class Embedder(Protocol):
-    """Anything that turns texts into normalised vectors of a fixed size."""
-
-    model_id: str
-    dim: int
-
-    def embed(self, texts: Sequence[str], *, kind: TextKind) -> np.ndarray: ...
 
 
 class SentenceTransformerEmbedder:

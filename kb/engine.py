@@ -16,14 +16,14 @@ from kb.embedding import CachedEmbedder, Embedder, EmbeddingCache, load_embedder
 from kb.lexical import SparseEncoder
 from kb.retrieval import Retriever
 from kb.served import IndexInfo, ServedIndex
-from kb.store import QdrantStore
+from kb.store import Store, open_store
 from kb.suggest import Suggester
 
 
 @dataclass
 class Engine:
     settings: Settings
-    store: QdrantStore
+    store: Store
     embedder: Embedder
     sparse: SparseEncoder
     drafter: Drafter
@@ -32,14 +32,14 @@ class Engine:
     suggester: Suggester
 
     @classmethod
-    def open(cls, settings: Settings, *, embedder: Embedder | None = None, store: QdrantStore | None = None,
+    def open(cls, settings: Settings, *, embedder: Embedder | None = None, store: Store | None = None,
              read_only: bool = False) -> Engine:
         """Compile templates first (cheap, and a broken template must stop start-up), then model and store.
 
         `read_only`: the store reads with KB_QDRANT_READ_API_KEY where one is set (the service does)."""
         drafter = Drafter(settings.templates_dir)
         embedder = embedder or load_embedder(settings)
-        store = store or QdrantStore(settings, read_only=read_only)
+        store = store or open_store(settings, read_only=read_only)
         sparse = SparseEncoder()
         served = ServedIndex(store, settings)
         retriever = Retriever(store, embedder, sparse, alias=settings.collection, mode=settings.search_mode,

@@ -26,15 +26,11 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kb.errors import ConfigError
-from kb.models import TextKind, file_slug
-
-if TYPE_CHECKING:  # kb.embedding loads the axis, so only the type comes from there
-    from kb.embedding import Embedder
+from kb.models import Embedder, TextKind, file_slug
 
 AXIS_DIR = Path(__file__).resolve().parent / "calibration"
 

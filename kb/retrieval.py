@@ -37,7 +37,7 @@ from kb.article import Language
 from kb.embedding import Embedder
 from kb.lexical import SparseEncoder
 from kb.normalize import Message
-from kb.store import Hit, QdrantStore
+from kb.store import Hit, Store
 
 Mode = Literal["hybrid", "dense", "lexical"]
 Fusion = Literal["weighted", "rrf"]
@@ -117,7 +117,7 @@ def question_windows(text: str) -> list[str]:
 
 
 class Retriever:
-    def __init__(self, store: QdrantStore, embedder: Embedder, sparse: SparseEncoder, *, alias: str,
+    def __init__(self, store: Store, embedder: Embedder, sparse: SparseEncoder, *, alias: str,
                  mode: Mode = "hybrid", fusion: Fusion = "weighted", candidates: int = 60,
                  lexical_weight: float = LEXICAL_WEIGHT) -> None:
         self.store = store
@@ -138,7 +138,7 @@ class Retriever:
         sparse = self.sparse.encode_query(read, language) if self.mode != "dense" else None
         # Both fusions are computed here from each mode's scores (see rrf_scores for why not Qdrant's own RRF).
         result = self.store.search(self.alias, vectors[0] if vectors is not None else None, sparse,
-                                   limit=self.candidates, candidates=self.candidates, fields=_FIELDS, fused=False)
+                                   limit=self.candidates, fields=_FIELDS)
         dense_hits = without_cut_ties(result.dense, self.candidates)
         if vectors is not None and len(vectors) > 1:
             dense_hits = self._with_windows(dense_hits, vectors[1:])
@@ -150,8 +150,7 @@ class Retriever:
         """Each chunk's best cosine over the whole message and its sentences (less the window penalty)."""
         best = {h.id: h for h in whole}
         for vector in windows:
-            found = self.store.search(self.alias, vector, None, limit=self.candidates, candidates=self.candidates,
-                                      fields=_FIELDS, fused=False).dense
+            found = self.store.search(self.alias, vector, None, limit=self.candidates, fields=_FIELDS).dense
             for h in without_cut_ties(found, self.candidates):
                 score = h.score - WINDOW_PENALTY
                 if h.id not in best or score > best[h.id].score:

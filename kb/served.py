@@ -18,7 +18,7 @@ from kb.chunking import CHUNKER_VERSION, article_record_id
 from kb.config import Settings
 from kb.errors import IndexNotReady
 from kb.lexical import version as LEXICAL_VERSION
-from kb.store import QdrantStore
+from kb.store import Store
 
 #: Bump when the collection layout changes in a way old builds cannot be read with (2: chunks name their
 #: article's translations, which ranking reads).
@@ -46,7 +46,7 @@ class IndexInfo:
 class ServedIndex:
     """Reads the collection the alias points to."""
 
-    def __init__(self, store: QdrantStore, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.alias = settings.collection
 

@@ -9,16 +9,16 @@ Only failures that say "this node is not there" move on to the next node: the co
 timed out, or the node answered 502/503/504. An answer from a live node (a 404, a validation error, a refused
 write) is the same on every node and is raised at once.
 
-    >>> client = FailoverClient(["http://q1:6333", "http://q2:6333"], api_key=None, timeout=2.0)  # doctest: +SKIP
-    >>> client.get_aliases()  # q1 down: answered by q2, which is then asked first  # doctest: +SKIP
+    >>> nodes = FailoverClient(["http://q1:6333", "http://q2:6333"], api_key=None, timeout=2.0)  # doctest: +SKIP
+    >>> nodes.call(QdrantClient.get_aliases)  # q1 down: answered by q2, which is then asked first  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -30,6 +30,8 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 CONNECT_TIMEOUT = 1.0
 _NODE_DOWN_STATUS = frozenset({502, 503, 504})
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def split_urls(value: str) -> list[str]:
@@ -41,6 +43,27 @@ def split_urls(value: str) -> list[str]:
     return [u.strip() for u in value.split(",") if u.strip()]
 
 
+def exact_timeout(timeout: float) -> Callable[[httpx.Request], None]:
+    """An httpx request hook giving every request `timeout` seconds to read and write and CONNECT_TIMEOUT to connect.
+
+    qdrant-client takes its timeout in whole seconds (rounded up) and uses it for every phase; it hands its other
+    keyword arguments to the httpx client it makes, so this hook (httpx's public `event_hooks`, setting the
+    documented `timeout` request extension) gives each request the exact figures. Checked by
+    tests/server/test_faults.py (a silent server times out after 1 s, a full backlog after CONNECT_TIMEOUT).
+
+        >>> request = httpx.Request("GET", "http://q1:6333/aliases")
+        >>> exact_timeout(2.5)(request)
+        >>> request.extensions["timeout"]["read"], request.extensions["timeout"]["connect"]
+        (2.5, 1.0)
+    """
+    phases = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)).as_dict()
+
+    def hook(request: httpx.Request) -> None:
+        request.extensions["timeout"] = phases
+
+    return hook
+
+
 def connect(url: str, api_key: str | None, timeout: float) -> QdrantClient:
     """A REST client for one node, with `timeout` seconds per read and write (CONNECT_TIMEOUT to connect)."""
     with warnings.catch_warnings():
@@ -50,11 +73,8 @@ def connect(url: str, api_key: str | None, timeout: float) -> QdrantClient:
         # check_compatibility=False: the client's own check is a background request at start-up that warns when
         # client and server minor versions differ by more than one (1.20 vs 1.16). The congruence tests in
         # tests/server run the store against a real 1.16 server instead; see docs/operations.md.
-        client = QdrantClient(url=url, api_key=api_key, timeout=max(1, int(timeout)), check_compatibility=False)
-    # qdrant-client rounds its timeout to whole seconds and uses it for every phase; set the exact figures on the
-    # underlying httpx client (a public property of a private attribute: checked by tests/server/test_faults.py).
-    client.http.client._client.timeout = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
-    return client
+        return QdrantClient(url=url, api_key=api_key, timeout=max(1, int(timeout)), check_compatibility=False,
+                            event_hooks={"request": [exact_timeout(timeout)]})
 
 
 def node_is_down(error: BaseException) -> bool:
@@ -67,7 +87,7 @@ def node_is_down(error: BaseException) -> bool:
 
 
 class FailoverClient:
-    """The QdrantClient methods the store uses, over one or more nodes; call it as you would a QdrantClient."""
+    """One client per node; `call` runs a QdrantClient method on the node that answered last, or the next."""
 
     def __init__(self, urls: Sequence[str], api_key: str | None, timeout: float) -> None:
         if not urls:
@@ -77,26 +97,18 @@ class FailoverClient:
         self._current = 0
         self._lock = threading.Lock()
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_") or not callable(getattr(self.clients[0], name)):
-            return getattr(self.clients[self._current], name)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return self._call(name, args, kwargs)
-
-        return call
-
     @property
     def current_url(self) -> str:
         """The node that answered last (asked first next time)."""
         return self.urls[self._current]
 
-    def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def call(self, method: Callable[Concatenate[QdrantClient, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`method(client, *args, **kwargs)` on the first node that can be reached."""
         first = self._current
         for step in range(len(self.clients)):
             index = (first + step) % len(self.clients)
             try:
-                result = getattr(self.clients[index], name)(*args, **kwargs)
+                result = method(self.clients[index], *args, **kwargs)
             except Exception as e:
                 if step == len(self.clients) - 1 or not node_is_down(e):
                     raise

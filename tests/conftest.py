@@ -157,3 +157,24 @@ def golden() -> list[dict[str, Any]]:
 @pytest.fixture()
 def today() -> dt.date:
     return dt.date.today()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def kb_commands_of_this_checkout() -> Iterator[None]:
+    """`kb` finds the commands of other packages through entry points, read from the installed package's metadata;
+    an installed (editable) package made from an older pyproject.toml lacks new ones, so the `kb.commands`
+    declared in this checkout's pyproject.toml are offered as well."""
+    import tomllib
+    from importlib.metadata import EntryPoint
+
+    from kb.cli import _Commands
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["kb.commands"]
+    installed = _Commands._plugins
+
+    def plugins(self: _Commands) -> dict[str, Any]:
+        return {name: EntryPoint(name, value, "kb.commands") for name, value in declared.items()} | installed(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_Commands, "_plugins", plugins)
+        yield

@@ -24,10 +24,10 @@ from fastapi.staticfiles import StaticFiles
 
 from api.deps import required_role
 from api.errors import ErrorBody
-from api.pages import agent, auth, editor, gaps, qa
+from api.pages import agent, auth, editor, gaps, insights, qa
 from api.pages.render import STATIC_DIR, render
 
-ROUTERS = (auth.router, agent.router, editor.router, gaps.router, qa.router)
+ROUTERS = (auth.router, agent.router, editor.router, gaps.router, qa.router, insights.router)
 STATIC_PATH = "/static"
 
 

@@ -44,6 +44,7 @@ NAV: Sequence[tuple[str, str, str]] = (
     ("Index", "/editor/index", "editor"),
     ("Te schrijven", "/editor/gaps", "editor"),
     ("QA", "/qa", "qa"),
+    ("Inzichten", "/insights", "insights"),
 )
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 

@@ -11,7 +11,7 @@ Every text column is `StoredText`: what is written or compared is text both back
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Dialect, Identity, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Dialect, Identity, Index, Integer, MetaData, Table, Text
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
@@ -54,10 +54,22 @@ requests = Table(
     Column("request_id", StoredText, primary_key=True),
     Column("created", StoredText, nullable=False),
     Column("key_id", StoredText),
-    Column("message", StoredText, nullable=False),
+    # Masked (api/insights/masking.py) when stored; NULL once older than KB_RETENTION_DAYS (api/insights/retention.py).
+    Column("message", StoredText),
     Column("channel", StoredText, nullable=False),
     Column("article_ids", StoredText, nullable=False),  # JSON list of the article ids offered, best first
+    # What the insights count (kept when the text goes); NULL on rows from before migration 0002 where unknown.
+    Column("language", StoredText),  # nl, en: the message's language as answered
+    Column("top_article", StoredText),  # the first suggestion's article id; NULL when no_match
+    Column("tier", StoredText),  # the first suggestion's confidence: high, medium, low; or no_match
+    Column("no_match", Boolean),
 )
+# The insights read days of requests by these columns alone (an index-only scan on PostgreSQL).
+Index("ix_requests_insights", requests.c.created, requests.c.channel, requests.c.language, requests.c.top_article,
+      requests.c.tier)
+# The retention job's batches find the oldest texts still kept without reading the rows it already emptied.
+Index("ix_requests_text_kept", requests.c.created, sqlite_where=requests.c.message.is_not(None),
+      postgresql_where=requests.c.message.is_not(None))
 
 feedback = Table(
     "feedback", metadata,
@@ -71,9 +83,26 @@ feedback = Table(
     Column("created", StoredText, nullable=False),
     sqlite_autoincrement=True,
 )
+Index("ix_feedback_request", feedback.c.request_id)
+Index("ix_feedback_text_kept", feedback.c.created, sqlite_where=feedback.c.final_text.is_not(None),
+      postgresql_where=feedback.c.final_text.is_not(None))
 
 ended_sessions = Table(
     "ended_sessions", metadata,
     Column("nonce", StoredText, primary_key=True),
     Column("expires", BigInteger, nullable=False),  # unix seconds; the row may go once the cookie has expired
+)
+
+alerts = Table(
+    "alerts", metadata,
+    # One row per rising subject per period (api/insights/alerts.py): the key is what keeps an alert from being
+    # sent twice, by a restarted process or by another one.
+    Column("period", StoredText, primary_key=True),  # day:2026-12-01
+    Column("subject", StoredText, primary_key=True),  # article:5g-kanker, topic:5g, group:zonnebank chemo
+    Column("status", StoredText, nullable=False),  # sending, sent, failed
+    Column("attempts", Integer, nullable=False),
+    Column("text", StoredText, nullable=False),
+    Column("created", StoredText, nullable=False),
+    Column("updated", StoredText, nullable=False),
+    Column("error", StoredText),
 )

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.routing import iter_route_contexts
 
-from api.db import open_database
+from api.db import INSIGHTS, open_database
 from api.deps import required_role
 from api.pages.auth import OPEN_PAGES
 from kb.config import Settings
@@ -36,8 +36,11 @@ NEEDS = {
     ("GET", "/v1/articles/{article_id}"): "agent",
     ("POST", "/v1/index"): "editor",
     ("GET", "/metrics"): "qa",
+    ("GET", "/v1/insights"): INSIGHTS,
+    ("GET", "/v1/insights.csv"): INSIGHTS,
 }
-MAY = {"agent": {"agent"}, "editor": {"agent", "editor"}, "qa": {"agent", "qa"}, "admin": set(ROLES)}
+MAY = {"agent": {"agent"}, "editor": {"agent", "editor", INSIGHTS}, "qa": {"agent", "qa", INSIGHTS},
+       "admin": {*ROLES, INSIGHTS}}
 BODIES: dict[str, dict[str, Any]] = {
     "/v1/suggest": {"message": "klopt het dat suiker kanker voedt?", "channel": "facebook"},
     "/v1/feedback": {"request_id": "does-not-exist", "action": "used"},
@@ -181,9 +184,9 @@ def test_every_route_the_app_serves_is_open_on_purpose_or_needs_a_role() -> None
     api_routes = {route: role for route, (role, page) in INVENTORY.items() if role is not None and not page}
     assert api_routes == NEEDS  # the API's roles are pinned: changing one is a decision, not an accident
     pages = {route for route, (role, page) in INVENTORY.items() if page}
-    assert pages and all(path.startswith(("/agent", "/editor", "/qa", "/logout")) for _, path in pages)
+    assert pages and all(path.startswith(("/agent", "/editor", "/qa", "/insights", "/logout")) for _, path in pages)
     for route, (role, _) in INVENTORY.items():
-        assert role is None or role in ROLES, (route, role)
+        assert role is None or role in ROLES or role == INSIGHTS, (route, role)
 
 
 def test_the_openapi_role_reader_agrees_with_the_inventory(client: Any) -> None:

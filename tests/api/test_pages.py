@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from api.db import INSIGHTS
+from api.db import needs as needs_text
 from api.pages import page_routes
 from api.pages.auth import OPEN_PAGES, safe_next
 from api.pages.gaps import group_vectors
@@ -22,8 +24,10 @@ from tests.browser.site import BROKEN_FILE, HOSTILE_ID, Site, make_site
 
 SUGAR = "klopt het dat suiker kanker voedt? mn schoonmoeder eet geen fruit meer"
 PAGES = {"/agent": "agent", "/editor": "editor", "/editor/index": "editor", "/editor/gaps": "editor",
-         f"/editor/articles/{HOSTILE_ID}": "editor", "/qa": "qa", "/qa/reports/golden/golden.html": "qa"}
-MAY = {"agent": {"agent"}, "editor": {"agent", "editor"}, "qa": {"agent", "qa"}, "admin": {"agent", "editor", "qa"}}
+         f"/editor/articles/{HOSTILE_ID}": "editor", "/qa": "qa", "/qa/reports/golden/golden.html": "qa",
+         "/insights": INSIGHTS}
+MAY = {"agent": {"agent"}, "editor": {"agent", "editor", INSIGHTS}, "qa": {"agent", "qa", INSIGHTS},
+       "admin": {"agent", "editor", "qa", INSIGHTS}}
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +143,7 @@ def test_each_role_opens_exactly_its_pages(sessions: dict[str, Any], role: str) 
         expected = 200 if needs in MAY[role] else 403
         assert response.status_code == expected, (role, path, response.text[:300])
         if expected == 403:
-            assert "Geen toegang" in response.text and f"needs the {needs} role" in response.text
+            assert "Geen toegang" in response.text and f"needs {needs_text(needs)}" in response.text
 
 
 # --- login, session cookie, CSRF ------------------------------------------------------------------------

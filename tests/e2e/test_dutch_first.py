@@ -186,3 +186,28 @@ def test_eval_dataset_reads_each_target_and_query_language(tmp_path: Path) -> No
     _, _, markdown = target_article({"id": "p1", "title": "huurtoeslag aanvragen", "text": "u vraagt het aan bij "
                                      "de belastingdienst", "language": "nl"}, "policyqa-nl", dt.date(2026, 12, 1))
     assert b"language: nl" in markdown
+
+
+def test_kb_eval_dataset_scores_a_mixed_language_set_end_to_end_and_writes_its_report(tmp_path: Path) -> None:
+    import json
+
+    rows = [("p1", "Huurtoeslag aanvragen", "U vraagt huurtoeslag aan bij de Belastingdienst, via Mijn toeslagen."),
+            ("p2", "Paspoort verlengen", "Een nieuw paspoort vraagt u aan bij de gemeente waar u woont."),
+            ("p3", "Recycling light bulbs", "Energy-saving bulbs go to the shop or the municipal recycling centre.")]
+    targets = tmp_path / "targets.jsonl"
+    targets.write_text("".join(json.dumps({"id": i, "title": t, "text": x}) + "\n" for i, t, x in rows))
+    queries, dev = tmp_path / "queries.jsonl", tmp_path / "dev.jsonl"
+    queries.write_text(json.dumps({"id": "q1", "text": "Waar vraag ik huurtoeslag aan?", "relevant_ids": ["p1"]})
+                       + "\n" + json.dumps({"id": "q2", "text": "Where do old light bulbs go?",
+                                            "relevant_ids": ["p3"], "language": "en"}) + "\n")
+    dev.write_text(json.dumps({"id": "d1", "text": "Mijn paspoort is verlopen, wat nu?", "relevant_ids": ["p2"]}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    out = subprocess.run([sys.executable, "-m", "kb.cli", "eval", "dataset", "--targets", str(targets), "--queries",
+                          str(queries), "--tune", str(dev), "--out", str(tmp_path / "out")],
+                         env={**env, "KB_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1"}, cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads((tmp_path / "out" / "dataset.json").read_text())
+    assert report["indexed"] == 3 and report["test"]["hybrid"]["n"] == 2
+    assert report["test"]["hybrid"]["recall@1"] == 1.0, report["test"]
+    assert "lexical weight tuned on dev" in out.stdout

@@ -18,12 +18,12 @@ import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from api.db import open_database
 from api.sql import migrate
 from api.sql.engine import SQLITE_FILE, direct_engine
-from api.sql.schema import metadata
+from api.sql.schema import metadata, requests
 from kb.config import Settings
 from kb.errors import ConfigError
 
@@ -113,7 +113,7 @@ def test_a_fresh_database_gets_the_head_and_matches_the_schema_module(settings: 
     open_database(settings).close()
     engine = direct_engine(settings)
     try:
-        assert migrate.current(engine) == migrate.head() == "0001"
+        assert migrate.current(engine) == migrate.head() == "0002"
         assert set(inspect(engine).get_table_names()) == {*metadata.tables, "alembic_version"}
     finally:
         engine.dispose()
@@ -131,6 +131,10 @@ def test_a_database_made_before_migrations_is_adopted_with_every_row(settings: S
             ("used", "is 5G gevaarlijk?"), ("no_good_answer", "is 5G gevaarlijk?")]
         assert [r["request_id"] for r in db.no_good_answers(limit=10)] == ["r-old"]
         assert db.add_feedback("r-old", None, "used", None, None) == 3  # the id sequence goes on after the old rows
+        # 0002 filled in what the insights count from what the old row says: offered 5g-kanker, so a match
+        [old] = db.read(select(requests).where(requests.c.request_id == "r-old"))
+        assert (old["top_article"], bool(old["no_match"]), old["tier"], old["language"]) == \
+            ("5g-kanker", False, None, None)
         assert migrate.current(db.engine) == migrate.head()
     finally:
         db.close()
@@ -146,7 +150,7 @@ def test_a_database_newer_than_this_code_is_refused_with_what_to_do(settings: Se
             conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
     finally:
         engine.dispose()
-    with pytest.raises(ConfigError, match=r"9999.*newest migration is 0001.*restore a backup"):
+    with pytest.raises(ConfigError, match=r"9999.*newest migration is 0002.*restore a backup"):
         open_database(settings)
 
 
@@ -154,12 +158,12 @@ NEXT = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 
 
 def upgrade() -> None:
-    op.add_column("requests", sa.Column("language", sa.Text))
+    op.add_column("requests", sa.Column("sentiment", sa.Text))
     {fail}
 '''
 
@@ -171,7 +175,7 @@ def with_next_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Call
     def add(fail: str = "") -> None:
         shipped = tmp_path / "migrations"
         shutil.copytree(migrate.MIGRATIONS, shipped, ignore=shutil.ignore_patterns("__pycache__"))
-        (shipped / "versions" / "0002_request_language.py").write_text(NEXT.format(fail=fail))
+        (shipped / "versions" / "0003_request_sentiment.py").write_text(NEXT.format(fail=fail))
         monkeypatch.setattr(migrate, "MIGRATIONS", shipped)
 
     return add
@@ -180,12 +184,12 @@ def with_next_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Call
 def test_the_next_migration_is_one_new_file_applied_at_start_up(
         tmp_path: Path, with_next_migration: Callable[[str], None]) -> None:
     settings = Settings(data_dir=tmp_path / "data")
-    _old_sqlite(settings.data_dir)  # a database from before migrations goes 0001, then 0002, in one start-up
+    _old_sqlite(settings.data_dir)  # a database from before migrations goes 0001, 0002, then 0003, in one start-up
     with_next_migration("")
     db = open_database(settings)
     try:
-        assert migrate.current(db.engine) == migrate.head() == "0002"
-        assert "language" in {c["name"] for c in inspect(db.engine).get_columns("requests")}
+        assert migrate.current(db.engine) == migrate.head() == "0003"
+        assert "sentiment" in {c["name"] for c in inspect(db.engine).get_columns("requests")}
         assert db.request_articles("r-old") == ["5g-kanker"]
     finally:
         db.close()
@@ -199,8 +203,8 @@ def test_a_failing_migration_changes_nothing(tmp_path: Path, with_next_migration
         open_database(settings)
     engine = direct_engine(settings)
     try:
-        assert migrate.current(engine) == "0001"
-        assert "language" not in {c["name"] for c in inspect(engine).get_columns("requests")}
+        assert migrate.current(engine) == "0002"
+        assert "sentiment" not in {c["name"] for c in inspect(engine).get_columns("requests")}
     finally:
         engine.dispose()
 
@@ -218,7 +222,8 @@ def test_the_migrations_ship_in_the_wheel_and_run_from_it(tmp_path: Path) -> Non
     unpacked = tmp_path / "site"
     with zipfile.ZipFile(wheel) as z:
         z.extractall(unpacked)
-    for shipped in ("env.py", "script.py.mako", "versions/0001_initial_schema.py"):
+    for shipped in ("env.py", "script.py.mako", "versions/0001_initial_schema.py",
+                    "versions/0002_insights_and_retention.py"):
         assert (unpacked / "api/sql/migrations" / shipped).is_file(), shipped
     # Opened from the wheel's files alone (they come first on the path): the migrations are found and applied.
     check = ("import api.sql.migrate as m, pathlib, sys; from api.db import open_database; from kb.config import "

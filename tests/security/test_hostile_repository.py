@@ -40,10 +40,10 @@ class Hostile:
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory, sample_engine: Any, onnx_dir: Path) -> Iterator[Hostile]:
+def hostile(tmp_path_factory: pytest.TempPathFactory, sample_engine: Any) -> Iterator[Hostile]:
     base = tmp_path_factory.mktemp("hostile")
     articles = build_repository(base)
-    data = prepare_data_dir(base / "data", onnx_dir, sample_engine.settings.cache_path)
+    data = prepare_data_dir(base / "data", sample_engine.settings.cache_path)
     port = free_port()
     svc = Service(base, port, serve_env(data, articles, port), make_keys(data))
     indexed = svc.kb("index", "--json")
@@ -179,8 +179,8 @@ def test_readyz_and_healthz_answer_without_server_paths(hostile: Hostile) -> Non
 
 
 def test_hostile_templates_stop_start_up_with_every_problem_listed_and_no_secret_read(
-        tmp_path: Path, onnx_dir: Path, sample_engine: Any) -> None:
-    data = prepare_data_dir(tmp_path / "data", onnx_dir, sample_engine.settings.cache_path)
+        tmp_path: Path, sample_engine: Any) -> None:
+    data = prepare_data_dir(tmp_path / "data", sample_engine.settings.cache_path)
     secret = "s3cr3t-" + "x" * 40
     (data / "session-secret").write_text(secret)
     articles = build_repository(tmp_path, hostile_templates=True, secret_file=data / "session-secret")

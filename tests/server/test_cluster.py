@@ -3,7 +3,7 @@ answers as in local mode; kill -9 of a node during a load run leaves suggestions
 is measured and printed); the node rejoins and catches up on what was written while it was down.
 
 One shard, not one per node: Qdrant computes lexical IDF per shard, and 3 shards changed the first article for
-9 of 307 golden messages (see kb.store.QdrantStore._server_layout). Replicas, not shards, give the failover.
+9 of 307 golden messages (see kb.store_server.ServerStore._layout). Replicas, not shards, give the failover.
 """
 
 from __future__ import annotations

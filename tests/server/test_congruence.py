@@ -21,7 +21,7 @@ from kb.config import Settings
 from kb.engine import Engine
 from kb.language import detect_language
 from kb.lexical import SparseEncoder
-from kb.retrieval import Retriever
+from kb.retrieval import Fusion, Mode, Retriever
 from kb.suggest import SuggestQuery
 from tests.conftest import ARTICLES
 from tests.infra.qdrant import QdrantNode
@@ -74,12 +74,12 @@ def test_every_golden_message_gets_the_same_suggestions_from_local_mode_and_the_
 
 @pytest.mark.parametrize(("mode", "fusion"), [("hybrid", "rrf"), ("dense", "weighted"), ("lexical", "weighted")])
 def test_every_retrieval_mode_ranks_the_golden_messages_the_same_on_both(
-        local_engine: Engine, server_engine: Engine, messages: list[GoldenMessage], mode: str,
-        fusion: str) -> None:
+        local_engine: Engine, server_engine: Engine, messages: list[GoldenMessage], mode: Mode,
+        fusion: Fusion) -> None:
     """The default (hybrid, weighted) is covered above through whole suggestions; here the other modes, ranked
     articles before thresholds, top 5."""
-    retrievers = [Retriever(e.store, e.embedder, SparseEncoder(), alias=e.settings.collection, mode=mode,  # type: ignore[arg-type]
-                            fusion=fusion) for e in (local_engine, server_engine)]  # type: ignore[arg-type]
+    retrievers = [Retriever(e.store, e.embedder, SparseEncoder(), alias=e.settings.collection, mode=mode,
+                            fusion=fusion) for e in (local_engine, server_engine)]
     differences = []
     for message in messages:
         language = detect_language(message.text).language

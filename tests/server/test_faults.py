@@ -21,7 +21,7 @@ import pytest
 
 from kb.config import Settings
 from kb.errors import StoreUnavailable
-from kb.store import QdrantStore
+from kb.store_server import ServerStore
 from tests.api.conftest import assert_error_shape, make_keys
 from tests.conftest import ARTICLES
 from tests.e2e.test_serve import Service
@@ -132,7 +132,7 @@ def full_port() -> Iterator[int]:
 
 
 def test_a_qdrant_that_never_answers_times_out_at_the_read_level(silent_port: int, tmp_path: Path) -> None:
-    store = QdrantStore(Settings(data_dir=tmp_path, qdrant_url=f"http://127.0.0.1:{silent_port}", qdrant_timeout=1.0))
+    store = ServerStore(Settings(data_dir=tmp_path, qdrant_url=f"http://127.0.0.1:{silent_port}", qdrant_timeout=1.0))
     with pytest.raises(StoreUnavailable, match="ReadTimeout") as raised:
         store.resolve_alias("kb_articles")
     assert "Qdrant at http://127.0.0.1:" in raised.value.message
@@ -146,7 +146,7 @@ def test_a_qdrant_that_never_answers_times_out_at_the_read_level(silent_port: in
 
 def test_a_port_that_never_accepts_times_out_at_the_connect_level_with_the_default_timeout(
         full_port: int, tmp_path: Path) -> None:
-    store = QdrantStore(Settings(data_dir=tmp_path, qdrant_url=f"http://127.0.0.1:{full_port}"))
+    store = ServerStore(Settings(data_dir=tmp_path, qdrant_url=f"http://127.0.0.1:{full_port}"))
     with pytest.raises(StoreUnavailable, match="ConnectTimeout"):
         store.resolve_alias("kb_articles")
     started = time.monotonic()

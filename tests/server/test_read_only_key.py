@@ -15,7 +15,8 @@ import pytest
 from kb.config import Settings
 from kb.engine import Engine
 from kb.errors import StoreReadOnly, StoreUnavailable
-from kb.store import Point, QdrantStore
+from kb.store import Point
+from kb.store_server import ServerStore
 from kb.suggest import SuggestQuery
 from tests.api.conftest import assert_error_shape, make_keys
 from tests.conftest import ARTICLES
@@ -74,7 +75,7 @@ def test_the_service_serves_with_the_read_only_key_and_its_writes_are_refused(
 def test_a_store_without_a_key_is_refused_with_the_servers_reason(keyed: tuple[QdrantNode, Path],
                                                                   tmp_path: Path) -> None:
     node, _ = keyed
-    store = QdrantStore(Settings(data_dir=tmp_path, qdrant_url=node.url))
+    store = ServerStore(Settings(data_dir=tmp_path, qdrant_url=node.url))
     with pytest.raises(StoreUnavailable, match="401"):
         store.resolve_alias("kb_articles")
     store.close()

@@ -10,7 +10,7 @@ import pytest
 
 from kb.config import Settings
 from kb.served import ServedIndex
-from kb.store import QdrantStore
+from kb.store_server import ServerStore
 from tests.infra.qdrant import QdrantNode
 from tests.server.test_store_contract import DIM, _points
 
@@ -22,7 +22,7 @@ ALIAS = "kb_snap"
 def test_a_snapshot_restored_under_the_alias_serves_the_same_build(qdrant_server: QdrantNode,
                                                                    tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, qdrant_url=qdrant_server.url, collection=ALIAS)
-    store = QdrantStore(settings)
+    store = ServerStore(settings)
     build, restored = f"{ALIAS}__b1", f"{ALIAS}__restored"
     points = _points(count=40)
     store.create(build, DIM, {"model_id": "test", "commit": "3f2c1e0", "state": "ready"})
@@ -44,14 +44,14 @@ def test_a_snapshot_restored_under_the_alias_serves_the_same_build(qdrant_server
         {"create_alias": {"collection_name": restored, "alias_name": ALIAS}}]})
     assert swapped.status_code == 200, swapped.text
 
-    fresh = QdrantStore(settings)  # nothing cached from before the swap
+    fresh = ServerStore(settings)  # nothing cached from before the swap
     info = ServedIndex(fresh, settings).info()
     assert info.collection == restored and info.commit == "3f2c1e0"
     assert fresh.point_count(restored) == len(points)
     query = points[0].dense
     assert query is not None
-    assert [h.id for h in fresh.search(ALIAS, query, None, limit=3, candidates=3, fused=False).dense] == \
-        [h.id for h in fresh.search(build, query, None, limit=3, candidates=3, fused=False).dense]
+    assert [h.id for h in fresh.search(ALIAS, query, None, limit=3).dense] == \
+        [h.id for h in fresh.search(build, query, None, limit=3).dense]
     for name in (build, restored):
         fresh.drop(name)
     store.close()
