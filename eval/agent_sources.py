@@ -122,6 +122,7 @@ def parse_replies_csv(data: bytes, *, name: str = "upload", max_replies: int = M
     first = text.split("\n", 1)[0]
     delimiter = max(DELIMITERS, key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    end = 0  # the last line of the last row read
     try:
         header = next(reader)
         wanted = [ALIASES.get(h.strip().lower(), "") for h in header]
@@ -144,8 +145,9 @@ def parse_replies_csv(data: bytes, *, name: str = "upload", max_replies: int = M
                 raise _fail(name, line, f"more than {max_replies} replies; split the export by period")
             replies.append(_reply({f: row[i] for f, i in columns.items()},
                                   lambda f: f"column {columns[f] + 1} ({f})", name, line))
-    except csv.Error as e:
-        raise _fail(name, reader.line_num, f"unreadable CSV ({e})") from None
+    except csv.Error as e:  # the row that starts after the last good one: a quote left open, typically
+        raise _fail(name, end + 1,
+                    f"unreadable CSV ({e}); is a quote (\") in this row left open?") from None
     if not replies:
         raise _fail(name, 2, "no replies below the header")
     return replies

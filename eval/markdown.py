@@ -81,7 +81,15 @@ def _verdict(change: dict[str, Any]) -> str:
 
 
 def _more(left: int, what: str) -> list[str]:
-    return ["", f"_… and {left} more {what}: see the full report (diff.html, diff.json)._"] if left else []
+    return ["", f"_… and {left} more {what}: see the full report (diff.html, diff.json)._"] if left > 0 else []
+
+
+def _revision(side: dict[str, Any]) -> str:
+    """`main` (`1a2b3c4d`), or just the short commit when the revision was given as one."""
+    rev, commit = str(side["rev"]), str(side.get("commit") or "")[:8]
+    if commit and rev.lower().startswith(commit[:7].lower()):
+        return f"`{commit}`"
+    return f"`{escape(rev, 40)}`" + (f" (`{commit}`)" if commit else "")
 
 
 def _render(report: dict[str, Any], limit: int) -> str:
@@ -92,8 +100,7 @@ def _render(report: dict[str, Any], limit: int) -> str:
     new_none = report.get("new_no_match", [])
     by_id = {c["id"]: c for c in changed}
     lines = [MARKER, "### What this change does to answers", "",
-             f"`{escape(a['rev'], 40)}` (`{(a.get('commit') or '')[:8]}`, {a['articles']} articles) → "
-             f"`{escape(b['rev'], 40)}` (`{(b.get('commit') or '')[:8]}`, {b['articles']} articles): "
+             f"{_revision(a)} ({a['articles']} articles) → {_revision(b)} ({b['articles']} articles): "
              f"{report['messages']} golden and paraphrase messages asked of both.", ""]
     if not changed:
         lines.append("**No answer changes**: every message gets the same article, tier and draft.")
