@@ -3,8 +3,9 @@ cancellation and a short history. The QA page starts golden, paraphrase and agen
 
 A job runs on the process's own engine (the encoder releases the GIL while it embeds). It must never slow the
 suggestions agents are waiting for, so the worker is polite: its thread runs at a lower CPU priority (nice +10,
-Linux: per thread), and after every item it sleeps as long as the item took (`PAUSE`), so it takes at most about
-half of one core and leaves the GIL free between items for the request threads.
+Linux: per thread), after every item it sleeps as long as the item took (`PAUSE`), so it takes at most about
+half of one core and leaves the GIL free between items for the request threads, and it starts no new item while
+requests are in flight (`busy`, up to `MAX_YIELD_SECONDS` per item so the run still moves under steady load).
 
     >>> runner = JobRunner()
     >>> job = runner.start("golden", "Golden messages", "qa-lead", lambda progress: ("golden/golden.html", {}))
@@ -36,6 +37,9 @@ log = logging.getLogger("kb.jobs")
 #: After each item, sleep this many times as long as the item took: at most 1/(1+PAUSE) of one core.
 PAUSE = 1.0
 MAX_PAUSE_SECONDS = 0.5
+#: While requests are in flight, wait for them before the next item, polling this often, at most this long.
+YIELD_POLL_SECONDS = 0.005
+MAX_YIELD_SECONDS = 2.0
 NICE = 10
 HISTORY = 20
 
@@ -97,8 +101,8 @@ class Progress:
     """Handed to a job's work: `phase()` names a part and its size, `step()` counts an item, yields the CPU and
     raises Cancelled once the job is cancelled."""
 
-    def __init__(self, job: Job, pause: float) -> None:
-        self.job, self.pause = job, pause
+    def __init__(self, job: Job, pause: float, busy: Callable[[], bool] | None = None) -> None:
+        self.job, self.pause, self.busy = job, pause, busy
         self._since = time.monotonic()
 
     def phase(self, name: str, total: int) -> None:
@@ -112,6 +116,10 @@ class Progress:
         self.check()
         took = time.monotonic() - self._since
         time.sleep(min(MAX_PAUSE_SECONDS, took * self.pause))  # give the request threads the core and the GIL
+        waited = 0.0
+        while self.busy is not None and waited < MAX_YIELD_SECONDS and self.busy():  # requests first
+            time.sleep(YIELD_POLL_SECONDS)
+            waited += YIELD_POLL_SECONDS
         self.check()
         self._since = time.monotonic()
 
@@ -138,13 +146,15 @@ def failure_message(error: BaseException) -> str:
 
 
 class JobRunner:
-    """One job at a time; the last `history` finished ones are kept for the page."""
+    """One job at a time; the last `history` finished ones are kept for the page. `busy()` says whether
+    requests are being served (the app's concurrency gate): a job waits for them between its items."""
 
-    def __init__(self, *, history: int = HISTORY, pause: float = PAUSE) -> None:
+    def __init__(self, *, history: int = HISTORY, pause: float = PAUSE, busy: Callable[[], bool] | None = None
+                 ) -> None:
         self._lock = threading.Lock()
         self._current: Job | None = None
         self._finished: deque[Job] = deque(maxlen=history)
-        self.pause = pause
+        self.pause, self.busy = pause, busy
 
     def start(self, kind: str, title: str, by: str, work: Callable[[Progress], Result]) -> Job:
         """Start `work` in a worker thread; JobRunning when a job is still running."""
@@ -163,7 +173,7 @@ class JobRunner:
         headline: dict[str, Any] = {}
         error: str | None = None
         try:
-            report, headline = work(Progress(job, self.pause))
+            report, headline = work(Progress(job, self.pause, self.busy))
             state = "done"
         except Cancelled:
             state = "cancelled"

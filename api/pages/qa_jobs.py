@@ -54,6 +54,8 @@ UPLOAD_PATH = "/qa/jobs/upload"
 #: Bodies larger than the app's 64 KiB that a route may receive (api.app.BodyLimit reads this).
 LARGER_BODIES = {UPLOAD_PATH: MAX_UPLOAD_BYTES}
 KINDS = {"golden": "Golden messages", "paraphrase": "Paraphrase invariance", "agents": "Agent consistency"}
+#: The page's words for eval.runs.GOLDEN_SCOPES (report titles stay in English, like the command's).
+SCOPE_LABELS = {"test": "testsplit (wat de gate leest)", "all": "alles: beide splits en de tweets"}
 MAX_PERIOD_DAYS = 366
 #: Messages for `?error=`: fixed texts, so nothing from a request is reflected into the page.
 FORM_ERRORS = {
@@ -71,7 +73,9 @@ def runner_of(app: FastAPI) -> JobRunner:
     with _runner_lock:
         runner: JobRunner | None = getattr(app.state, "qa_jobs", None)
         if runner is None:
-            runner = app.state.qa_jobs = JobRunner()
+            gate = getattr(app.state, "gate", None)  # api.limits.Gate: requests being served right now
+            busy = (lambda: gate.in_flight > 0) if gate is not None else None
+            runner = app.state.qa_jobs = JobRunner(busy=busy)
         return runner
 
 
@@ -267,7 +271,7 @@ def page_context(request: Request, reports: list[Any], root: Path) -> dict[str, 
     today = dt.date.today()
     error = request.query_params.get("error", "")
     return {"job": current.public() if current else None, "finished_jobs": [j.public() for j in runner.recent()],
-            "job_error": FORM_ERRORS.get(error, ""), "kinds": KINDS, "golden_scopes": GOLDEN_SCOPES,
+            "job_error": FORM_ERRORS.get(error, ""), "kinds": KINDS, "golden_scopes": SCOPE_LABELS,
             "periods": PERIODS, "default_start": (today - dt.timedelta(days=27)).isoformat(),
             "default_end": today.isoformat(), "upload_path": UPLOAD_PATH,
             "max_upload_mb": MAX_UPLOAD_BYTES // (1024 * 1024), "max_replies": MAX_REPLIES,

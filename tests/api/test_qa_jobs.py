@@ -197,3 +197,74 @@ def test_a_bad_form_value_is_named_and_starts_nothing(qa_app: tuple[Any, dict[st
         response = _start(qa, **form)
         assert response.headers["location"] == f"/qa?error={error}#evaluaties"
         assert app.state.qa_jobs.current() is None
+
+
+#: Messages agents send while a run goes on (the same ones before and during it: no cache serves them).
+BAND_MESSAGES = [m for _, m, _ in SENT] + ["zonnebank goed voor vitamine d?", "wanneer moet ik naar de huisarts",
+                                           "helpt kurkuma tegen kanker", "kan ik mijn nalatenschap aan jullie geven"]
+
+
+def _suggest_latencies(client: Any, headers: dict[str, str], rounds: int = 2) -> list[float]:
+    import time
+
+    seconds = []
+    for _ in range(rounds):
+        for message in BAND_MESSAGES:
+            began = time.perf_counter()
+            response = client.post("/v1/suggest", json={"message": message, "channel": "facebook"}, headers=headers)
+            seconds.append(time.perf_counter() - began)
+            assert response.status_code == 200, response.text
+    return seconds
+
+
+def test_suggestions_stay_in_their_normal_band_while_a_run_goes_on(qa_app: tuple[Any, dict[str, str]], qa: Any
+                                                                   ) -> None:
+    """Not a timing of the run: the suggest latency while a golden run works is compared with the same
+    requests' latency on this machine just before (median within 3x), and the run must have moved meanwhile (it
+    waits for requests in flight between its items, so it moves slower while agents ask)."""
+    from statistics import median
+
+    from fastapi.testclient import TestClient
+
+    app, keys = qa_app
+    headers = {"Authorization": f"Bearer {keys['agent']}"}
+    with TestClient(app) as agent:
+        _suggest_latencies(agent, headers, rounds=1)  # warm: first requests pay for lazy loading
+        normal = _suggest_latencies(agent, headers)
+        assert _start(qa, kind="golden", scope="all").status_code == 303
+        job = app.state.qa_jobs.current()
+        assert job is not None
+        before = job.done
+        during = _suggest_latencies(agent, headers)
+        for _ in range(20):  # agents keep asking until the run has done a few items meanwhile
+            if job.done >= before + 3:
+                break
+            during += _suggest_latencies(agent, headers, rounds=1)
+        assert app.state.qa_jobs.current() is job and job.done >= before + 3  # the run went on the whole time
+        assert qa.post(f"/qa/jobs/{job.id}/cancel", data={"csrf": csrf_of(qa.get("/qa").text)}).status_code == 303
+        assert _wait(app)["state"] == "cancelled"
+    print(f"suggest median {median(normal) * 1000:.0f} ms without a run, {median(during) * 1000:.0f} ms during "
+          f"(max {max(normal) * 1000:.0f} / {max(during) * 1000:.0f} ms); the run did {job.done - before} items")
+    assert median(during) <= 3 * median(normal), (normal, during)
+
+
+def test_the_page_shows_how_consistency_moved_since_the_period_before(
+        qa_app: tuple[Any, dict[str, str]], qa: Any, site: Site) -> None:
+    app, _ = qa_app
+    last_week = (dt.date.today() - dt.timedelta(days=7)).isoformat()
+    rows = [(a, m, r, last_week) for a, m, r in SENT if a != "Cem"] + [(a, m, r, _today()) for a, m, r in SENT]
+    export = "agent,message,reply,time\n" + "".join(f'{a},"{m}","{r}",{t}\n' for a, m, r, t in rows)
+    headers = {"X-CSRF-Token": csrf_of(qa.get("/qa").text), "X-Filename": "twee-weken.csv"}
+    assert qa.post("/qa/jobs/upload?period=week", content=export.encode(), headers=headers).status_code == 202
+    job = _wait(app)
+    assert job["state"] == "done", job
+    older, newer = strict_json((site.reports / job["report"]).with_suffix(".json"))["per_period"]
+    assert newer["replies"] == len(SENT) and older["replies"] == len(SENT) - 1
+    assert newer["change"]["flagged"] == newer["flagged"] - older["flagged"] != 0  # Cem's reply is flagged
+
+    html = qa.get("/qa").text
+    shown = re.findall(r'<tr data-period="([^"]+)">(.*?)</tr>', html, re.S)
+    assert [p for p, _ in shown] == [newer["period"], older["period"]]  # newest first
+    arrow = "▲" if newer["change"]["flagged"] > 0 else "▼"
+    assert f'{arrow} {abs(newer["change"]["flagged"])}</small>' in shown[0][1]  # flagged moved since last week
+    assert "▲" not in shown[1][1] and "▼" not in shown[1][1]  # nothing before the first week to compare with
