@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kb.errors import InvalidInput
 
@@ -188,3 +188,25 @@ def replies_from_feedback(rows: Iterable[Mapping[str, Any]]) -> list[Reply]:
     return [Reply(f"feedback-{r['id']}", str(r.get("agent") or r.get("key_id") or "unknown"),
                   str(r.get("channel") or ""), str(r["message"]), str(r["final_text"]), str(r["created"]))
             for r in rows if r.get("final_text") and r.get("message")]
+
+
+class SentReplies(Protocol):
+    """What `sent_replies` needs of the service's database (`api.db.Database`)."""
+
+    def sent_replies(self, start: str, end: str, limit: int = ...) -> list[dict[str, Any]]: ...
+
+
+def sent_replies(db: SentReplies, start: dt.date, end: dt.date, *, max_replies: int = MAX_REPLIES) -> list[Reply]:
+    """The replies agents sent through the service from `start` to `end`, both days included (UTC); a clear
+    error when there are none, or more than `max_replies` (choose a shorter period).
+
+        >>> sent_replies(db, dt.date(2026, 11, 1), dt.date(2026, 11, 30))[0].agent  # doctest: +SKIP
+        'Anna'
+    """
+    rows = db.sent_replies(start.isoformat(), (end + dt.timedelta(days=1)).isoformat(), limit=max_replies + 1)
+    if not rows:
+        raise InvalidInput(f"no replies sent through the service from {start} to {end} (feedback 'used' or "
+                           "'edited'): nothing to compare; choose another period or upload an export")
+    if len(rows) > max_replies:
+        raise InvalidInput(f"more than {max_replies} replies from {start} to {end}: choose a shorter period")
+    return replies_from_feedback(rows)

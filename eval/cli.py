@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -15,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from eval import gate
-from eval.agent_sources import load_replies
+from eval.agent_sources import Reply, load_replies, sent_replies
 from eval.agents import PERIODS
 from eval.charts import bars_svg
 from eval.golden import (
@@ -33,6 +34,7 @@ from eval.golden import (
 from eval.markdown import DEFAULT_MAX_CHARS, diff_markdown
 from eval.report import Section, write_report
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
+from kb.config import Settings
 from kb.engine import Engine
 
 T = TypeVar("T")
@@ -226,22 +228,39 @@ def paraphrase(out_dir: Path | None, sick_path: Path, thresholds: Path | None) -
 
 
 @eval_group.command("agents")
-@click.argument("log", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.argument("log", required=False, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--sent-from", "sent_from", type=click.DateTime(["%Y-%m-%d"]),
+              help="Instead of LOG: the replies agents sent through the service (feedback used/edited) from this day.")
+@click.option("--sent-to", "sent_to", type=click.DateTime(["%Y-%m-%d"]),
+              help="With --sent-from: up to and including this day (default today, UTC).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write agents.json/.html here.")
 @click.option("--period", type=click.Choice(PERIODS), help="Also give the figures per week or month of the replies.")
 @click.option("--thresholds", "thresholds", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Minimum figures (default eval/thresholds.toml); exit 1 when one is not met.")
-def agents(log: Path, out_dir: Path | None, period: str | None, thresholds: Path | None) -> int:
+def agents(log: Path | None, sent_from: dt.datetime | None, sent_to: dt.datetime | None, out_dir: Path | None,
+           period: str | None, thresholds: Path | None) -> int:
     """Agent replies against the knowledge base and each other: agreement per topic and agent, alpha, outliers.
 
         kb eval agents eval/data/agents_sample.jsonl --out reports/agents
         kb eval agents export.csv --period week      # a webcare tool's CSV export (agent, message, reply, time)
+        kb eval agents --sent-from 2026-11-01 --sent-to 2026-11-30 --period week   # what agents sent via kb
     """
     from eval.agents import agents_headline, agents_sections, run_agents
     from kb.corpus import build_corpus, iter_article_files
 
+    if (log is None) == (sent_from is None):
+        raise click.UsageError("give LOG (a JSONL log or CSV export) or --sent-from DAY, one of the two")
+    if sent_to is not None and sent_from is None:
+        raise click.UsageError("--sent-to goes with --sent-from")
     settings = settings_from()
-    replies = load_replies(log)
+    if log is not None:
+        replies, source = load_replies(log), log.name
+    else:
+        assert sent_from is not None  # checked above
+        start, end = sent_from.date(), (sent_to or dt.datetime.now(dt.UTC)).date()
+        if end < start:
+            raise click.UsageError(f"--sent-to {end} is before --sent-from {start}")
+        replies, source = _sent(settings, start, end), f"replies sent {start} – {end}"
     corpus = build_corpus(iter_article_files(settings.articles_dir))
     with Engine.open(settings) as engine:
         engine.ready()
@@ -260,10 +279,21 @@ def agents(log: Path, out_dir: Path | None, period: str | None, thresholds: Path
         click.echo(f"{p['period']:10} {p['replies']:5} replies  alpha {alpha}  {p['flagged']} flagged")
     click.echo(f"{len(report['outliers'])} outlier replies")
     if out_dir:
-        path = write_report(out_dir, "agents", f"Agent consistency: {log.name}", headline=agents_headline(report),
+        path = write_report(out_dir, "agents", f"Agent consistency: {source}", headline=agents_headline(report),
                             data=report, sections=agents_sections(report))
         click.echo(f"report: {path}", err=True)
     return _gate("agents", {"alpha": a["value"]} if a["value"] is not None else {}, thresholds)
+
+
+def _sent(settings: Settings, start: dt.date, end: dt.date) -> list[Reply]:
+    """The replies agents sent through the service (its database, as `kb serve` uses it) in a period."""
+    from api.db import open_database
+
+    db = open_database(settings)
+    try:
+        return sent_replies(db, start, end)
+    finally:
+        db.close()
 
 
 @eval_group.command("diff")

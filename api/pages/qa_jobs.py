@@ -39,7 +39,7 @@ from eval.agent_sources import (
     Reply,
     parse_replies_csv,
     parse_replies_jsonl,
-    replies_from_feedback,
+    sent_replies,
 )
 from eval.agents import PERIODS
 from eval.runs import GOLDEN_SCOPES, agents_run, golden_run, paraphrase_run, run_folder
@@ -122,15 +122,7 @@ def _agents_work(engine: Engine, settings: Settings, load: Callable[[], list[Rep
 
 
 def _feedback_loader(db: Database, start: dt.date, end: dt.date) -> Callable[[], list[Reply]]:
-    def load() -> list[Reply]:
-        rows = db.sent_replies(start.isoformat(), (end + dt.timedelta(days=1)).isoformat(), limit=MAX_REPLIES + 1)
-        if not rows:
-            raise InvalidInput(f"no replies sent through the service from {start} to {end} (feedback 'used' or "
-                               "'edited'): nothing to compare; choose another period or upload an export")
-        if len(rows) > MAX_REPLIES:
-            raise InvalidInput(f"more than {MAX_REPLIES} replies from {start} to {end}: choose a shorter period")
-        return replies_from_feedback(rows)
-    return load
+    return lambda: sent_replies(db, start, end)
 
 
 def _dates(form: dict[str, str]) -> tuple[dt.date, dt.date] | None:
