@@ -32,16 +32,17 @@ class BodyLimit:
     """Refuse bodies over `limit` bytes with 413: at once from Content-Length, or as soon as the stream
     passes the limit, without reading the rest."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY, larger: dict[str, int] | None = None) -> None:
+        self.app, self.default, self.larger = app, limit, larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.default)  # a few routes take an upload (pages.LARGER_BODIES)
         length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
-            await self._refuse(send)
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self._refuse(send, limit)
             return
         seen, over, started = 0, False, False
 
@@ -50,7 +51,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     over = True
                     raise _TooLarge
             return message
@@ -65,11 +66,11 @@ class BodyLimit:
         with contextlib.suppress(_TooLarge):  # raised from inside the app's body read: answered below
             await self.app(scope, limited, guarded)
         if over and not started:
-            await self._refuse(send)
+            await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
-        body = (b'{"error":{"code":"payload_too_large","message":"request body is over 65536 bytes",'
-                b'"request_id":"","details":{}}}')
+    async def _refuse(self, send: Send, limit: int) -> None:
+        body = (b'{"error":{"code":"payload_too_large","message":"request body is over %d bytes",'
+                b'"request_id":"","details":{}}}' % limit)
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
@@ -93,6 +94,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         try:
             yield
         finally:
+            pages.stop_jobs(app)  # a running evaluation uses the engine and the database: it stops first
             housekeeping.stop()
             app.state.db.close()
             if owned:
@@ -124,5 +126,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return response
 
     app.add_middleware(ConcurrencyLimit, gate=app.state.gate)  # inside BodyLimit: oversized bodies cost no slot
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, larger=pages.LARGER_BODIES)
     return app

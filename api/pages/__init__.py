@@ -21,11 +21,14 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import required_role
-from api.pages import agent, auth, editor, gaps, insights, qa
+from api.pages import agent, auth, editor, gaps, insights, qa, qa_jobs
+from api.pages.qa_jobs import LARGER_BODIES, stop_jobs
 from api.pages.render import STATIC_DIR, json_error, render, wants_json
 from api.session import LoginRequired, PageError
 
-ROUTERS = (auth.router, agent.router, editor.router, gaps.router, qa.router, insights.router)
+__all__ = ["LARGER_BODIES", "ROUTERS", "install", "page_routes", "stop_jobs"]
+
+ROUTERS = (auth.router, agent.router, editor.router, gaps.router, qa.router, qa_jobs.router, insights.router)
 STATIC_PATH = "/static"
 
 
