@@ -37,16 +37,17 @@ class BodyLimit:
     """Refuse bodies over `limit` bytes with 413: at once from Content-Length, or as soon as the stream
     passes the limit, without reading the rest."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY, larger: dict[str, int] | None = None) -> None:
+        self.app, self.default, self.larger = app, limit, larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.default)  # a few routes take an upload (pages.LARGER_BODIES)
         length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
-            await self._refuse(scope, receive, send)
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self._refuse(scope, receive, send, limit)
             return
         seen, over, started = 0, False, False
 
@@ -55,7 +56,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     over = True
                     raise _TooLarge
             return message
@@ -70,11 +71,11 @@ class BodyLimit:
         with contextlib.suppress(_TooLarge):  # raised from inside the app's body read: answered below
             await self.app(scope, limited, guarded)
         if over and not started:
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        error = ErrorBody(413, "payload_too_large", f"request body is over {self.limit} bytes",
-                          {"limit": self.limit}, {"Connection": "close"})  # the rest of the body is never read
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        error = ErrorBody(413, "payload_too_large", f"request body is over {limit} bytes",
+                          {"limit": limit}, {"Connection": "close"})  # the rest of the body is never read
         await json_response(error, uuid.uuid4().hex)(scope, receive, send)
 
 
@@ -106,6 +107,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         try:
             yield
         finally:
+            state.jobs.stop()  # a running evaluation uses the engine and the database: it stops first
             housekeeping.stop()
             db.close()
             if engine is None:
@@ -132,5 +134,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return response
 
     app.add_middleware(ConcurrencyLimit, gate=state.gate)  # inside BodyLimit: oversized bodies cost no slot
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, larger=pages.LARGER_BODIES)
     return app

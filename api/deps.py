@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from api.db import INSIGHTS, ApiKey, Database, needs
 from api.errors import Forbidden, Unauthorized
 from api.insights.context import InsightsContext
+from api.jobs import JobRunner
 from api.limits import check_key_rate
 from api.metrics import Metrics
 from api.state import AppState, state_of
@@ -44,12 +45,17 @@ def get_insights(request: Request) -> InsightsContext:
     return get_state(request).insights
 
 
+def get_jobs(request: Request) -> JobRunner:
+    return get_state(request).jobs
+
+
 StateDep = Annotated[AppState, Depends(get_state)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 InsightsDep = Annotated[InsightsContext, Depends(get_insights)]
+JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 
 
 def _authenticate(request: Request, db: DbDep, settings: SettingsDep) -> ApiKey:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
+from api.jobs import JobRunner
 from api.limits import Gate, KeyRateLimit
 from api.metrics import Metrics
 from kb.config import Settings
@@ -47,16 +48,19 @@ class AppState:
     metrics: Metrics
     gate: Gate
     key_limits: KeyRateLimit
+    #: The QA page's evaluations (one at a time); a job waits between its items while requests are in flight.
+    jobs: JobRunner
     #: The last re-index from the editor page (who, when, its report or error), shown on /editor/index.
     last_reindex: dict[str, Any] | None = None
     opened: Opened | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
-        return cls(settings=settings, metrics=Metrics(),
-                   gate=Gate(max_in_flight=settings.max_in_flight, max_queued=settings.max_queued,
-                             queue_timeout=settings.queue_timeout),
-                   key_limits=KeyRateLimit(settings.key_rate, settings.key_burst))
+        gate = Gate(max_in_flight=settings.max_in_flight, max_queued=settings.max_queued,
+                    queue_timeout=settings.queue_timeout)
+        return cls(settings=settings, metrics=Metrics(), gate=gate,
+                   key_limits=KeyRateLimit(settings.key_rate, settings.key_burst),
+                   jobs=JobRunner(busy=lambda: gate.in_flight > 0))
 
     def open(self, opened: Opened) -> None:
         self.opened = opened

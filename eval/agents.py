@@ -17,19 +17,18 @@ For every reply in a log (CSV or JSONL: agent, channel, message, reply, time) th
 
 from __future__ import annotations
 
-import csv
-import json
+import datetime as dt
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from eval.agent_sources import Reply, load_replies
 from eval.charts import bars_svg, confusion_svg
-from eval.krippendorff import alpha_with_ci
+from eval.krippendorff import alpha_with_ci, percent_agreement, unit_alpha
 from eval.metrics import mean
 from eval.report import Section
 from kb.article import Article, Verdict
@@ -72,16 +71,9 @@ RETIRED_MARGIN = 0.03
 #: How well a reply must fit a candidate article to settle the topic of a vague message (below the clean
 #: replies' 5th percentile: an ordinary reply settles it).
 TOPIC_FROM_REPLY = 0.85
-
-
-@dataclass(frozen=True)
-class Reply:
-    id: str
-    agent: str
-    channel: str
-    message: str
-    reply: str
-    time: str = ""
+NO_ARTICLE = "(no article)"
+NO_TIME = "(no time)"
+PERIODS = ("week", "month")
 
 
 @dataclass
@@ -100,24 +92,11 @@ class Checked:
     reasons: list[str] = field(default_factory=list)
     message: str = ""
     reply: str = ""
+    time: str = ""
 
 
-def load_log(path: Path) -> list[Reply]:
-    """A log of agent replies as JSONL or CSV (columns agent, channel, message, reply, time; id optional)."""
-    if path.suffix.lower() == ".csv":
-        with path.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    else:
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    out = []
-    for n, r in enumerate(rows, 1):
-        message = r.get("message") or r.get("incoming") or ""
-        reply = r.get("reply") or r.get("reply_text") or ""
-        if not (r.get("agent") and message and reply):
-            raise ValueError(f"{path}:{n}: a reply needs agent, message and reply")
-        out.append(Reply(str(r.get("id") or f"row-{n}"), r["agent"], r.get("channel", ""), message, reply,
-                         r.get("time", "")))
-    return out
+#: A log file of replies (CSV or JSON lines), every row checked: `path:line` errors.
+load_log = load_replies
 
 
 def _norm_url(url: str) -> str:
@@ -242,19 +221,56 @@ class AgentChecker:
         return c
 
 
-def run_agents(engine: Engine, replies: Sequence[Reply], corpus: Corpus, *, seed: int = 7) -> dict[str, Any]:
+def run_agents(engine: Engine, replies: Sequence[Reply], corpus: Corpus, *, seed: int = 7,
+               period: str | None = None, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Check every reply and sum up: alpha overall and per topic (with percent agreement and flagged replies),
+    per agent, and per `period` ("week" or "month" of each reply's time) when asked."""
     checker = AgentChecker(engine, corpus)
-    checked = [checker.check(r) for r in replies]
+    checked = []
+    for n, r in enumerate(replies, 1):
+        c = checker.check(r)
+        c.time = r.time
+        checked.append(c)
+        if progress:
+            progress(n, len(replies))
+    report = consistency(checked, seed=seed)
+    if period:
+        report["period"] = period
+        report["per_period"] = per_period(checked, period, seed=seed)
+    return report
+
+
+def _value(c: Checked) -> str:
+    return f"{c.reply_article}:{c.stance}"
+
+
+def _units(checked: Sequence[Checked]) -> dict[str, list[str]]:
+    """Topic -> the value each reply maps to (replies whose message matches no article are no unit)."""
+    units: dict[str, list[str]] = defaultdict(list)
+    for c in checked:
+        if c.topic:
+            units[c.topic].append(_value(c))
+    return dict(units)
+
+
+def _pooled_agreement(units: dict[str, list[str]]) -> float | None:
+    """Percent agreement over all topics: agreeing pairs of replies within a topic, over all such pairs."""
+    pairs = sum(len(v) * (len(v) - 1) for v in units.values())
+    if not pairs:
+        return None
+    agreeing = sum(c * (c - 1) for v in units.values() for c in Counter(v).values())
+    return round(agreeing / pairs, 4)
+
+
+def consistency(checked: Sequence[Checked], *, seed: int = 7) -> dict[str, Any]:
+    """The figures over checked replies: alpha overall with its interval; per topic percent agreement, flagged
+    replies and alpha where it is meaningful (the reason where not); per agent; every outlier."""
     by_topic: dict[str, list[Checked]] = defaultdict(list)
     by_agent: dict[str, list[Checked]] = defaultdict(list)
     for c in checked:
-        by_topic[c.topic or "(no article)"].append(c)
+        by_topic[c.topic or NO_ARTICLE].append(c)
         by_agent[c.agent].append(c)
-
-    def value(c: Checked) -> str:
-        return f"{c.reply_article}:{c.stance}"
-
-    units = {t: [value(c) for c in cs] for t, cs in by_topic.items() if t != "(no article)"}
+    units = _units(checked)
     alpha = alpha_with_ci(list(units.values()), seed=seed)
 
     def figures(cs: list[Checked]) -> dict[str, Any]:
@@ -264,27 +280,75 @@ def run_agents(engine: Engine, replies: Sequence[Reply], corpus: Corpus, *, seed
                 "contradictions": sum("different_stance" in c.flags for c in cs),
                 "flagged": sum(bool(c.flags) for c in cs)}
 
-    topics = {t: figures(cs) | {"alpha": alpha_with_ci([units[t]], seed=seed, bootstrap=0)["value"]
-                                if t in units else None} for t, cs in sorted(by_topic.items())}
+    def topic_figures(topic: str, cs: list[Checked]) -> dict[str, Any]:
+        if topic not in units:
+            return figures(cs) | {"percent_agreement": None, "alpha": None, "alpha_note": "no article"}
+        value, reason = unit_alpha(units[topic], list(units.values()))
+        return figures(cs) | {"percent_agreement": percent_agreement(units[topic]), "alpha": value,
+                              "alpha_note": reason}
+
     return {
         "replies": len(checked), "agents": len(by_agent), "topics": len(units),
         "alpha": alpha,
-        "per_topic": topics,
+        "percent_agreement": _pooled_agreement(units),
+        "per_topic": {t: topic_figures(t, cs) for t, cs in sorted(by_topic.items())},
         "per_agent": {a: figures(cs) for a, cs in sorted(by_agent.items())},
         "outliers": [asdict(c) for c in checked if c.flags],
         "checked": [asdict(c) for c in checked],
     }
 
 
+def period_of(time: str, period: str) -> str:
+    """The week (`2026-W48`) or month (`2026-11`) of an ISO date or time; `(no time)` when there is none.
+
+        >>> period_of("2026-11-30T09:12:00+00:00", "week"), period_of("2026-11-30", "month")
+        ('2026-W49', '2026-11')
+    """
+    try:
+        day = dt.date.fromisoformat(time.strip()[:10])
+    except ValueError:
+        return NO_TIME
+    if period == "month":
+        return f"{day.year}-{day.month:02d}"
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def per_period(checked: Sequence[Checked], period: str, *, seed: int = 7) -> list[dict[str, Any]]:
+    """Alpha, percent agreement and the flagged replies per period, oldest first, each with how it moved since
+    the period before it (`change`: differences of the figures both have)."""
+    groups: dict[str, list[Checked]] = defaultdict(list)
+    for c in checked:
+        groups[period_of(c.time, period)].append(c)
+    rows: list[dict[str, Any]] = []
+    for label in sorted(groups, key=lambda p: (p == NO_TIME, p)):
+        cs = groups[label]
+        units = _units(cs)
+        alpha = alpha_with_ci(list(units.values()), seed=seed, bootstrap=0)
+        flagged = [c for c in cs if c.flags]
+        row = {"period": label, "replies": len(cs), "agents": len({c.agent for c in cs}),
+               "topics": alpha["units"], "alpha": alpha["value"], "alpha_note": alpha["reason"],
+               "percent_agreement": _pooled_agreement(units), "flagged": len(flagged),
+               "flagged_share": round(len(flagged) / len(cs), 4),
+               "flagged_replies": [{"id": c.id, "agent": c.agent, "topic": c.topic, "flags": c.flags,
+                                    "why": "; ".join(c.reasons), "reply": c.reply} for c in flagged]}
+        before = rows[-1] if rows and label != NO_TIME else None
+        row["change"] = {k: round(row[k] - before[k], 4) for k in ("alpha", "percent_agreement", "flagged",
+                                                                   "flagged_share")
+                         if before is not None and row[k] is not None and before[k] is not None}
+        rows.append(row)
+    return rows
+
+
 def agents_headline(report: dict[str, Any]) -> dict[str, Any]:
     a = report["alpha"]
-    ci = f"[{a['ci'][0]:.3f}, {a['ci'][1]:.3f}]" if a["ci"] else "n/a"
+    ci = f"[{a['ci'][0]:.3f}, {a['ci'][1]:.3f}]" if a["ci"] else (a["reason"] or "n/a")
     return {"replies": report["replies"], "agents": report["agents"], "alpha": a["value"], "alpha 95% CI": ci,
-            "outliers": len(report["outliers"])}
+            "percent agreement": report["percent_agreement"], "outliers": len(report["outliers"])}
 
 
 def agents_sections(report: dict[str, Any]) -> list[Section]:
-    """The report: agreement per agent and per topic, what replies drift to, every outlier with its reason."""
+    """The report: per period, per agent and per topic, what replies drift to, every outlier with its reason."""
     per_agent, per_topic = report["per_agent"], report["per_topic"]
     topic_alpha = {t: f["alpha"] for t, f in sorted(per_topic.items(), key=lambda kv: (kv[1]["alpha"] or 0, kv[0]))
                    if f["alpha"] is not None}
@@ -292,15 +356,31 @@ def agents_sections(report: dict[str, Any]) -> list[Section]:
                     if c["topic"] and c["reply_article"] != c["topic"])
     outliers = [{"id": o["id"], "agent": o["agent"], "topic": o["topic"], "flags": o["flags"],
                  "why": "; ".join(o["reasons"]), "reply": o["reply"]} for o in report["outliers"]]
+    topics = [{"topic": k, "replies": v["replies"], "agents": v["agents"], "percent agreement": v["percent_agreement"],
+               "flagged": v["flagged"], "alpha": v["alpha"] if v["alpha"] is not None else v["alpha_note"],
+               "content agreement": v["content_agreement"], "cites source": v["cites_source"],
+               "contradictions": v["contradictions"]} for k, v in per_topic.items()]
+    sections = []
+    if report.get("per_period"):
+        sections.append(Section(f"Per {report['period']}", [
+            {"period": p["period"], "replies": p["replies"], "agents": p["agents"],
+             "alpha": p["alpha"] if p["alpha"] is not None else p["alpha_note"],
+             "percent agreement": p["percent_agreement"], "flagged": p["flagged"],
+             "flagged share": p["flagged_share"], "change in alpha": p["change"].get("alpha"),
+             "change in flagged share": p["change"].get("flagged_share")} for p in report["per_period"]],
+            note="Alpha over the topics of each period; changes are against the period before."))
     return [
+        *sections,
         Section("Per agent", [{"agent": k, **v} for k, v in per_agent.items()],
                 note="Content agreement: mean similarity of the agent's replies to the approved answer.",
                 svg=bars_svg({k: v["content_agreement"] for k, v in per_agent.items()}, mark=LOW_AGREEMENT)),
         Section("Replies flagged per agent", note="Share of each agent's replies with at least one flag.",
                 svg=bars_svg({k: v["flagged"] / max(1, v["replies"]) for k, v in per_agent.items()})),
-        Section("Per topic", [{"topic": k, **v} for k, v in per_topic.items()],
-                note="Krippendorff's alpha within each topic (article and stance the replies map to); red bars "
-                "are topics where agents disagree.",
+        Section("Per topic", topics,
+                note="Percent agreement: share of pairs of replies on the topic that map to the same article and "
+                "stance. Alpha: 1 - that topic's disagreement / the disagreement expected over all topics (1: none, "
+                "0: as much as chance); not shown for a topic with one reply or where all replies agree (alpha says "
+                "nothing there; the percent agreement does). Red bars are topics where agents disagree.",
                 svg=bars_svg(topic_alpha, lo=min([0.0, *topic_alpha.values()]), mark=0.8)),
         Section("What replies drift to", [{"topic": t, "reply reads like": r, "replies": n}
                                           for (t, r), n in drift.most_common()],

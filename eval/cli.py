@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -15,6 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from eval import gate
+from eval.agent_sources import Reply, load_replies, sent_replies
+from eval.agents import PERIODS
 from eval.charts import bars_svg
 from eval.golden import (
     NOT_SLICES,
@@ -28,8 +31,10 @@ from eval.golden import (
     run_golden,
     summarise,
 )
+from eval.markdown import DEFAULT_MAX_CHARS, diff_markdown
 from eval.report import Section, write_report
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
+from kb.config import Settings
 from kb.engine import Engine
 
 T = TypeVar("T")
@@ -47,25 +52,40 @@ def _with_progress(label: str, messages: list[GoldenMessage], run: Callable[...,
         return run(messages, progress=lambda done, _total: bar.update(task, completed=done))
 
 
-def _run_golden_with_progress(engine: Engine) -> list[GoldenItem]:
-    """Both golden splits and, where the shared data is beside the checkout, the labelled tweets."""
-    messages = load_golden() + load_tweets()
+def _run_golden_with_progress(engine: Engine, folder: Path | None = None) -> list[GoldenItem]:
+    """Both golden splits and, where the shared data is beside the checkout, the labelled tweets (those are
+    labelled against the sample articles: left out when the messages come from another `folder`)."""
+    messages = load_golden(folder=folder) + ([] if folder else load_tweets())
     return _with_progress("golden", messages, lambda m, progress: run_golden(engine, m, progress=progress))
+
+
+def _golden_dir(folder: Path | None) -> Path | None:
+    if folder is not None and not any(folder.glob("golden_*.jsonl")):
+        raise click.BadParameter(f"{folder}: no golden_dev_*.jsonl or golden_test_*.jsonl in it", param_hint="--golden")
+    return folder
+
+
+GOLDEN_OPTION = click.option(
+    "--golden", "golden_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="Folder with your own golden_{dev,test}_*.jsonl (and paraphrases.jsonl); default: the bundled set.")
 
 
 @eval_group.command("golden")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write golden.json and golden.html here.")
 @click.option("--thresholds", "thresholds", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Minimum figures (default eval/thresholds.toml); exit 1 when one is not met.")
-def golden(out_dir: Path | None, thresholds: Path | None) -> int:
+@GOLDEN_OPTION
+def golden(out_dir: Path | None, thresholds: Path | None, golden_dir: Path | None) -> int:
     """Run the golden messages, dev and test split apart: hit@1, hit@3, MRR, no-match precision/recall, how often
     each tier is right, every miss; and how many real off-topic tweets still get a suggestion.
 
         kb eval golden --out reports/golden
+        kb eval golden --golden golden/ --out reports/golden   # an articles repository's own golden messages
     """
+    folder = _golden_dir(golden_dir)
     with Engine.open(settings_from()) as engine:
         engine.ready()
-        summary = summarise(_run_golden_with_progress(engine))
+        summary = summarise(_run_golden_with_progress(engine, folder))
     for name, f in summary.items():
         if name in NOT_SLICES or " " in name:
             continue
@@ -209,65 +229,113 @@ def paraphrase(out_dir: Path | None, sick_path: Path, thresholds: Path | None) -
 
 
 @eval_group.command("agents")
-@click.argument("log", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.argument("log", required=False, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--sent-from", "sent_from", type=click.DateTime(["%Y-%m-%d"]),
+              help="Instead of LOG: the replies agents sent through the service (feedback used/edited) from this day.")
+@click.option("--sent-to", "sent_to", type=click.DateTime(["%Y-%m-%d"]),
+              help="With --sent-from: up to and including this day (default today, UTC).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write agents.json/.html here.")
+@click.option("--period", type=click.Choice(PERIODS), help="Also give the figures per week or month of the replies.")
 @click.option("--thresholds", "thresholds", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Minimum figures (default eval/thresholds.toml); exit 1 when one is not met.")
-def agents(log: Path, out_dir: Path | None, thresholds: Path | None) -> int:
+def agents(log: Path | None, sent_from: dt.datetime | None, sent_to: dt.datetime | None, out_dir: Path | None,
+           period: str | None, thresholds: Path | None) -> int:
     """Agent replies against the knowledge base and each other: agreement per topic and agent, alpha, outliers.
 
         kb eval agents eval/data/agents_sample.jsonl --out reports/agents
+        kb eval agents export.csv --period week      # a webcare tool's CSV export (agent, message, reply, time)
+        kb eval agents --sent-from 2026-11-01 --sent-to 2026-11-30 --period week   # what agents sent via kb
     """
-    from eval.agents import agents_headline, agents_sections, load_log, run_agents
+    from eval.agents import agents_headline, agents_sections, run_agents
     from kb.corpus import build_corpus, iter_article_files
 
+    if (log is None) == (sent_from is None):
+        raise click.UsageError("give LOG (a JSONL log or CSV export) or --sent-from DAY, one of the two")
+    if sent_to is not None and sent_from is None:
+        raise click.UsageError("--sent-to goes with --sent-from")
     settings = settings_from()
-    replies = load_log(log)
+    if log is not None:
+        replies, source = load_replies(log), log.name
+    else:
+        assert sent_from is not None  # checked above
+        start, end = sent_from.date(), (sent_to or dt.datetime.now(dt.UTC)).date()
+        if end < start:
+            raise click.UsageError(f"--sent-to {end} is before --sent-from {start}")
+        replies, source = _sent(settings, start, end), f"replies sent {start} – {end}"
     corpus = build_corpus(iter_article_files(settings.articles_dir))
     with Engine.open(settings) as engine:
         engine.ready()
-        report = run_agents(engine, replies, corpus)
+        report = run_agents(engine, replies, corpus, period=period)
     a = report["alpha"]
-    ci = f"[{a['ci'][0]:.3f}, {a['ci'][1]:.3f}]" if a["ci"] else "n/a"
+    ci = f" (95% CI [{a['ci'][0]:.3f}, {a['ci'][1]:.3f}])" if a["ci"] else ""
+    shown = f"{a['value']:.3f}{ci}" if a["value"] is not None else f"not shown: {a['reason']}"
     click.echo(f"{report['replies']} replies, {report['agents']} agents, {report['topics']} topics; "
-               f"Krippendorff's alpha {a['value']:.3f} (95% CI {ci})")
+               f"Krippendorff's alpha {shown}")
     click.echo(f"{'agent':12} {'replies':>7} {'content':>7} {'sources':>7} {'contra':>6} {'flagged':>7}")
     for agent, f in report["per_agent"].items():
         click.echo(f"{agent:12} {f['replies']:7} {f['content_agreement']:7.3f} {f['cites_source']:7.2f} "
                    f"{f['contradictions']:6} {f['flagged']:7}")
+    for p in report.get("per_period", []):
+        alpha = f"{p['alpha']:.3f}" if p["alpha"] is not None else p["alpha_note"]
+        click.echo(f"{p['period']:10} {p['replies']:5} replies  alpha {alpha}  {p['flagged']} flagged")
     click.echo(f"{len(report['outliers'])} outlier replies")
     if out_dir:
-        path = write_report(out_dir, "agents", f"Agent consistency: {log.name}", headline=agents_headline(report),
+        path = write_report(out_dir, "agents", f"Agent consistency: {source}", headline=agents_headline(report),
                             data=report, sections=agents_sections(report))
         click.echo(f"report: {path}", err=True)
-    return _gate("agents", {"alpha": a["value"]}, thresholds)
+    return _gate("agents", {"alpha": a["value"]} if a["value"] is not None else {}, thresholds)
+
+
+def _sent(settings: Settings, start: dt.date, end: dt.date) -> list[Reply]:
+    """The replies agents sent through the service (its database, as `kb serve` uses it) in a period."""
+    from api.db import open_database
+
+    db = open_database(settings)
+    try:
+        return sent_replies(db, start, end)
+    finally:
+        db.close()
 
 
 @eval_group.command("diff")
 @click.argument("rev_a")
 @click.argument("rev_b")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write diff.json/.html here.")
-def diff(rev_a: str, rev_b: str, out_dir: Path | None) -> int:
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write diff.json/.html (and diff.md) here.")
+@click.option("--format", "output", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
+              help="markdown: a short summary for a pull-request comment on stdout (and diff.md with --out).")
+@click.option("--max-chars", type=click.IntRange(1000, 1_000_000), default=DEFAULT_MAX_CHARS, show_default=True,
+              help="Longest Markdown summary; lists are shortened to fit.")
+@GOLDEN_OPTION
+def diff(rev_a: str, rev_b: str, out_dir: Path | None, output: str, max_chars: int, golden_dir: Path | None) -> int:
     """Index articles/ at two git revisions (temporary collections) and list every golden or paraphrase
     message whose top article, tier or draft changed.
 
         kb eval diff main HEAD --out reports/diff
+        kb eval diff "$BASE_SHA" "$HEAD_SHA" --format markdown > comment.md   # the pull-request check
     """
     from eval.diff import diff_sections, run_diff
 
-    report = run_diff(settings_from(), rev_a, rev_b, log=lambda line: click.echo(line, err=True))
-    click.echo(f"{report['messages']} messages: {len(report['changed'])} changed "
-               f"(article {report['changed_article']}, tier {report['changed_tier']}, "
-               f"draft {report['changed_draft']}); better {report['better']}, worse {report['worse']}; "
-               f"top right {report['top_right_a']:.3f} -> {report['top_right_b']:.3f}")
-    for c in report["changed"]:
-        if "article" in c["changed"] or "tier" in c["changed"]:
-            click.echo(f"  {c['id']:12} {c['article_a']} ({c['tier_a']}) -> {c['article_b']} ({c['tier_b']})"
-                       f"  expected {c['expected']}")
+    report = run_diff(settings_from(), rev_a, rev_b, log=lambda line: click.echo(line, err=True),
+                      golden_dir=_golden_dir(golden_dir))
+    markdown = diff_markdown(report, max_chars=max_chars)
+    if output == "markdown":
+        click.echo(markdown, nl=False)
+    else:
+        click.echo(f"{report['messages']} messages: {len(report['changed'])} changed "
+                   f"(article {report['changed_article']}, tier {report['changed_tier']}, "
+                   f"draft {report['changed_draft']}); better {report['better']}, worse {report['worse']}; "
+                   f"top right {report['top_right_a']:.3f} -> {report['top_right_b']:.3f}")
+        for c in report["changed"]:
+            if "article" in c["changed"] or "tier" in c["changed"]:
+                click.echo(f"  {c['id']:12} {c['article_a']} ({c['tier_a']}) -> {c['article_b']} ({c['tier_b']})"
+                           f"  expected {c['expected']}")
     if out_dir:
         headline = {k: report[k] for k in ("messages", "changed_article", "changed_tier", "changed_draft", "better",
                                            "worse", "top_right_a", "top_right_b")}
+        headline |= {f"{label} hit@1": report[f"golden_{side}"].get("hit@1") for side, label in
+                     (("a", "before"), ("b", "after")) if report[f"golden_{side}"]}
         path = write_report(out_dir, "diff", f"KB diff {rev_a} → {rev_b}", headline=headline, data=report,
                             sections=diff_sections(report))
+        (out_dir / "diff.md").write_text(markdown, encoding="utf-8")
         click.echo(f"report: {path}", err=True)
     return EXIT_OK

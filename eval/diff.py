@@ -3,7 +3,9 @@
 `articles/` is indexed as of each git revision into its own temporary local Qdrant (the served index is never
 touched; embeddings come from the shared cache, so unchanged text is not embedded again), and drafted with that
 revision's own reply templates. The golden messages
-and every paraphrase then run against both, and every message whose top article, tier or draft changed is listed.
+and every paraphrase then run against both, and every message whose top article, tier or draft changed is listed,
+with the tier moves, the messages that newly get no match, and the golden figures of both versions (the test
+split's, as the gate reads them). `eval.markdown.diff_markdown` turns the report into a pull-request comment.
 
     >>> report = run_diff(settings, "main", "HEAD")  # doctest: +SKIP
     >>> [c["id"] for c in report["changed"]]  # doctest: +SKIP
@@ -21,29 +23,46 @@ from pathlib import Path
 from typing import Any
 
 from eval.charts import confusion_svg, histogram_svg
-from eval.golden import load_golden
+from eval.golden import GoldenItem, GoldenMessage, golden_gate_figures, judge, load_golden, summarise
 from eval.paraphrase import Outcome, load_groups, outcome
 from eval.report import Section
 from indexer.git import GitRepo
 from indexer.run import run_index
+from kb.channels import Channel
 from kb.config import Settings
 from kb.embedding import Embedder, load_embedder
 from kb.engine import Engine
 
 Message = tuple[str, str, str | None, str]  # id, text, expected article, channel
+NO_MATCH = "no match"
 
 
-def messages() -> list[Message]:
-    out: list[Message] = [(m.id, m.text, m.expected, m.channel) for m in load_golden()]
-    for g in load_groups():
+def messages(folder: Path | None = None) -> list[Message]:
+    """The golden messages and the paraphrases: the bundled ones, or those in `folder` (`golden_*.jsonl` and,
+    when there, `paraphrases.jsonl`)."""
+    out: list[Message] = [(m.id, m.text, m.expected, m.channel) for m in load_golden(folder=folder)]
+    groups = folder / "paraphrases.jsonl" if folder else None
+    for g in load_groups(groups) if groups is None or groups.is_file() else []:
         out += [(f"{g.group}#{i}", t, g.expected, "facebook") for i, t in enumerate(g.texts, 1)]
     return out
 
 
-def _outcomes(engine: Engine, batch: list[Message]) -> dict[str, Outcome]:
-    from kb.channels import Channel
-
-    return {mid: outcome(engine, text, Channel.parse(channel)) for mid, text, _, channel in batch}
+def _outcomes(engine: Engine, batch: list[Message], golden: dict[str, GoldenMessage]
+              ) -> tuple[dict[str, Outcome], list[GoldenItem]]:
+    """Every message's outcome; the golden ones judged as `kb eval golden` does, from the same suggestion."""
+    served = {a.id: a for a in engine.served.all_articles()}
+    outcomes: dict[str, Outcome] = {}
+    items: list[GoldenItem] = []
+    for mid, text, _, channel in batch:
+        if mid not in golden:
+            outcomes[mid] = outcome(engine, text, Channel.parse(channel))
+            continue
+        item, result = judge(engine, golden[mid], served)
+        top = result.suggestions[0] if result.suggestions else None
+        outcomes[mid] = Outcome(text, top.article_id if top else None, str(top.confidence) if top else None,
+                                top.draft if top else None, item.ranked[0] if item.ranked else None, item.top_score)
+        items.append(item)
+    return outcomes, items
 
 
 def _templates_at(settings: Settings, rev: str, data: Path) -> Path:
@@ -62,10 +81,12 @@ def _templates_at(settings: Settings, rev: str, data: Path) -> Path:
 
 
 def run_diff(settings: Settings, rev_a: str, rev_b: str, *, embedder: Embedder | None = None,
-             log: Callable[[str], None] = print) -> dict[str, Any]:
+             log: Callable[[str], None] = print, golden_dir: Path | None = None) -> dict[str, Any]:
     embedder = embedder or load_embedder(settings)
-    batch = messages()
+    batch = messages(golden_dir)
+    golden = {m.id: m for m in load_golden(folder=golden_dir)}
     results: dict[str, dict[str, Outcome]] = {}
+    figures: dict[str, dict[str, Any]] = {}
     reports: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="kb-diff-") as tmp:
         for label, rev in (("a", rev_a), ("b", rev_b)):
@@ -82,7 +103,10 @@ def run_diff(settings: Settings, rev_a: str, rev_b: str, *, embedder: Embedder |
                 reports[label] = {"rev": rev, "commit": report.commit, "articles": report.articles,
                                   "embedded": report.embedded, "errors": [str(p) for p in report.errors]}
                 log(f"{rev}: {report.articles} articles indexed ({report.embedded} chunks embedded)")
-                results[label] = _outcomes(engine, batch)
+                results[label], items = _outcomes(engine, batch, golden)
+                summary = summarise(items)
+                figures[label] = {"split": "test" if "test" in summary else "dev",
+                                  **golden_gate_figures(summary)} if items else {}
             shutil.rmtree(data, ignore_errors=True)
     scores = {label: [results[label][mid].score for mid, *_ in batch] for label in ("a", "b")}
     changed: list[dict[str, Any]] = []
@@ -99,7 +123,12 @@ def run_diff(settings: Settings, rev_a: str, rev_b: str, *, embedder: Embedder |
     def right(label: str) -> float:
         return sum(results[label][mid].article == exp for mid, _, exp, _ in answerable) / max(1, len(answerable))
 
+    tiers = Counter((c["tier_a"] or NO_MATCH, c["tier_b"] or NO_MATCH) for c in changed if "tier" in c["changed"])
     return {"a": reports["a"], "b": reports["b"], "messages": len(batch),
+            "golden_a": figures["a"], "golden_b": figures["b"],
+            "tier_moves": [{"from": a, "to": b, "messages": n} for (a, b), n in tiers.most_common()],
+            "new_no_match": [c["id"] for c in changed if c["article_a"] and not c["article_b"]],
+            "no_longer_no_match": [c["id"] for c in changed if c["article_b"] and not c["article_a"]],
             "top_right_a": round(right("a"), 4), "top_right_b": round(right("b"), 4),
             "changed_article": sum("article" in c["changed"] for c in changed),
             "changed_tier": sum("tier" in c["changed"] for c in changed),

@@ -29,10 +29,11 @@ from typing import Any
 from eval.charts import confusion_svg, histogram_svg
 from eval.metrics import hit_at, mean, precision_recall, reciprocal_rank
 from eval.report import Section
+from kb.article import Article
 from kb.channels import Channel
 from kb.engine import Engine
 from kb.language import detect_language
-from kb.suggest import SuggestQuery
+from kb.suggest import SuggestQuery, SuggestResult
 
 DATA = Path(__file__).resolve().parent / "data"
 #: Where the shared evaluation data lives beside a checkout (read there, never copied into the repository).
@@ -75,10 +76,12 @@ class GoldenItem:
         return self.expected is not None and bool(self.suggested) and self.suggested[0] == self.expected
 
 
-def load_golden(paths: Iterable[Path] | None = None, *, split: str | None = None) -> list[GoldenMessage]:
-    """The golden messages of one split (`dev`, `test`) or both; the split is in the file name."""
+def load_golden(paths: Iterable[Path] | None = None, *, split: str | None = None,
+                folder: Path | None = None) -> list[GoldenMessage]:
+    """The golden messages of one split (`dev`, `test`) or both; the split is in the file name. They come from
+    `eval/data`, or from `folder` (an articles repository's own `golden_{dev,test}_*.jsonl`)."""
     rows: list[GoldenMessage] = []
-    for path in paths or sorted(DATA.glob(f"golden_{split or '*'}_*.jsonl")):
+    for path in paths or sorted((folder or DATA).glob(f"golden_{split or '*'}_*.jsonl")):
         file_split = path.stem.split("_")[1] if path.stem.count("_") >= 2 else "dev"
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
@@ -103,24 +106,30 @@ def load_tweets(root: Path = SHARED / "dutch-tweets", *, split: str | None = Non
     return rows
 
 
+def judge(engine: Engine, msg: GoldenMessage, served: dict[str, Article]) -> tuple[GoldenItem, SuggestResult]:
+    """What the service does with one golden message, as a GoldenItem, and the full result (drafts and all)."""
+    # The language is detected as the service would, never taken from the golden label.
+    detected = detect_language(msg.text).language
+    query = SuggestQuery(message=msg.text, channel=Channel.parse(msg.channel), language=detected, limit=3)
+    ranked = engine.suggester.rank(msg.text, detected)
+    result = engine.suggester.suggest(query, ranked=ranked)
+    expected_type = str(served[msg.expected].meta.type) if msg.expected in served else None
+    item = GoldenItem(
+        id=msg.id, text=msg.text, language=msg.language, kind=msg.kind, split=msg.split, source=msg.source,
+        expected=msg.expected,
+        expected_type=expected_type, ranked=[m.article_id for m in ranked[:10]],
+        top_score=ranked[0].score if ranked else 0.0, suggested=[s.article_id for s in result.suggestions],
+        tier=str(result.suggestions[0].confidence) if result.suggestions else None, no_match=result.no_match,
+    )
+    return item, result
+
+
 def run_golden(engine: Engine, messages: list[GoldenMessage],
                progress: Callable[[int, int], None] | None = None) -> list[GoldenItem]:
     served = {a.id: a for a in engine.served.all_articles()}
     items = []
     for i, msg in enumerate(messages):
-        # The language is detected as the service would, never taken from the golden label.
-        detected = detect_language(msg.text).language
-        query = SuggestQuery(message=msg.text, channel=Channel.parse(msg.channel), language=detected, limit=3)
-        ranked = engine.suggester.rank(msg.text, detected)
-        result = engine.suggester.suggest(query, ranked=ranked)
-        expected_type = str(served[msg.expected].meta.type) if msg.expected in served else None
-        items.append(GoldenItem(
-            id=msg.id, text=msg.text, language=msg.language, kind=msg.kind, split=msg.split, source=msg.source,
-            expected=msg.expected,
-            expected_type=expected_type, ranked=[m.article_id for m in ranked[:10]],
-            top_score=ranked[0].score if ranked else 0.0, suggested=[s.article_id for s in result.suggestions],
-            tier=str(result.suggestions[0].confidence) if result.suggestions else None, no_match=result.no_match,
-        ))
+        items.append(judge(engine, msg, served)[0])
         if progress:
             progress(i + 1, len(messages))
     return items

@@ -1,7 +1,8 @@
 """Evaluation reports: `<name>.json` for machines and `<name>.html` for QA leads, side by side in `--out DIR`.
 
 The HTML is one self-contained page (no scripts, inline CSS) rendered by Jinja2 with autoescape on, so a
-message that contains markup shows as text.
+message that contains markup shows as text. The JSON is strict: a figure that is not a finite number (NaN, an
+infinity) is written as null, and `json.dumps(allow_nan=False)` guarantees no parser meets a bare `NaN`.
 
     >>> write_report(Path("reports/golden"), "golden", "Golden messages", headline={"hit@1": 0.91},
     ...              data={}, sections=[Section("Misses", rows=[{"id": "core-007"}])])  # doctest: +SKIP
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,13 +54,33 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def finite(value: Any) -> Any:
+    """`value` with every float that is not finite replaced by None, through dicts, lists and tuples.
+
+        >>> finite({"alpha": float("nan"), "ci": [float("inf"), 0.5]})
+        {'alpha': None, 'ci': [None, 0.5]}
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def report_json(title: str, created: str, headline: dict[str, Any], data: dict[str, Any]) -> str:
+    """The JSON text of a report, valid for strict parsers."""
+    return json.dumps(finite({"title": title, "created": created, "headline": headline, **data}), indent=2,
+                      ensure_ascii=False, default=str, allow_nan=False)
+
+
 def write_report(out_dir: Path, name: str, title: str, *, headline: dict[str, Any], data: dict[str, Any],
                  sections: Sequence[Section] = ()) -> Path:
     """Write `<name>.json` (all of `data`) and `<name>.html`; return the HTML path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    (out_dir / f"{name}.json").write_text(json.dumps({"title": title, "created": created, "headline": headline,
-                                                      **data}, indent=2, ensure_ascii=False, default=str))
+    (out_dir / f"{name}.json").write_text(report_json(title, created, headline, data), encoding="utf-8")
     html = _env.get_template("report.html.j2").render(title=title, created=created, headline=headline,
                                                       sections=sections, fmt=fmt)
     path = out_dir / f"{name}.html"

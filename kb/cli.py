@@ -68,18 +68,29 @@ def settings_from(**overrides: Any) -> Settings:
 
 @cli.command()
 @click.argument("path", required=False, type=click.Path(path_type=Path))
-def lint(path: Path | None) -> int:
+@click.option("--templates", "templates_only", is_flag=True,
+              help="Check only the reply templates in PATH/_templates (fast: no article is read).")
+def lint(path: Path | None, templates_only: bool) -> int:
     """Check every article (and the reply templates); print each problem as `path:line: message`.
 
     Exit 1 when any error is found, 0 with warnings only.
 
         kb lint                   # the configured articles folder (KB_ARTICLES_DIR)
         kb lint articles/nl/suiker-voedt-kanker.md
+        kb lint --templates       # the pre-commit hook for a change under _templates/
     """
     settings = settings_from()
     root = path or settings.articles_dir
     if not root.exists():
         raise click.UsageError(f"{root}: no such file or folder")
+    if templates_only:
+        folder = root if root.name == "_templates" else root / "_templates"
+        found = template_problems(folder) if folder.is_dir() or folder.is_symlink() else []
+        for problem in sorted(found):
+            click.echo(str(problem))
+        errors = sum(p.is_error for p in found)
+        click.echo(f"templates in {folder}: {errors} errors, {len(found) - errors} warnings", err=True)
+        return EXIT_ERRORS if errors else EXIT_OK
     corpus = load_corpus(root)
     problems = list(corpus.problems)
     templates = (root if root.is_dir() and not root.is_symlink() else settings.articles_dir) / "_templates"

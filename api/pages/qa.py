@@ -5,7 +5,7 @@ The page lists every such pair below the reports folder, newest first per report
 only when they are a listed report inside the folder (resolved paths, so no `..` or symlink leads out), with a
 CSP that forbids scripts and network access.
 
-    GET /qa                       the reports
+    GET /qa                       the reports, and the evaluations to start (api.pages.qa_jobs)
     GET /qa/reports/{path}.html   one HTML report
 """
 
@@ -19,8 +19,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
-from api.deps import SettingsDep
+from api.deps import JobsDep, SettingsDep
 from api.errors import PAGE_TAG
+from api.pages.qa_jobs import page_context
 from api.pages.render import render
 from api.session import QaPage
 from eval import gate
@@ -93,10 +94,10 @@ def _number(value: Any) -> bool:
 
 
 @router.get("/qa")
-def qa_page(request: Request, settings: SettingsDep, session: QaPage) -> Response:
+def qa_page(request: Request, settings: SettingsDep, jobs: JobsDep, session: QaPage) -> Response:
     reports = find_reports(settings.reports_dir)
     return render(request, "qa.html", latest=latest_per_name(reports), history=reports, fmt=fmt,
-                  reports_dir=str(settings.reports_dir))
+                  reports_dir=str(settings.reports_dir), **page_context(request, jobs, reports, settings.reports_dir))
 
 
 @router.get("/qa/reports/{relative:path}")

@@ -28,6 +28,10 @@ MAY_IMPORT = {
 }
 #: Scripts, not modules of the library: eval/data builds data files when run.
 NOT_MODULES = ("eval/data/",)
+#: Imports against the direction, each with its reason. `kb eval agents --sent-from` (issue 18) reads the replies
+#: agents sent from the service's database, imported inside that command only; moving that option to a command
+#: above eval (or the database below it) removes this.
+CROSSINGS = {("eval.cli", "api.db"), ("eval.cli", "api.db.open_database")}
 #: Import circles tolerated for now: none since the store protocol (kb.store_types below kb.store) landed; a new
 #: circle fails the test.
 KNOWN_CIRCLES: set[frozenset[str]] = set()
@@ -87,7 +91,7 @@ def test_every_module_of_every_package_imports() -> None:
 def test_packages_import_only_the_packages_below_them() -> None:
     wrong = sorted((name, target) for name in MODULES for target in imports(name)
                    if target.split(".")[0] in MAY_IMPORT
-                   and target.split(".")[0] not in MAY_IMPORT[name.split(".")[0]])
+                   and target.split(".")[0] not in MAY_IMPORT[name.split(".")[0]] and (name, target) not in CROSSINGS)
     assert not wrong, "imports against the direction kb <- indexer <- eval <- api <- bench: " + \
         ", ".join(f"{a} imports {b}" for a, b in wrong)
 
