@@ -45,8 +45,8 @@ test: setup test-deps
 	$(BIN)/python -m pytest --durations=25
 
 check: setup
-	$(BIN)/ruff check kb indexer api eval tests
-	$(BIN)/mypy kb indexer api eval
+	$(BIN)/ruff check kb indexer api eval bench tests
+	$(BIN)/mypy kb indexer api eval bench
 
 clean:
 	rm -rf .kb $(VENV)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,11 +18,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import docs, errors, openapi, pages
 from api.db import open_database
+from api.errors import ErrorBody, json_response
+from api.grouping import VectorMemo
 from api.insights.background import Housekeeping
 from api.insights.context import InsightsContext
-from api.limits import ConcurrencyLimit, Gate, KeyRateLimit
-from api.metrics import Metrics
+from api.limits import ConcurrencyLimit
 from api.routes import admin, articles, health, insights, suggest
+from api.session import load_secret
+from api.state import AppState, Opened
+from kb import process
 from kb.config import Settings
 from kb.engine import Engine
 
@@ -42,7 +47,7 @@ class BodyLimit:
         limit = self.larger.get(scope["path"], self.default)  # a few routes take an upload (pages.LARGER_BODIES)
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
-            await self._refuse(send, limit)
+            await self._refuse(scope, receive, send, limit)
             return
         seen, over, started = 0, False, False
 
@@ -66,15 +71,12 @@ class BodyLimit:
         with contextlib.suppress(_TooLarge):  # raised from inside the app's body read: answered below
             await self.app(scope, limited, guarded)
         if over and not started:
-            await self._refuse(send, limit)
+            await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, send: Send, limit: int) -> None:
-        body = (b'{"error":{"code":"payload_too_large","message":"request body is over %d bytes",'
-                b'"request_id":"","details":{}}}' % limit)
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        error = ErrorBody(413, "payload_too_large", f"request body is over {limit} bytes",
+                          {"limit": limit}, {"Connection": "close"})  # the rest of the body is never read
+        await json_response(error, uuid.uuid4().hex)(scope, receive, send)
 
 
 class _TooLarge(Exception):
@@ -82,39 +84,45 @@ class _TooLarge(Exception):
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The app and its typed state (`api.state.AppState`, at `app.state.kb`); the model, store, database and
+    session secret are opened by its lifespan, at start-up, and closed when it ends."""
+    process.prepare()  # start-up: the process-wide defaults (kb.process), before the lifespan opens the model
+    state = AppState.build(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = engine is None
         # A broken template stops start-up here. The service reads with the read-only Qdrant key where one is set.
-        app.state.engine = engine or Engine.open(settings, read_only=True)
-        app.state.db = open_database(settings)  # SQLite in the data dir, or PostgreSQL when set
-        app.state.insights = InsightsContext(app.state.engine)
-        housekeeping = Housekeeping(app.state.db, settings, app.state.insights)  # retention and alerts, a thread
+        served = engine or Engine.open(settings, read_only=True)
+        try:
+            db = open_database(settings)  # SQLite in the data dir, or PostgreSQL when set
+        except BaseException:
+            if engine is None:
+                served.close()
+            raise
+        context = InsightsContext(served)
+        housekeeping = Housekeeping(db, settings, context)  # retention and alerts, in a thread of its own
+        state.open(Opened(engine=served, db=db, session_secret=load_secret(settings),
+                          gap_vectors=VectorMemo(served.embedder), insights=context, housekeeping=housekeeping))
         housekeeping.start()
         try:
             yield
         finally:
-            pages.stop_jobs(app)  # a running evaluation uses the engine and the database: it stops first
+            state.jobs.stop()  # a running evaluation uses the engine and the database: it stops first
             housekeeping.stop()
-            app.state.db.close()
-            if owned:
-                app.state.engine.close()
+            db.close()
+            if engine is None:
+                served.close()
 
     # FastAPI's own docs pages load their assets from a CDN and are open: api/docs.py serves ours instead.
     app = FastAPI(title="Kennisbank", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None, description="Sourced, channel-fitted reply suggestions for webcare teams.")
-    app.state.settings = settings
-    app.state.metrics = Metrics()
-    app.state.gate = Gate(max_in_flight=settings.max_in_flight, max_queued=settings.max_queued,
-                          queue_timeout=settings.queue_timeout)
-    app.state.key_limits = KeyRateLimit(settings.key_rate, settings.key_burst)
-    errors.install(app)
-    for module in (health, suggest, articles, admin):
+    app.state.kb = state  # the one thing on app.state: read through api.deps (or api.state.state_of)
+    errors.install(app, page=pages.error_page)  # one handler: JSON for the API, pages for the pages
+    for module in (health, suggest, articles, admin, insights):
         app.include_router(module.router)
-    app.include_router(insights.router)
     app.include_router(docs.router)  # /openapi.json and /docs: open in development, behind keys in production
     pages.install(app)  # the web pages, their static files and their error pages (not in the OpenAPI schema)
-    openapi.install(app)  # errors and keys documented on every operation
+    openapi.install(app, settings)  # errors, keys and the settings' bounds documented on every operation
 
     @app.middleware("http")
     async def observe(request: Any, call_next: Any) -> Any:
@@ -122,9 +130,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         response = await call_next(request)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
-        app.state.metrics.observe_request(path, request.method, response.status_code, time.perf_counter() - started)
+        state.metrics.observe_request(path, request.method, response.status_code, time.perf_counter() - started)
         return response
 
-    app.add_middleware(ConcurrencyLimit, gate=app.state.gate)  # inside BodyLimit: oversized bodies cost no slot
+    app.add_middleware(ConcurrencyLimit, gate=state.gate)  # inside BodyLimit: oversized bodies cost no slot
     app.add_middleware(BodyLimit, larger=pages.LARGER_BODIES)
     return app

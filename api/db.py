@@ -65,6 +65,8 @@ def needs(right: str) -> str:
     if right in ROLES:
         return f"the {right} role"
     return f"the {right} right (roles {', '.join(r for r in ROLES if right in GRANTS[r])})"
+
+
 KEY_PREFIX = "kb_"
 
 

@@ -8,32 +8,54 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 
 from api.db import INSIGHTS, ApiKey, Database, needs
+from api.errors import Forbidden, Unauthorized
+from api.insights.context import InsightsContext
+from api.jobs import JobRunner
 from api.limits import check_key_rate
+from api.metrics import Metrics
+from api.state import AppState, state_of
 from kb.config import PLACEHOLDER_KEYS, Settings
 from kb.engine import Engine
 
 
+def get_state(request: Request) -> AppState:
+    return state_of(request.app)
+
+
 def get_engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+    return get_state(request).engine
 
 
 def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return get_state(request).settings
 
 
 def get_db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+    return get_state(request).db
 
 
+def get_metrics(request: Request) -> Metrics:
+    return get_state(request).metrics
+
+
+def get_insights(request: Request) -> InsightsContext:
+    return get_state(request).insights
+
+
+def get_jobs(request: Request) -> JobRunner:
+    return get_state(request).jobs
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+InsightsDep = Annotated[InsightsContext, Depends(get_insights)]
+JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 
 
 def _authenticate(request: Request, db: DbDep, settings: SettingsDep) -> ApiKey:
@@ -41,13 +63,13 @@ def _authenticate(request: Request, db: DbDep, settings: SettingsDep) -> ApiKey:
     scheme, _, presented = header.partition(" ")
     challenge = {"WWW-Authenticate": "Bearer"}
     if scheme.lower() != "bearer" or not presented.strip():
-        raise HTTPException(401, "send an API key as 'Authorization: Bearer <key>'", headers=challenge)
+        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'", headers=challenge)
     presented = presented.strip()
     key = db.check_key(presented)
     if key is None:
-        raise HTTPException(401, "unknown or revoked API key", headers=challenge)
+        raise Unauthorized("unknown or revoked API key", headers=challenge)
     if settings.env == "production" and (key.name == "demo" or presented.split("_", 2)[-1] in PLACEHOLDER_KEYS):
-        raise HTTPException(401, "demo and placeholder keys are refused in production", headers=challenge)
+        raise Unauthorized("demo and placeholder keys are refused in production", headers=challenge)
     request.state.key_id = key.id
     check_key_rate(request, key)  # 429 with Retry-After when the key is over its rate
     return key
@@ -58,7 +80,7 @@ def require(role: str):  # type: ignore[no-untyped-def]
 
     def check(key: Annotated[ApiKey, Depends(_authenticate)]) -> ApiKey:
         if not key.may(role):
-            raise HTTPException(403, f"this needs {needs(role)}; your key has role {key.role}")
+            raise Forbidden(f"this needs {needs(role)}; your key has role {key.role}")
         return key
 
     check.required_role = role  # type: ignore[attr-defined]  # read by the auth inventory test

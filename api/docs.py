@@ -19,8 +19,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import SettingsDep, _authenticate, get_db
+from api.errors import PAGE_TAG, Unauthorized
 from api.pages.render import render
-from api.session import LoginRequired, current_session
+from api.session import current_session
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,7 +35,7 @@ def _api_access(request: Request, settings: SettingsDep) -> None:
 def _page_access(request: Request, settings: SettingsDep) -> None:
     """Production: a page session (otherwise off to /login and back). Development: open."""
     if settings.env == "production" and current_session(request, get_db(request), settings) is None:
-        raise LoginRequired("log in with your API key to read the API documentation")
+        raise Unauthorized("log in with your API key to read the API documentation")
 
 
 @router.get("/openapi.json", dependencies=[Depends(_api_access)])
@@ -42,7 +43,7 @@ def openapi_document(request: Request) -> JSONResponse:
     return JSONResponse(request.app.openapi())
 
 
-@router.get("/docs", dependencies=[Depends(_page_access)])
+@router.get("/docs", dependencies=[Depends(_page_access)], tags=[PAGE_TAG])  # its errors are pages
 def docs_page(request: Request) -> Response:
     schema = request.app.openapi()
     return render(request, "api_docs.html", title=schema["info"]["title"], version=schema["info"]["version"],

@@ -1,19 +1,36 @@
-"""One JSON error shape for every 4xx and 5xx, and the handlers that produce it.
+"""One error body for every 4xx and 5xx, and one handler that answers it: JSON for the API, a page for the pages.
 
     {"error": {"code": "invalid_input", "message": "channel: …", "request_id": "…", "details": {}}}
 
+Everything refused on purpose is a `kb.errors.KbError`; the refusals only a request can meet (no key, wrong role,
+CSRF, over the key's rate) are the `Refused` branch below, which carries its own status and headers. `describe`
+turns any exception (those, FastAPI's validation errors, Starlette's 404/405, anything unexpected) into one
+`ErrorBody`; `install` registers one handler that writes it:
+
+- a request from a page route (tagged `PAGE_TAG`, see `api.pages.install`) that does not ask for JSON gets the
+  HTML error page (a GET without a session: off to /login and back), drawn by the renderer the pages give;
+- everything else gets the JSON body. The two middlewares that answer before the app does (`api.app.BodyLimit`,
+  `api.limits.ConcurrencyLimit`) write the same body with `json_response`.
+
 No stack trace ever reaches a client; unexpected errors are logged with their request id.
+
+    >>> describe(Forbidden("this needs the editor role; your key has role agent")).status
+    403
+    >>> describe(InvalidInput("message: 5001 characters, at most 5000", field="message")).details
+    {'field': 'message'}
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kb.errors import (
@@ -30,6 +47,39 @@ from kb.errors import (
 
 log = logging.getLogger("kb.api")
 
+#: The tag `api.pages.install` gives every page route (and api/docs.py its /docs page): errors there are pages.
+PAGE_TAG = "page"
+
+
+class Refused(KbError):
+    """A request refused before it reaches the service; `status` and `headers` go into the answer as they are."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None, **details: object) -> None:
+        super().__init__(message, **details)
+        self.headers = headers or {}
+
+
+class Unauthorized(Refused):
+    """No key or session, or one that is not valid (any more). On a page, a GET goes to /login instead."""
+
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(Refused):
+    status, code = 403, "forbidden"
+
+
+class CsrfRefused(Forbidden):
+    code = "csrf_refused"
+
+
+class TooManyRequests(Refused):
+    status, code = 429, "too_many_requests"
+
+
 _STATUS: dict[type[KbError], int] = {
     InvalidInput: 422, NotFound: 404, IndexNotReady: 503, StoreUnavailable: 503, TemplateError: 500, ConfigError: 500,
     StoreReadOnly: 409,  # retrying will not help: the service's Qdrant key cannot write (see POST /v1/index)
@@ -40,6 +90,41 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
                422: "invalid_input", 429: "too_many_requests", 503: "unavailable"}
 
 
+@dataclass(frozen=True)
+class ErrorBody:
+    """What an error answer says, whichever way it is written."""
+
+    status: int
+    code: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def json(self, request_id: str) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "request_id": request_id,
+                          "details": self.details}}
+
+
+def describe(exc: Exception) -> ErrorBody:
+    """The one error body for `exc`; anything not raised on purpose is a 500 that says nothing more."""
+    if isinstance(exc, Refused):
+        return ErrorBody(exc.status, exc.code, exc.message, {k: str(v) for k, v in exc.details.items()},
+                         dict(exc.headers))
+    if isinstance(exc, KbError):
+        status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 500)
+        headers = {"Retry-After": "5"} if status == 503 else {}
+        return ErrorBody(status, exc.code, exc.message, {k: str(v) for k, v in exc.details.items()}, headers)
+    if isinstance(exc, RequestValidationError):
+        problems = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg", "")}
+                    for e in exc.errors()]
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        return ErrorBody(422, "invalid_input", summary or "invalid request", {"problems": problems})
+    if isinstance(exc, StarletteHTTPException):
+        return ErrorBody(exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), str(exc.detail),
+                         headers=dict(exc.headers or {}))
+    return ErrorBody(500, "internal_error", "something went wrong on our side; it has been logged")
+
+
 def request_id(request: Request) -> str:
     rid = getattr(request.state, "request_id", None)
     if rid is None:
@@ -47,34 +132,34 @@ def request_id(request: Request) -> str:
     return str(rid)
 
 
-def error_response(request: Request, status: int, code: str, message: str, *,
-                   details: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, "request_id": request_id(request), "details": details or {}}}
-    return JSONResponse(body, status_code=status, headers=headers)
+def json_response(error: ErrorBody, request_id: str) -> JSONResponse:
+    return JSONResponse(error.json(request_id), status_code=error.status, headers=error.headers or None)
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(KbError)
-    async def kb_error(request: Request, exc: KbError) -> JSONResponse:
-        status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 500)
-        headers = {"Retry-After": "5"} if status == 503 else None
-        details = {k: str(v) for k, v in exc.details.items()}
-        return error_response(request, status, exc.code, exc.message, details=details, headers=headers)
+def wants_json(request: Request) -> bool:
+    """Fetch calls from pages.js ask for JSON; a plain form post (no JavaScript) gets a page."""
+    return "application/json" in request.headers.get("accept", "")
 
-    @app.exception_handler(RequestValidationError)
-    async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg", "")}
-                    for e in exc.errors()]
-        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        return error_response(request, 422, "invalid_input", summary or "invalid request",
-                              details={"problems": problems})
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(exc.status_code, "error")
-        return error_response(request, exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+def from_page(request: Request) -> bool:
+    """The request reached a page route (not the API), so a person in a browser reads the error."""
+    return PAGE_TAG in (getattr(request.scope.get("route"), "tags", None) or ())
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error in request %s", request_id(request))
-        return error_response(request, 500, "internal_error", "something went wrong on our side; it has been logged")
+
+#: Draws an error as an HTML page; `api.pages.install` gives the one that uses the pages' templates.
+PageRenderer = Callable[[Request, ErrorBody], Response]
+
+
+def install(app: FastAPI, *, page: PageRenderer | None = None) -> None:
+    """Answer every error with `describe`'s body: as a page through `page` for page requests, JSON otherwise."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        error = describe(exc)
+        if error.status >= 500 and not isinstance(exc, KbError):
+            log.error("unexpected error in request %s", request_id(request), exc_info=exc)
+        if page is not None and from_page(request) and not wants_json(request):
+            return page(request, error)
+        return json_response(error, request_id(request))
+
+    for kind in (KbError, RequestValidationError, StarletteHTTPException, Exception):
+        app.add_exception_handler(kind, handle)

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.errors import Refused
 from kb.errors import KbError, bounded
 
 log = logging.getLogger("kb.jobs")
@@ -47,15 +48,18 @@ HISTORY = 20
 Result = tuple[str, dict[str, Any]]
 
 
-class Cancelled(Exception):
-    """Raised inside a job's work (from `Progress.step`) when someone cancelled it."""
+class _Cancelled(Exception):
+    """Raised inside a job's work (from `Progress.step`) when someone cancelled it; caught by the runner, never
+    seen outside this module."""
 
 
-class JobRunning(Exception):
-    """A job was asked for while another runs: one at a time per process."""
+class JobRunning(Refused):
+    """A job was asked for while another runs: one at a time per process (409, in the one error tree)."""
+
+    status, code = 409, "job_running"
 
     def __init__(self, running: Job) -> None:
-        super().__init__(f"'{running.title}' is still running (started by {running.by})")
+        super().__init__(f"'{running.title}' is still running (started by {running.by}): wait for it, or stop it")
         self.running = running
 
 
@@ -99,7 +103,7 @@ class Job:
 
 class Progress:
     """Handed to a job's work: `phase()` names a part and its size, `step()` counts an item, yields the CPU and
-    raises Cancelled once the job is cancelled."""
+    raises _Cancelled once the job is cancelled."""
 
     def __init__(self, job: Job, pause: float, busy: Callable[[], bool] | None = None) -> None:
         self.job, self.pause, self.busy = job, pause, busy
@@ -125,7 +129,7 @@ class Progress:
 
     def check(self) -> None:
         if self.job._cancel.is_set():
-            raise Cancelled
+            raise _Cancelled
 
 
 def _lower_priority() -> None:
@@ -175,7 +179,7 @@ class JobRunner:
         try:
             report, headline = work(Progress(job, self.pause, self.busy))
             state = "done"
-        except Cancelled:
+        except _Cancelled:
             state = "cancelled"
         except BaseException as e:  # a job must end in a state the page can show, whatever went wrong
             if not isinstance(e, KbError | OSError):

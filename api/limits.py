@@ -13,9 +13,9 @@ With several API processes behind a load balancer each keeps its own buckets, so
 `key_rate` in total: set `KB_KEY_RATE` to the wanted total divided by the number of processes. A shared bucket
 would cost a database round trip on every request to guard against a few noisy keys.
 
-    app.state.gate = gate = Gate(max_in_flight=8, max_queued=64, queue_timeout=10)
+    gate = Gate(max_in_flight=8, max_queued=64, queue_timeout=10)   # api.state.AppState.build makes both
     app.add_middleware(ConcurrencyLimit, gate=gate)
-    app.state.key_limits = KeyRateLimit(rate=50, burst=100)
+    limits = KeyRateLimit(rate=50, burst=100)                       # read by check_key_rate
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from fastapi import HTTPException, Request
-from starlette.responses import JSONResponse
+from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.errors import ErrorBody, TooManyRequests, json_response
 
 if TYPE_CHECKING:
     from api.db import ApiKey
@@ -122,11 +123,10 @@ class ConcurrencyLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         wait = self.gate.retry_after()
-        body = {"error": {"code": "overloaded", "request_id": uuid.uuid4().hex,
-                          "message": f"the service is at capacity; retry in {wait} s",
-                          "details": {"in_flight": self.gate.in_flight, "queued": self.gate.queued}}}
-        response = JSONResponse(body, status_code=503, headers={"Retry-After": str(wait)})
-        await response(scope, receive, send)
+        error = ErrorBody(503, "overloaded", f"the service is at capacity ({self.gate.max_in_flight} requests at "
+                          f"once, {self.gate.max_queued} waiting); retry in {wait} s",
+                          {"in_flight": self.gate.in_flight, "queued": self.gate.queued}, {"Retry-After": str(wait)})
+        await json_response(error, uuid.uuid4().hex)(scope, receive, send)
 
 
 class KeyRateLimit:
@@ -158,12 +158,11 @@ class KeyRateLimit:
 
 
 def check_key_rate(request: Request, key: ApiKey) -> None:
-    """Raise 429 with Retry-After when `key` is over its rate (a no-op on apps without key limits)."""
-    limits: KeyRateLimit | None = getattr(request.app.state, "key_limits", None)
-    if limits is None:
-        return
+    """Raise TooManyRequests (429) with Retry-After when `key` is over its rate."""
+    limits: KeyRateLimit = request.app.state.kb.key_limits  # api.state.AppState (not imported: it imports us)
     wait = limits.take(key.id)
     if wait > 0:
         seconds = max(1, math.ceil(wait))
-        raise HTTPException(429, f"API key {key.id} is over its limit of {limits.rate:g} requests per second; "
-                            f"retry in {seconds} s", headers={"Retry-After": str(seconds)})
+        raise TooManyRequests(f"API key {key.id} is over its limit of {limits.rate:g} requests per second "
+                              f"(bursts of {limits.burst}); retry in {seconds} s",
+                              headers={"Retry-After": str(seconds)})

@@ -5,8 +5,11 @@ The generic errors follow from what an operation depends on (a key, a body, para
 limiter); the few particular to one operation are listed in `SPECIFIC`. tests/reliability/test_fuzz_api.py
 (schemathesis) fails when an answer's status or body is not documented here.
 
-    install(app)              # after the routers are included
+    install(app, settings)    # after the routers are included
     app.openapi()["paths"]["/v1/suggest"]["post"]["responses"]["429"]
+
+Bounds that are settings (the longest message, KB_MAX_MESSAGE_CHARS) are written in from the app's settings, so
+the document states what this service enforces.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import required_role
 from api.limits import EXEMPT
+from kb.config import Settings
 
 
 class ErrorDetail(BaseModel):
@@ -59,6 +63,8 @@ _HEADERS: dict[int, dict[str, Any]] = {
     503: {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "string"}}},
 }
 SECURITY_SCHEME = "apiKey"
+#: Request fields bounded by a setting: (model, field) -> the Settings attribute that bounds its length.
+BOUNDS_FROM_SETTINGS = {("SuggestIn", "message"): "max_message_chars"}
 
 
 def operations(app: FastAPI) -> list[RouteContext]:
@@ -83,9 +89,11 @@ def error_statuses(route: Any, method: str) -> set[int]:
     return statuses
 
 
-def _document(schema: dict[str, Any], app: FastAPI) -> None:
+def _document(schema: dict[str, Any], app: FastAPI, settings: Settings) -> None:
     components = schema.setdefault("components", {})
     models = components.setdefault("schemas", {})
+    for (model, field), setting in BOUNDS_FROM_SETTINGS.items():
+        models[model]["properties"][field]["maxLength"] = getattr(settings, setting)
     error_schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
     models.update(error_schema.pop("$defs", {}))
     models["ErrorOut"] = error_schema
@@ -113,13 +121,14 @@ def _document(schema: dict[str, Any], app: FastAPI) -> None:
         models.pop(unused, None)
 
 
-def install(app: FastAPI) -> None:
-    """Make `app.openapi()` document errors and keys (computed once, like FastAPI's own)."""
+def install(app: FastAPI, settings: Settings) -> None:
+    """Make `app.openapi()` document errors, keys and the bounds `settings` set (computed once, like FastAPI's
+    own)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            _document(generate(), app)  # FastAPI's generator caches the document it returns; this edits it
+            _document(generate(), app, settings)  # FastAPI's generator caches the document it returns; this edits it
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]

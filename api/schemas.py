@@ -1,7 +1,13 @@
-"""Request and response models of the HTTP API. Requests are bounded in every string and list.
+"""The wire format of the HTTP API: request models, bounded in every string and list, and response models, each
+made from a core type in one place (`*.of`): kb returns dataclasses and articles; only this module shapes JSON.
 
     >>> SuggestIn(message="klopt het dat suiker kanker voedt", channel="x").limit is None
     True
+    >>> from pathlib import Path
+    >>> from kb.parsing import parse_article
+    >>> article = parse_article(Path("articles/nl/suiker-voedt-kanker.md")).article
+    >>> ArticleSummary.of(article).model_dump()["verdict"]
+    'misleading'
 """
 
 from __future__ import annotations
@@ -11,9 +17,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from kb.article import Language
+from kb import suggest
+from kb.article import Article, Language, Source
 from kb.channels import Channel
-from kb.suggest import SourceOut, Suggestion
+from kb.config import MAX_MESSAGE_CHARS_CEILING
+from kb.suggest import Confidence
 
 
 def _json_integer(value: object) -> object:
@@ -26,7 +34,10 @@ def _json_integer(value: object) -> object:
 class SuggestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    message: str = Field(min_length=1, max_length=5000, description="The incoming message, as received.")
+    # Bounded here by the ceiling of KB_MAX_MESSAGE_CHARS; the setting itself is applied where the message is
+    # read (kb.normalize.Message.bounded) and written into the OpenAPI document (api/openapi.py).
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS_CEILING,
+                         description="The incoming message, as received (at most KB_MAX_MESSAGE_CHARS characters).")
     channel: Channel = Field(Channel.FACEBOOK, description="Where the reply goes: x, facebook, instagram, "
                              "whatsapp or email.")
     language: Language | None = Field(None, description="nl or en; detected when left out.")
@@ -36,11 +47,51 @@ class SuggestIn(BaseModel):
     limit: Annotated[int, Field(ge=1, le=10), BeforeValidator(_json_integer)] | None = None
 
 
+class SourceOut(BaseModel):
+    title: str
+    url: str
+
+    @classmethod
+    def of(cls, source: Source) -> SourceOut:
+        return cls(title=source.title, url=source.href)
+
+
+def _verdict(article_verdict: object) -> str | None:
+    return str(article_verdict) if article_verdict else None
+
+
+class Suggestion(BaseModel):
+    article_id: str
+    title: str
+    type: str
+    verdict: str | None
+    language: str
+    score: float
+    confidence: Confidence
+    matched_text: str
+    draft: str
+    draft_length: int
+    sources: list[SourceOut]
+    warnings: list[str]
+
+    @classmethod
+    def of(cls, s: suggest.Suggestion) -> Suggestion:
+        return cls(article_id=s.article_id, title=s.title, type=str(s.type), verdict=_verdict(s.verdict),
+                   language=str(s.language), score=s.score, confidence=s.confidence, matched_text=s.matched_text,
+                   draft=s.draft, draft_length=s.draft_length, sources=[SourceOut.of(x) for x in s.sources],
+                   warnings=list(s.warnings))
+
+
 class SuggestOut(BaseModel):
     request_id: str
     language: Language
     suggestions: list[Suggestion]
     no_match: bool
+
+    @classmethod
+    def of(cls, result: suggest.SuggestResult, request_id: str) -> SuggestOut:
+        return cls(request_id=request_id, language=result.language, no_match=result.no_match,
+                   suggestions=[Suggestion.of(s) for s in result.suggestions])
 
 
 class FeedbackAction(StrEnum):
@@ -96,6 +147,14 @@ class ArticleOut(BaseModel):
     answer: str
     short_answer: str | None
 
+    @classmethod
+    def of(cls, a: Article) -> ArticleOut:
+        m = a.meta
+        return cls(id=m.id, type=str(m.type), language=str(m.language), title=m.title, status=str(m.status),
+                   verdict=_verdict(m.verdict), claims=list(m.claims), topics=list(m.topics),
+                   sources=[SourceOut.of(s) for s in m.sources], review_by=str(m.review_by),
+                   answer=a.sections.answer, short_answer=a.sections.short_answer)
+
 
 class ArticleSummary(BaseModel):
     id: str
@@ -104,6 +163,12 @@ class ArticleSummary(BaseModel):
     title: str
     verdict: str | None
     review_by: str
+
+    @classmethod
+    def of(cls, a: Article) -> ArticleSummary:
+        m = a.meta
+        return cls(id=m.id, type=str(m.type), language=str(m.language), title=m.title, verdict=_verdict(m.verdict),
+                   review_by=str(m.review_by))
 
 
 class ArticlePage(BaseModel):

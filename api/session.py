@@ -38,9 +38,10 @@ from fastapi import Depends, Request
 
 from api.db import INSIGHTS, ApiKey, needs
 from api.deps import DbDep, SettingsDep
+from api.errors import CsrfRefused, Forbidden, Refused, Unauthorized
 from api.limits import check_key_rate
+from api.state import state_of
 from kb.config import PLACEHOLDER_KEYS, Settings
-from kb.errors import ConfigError
 
 SESSION_COOKIE = "kb_session"
 LOGIN_COOKIE = "kb_login"
@@ -50,33 +51,6 @@ SESSION_SECONDS = 12 * 3600
 LOGIN_SECONDS = 3600
 SECRET_FILE = "session-secret"
 _MAX_FIELDS = 20
-
-
-class PageError(Exception):
-    """A page request that cannot go on; answered as an HTML page (or the JSON error shape for fetch calls)."""
-
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class LoginRequired(PageError):
-    status, code = 401, "unauthorized"
-
-
-class PageForbidden(PageError):
-    status, code = 403, "forbidden"
-
-
-class CsrfRefused(PageForbidden):
-    code = "csrf_refused"
-
-
-class PageNotFound(PageError):
-    status, code = 404, "not_found"
 
 
 @dataclass(frozen=True)
@@ -103,11 +77,8 @@ def load_secret(settings: Settings) -> bytes:
         >>> len(load_secret(Settings(data_dir="/tmp/kb-demo"))) >= 32  # doctest: +SKIP
         True
     """
-    if settings.session_secret is not None:
-        value = settings.session_secret.get_secret_value()
-        if settings.env == "production" and (value.lower() in PLACEHOLDER_KEYS or len(value) < 32):
-            raise ConfigError("session_secret: KB_SESSION_SECRET is a placeholder or shorter than 32 characters")
-        return value.encode()
+    if settings.session_secret is not None:  # checked for production by the Settings validator
+        return settings.session_secret.get_secret_value().encode()
     path: Path = settings.data_dir / SECRET_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     try:  # O_EXCL: two processes starting together agree on the first one written
@@ -120,11 +91,8 @@ def load_secret(settings: Settings) -> bytes:
 
 
 def _secret(request: Request) -> bytes:
-    state = request.app.state
-    if getattr(state, "session_secret", None) is None:
-        state.session_secret = load_secret(state.settings)
-    secret: bytes = state.session_secret
-    return secret
+    """The secret read at start-up (`api.app.create_app`'s lifespan)."""
+    return state_of(request.app).session_secret
 
 
 def issue(secret: bytes, key: ApiKey, *, now: float | None = None) -> str:
@@ -187,9 +155,9 @@ def require_page(role: str):  # type: ignore[no-untyped-def]
 
     def check(session: Annotated[PageSession | None, Depends(current_session)]) -> PageSession:
         if session is None:
-            raise LoginRequired("log in with your API key to open this page")
+            raise Unauthorized("log in with your API key to open this page")
         if not session.key.may(role):
-            raise PageForbidden(f"this page needs {needs(role)}; you are logged in with role {session.key.role}")
+            raise Forbidden(f"this page needs {needs(role)}; you are logged in with role {session.key.role}")
         return session
 
     check.required_role = role  # type: ignore[attr-defined]  # same attribute as api.deps.require
@@ -204,12 +172,12 @@ async def read_form(request: Request) -> dict[str, str]:
         return {}
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
-        raise PageError("send the form as application/x-www-form-urlencoded")
+        raise Refused("send the form as application/x-www-form-urlencoded")
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True,
                           max_num_fields=_MAX_FIELDS, strict_parsing=False)
     except (UnicodeDecodeError, ValueError) as e:
-        raise PageError(f"form: unreadable body ({e})") from e
+        raise Refused(f"form: unreadable body ({e})") from e
     return dict(pairs)
 
 
@@ -217,7 +185,7 @@ async def checked_form(request: Request,
                        session: Annotated[PageSession | None, Depends(current_session)]) -> dict[str, str]:
     """The submitted form, only after its CSRF token matched the session's (header or `csrf` field)."""
     if session is None:
-        raise LoginRequired("your session has ended: log in again")
+        raise Unauthorized("your session has ended: log in again")
     form = await read_form(request)
     presented = request.headers.get(CSRF_HEADER) or form.get("csrf", "")
     if not presented or not hmac.compare_digest(presented, session.csrf):

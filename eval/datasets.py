@@ -120,8 +120,15 @@ def run_dataset(targets_path: Path, queries_path: Path, settings: Settings, *, t
                 log: Callable[[str], None] = print) -> dict[str, Any]:
     """Index the targets as temporary articles and score the queries in every mode; the hybrid's dense weight is
     tuned on `tune` queries when given (never on the scored ones)."""
-    # 40k points is past local mode's comfort (it says so); fine for a one-off evaluation, so not worth a warning.
-    warnings.filterwarnings("ignore", message="Local mode is not recommended")
+    # 40k points is past local mode's comfort (it says so); fine for a one-off evaluation, so not worth a warning
+    # (for this run only: the filter is undone after it).
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Local mode is not recommended")
+        return _run_dataset(targets_path, queries_path, settings, tune=tune, log=log)
+
+
+def _run_dataset(targets_path: Path, queries_path: Path, settings: Settings, *, tune: Path | None,
+                 log: Callable[[str], None]) -> dict[str, Any]:
     dataset = targets_path.parent.name or "dataset"
     targets = _jsonl(targets_path)
     files, ids = [], {}

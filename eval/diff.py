@@ -26,8 +26,8 @@ from eval.charts import confusion_svg, histogram_svg
 from eval.golden import GoldenItem, GoldenMessage, golden_gate_figures, judge, load_golden, summarise
 from eval.paraphrase import Outcome, load_groups, outcome
 from eval.report import Section
-from indexer.cli import run_index
 from indexer.git import GitRepo
+from indexer.run import run_index
 from kb.channels import Channel
 from kb.config import Settings
 from kb.embedding import Embedder, load_embedder

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,47 +17,27 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from indexer.build import Indexer, IndexReport
-from indexer.git import GitRepo, Revision
+from indexer.build import IndexReport
+from indexer.git import GitRepo
+from indexer.run import run_index
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
 from kb.config import Settings
-from kb.corpus import iter_article_files
 from kb.engine import Engine
-from kb.errors import StoreUnavailable
-from kb.files import FileEntry
+from kb.errors import InvalidInput, StoreUnavailable
 
 
-def source_files(settings: Settings, path: Path, rev: str | None) -> tuple[Iterable[FileEntry], Revision]:
-    """The article files to index and the revision they represent (work tree, or a git revision)."""
-    repo = GitRepo.find(path)
-    if rev is not None:
-        if repo is None:
-            raise click.UsageError(f"--rev needs {path} to be inside a git repository")
-        return list(repo.files_at(rev, path)), Revision(repo.resolve(rev), False)
-    revision = repo.head(path) if repo else Revision(None, True)
-    return iter_article_files(path), revision
+def _index_with_a_bar(engine: Engine, path: Path, *, rev: str | None, full: bool) -> IndexReport:
+    """`run_index` with a progress bar on stderr (chunks embedded and their rate)."""
+    columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]} chunks/s"), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("chunks", total=None, rate="-")
 
+        def progress(done: int, total: int) -> None:
+            elapsed = bar.tasks[0].elapsed or 0.0
+            bar.update(task, completed=done, total=total, rate=f"{done / elapsed:.0f}" if elapsed else "-")
 
-def run_index(engine: Engine, path: Path, *, rev: str | None = None, full: bool = False,
-              show_progress: bool = False) -> IndexReport:
-    """Index `path` (or `path` at `rev`) into the engine's store; used by the CLI and the service."""
-    files, revision = source_files(engine.settings, path, rev)
-    embedder = engine.cached_embedder()
-    try:
-        if not show_progress:
-            return Indexer(engine.settings, engine.store, embedder).run(files, revision, full=full)
-        columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[rate]} chunks/s"), TimeElapsedColumn())
-        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task("chunks", total=None, rate="-")
-
-            def progress(done: int, total: int) -> None:
-                elapsed = bar.tasks[0].elapsed or 0.0
-                bar.update(task, completed=done, total=total, rate=f"{done / elapsed:.0f}" if elapsed else "-")
-
-            return Indexer(engine.settings, engine.store, embedder, progress=progress).run(files, revision, full=full)
-    finally:
-        embedder.cache.close()
+        return run_index(engine, path, rev=rev, full=full, progress=progress)
 
 
 def print_summary(report: dict[str, Any]) -> None:
@@ -94,7 +73,12 @@ def index(path: Path | None, rev: str | None, full: bool, strict: bool, as_json:
         raise click.UsageError(f"{root}: no such folder")
     try:
         with Engine.open(settings) as engine:
-            report = run_index(engine, root, rev=rev, full=full, show_progress=not as_json).as_dict()
+            if as_json:
+                report = run_index(engine, root, rev=rev, full=full).as_dict()
+            else:
+                report = _index_with_a_bar(engine, root, rev=rev, full=full).as_dict()
+    except InvalidInput as e:  # a flag that cannot work here (--rev outside git): a usage error, exit 2
+        raise click.UsageError(e.message) from None
     except StoreUnavailable as e:
         # Local Qdrant is single-process: while `kb serve` owns it, the service re-indexes for us.
         if settings.qdrant_url or "another process" not in e.message or rev is not None or path is not None:

@@ -3,8 +3,11 @@
 An `Article` is the parsed, validated form of one Markdown file in `articles/`. Parsing (with line numbers
 for errors) lives in `kb.parsing`; this module only says what a valid article is.
 
-    >>> from kb.article import Article
-    >>> Article.model_validate({...})  # doctest: +SKIP
+    >>> from pathlib import Path
+    >>> from kb.parsing import parse_article
+    >>> article = parse_article(Path("articles/nl/suiker-voedt-kanker.md")).article
+    >>> article.id, article.meta.language, article.is_served
+    ('suiker-voedt-kanker', <Language.NL: 'nl'>, True)
 """
 
 from __future__ import annotations

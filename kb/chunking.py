@@ -5,7 +5,10 @@ matches it far more sharply than a long answer does. The title, the approved ans
 chunks too; each keeps the article title and its heading path. Chunk ids are UUIDs derived from article id,
 heading path and text, so indexing the same content twice gives the same point set.
 
-    >>> [c.kind for c in chunk_article(article)][:3]  # doctest: +SKIP
+    >>> from pathlib import Path
+    >>> from kb.parsing import parse_article
+    >>> article = parse_article(Path("articles/nl/suiker-voedt-kanker.md")).article
+    >>> [str(c.kind) for c in chunk_article(article)][:3]
     ['title', 'claim', 'claim']
 """
 
@@ -55,15 +58,19 @@ class Chunk:
         return text_hash(self.text)
 
     def payload(self, article: Article) -> dict[str, Any]:
-        meta = article.meta
-        return {
-            "article_id": meta.id, "kind": str(self.kind), "section": " > ".join(self.heading_path),
-            "text": self.text, "title": meta.title, "type": str(meta.type), "language": str(meta.language),
-            "status": str(meta.status), "verdict": str(meta.verdict) if meta.verdict else None,
+        """What the store keeps with this chunk: its own fields and its article's (`article_fields`)."""
+        return {"article_id": article.id, "kind": str(self.kind), "section": " > ".join(self.heading_path),
+                "text": self.text, **article_fields(article), "text_hash": self.text_hash,
+                "translations": list(article.meta.translations)}
+
+
+def article_fields(article: Article) -> dict[str, Any]:
+    """The article-level fields every chunk payload repeats: the one projection of an article into the store."""
+    meta = article.meta
+    return {"title": meta.title, "type": str(meta.type), "language": str(meta.language), "status": str(meta.status),
+            "verdict": str(meta.verdict) if meta.verdict else None,
             "sources": [{"title": s.title, "url": s.href} for s in meta.sources],
-            "content_hash": article.content_hash, "text_hash": self.text_hash,
-            "translations": list(meta.translations),
-        }
+            "content_hash": article.content_hash}
 
 
 def chunk_id(article_id: str, heading_path: tuple[str, ...], text: str) -> str:

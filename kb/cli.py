@@ -8,6 +8,7 @@ eval packages through the `kb.commands` entry points in pyproject.toml, so `kb` 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from importlib.metadata import entry_points
@@ -17,6 +18,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from kb import process
 from kb.article import Language
 from kb.channels import Channel
 from kb.config import Settings
@@ -47,6 +49,7 @@ class _Commands(click.Group):
 @click.version_option(package_name="kennisbank", prog_name="kb")
 def cli() -> None:
     """Kennisbank: a knowledge base and reply suggestions for webcare teams."""
+    process.prepare()  # start-up: the process-wide defaults, before any command opens a model
 
 
 def settings_from(**overrides: Any) -> Settings:
@@ -131,7 +134,9 @@ def suggest(message: str, channel: str, language: str | None, customer_name: str
         engine.ready()
         result = engine.suggester.suggest(query)
     if as_json:
-        click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        # Sources are the articles' own (pydantic) records: written as {"title", "url"}.
+        click.echo(json.dumps(dataclasses.asdict(result), ensure_ascii=False, indent=2,
+                              default=lambda value: value.model_dump(mode="json")))
         return EXIT_OK
     if result.no_match:
         click.echo("No matching article: this message needs a person (or a new article).")

@@ -12,12 +12,28 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: The longest incoming message by default (KB_MAX_MESSAGE_CHARS), and the most that setting may allow: the API's
+#: request model is bounded by the ceiling, the service by the setting (api/service.py), and the OpenAPI
+#: document states the setting.
+MAX_MESSAGE_CHARS = 5000
+MAX_MESSAGE_CHARS_CEILING = 100_000
 #: Keys that look like keys but must never guard a real deployment.
 PLACEHOLDER_KEYS = frozenset({"changeme", "change-me", "secret", "demo", "kb-demo-key", "test", "password"})
+
+
+def _is_placeholder(secret: str) -> bool:
+    """'changeme', or a Kennisbank key whose secret part is one (`kb_<id>_changeme`).
+
+        >>> _is_placeholder("kb_1a2b3c4d_demo"), _is_placeholder("s3cr3t-0f-48-characters")
+        (True, False)
+    """
+    value = secret.strip().lower()
+    return value in PLACEHOLDER_KEYS or value.split("_", 2)[-1] in PLACEHOLDER_KEYS
 
 
 class Settings(BaseSettings):
@@ -81,7 +97,8 @@ class Settings(BaseSettings):
                                      "--write FILE`) for a model that has none bundled in kb/calibration/.")
     short_message_words: int = Field(4, ge=0, le=50,
                                      description="Messages with at most this many words are never `high`.")
-    max_message_chars: int = Field(5000, ge=100, le=100_000, description="Longest accepted incoming message.")
+    max_message_chars: int = Field(MAX_MESSAGE_CHARS, ge=100, le=MAX_MESSAGE_CHARS_CEILING,
+                                   description="Longest accepted incoming message (the API's too).")
     default_limit: int = Field(3, ge=1, le=10, description="Suggestions returned when no limit is asked.")
     api_key: SecretStr | None = Field(
         None, description="Key the CLI sends to a running `kb serve` (e.g. `kb index` while the service owns the "
@@ -139,12 +156,24 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholder_secret_in_production(self) -> Settings:
-        """Checked here, so that a bad configuration stops start-up rather than failing every page later."""
-        if self.env == "production" and self.session_secret is not None:
+        """Every production check of a secret is here, so that a bad configuration stops start-up (`kb serve`,
+        `kb index`, the app factory) rather than failing every page or request later. (A placeholder key
+        *presented* by a client is refused per request, in api/deps.py: it is not configuration.)"""
+        if self.env != "production":
+            return self
+        if self.session_secret is not None:
             value = self.session_secret.get_secret_value()
             if value.lower() in PLACEHOLDER_KEYS or len(value) < 32:
                 raise ValueError("session_secret: KB_SESSION_SECRET is a placeholder or shorter than 32 characters; "
                                  "in production set a random value (e.g. `openssl rand -base64 48`) or unset it")
+        for name, secret in (("KB_API_KEY", self.api_key), ("KB_QDRANT_API_KEY", self.qdrant_api_key),
+                             ("KB_QDRANT_READ_API_KEY", self.qdrant_read_api_key)):
+            if secret is not None and _is_placeholder(secret.get_secret_value()):
+                raise ValueError(f"{name} is a placeholder ('changeme', 'demo', …); in production use a real key")
+        if self.database_url is not None:
+            password = urlsplit(self.database_url.get_secret_value()).password
+            if password is not None and _is_placeholder(password):
+                raise ValueError("KB_DATABASE_URL has a placeholder password; in production use a real one")
         return self
 
     @model_validator(mode="after")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -34,19 +33,19 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, location: str, model_id: str, *, threads: int = 1, batch_size: int = 32,
                  prefixes: dict[str, str] | None = None) -> None:
-        # Never reach for a hub: the model comes from site-packages or a local folder.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # Never reach for a hub: the model comes from site-packages or a local folder (local_files_only below;
+        # kb.process sets the offline variables too, at start-up).
         import torch
         import transformers
         from sentence_transformers import SentenceTransformer
 
         transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bars in CLI output
 
-        # One intra-op thread per worker: with 2 threads torch collapses under CPU contention.
+        # One intra-op thread per worker: with 2 threads torch collapses under CPU contention. Process-wide (torch
+        # has one intra-op pool), and deliberately here: this embedder is made once, at start-up (Engine.open).
         torch.set_num_threads(threads)
         try:
-            self._model = SentenceTransformer(location, device="cpu")
+            self._model = SentenceTransformer(location, device="cpu", local_files_only=True)
         except Exception as e:
             raise ConfigError(f"model: cannot load '{location}' offline: {e}") from e
         self.model_id = model_id

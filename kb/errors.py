@@ -11,7 +11,8 @@
     ├── StoreUnavailable         Qdrant cannot be reached or answered with an error
     └── StoreReadOnly            a write through the read-only Qdrant key (the service's): run `kb index` instead
 
-The API maps each class to one HTTP status and one JSON shape (`api.errors`); the CLI prints the message and
+The API maps each class to one HTTP status and one error body (`api.errors`, which adds the branch only a request
+can meet: `Refused` -> Unauthorized, Forbidden, CsrfRefused, TooManyRequests); the CLI prints the message and
 exits 1 (2 for usage errors). Nothing else should escape to a user as a traceback.
 
     >>> try:

@@ -9,8 +9,9 @@ How: the folder is walked without following links; each candidate must resolve i
 with `O_NOFOLLOW` (a link swapped in after the walk fails to open) and `O_NONBLOCK` (a FIFO does not hang the
 open), and is read only when `fstat` says it is a regular file of at most `MAX_FILE_BYTES`.
 
-    >>> for path, content in walk_files(Path("articles"), keep=lambda rel: rel.suffix == ".md"):  # doctest: +SKIP
-    ...     print(path, "refused" if isinstance(content, Problem) else len(content))
+    >>> for path, content in walk_files(Path("articles/nl"), keep=lambda rel: rel.name == "suiker-voedt-kanker.md"):
+    ...     print(path, "refused" if isinstance(content, Problem) else "read")
+    articles/nl/suiker-voedt-kanker.md read
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ def read_inside(path: Path, root: Path, *, shown: str | None = None, max_bytes: 
                 ) -> bytes | Problem:
     """The bytes of `path` if it is a regular file inside `root` reached without any link; else a Problem.
 
-        >>> read_inside(Path("articles/nl/x.md"), Path("articles"))  # doctest: +SKIP
-        b'---\\nid: x ...'
+        >>> read_inside(Path("articles/nl/suiker-voedt-kanker.md"), Path("articles"))[:27]
+        b'---\\nid: suiker-voedt-kanker'
+        >>> print(read_inside(Path("/etc/passwd"), Path("articles")))
+        /etc/passwd:1: resolves outside the articles folder: refused
     """
     shown = shown or str(path)
 

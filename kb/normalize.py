@@ -1,13 +1,20 @@
-"""The one normalisation of social-media text, used at index time and at query time so both sides match.
+"""The one normalisation of social-media text, used at index time and at query time so both sides match, and
+`Message`: an incoming message read once, so nothing downstream normalises it again.
 
     >>> normalize("RT @kwf: Baking soda geneest kanker!!!! #BakingSodaCures https://t.co/x pic.twitter.com/AbC")
     'Baking soda geneest kanker! Baking Soda Cures'
+    >>> message = Message.bounded("  RT @kwf: Geneest baking soda kanker?!?! ", max_chars=5000)
+    >>> message.text, message.words
+    ('Geneest baking soda kanker?!?!', 4)
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+
+from kb.errors import InvalidInput
 
 _RT = re.compile(r"^\s*RT\s+@\w+:?\s*", re.IGNORECASE)
 _PIC = re.compile(r"pic\.twitter\.com/\S+", re.IGNORECASE)
@@ -58,3 +65,40 @@ def normalize(text: str) -> str:
 def strip_accents(text: str) -> str:
     """'coördinatie café' -> 'coordinatie cafe'."""
     return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
+@dataclass(frozen=True)
+class Message:
+    """An incoming message as received (without surrounding blanks) and normalised, once: language detection,
+    the dense and the lexical query and the tiers' word count all read `text`.
+
+    A `Message` passed where text is expected is used as it is (`Message.of`), so a caller that already read
+    one (the service, to refuse a bad message before anything else) does not pay for reading it again."""
+
+    raw: str
+    text: str
+    words: int
+
+    @classmethod
+    def of(cls, message: str | Message) -> Message:
+        """`message` read as a message, without bounds (evaluation and tests read their own texts)."""
+        if isinstance(message, Message):
+            return message
+        raw = message.strip()
+        text = normalize(raw)
+        return cls(raw, text, len(text.split()))
+
+    @classmethod
+    def bounded(cls, message: str | Message, max_chars: int) -> Message:
+        """`of`, refusing an empty message or one over `max_chars` (KB_MAX_MESSAGE_CHARS) with InvalidInput.
+
+            >>> Message.bounded("x" * 12, max_chars=10)
+            Traceback (most recent call last):
+            kb.errors.InvalidInput: message: 12 characters, at most 10
+        """
+        read = cls.of(message)
+        if not read.raw:
+            raise InvalidInput("message: is empty; paste the incoming message", field="message")
+        if len(read.raw) > max_chars:
+            raise InvalidInput(f"message: {len(read.raw)} characters, at most {max_chars}", field="message")
+        return read

@@ -23,7 +23,7 @@ import re
 import shutil
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -205,9 +205,21 @@ def export(location: str, folder: Path) -> dict[str, Any]:
     return manifest
 
 
+@contextlib.contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """The loggers `names` ("" for the root) at ERROR or above for the block, and as they were after it."""
+    loggers = [logging.getLogger(name or None) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(max(logger.level, logging.ERROR))
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
 def _export_into(location: str, folder: Path) -> dict[str, Any]:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     started = time.perf_counter()
     try:
         import onnx
@@ -223,9 +235,9 @@ def _export_into(location: str, folder: Path) -> dict[str, Any]:
 
     transformers.utils.logging.disable_progress_bar()
     folder.mkdir(parents=True, exist_ok=True)
-    tokenizer = AutoTokenizer.from_pretrained(location)
-    model = AutoModel.from_pretrained(location).eval()
-    reference = SentenceTransformer(location, device="cpu")
+    tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=True)
+    model = AutoModel.from_pretrained(location, local_files_only=True).eval()
+    reference = SentenceTransformer(location, device="cpu", local_files_only=True)
     max_length = int(reference.max_seq_length or 256)
     sample = tokenizer(["hallo wereld, dit is een test"], return_tensors="pt")
     names = ["input_ids", "attention_mask", "token_type_ids"]
@@ -233,18 +245,16 @@ def _export_into(location: str, folder: Path) -> dict[str, Any]:
     fp32 = folder / "model.fp32.onnx"
     # The exporter and quantiser narrate every step on stdout, stderr and the warnings channel: keep a clean CLI.
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
-            warnings.catch_warnings():
+            warnings.catch_warnings(), _quiet("torch"):
         warnings.simplefilter("ignore")
-        logging.getLogger("torch").setLevel(logging.ERROR)
         torch.onnx.export(model, tuple(sample[n] for n in names), str(fp32), input_names=names,
                           output_names=["last_hidden_state"], dynamo=True, external_data=False, verbose=False,
                           dynamic_shapes={n: {0: batch, 1: seq} for n in names})
         pre = folder / "model.pre.onnx"
         quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
     int8 = folder / "model.int8.onnx"
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet(""):  # the quantiser logs through the root logger
         warnings.simplefilter("ignore")
-        logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
         quantize_dynamic(str(pre), str(int8), weight_type=QuantType.QInt8, per_channel=True,
                          op_types_to_quantize=["MatMul"], nodes_to_exclude=_keep_fp32(onnx.load(str(pre))))
     pre.unlink()

@@ -21,7 +21,8 @@ question's (less `WINDOW_PENALTY`), so the one sentence that asks about sugar is
 
     >>> retriever = Retriever(store, embedder, SparseEncoder(), alias="kb_articles")  # doctest: +SKIP
     >>> [m.article_id for m in retriever.search("klopt het dat suiker kanker voedt", Language.NL, limit=3)]
-    ['suiker-voedt-kanker', ...]  # doctest: +SKIP
+    ... # doctest: +SKIP
+    ['suiker-voedt-kanker', ...]
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import numpy as np
 from kb.article import Language
 from kb.embedding import Embedder
 from kb.lexical import SparseEncoder
-from kb.normalize import normalize
+from kb.normalize import Message
 from kb.store import Hit, Store
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -81,8 +82,8 @@ def lexical_part(lexical: float) -> float:
 def combine(dense: float, lexical: float, mode: Mode, lexical_weight: float = LEXICAL_WEIGHT) -> float:
     """An article's score from its best cosine and its BM25 sum (see the module docstring).
 
-        >>> combine(0.9, 10.0, "hybrid"), combine(0.9, 10.0, "dense"), combine(0.9, 10.0, "lexical")
-        (0.95, 0.9, 0.5)
+        >>> [round(combine(0.9, 10.0, mode), 6) for mode in ("hybrid", "dense", "lexical")]
+        [0.95, 0.9, 0.5]
     """
     if mode == "dense":
         return max(0.0, dense)
@@ -128,11 +129,13 @@ class Retriever:
         self.candidates = candidates
         self.lexical_weight = lexical_weight
 
-    def search(self, message: str, language: Language | None, *, limit: int) -> list[Match]:
-        text = normalize(message)
+    def search(self, message: str | Message, language: Language | None, *, limit: int) -> list[Match]:
+        """Articles for `message` (text as received, or a `Message` already read), best first."""
+        read = Message.of(message)
+        text = read.text
         windows = question_windows(text) if self.mode != "lexical" else []
         vectors = self.embedder.embed([text, *windows], kind="query") if self.mode != "lexical" else None
-        sparse = self.sparse.encode_query(text, language) if self.mode != "dense" else None
+        sparse = self.sparse.encode_query(read, language) if self.mode != "dense" else None
         # Both fusions are computed here from each mode's scores (see rrf_scores for why not Qdrant's own RRF).
         result = self.store.search(self.alias, vectors[0] if vectors is not None else None, sparse,
                                    limit=self.candidates, fields=_FIELDS)

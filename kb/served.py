@@ -4,8 +4,7 @@ Everything the service answers from comes from the collection behind the alias, 
 re-index that swaps the alias changes vectors and approved text in one step.
 
     >>> served = ServedIndex(store, settings)  # doctest: +SKIP
-    >>> served.check_ready()  # raises IndexNotReady("… run `kb index` first") when there is no index
-    >>> served.info().commit  # doctest: +SKIP
+    >>> served.check_ready(embedder.model_id, embedder.dim).commit  # IndexNotReady when there is none  # doctest: +SKIP
     '3f2c1e0'
 """
 

@@ -39,7 +39,7 @@ class LocalStore(QdrantCollections):
         self._tuned: set[str] = set()  # collections whose SQLite file is set for fast writes
         try:
             settings.qdrant_path.mkdir(parents=True, exist_ok=True)
-            #: The qdrant-client (public: eval/bench.py builds LlamaIndex's own QdrantVectorStore on it).
+            #: The qdrant-client (public: bench/run.py builds LlamaIndex's own QdrantVectorStore on it).
             self.client = QdrantClient(path=str(settings.qdrant_path))
         except Exception as e:
             raise StoreUnavailable(explain(e, self.location)) from e

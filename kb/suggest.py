@@ -7,7 +7,7 @@ Each suggestion's `score` is the calibrated probability that it is the right art
 tiers cut that probability.
 
     >>> suggester = Suggester(settings, retriever, drafter, articles)  # doctest: +SKIP
-    >>> result = suggester.suggest(SuggestQuery(message="baking soda tegen kanker?", channel=Channel.X))
+    >>> result = suggester.suggest(SuggestQuery("baking soda tegen kanker?", Channel.X))  # doctest: +SKIP
     >>> result.suggestions[0].article_id, result.suggestions[0].confidence  # doctest: +SKIP
     ('zuiveringszout-geneest-kanker', <Confidence.MEDIUM: 'medium'>)
 """
@@ -21,16 +21,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from pydantic import BaseModel
-
-from kb.article import Article, Language
+from kb.article import Article, ArticleType, Language, Source, Verdict
 from kb.channels import Channel
 from kb.confidence import UNCALIBRATED, Calibration, probabilities
 from kb.config import Settings
 from kb.drafting import Drafter
 from kb.errors import InvalidInput
-from kb.language import detect_language
-from kb.normalize import normalize
+from kb.language import detect
+from kb.normalize import Message
 from kb.retrieval import Match, Retriever
 
 #: Candidates fetched before translations are merged and the limit is applied.
@@ -50,37 +48,40 @@ class SuggestionWarning(StrEnum):
     SHORT_MESSAGE = "short_message"
 
 
-class SourceOut(BaseModel):
-    title: str
-    url: str
+@dataclass(frozen=True)
+class Suggestion:
+    """One article offered for a message: what it is, how likely it is the right one (`score`, the calibrated
+    probability) and its tier, the chunk that matched, and the draft in the message's channel. The HTTP API
+    turns it into its own wire model (api.schemas); the core never shapes JSON."""
 
-
-class Suggestion(BaseModel):
     article_id: str
     title: str
-    type: str
-    verdict: str | None
-    language: str
+    type: ArticleType
+    verdict: Verdict | None
+    language: Language
     score: float
     confidence: Confidence
     matched_text: str
     draft: str
     draft_length: int
-    sources: list[SourceOut]
-    warnings: list[str]
+    sources: tuple[Source, ...]
+    warnings: tuple[str, ...]
 
 
-class SuggestResult(BaseModel):
+@dataclass(frozen=True)
+class SuggestResult:
     language: Language
     language_detected: bool
     channel: Channel
-    suggestions: list[Suggestion]
+    suggestions: tuple[Suggestion, ...]
     no_match: bool
 
 
 @dataclass(frozen=True)
 class SuggestQuery:
-    message: str
+    """What an agent asks: the message (as received, or a `Message` already read) and how to answer it."""
+
+    message: str | Message
     channel: Channel = Channel.FACEBOOK
     language: Language | None = None
     customer_name: str | None = None
@@ -105,31 +106,27 @@ class Suggester:
         self.calibration = calibration
 
     def suggest(self, query: SuggestQuery, *, ranked: list[Match] | None = None) -> SuggestResult:
-        """Validate, detect the language, rank, apply the tiers and draft. `ranked` reuses a ranking."""
-        message = query.message.strip()
-        if not message:
-            raise InvalidInput("message: is empty; paste the incoming message", field="message")
-        if len(message) > self.settings.max_message_chars:
-            raise InvalidInput(f"message: {len(message)} characters, at most {self.settings.max_message_chars}",
-                               field="message")
+        """Read the message (once: bounded by KB_MAX_MESSAGE_CHARS, normalised), detect its language, rank,
+        apply the tiers and draft. `ranked` reuses a ranking."""
+        message = Message.bounded(query.message, self.settings.max_message_chars)
         limit = query.limit or self.settings.default_limit
         if not 1 <= limit <= 10:
             raise InvalidInput("limit: must be between 1 and 10", field="limit")
         language, detected = query.language, False
         if language is None:
-            language, detected = detect_language(message).language, True
+            language, detected = detect(message).language, True
 
         ranked = self.rank(message, language) if ranked is None else ranked
-        words = len(normalize(message).split())
+        words = message.words
         confidence = self.confidences(ranked, words=words, language=language)
         shown = [(m, p) for m, p in zip(ranked, confidence, strict=True) if p >= self.settings.threshold_low][:limit]
         articles = self.articles.get_articles([m.article_id for m, _ in shown])
-        suggestions = [self._suggestion(m, p, articles[m.article_id], query, language, words)
-                       for m, p in shown if m.article_id in articles and articles[m.article_id].is_served]
+        suggestions = tuple(self._suggestion(m, p, articles[m.article_id], query, language, words)
+                            for m, p in shown if m.article_id in articles and articles[m.article_id].is_served)
         return SuggestResult(language=language, language_detected=detected, channel=query.channel,
                              suggestions=suggestions, no_match=not suggestions)
 
-    def rank(self, message: str, language: Language) -> list[Match]:
+    def rank(self, message: str | Message, language: Language) -> list[Match]:
         """Candidate articles, best first, before thresholds, with translation pairs merged (see the module
         docstring)."""
         return prefer_language(self.retriever.search(message, language, limit=_POOL), language)
@@ -138,11 +135,11 @@ class Suggester:
         """The calibrated probability that each candidate is the right article."""
         return probabilities(self.calibration, ranked, words=words, language=str(language))
 
-    def rank_with_confidence(self, message: str, language: Language) -> list[tuple[Match, float]]:
+    def rank_with_confidence(self, message: str | Message, language: Language) -> list[tuple[Match, float]]:
         """`rank` with each candidate's probability (what the tiers and the no-match line cut)."""
-        ranked = self.rank(message, language)
-        words = len(normalize(message).split())
-        return list(zip(ranked, self.confidences(ranked, words=words, language=language), strict=True))
+        read = Message.of(message)
+        ranked = self.rank(read, language)
+        return list(zip(ranked, self.confidences(ranked, words=read.words, language=language), strict=True))
 
     def tier(self, score: float, *, words: int, stale: bool) -> Confidence:
         s = self.settings
@@ -164,12 +161,10 @@ class Suggester:
             warnings.append(SuggestionWarning.SHORT_MESSAGE)
         meta = article.meta
         return Suggestion(
-            article_id=meta.id, title=meta.title, type=str(meta.type),
-            verdict=str(meta.verdict) if meta.verdict else None, language=str(meta.language),
+            article_id=meta.id, title=meta.title, type=meta.type, verdict=meta.verdict, language=meta.language,
             score=round(confidence, 4), confidence=self.tier(confidence, words=words, stale=stale),
             matched_text=match.matched_text, draft=draft.text, draft_length=draft.length,
-            sources=[SourceOut(title=s.title, url=s.href) for s in meta.sources],
-            warnings=[str(w) for w in warnings],
+            sources=tuple(meta.sources), warnings=tuple(str(w) for w in warnings),
         )
 
 

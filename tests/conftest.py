@@ -1,14 +1,18 @@
-"""Shared fixtures: the real model (loaded once) and the sample knowledge base indexed once into local Qdrant.
+"""Shared fixtures: the real model (loaded once) and the sample knowledge base indexed once into local Qdrant,
+and the marker every test gets from its directory.
 
 Local Qdrant allows one client per folder, so tests that only read share `sample_engine`; tests that change an
 index build their own in a temporary folder with `make_engine`.
+
+Markers (`pytest -m unit` runs in seconds without a model): tests/unit is `unit`, tests/browser `browser` and
+`e2e`, every other directory `e2e` unless its file says `unit` itself; `slow` is set per file or test. A `unit`
+test that asks for the model fails collection, so `-m unit` stays model-free.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
+from kb import process
 from kb.config import Settings
 from kb.models import MINILM, resolve_model
+
+process.prepare()  # what `kb` and the app factory do at start-up, before any test opens a model
 
 if TYPE_CHECKING:
     from kb.embedding import Embedder
@@ -31,6 +35,31 @@ ARTICLES = ROOT / "articles"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = ROOT.parent / "shared"
 EVAL_DATA = ROOT / "eval" / "data"
+
+
+#: Fixtures that load an embedding model (those that build on them, such as `sample_engine`, include them).
+MODEL_FIXTURES = frozenset({"real_embedder", "onnx_dir", "minilm_embedder", "reference_embedder"})
+#: The markers a test directory gives its tests; directories not listed give `e2e`.
+DIRECTORY_MARKERS = {"unit": ("unit",), "browser": ("browser", "e2e")}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test by its directory (see the module docstring) and keep `unit` tests model-free."""
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        try:
+            directory = item.path.resolve().relative_to(tests).parts[0]
+        except ValueError:  # collected from outside tests/ (doctests run through tests/unit/test_doctests.py)
+            directory = ""
+        own = {m.name for m in item.iter_markers()}
+        wanted = DIRECTORY_MARKERS.get(directory, ("unit",) if "unit" in own else ("e2e",))
+        for name in wanted:
+            if name not in own:
+                item.add_marker(name)
+        if "unit" in wanted and MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            raise pytest.UsageError(f"{item.nodeid}: a unit test may not load a model "
+                                    f"({', '.join(sorted(MODEL_FIXTURES & set(item.fixturenames)))}); "
+                                    "use hash_embedder, or move it out of tests/unit")
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -105,7 +134,7 @@ def make_engine(tmp_path_factory: pytest.TempPathFactory,
 @pytest.fixture(scope="session")
 def sample_engine(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Iterator[Engine]:
     """The sample knowledge base, indexed with the real model into a temporary local Qdrant (read-only use)."""
-    from indexer.cli import run_index
+    from indexer.run import run_index
     from kb.engine import Engine
 
     base = tmp_path_factory.mktemp("sample")

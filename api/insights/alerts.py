@@ -36,6 +36,7 @@ from api.db import Database
 from api.insights.models import InsightsOut, RisingOut
 from api.insights.periods import Period
 from api.sql.schema import alerts
+from kb.errors import KbError
 
 log = logging.getLogger("kb.alerts")
 
@@ -48,8 +49,11 @@ PER_RUN = 10
 KIND_NAMES = {"article": "artikel", "topic": "onderwerp", "group": "onbeantwoorde vragen over"}
 
 
-class AlertFailed(Exception):
-    """The webhook did not accept the alert (after the retries the error allows)."""
+class AlertFailed(KbError):
+    """The webhook did not accept the alert (after the retries the error allows). Met only by the housekeeping
+    thread, never by a request; in the one tree all the same, so a caller can catch `KbError`."""
+
+    code = "alert_failed"
 
 
 @dataclass(frozen=True)

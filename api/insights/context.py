@@ -1,6 +1,7 @@
-"""What the insights need from the running service, made once per app (`app.state.insights`): the served
-articles' titles and topics, re-read at most every `CATALOG_SECONDS`, and the memo of message vectors the
-groups of unanswered messages are made from (shared by the page, the API and the alerts).
+"""What the insights need from the running service, made once per app at start-up (`AppState.insights`, reached
+through `api.deps.InsightsDep`): the served articles' titles and topics, re-read at most every `CATALOG_SECONDS`,
+and the memo of message vectors the groups of unanswered messages are made from (shared by the page, the API and
+the alerts).
 
     >>> context = InsightsContext(engine)  # doctest: +SKIP
     >>> context.catalog()["5g-kanker"].topics  # doctest: +SKIP

@@ -16,6 +16,8 @@ import csv
 import io
 from collections.abc import Iterator
 
+from fastapi.responses import Response
+
 from api.insights.models import InsightsOut
 
 COLUMNS = ("period", "start", "kind", "id", "title", "count", "rising", "expected", "ratio", "p_value")
@@ -64,3 +66,10 @@ def filename(out: InsightsOut) -> str:
     """kennisbank-insights-week-2026-W41-2026-W48.csv"""
     span = f"{out.periods[0].label}-{out.periods[-1].label}" if out.periods else "empty"
     return f"kennisbank-insights-{out.period}-{span}.csv"
+
+
+def csv_response(out: InsightsOut) -> Response:
+    """The CSV as a download, for the API route and the page alike."""
+    return Response(to_csv(out), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename(out)}"',
+                             "Cache-Control": "no-store"})

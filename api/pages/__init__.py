@@ -8,7 +8,9 @@ the few open ones are listed in `api.pages.auth.OPEN_PAGES`. `page_routes()` lis
     'editor'
 
 Without a session a GET page answers 303 to /login and other methods 401; a role that may not: 403;
-a missing or wrong CSRF token: 403. Fetch calls (Accept: application/json) get the API's JSON error shape.
+a missing or wrong CSRF token: 403. Errors on pages are drawn by `error_page`, through the app's one error handler
+(`api.errors`, which knows page routes by their `PAGE_TAG`); fetch calls (Accept: application/json) get the
+API's JSON error body from the same handler.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import required_role
+from api.errors import ErrorBody
 from api.pages import agent, auth, editor, gaps, insights, qa, qa_jobs
-from api.pages.qa_jobs import LARGER_BODIES, stop_jobs
-from api.pages.render import STATIC_DIR, json_error, render, wants_json
-from api.session import LoginRequired, PageError
+from api.pages.qa_jobs import LARGER_BODIES
+from api.pages.render import STATIC_DIR, render
 
-__all__ = ["LARGER_BODIES", "ROUTERS", "install", "page_routes", "stop_jobs"]
+__all__ = ["LARGER_BODIES", "ROUTERS", "error_page", "install", "page_routes"]
 
 ROUTERS = (auth.router, agent.router, editor.router, gaps.router, qa.router, qa_jobs.router, insights.router)
 STATIC_PATH = "/static"
@@ -44,17 +46,19 @@ def page_routes() -> dict[tuple[str, str], str | None]:
 
 
 def install(app: FastAPI) -> None:
-    """Add the page routes, the static files and the handler that turns page errors into pages."""
+    """Add the page routes (their routers tag them `PAGE_TAG`, so their errors are pages) and the static files."""
     for router in ROUTERS:
         app.include_router(router)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.exception_handler(PageError)
-    async def page_error(request: Request, exc: PageError) -> Response:
-        if wants_json(request):
-            return json_error(request, exc.status, exc.code, exc.message)
-        if isinstance(exc, LoginRequired) and request.method == "GET":
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
-        return render(request, "error.html", status=exc.status, status_code=exc.status, message=exc.message,
-                      login=isinstance(exc, LoginRequired))
+
+def error_page(request: Request, error: ErrorBody) -> Response:
+    """An error on a page, for a person: a GET without a session goes to /login and back, anything else is the
+    error page with the error's status, message and headers (Retry-After)."""
+    if error.status == 401 and request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+    page = render(request, "error.html", status=error.status, status_code=error.status, message=error.message,
+                  login=error.status == 401)
+    page.headers.update({k: v for k, v in error.headers.items() if k.lower() != "www-authenticate"})
+    return page

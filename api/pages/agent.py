@@ -1,9 +1,9 @@
 """The agent page: paste a message, get ranked, sourced drafts, copy one, say what you did with it.
 
-Suggestions and feedback go through the API's own route functions (`api.routes.suggest.suggest` / `.feedback`),
-so the page records requests, counts metrics and validates feedback exactly as `POST /v1/suggest` and
-`POST /v1/feedback` do. pages.js submits with fetch and asks for JSON or a fragment; without JavaScript the
-forms post and a whole page comes back.
+Suggestions and feedback go through `api.service`, the functions behind `POST /v1/suggest` and
+`POST /v1/feedback`, so the page records requests, counts metrics and validates feedback exactly as the API
+does. pages.js submits with fetch and asks for JSON or a fragment; without JavaScript the forms post and a whole
+page comes back.
 
     GET  /agent              the page
     POST /agent/suggest      message, channel, customer_name, agent_signature, csrf -> results (fragment or page)
@@ -18,16 +18,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from api.deps import DbDep, EngineDep
-from api.pages.render import json_ok, render, wants_json
-from api.routes.suggest import feedback as feedback_route
-from api.routes.suggest import suggest as suggest_route
+from api import service
+from api.deps import DbDep, EngineDep, MetricsDep, SettingsDep
+from api.errors import PAGE_TAG, wants_json
+from api.pages.render import json_ok, render
 from api.schemas import FeedbackIn, SuggestIn, SuggestOut
 from api.session import AgentPage, CheckedForm
 from kb.channels import Channel
 from kb.errors import InvalidInput, KbError
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -74,13 +74,15 @@ def agent_page(request: Request, session: AgentPage) -> Response:
 
 
 @router.post("/agent/suggest")
-def agent_suggest(request: Request, engine: EngineDep, db: DbDep, session: AgentPage, form: CheckedForm) -> Response:
+def agent_suggest(request: Request, engine: EngineDep, db: DbDep, metrics: MetricsDep, settings: SettingsDep,
+                  session: AgentPage, form: CheckedForm) -> Response:
     values = _form_values(form)
     try:
         body = parse(SuggestIn, {"message": values["message"], "channel": values["channel"] or "facebook",
                                  "customer_name": _blank_to_none(values["customer_name"]),
                                  "agent_signature": _blank_to_none(values["agent_signature"])})
-        out = suggest_route(body, request, engine, db, session.key)
+        out = service.suggest(body, settings=settings, engine=engine, db=db, metrics=metrics, key_id=session.key.id)
+        request.state.request_id = out.request_id
     except KbError as e:
         if wants_json(request) or request.headers.get("x-fragment"):
             raise  # the API's JSON error shape; pages.js shows its message and keeps the last answer on screen
@@ -98,7 +100,7 @@ def agent_feedback(request: Request, db: DbDep, session: AgentPage, form: Checke
                               "article_id": _blank_to_none(form.get("article_id")),
                               "action": form.get("action", ""),
                               "final_text": form.get("final_text") or None})
-    out = feedback_route(body, db, session.key)
+    out = service.feedback(body, db=db, key_id=session.key.id)
     if wants_json(request):
         return json_ok(out.model_dump(), status=201)
     return RedirectResponse("/agent?feedback=ok", status_code=303)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.deps import DbDep, SettingsDep
+from api.errors import PAGE_TAG
 from api.pages.render import render
 from api.session import (
     LOGIN_COOKIE,
@@ -31,7 +32,7 @@ from api.session import (
     session_token,
 )
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
 #: Routes anyone may open (no session needed); every other page route carries `required_role`.
 OPEN_PAGES = frozenset({("GET", "/login"), ("POST", "/login"), ("GET", "/")})

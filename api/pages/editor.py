@@ -3,7 +3,7 @@ indexed commit, and the re-index button.
 
 The list reads the articles folder with kb's own corpus code (the same parse and checks as `kb lint`), so drafts,
 retired articles and broken files show too; the index page uses `GitRepo.changed_since` as `kb status` does and
-re-indexes through the API's own route function (same `run_index`, same lock as `POST /v1/index`).
+re-indexes through `api.service.reindex`, as `POST /v1/index` does (same `run_index`, same lock).
 
     GET  /editor?type=&language=&status=&review=&lint=&q=   the list
     GET  /editor/articles/{article_id}                       one article
@@ -23,19 +23,20 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.deps import EngineDep, SettingsDep
+from api import service
+from api.deps import EngineDep, SettingsDep, StateDep
+from api.errors import PAGE_TAG
 from api.pages.render import article_html, render
-from api.routes.admin import reindex as reindex_route
 from api.schemas import IndexIn
-from api.session import CheckedForm, EditorPage, PageNotFound
+from api.session import CheckedForm, EditorPage
 from indexer.git import GitRepo
 from kb.article import Article, ArticleType, Language, Status
 from kb.corpus import Corpus, load_corpus
 from kb.drafting import template_problems
-from kb.errors import KbError, Problem, ReindexRunning
+from kb.errors import KbError, NotFound, Problem, ReindexRunning
 from kb.files import read_inside
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
 #: "Review due" on the list: past `review_by`, or within this many days of it.
 REVIEW_SOON_DAYS = 30
@@ -167,10 +168,10 @@ def article_view(request: Request, article_id: str, settings: SettingsDep, sessi
     corpus, _ = _cache.get(settings.articles_dir)
     article = corpus.articles.get(article_id)
     if article is None:
-        raise PageNotFound(f"geen artikel met id '{article_id}' in {settings.articles_dir}")
+        raise NotFound(f"geen artikel met id '{article_id}' in {settings.articles_dir}")
     raw = read_inside(Path(article.path), settings.articles_dir)  # as the corpus read it: never through a link
     if isinstance(raw, Problem):
-        raise PageNotFound(f"{shown(article.path, settings.articles_dir)}: {raw.message}")
+        raise NotFound(f"{shown(article.path, settings.articles_dir)}: {raw.message}")
     text = raw.decode("utf-8-sig", errors="replace")
     problems = corpus.problems_by_path().get(article.path, [])
     today = dt.date.today()
@@ -196,27 +197,28 @@ def _index_state(settings: Any, engine: Any) -> dict[str, Any]:
 
 
 @router.get("/editor/index")
-def index_page(request: Request, settings: SettingsDep, engine: EngineDep, session: EditorPage) -> Response:
-    last = getattr(request.app.state, "page_last_index", None)
+def index_page(request: Request, state: StateDep, settings: SettingsDep, engine: EngineDep,
+               session: EditorPage) -> Response:
+    last = state.last_reindex
     busy = request.query_params.get("busy") == "1"
     return render(request, "editor_index.html", last=last, busy=busy, articles_prefix=f"{settings.articles_dir}/",
                   **_index_state(settings, engine))
 
 
 @router.post("/editor/reindex")
-def reindex(request: Request, settings: SettingsDep, engine: EngineDep, session: EditorPage,
+def reindex(state: StateDep, settings: SettingsDep, engine: EngineDep, session: EditorPage,
             form: CheckedForm) -> Response:
     """Re-index now (the same function and lock as POST /v1/index), then show the outcome on the index page;
     while another re-index runs, say so at once instead of waiting for it."""
     full = form.get("full") in ("1", "true", "on")
     started = dt.datetime.now(dt.UTC)
     try:
-        report = reindex_route(IndexIn(full=full), engine, settings, session.key)
-        request.app.state.page_last_index = {"ok": True, "report": report, "by": session.key.name,
-                                             "at": started.isoformat(timespec="seconds")}
+        report = service.reindex(IndexIn(full=full), engine=engine, settings=settings)
+        state.last_reindex = {"ok": True, "report": report, "by": session.key.name,
+                              "at": started.isoformat(timespec="seconds")}
     except ReindexRunning:  # the running one's outcome lands here when it is done; this one changes nothing
         return RedirectResponse("/editor/index?busy=1", status_code=303)
     except KbError as e:
-        request.app.state.page_last_index = {"ok": False, "error": e.message, "by": session.key.name,
-                                             "at": started.isoformat(timespec="seconds")}
+        state.last_reindex = {"ok": False, "error": e.message, "by": session.key.name,
+                              "at": started.isoformat(timespec="seconds")}
     return RedirectResponse("/editor/index", status_code=303)

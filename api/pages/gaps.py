@@ -19,7 +19,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.deps import DbDep, EngineDep
+from api.deps import DbDep, StateDep
+from api.errors import PAGE_TAG
 from api.grouping import (
     GROUP_THRESHOLD,
     MAX_MESSAGES,
@@ -36,7 +37,7 @@ from api.session import EditorPage
 __all__ = ["GROUP_THRESHOLD", "MAX_MESSAGES", "Flagged", "Group", "VectorMemo", "flagged_messages",
            "gaps_page", "group_messages", "group_vectors", "router"]
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
 def flagged_messages(rows: list[dict[str, Any]]) -> list[Flagged]:
     """One entry per request (an agent may flag the same request twice), newest first."""
@@ -52,15 +53,12 @@ def flagged_messages(rows: list[dict[str, Any]]) -> list[Flagged]:
 
 
 @router.get("/editor/gaps")
-def gaps_page(request: Request, engine: EngineDep, db: DbDep, session: EditorPage) -> Response:
+def gaps_page(request: Request, state: StateDep, db: DbDep, session: EditorPage) -> Response:
     try:
         threshold = min(0.95, max(0.3, float(request.query_params.get("threshold", GROUP_THRESHOLD))))
     except ValueError:
         threshold = GROUP_THRESHOLD
     flagged = flagged_messages(db.no_good_answers(MAX_MESSAGES))
-    memo = getattr(request.app.state, "gap_vectors", None)
-    if memo is None or memo.embedder is not engine.embedder:
-        memo = request.app.state.gap_vectors = VectorMemo(engine.embedder)
-    groups = group_messages(flagged, memo, threshold)
+    groups = group_messages(flagged, state.gap_vectors, threshold)  # the memo lives as long as the app
     return render(request, "editor_gaps.html", groups=groups, count=len(flagged), threshold=threshold,
                   max_messages=MAX_MESSAGES)

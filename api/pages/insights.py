@@ -14,17 +14,17 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from pydantic import ValidationError
 
-from api.deps import DbDep
-from api.insights.context import InsightsContext
+from api.deps import DbDep, InsightsDep
+from api.errors import PAGE_TAG
+from api.insights.export import csv_response
 from api.insights.models import InsightsOut, InsightsQuery, SeriesOut
 from api.insights.report import build
 from api.pages.agent import CHANNELS
 from api.pages.render import render
-from api.routes.insights import csv_response
 from api.session import InsightsPage
 from eval.charts import ALERT, columns_svg, lines_svg, stacked_bars_svg
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
 #: Lines in one chart: more is a tangle; rising subjects are added to these.
 LINES = 6
@@ -70,15 +70,14 @@ def charts(out: InsightsOut) -> dict[str, Markup]:
     }
 
 
-def _build(request: Request, db: DbDep, query: InsightsQuery) -> InsightsOut:
-    context: InsightsContext = request.app.state.insights
+def _build(db: DbDep, context: InsightsDep, query: InsightsQuery) -> InsightsOut:
     return build(db, context.catalog(), query, embedder=context.vectors)
 
 
 @router.get("/insights")
-def insights_page(request: Request, db: DbDep, session: InsightsPage) -> Response:
+def insights_page(request: Request, db: DbDep, insights: InsightsDep, session: InsightsPage) -> Response:
     query, error = _query(request)
-    out = _build(request, db, query)
+    out = _build(db, insights, query)
     last = out.periods[-1]
     before = out.periods[-2] if len(out.periods) > 1 else None
     change = (last.volume - before.volume) / before.volume if before and before.volume else None
@@ -89,6 +88,6 @@ def insights_page(request: Request, db: DbDep, session: InsightsPage) -> Respons
 
 
 @router.get("/insights.csv")
-def insights_csv_page(request: Request, db: DbDep, session: InsightsPage) -> Response:
+def insights_csv_page(request: Request, db: DbDep, context: InsightsDep, session: InsightsPage) -> Response:
     query, _ = _query(request)
-    return csv_response(_build(request, db, query))
+    return csv_response(_build(db, context, query))

@@ -19,14 +19,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
-from api.deps import SettingsDep
+from api.deps import JobsDep, SettingsDep
+from api.errors import PAGE_TAG
 from api.pages.qa_jobs import page_context
 from api.pages.render import render
-from api.session import PageNotFound, QaPage
+from api.session import QaPage
 from eval import gate
 from eval.report import fmt
+from kb.errors import NotFound
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
 #: At most this many JSON files are read per page view (a reports folder can grow for years).
 MAX_REPORTS = 400
@@ -92,10 +94,10 @@ def _number(value: Any) -> bool:
 
 
 @router.get("/qa")
-def qa_page(request: Request, settings: SettingsDep, session: QaPage) -> Response:
+def qa_page(request: Request, settings: SettingsDep, jobs: JobsDep, session: QaPage) -> Response:
     reports = find_reports(settings.reports_dir)
     return render(request, "qa.html", latest=latest_per_name(reports), history=reports, fmt=fmt,
-                  reports_dir=str(settings.reports_dir), **page_context(request, reports, settings.reports_dir))
+                  reports_dir=str(settings.reports_dir), **page_context(request, jobs, reports, settings.reports_dir))
 
 
 @router.get("/qa/reports/{relative:path}")
@@ -109,7 +111,7 @@ def report_html(relative: str, settings: SettingsDep, session: QaPage) -> Respon
     except (OSError, ValueError):  # a NUL byte or an unreadable path: not a report either
         listed = False
     if not listed:
-        raise PageNotFound(f"no report '{relative}' in {settings.reports_dir}")
+        raise NotFound(f"no report '{relative}' in {settings.reports_dir}")
     return FileResponse(target, media_type="text/html; charset=utf-8",
                         headers={"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff",
                                  "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})

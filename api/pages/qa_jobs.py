@@ -18,21 +18,21 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.db import Database
-from api.deps import DbDep, EngineDep, SettingsDep
+from api.deps import DbDep, EngineDep, JobsDep, SettingsDep
+from api.errors import PAGE_TAG, CsrfRefused
 from api.jobs import JobRunner, JobRunning, Progress, Result
-from api.pages.render import json_error, json_ok
-from api.session import CSRF_HEADER, CheckedForm, CsrfRefused, QaPage
+from api.pages.render import json_ok
+from api.session import CSRF_HEADER, CheckedForm, QaPage
 from eval.agent_sources import (
     MAX_REPLIES,
     MAX_UPLOAD_BYTES,
@@ -48,7 +48,7 @@ from kb.corpus import build_corpus, iter_article_files
 from kb.engine import Engine
 from kb.errors import InvalidInput
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages, or JSON for fetch calls
 
 UPLOAD_PATH = "/qa/jobs/upload"
 #: Bodies larger than the app's 64 KiB that a route may receive (api.app.BodyLimit reads this).
@@ -65,25 +65,6 @@ FORM_ERRORS = {
     "period": "Kies per week of per maand.",
 }
 MAX_REPORT_JSON = 32 * 1024 * 1024
-_runner_lock = threading.Lock()
-
-
-def runner_of(app: FastAPI) -> JobRunner:
-    """The process's job runner, made on first use."""
-    with _runner_lock:
-        runner: JobRunner | None = getattr(app.state, "qa_jobs", None)
-        if runner is None:
-            gate = getattr(app.state, "gate", None)  # api.limits.Gate: requests being served right now
-            busy = (lambda: gate.in_flight > 0) if gate is not None else None
-            runner = app.state.qa_jobs = JobRunner(busy=busy)
-        return runner
-
-
-def stop_jobs(app: FastAPI) -> None:
-    """Cancel a running job and wait for it: called when the app shuts down, before the engine closes."""
-    runner: JobRunner | None = getattr(app.state, "qa_jobs", None)
-    if runner is not None:
-        runner.stop()
 
 
 def _relative(html: Path, settings: Settings) -> str:
@@ -138,7 +119,7 @@ def _back(error: str = "") -> RedirectResponse:
 
 
 @router.post("/qa/jobs")
-def start_job(request: Request, settings: SettingsDep, engine: EngineDep, db: DbDep, session: QaPage,
+def start_job(settings: SettingsDep, engine: EngineDep, db: DbDep, jobs: JobsDep, session: QaPage,
               form: CheckedForm) -> Response:
     """Start a run from the page's forms (works without JavaScript: the page shows its progress on reload)."""
     kind = form.get("kind", "")
@@ -162,7 +143,7 @@ def start_job(request: Request, settings: SettingsDep, engine: EngineDep, db: Db
     else:
         return _back("kind")
     try:
-        runner_of(request.app).start(kind, title, session.key.name, work)
+        jobs.start(kind, title, session.key.name, work)
     except JobRunning:
         return _back("busy")
     return _back()
@@ -176,9 +157,10 @@ def _upload_name(raw: str | None) -> str:
 
 
 @router.post(UPLOAD_PATH)
-async def upload_job(request: Request, settings: SettingsDep, engine: EngineDep, session: QaPage) -> Response:
+async def upload_job(request: Request, settings: SettingsDep, engine: EngineDep, jobs: JobsDep,
+                     session: QaPage) -> Response:
     """Agent consistency over an uploaded export: checked whole before the run starts (422 naming line and
-    column); 409 while another run goes on; 202 with the job once it runs."""
+    column); 409 while another run goes on (`JobRunning`); 202 with the job once it runs."""
     presented = request.headers.get(CSRF_HEADER, "")
     if not presented or not hmac.compare_digest(presented, session.csrf):
         raise CsrfRefused("the upload's security token is missing or does not match your session: reload the page")
@@ -192,26 +174,22 @@ async def upload_job(request: Request, settings: SettingsDep, engine: EngineDep,
     title = f"{KINDS['agents']}: {name}"
     work = _agents_work(engine, settings, lambda: replies, title, period,
                         {"kind": "upload", "file": name, "replies": len(replies)})
-    try:
-        job = runner_of(request.app).start("agents", title, session.key.name, work)
-    except JobRunning as e:
-        return json_error(request, 409, "job_running", f"{e}: wait for it, or stop it")
+    job = jobs.start("agents", title, session.key.name, work)
     return json_ok({"job": job.public()}, status=202)
 
 
 @router.post("/qa/jobs/{job_id}/cancel")
-def cancel_job(request: Request, job_id: str, session: QaPage, form: CheckedForm) -> Response:
+def cancel_job(job_id: str, jobs: JobsDep, session: QaPage, form: CheckedForm) -> Response:
     """Stop the running job at its next item (a finished one is left as it is)."""
-    runner_of(request.app).cancel(job_id[:40])
+    jobs.cancel(job_id[:40])
     return _back()
 
 
 @router.get("/qa/jobs")
-def job_status(request: Request, session: QaPage) -> Response:
-    runner = runner_of(request.app)
-    current = runner.current()
+def job_status(jobs: JobsDep, session: QaPage) -> Response:
+    current = jobs.current()
     return json_ok({"current": current.public() if current else None,
-                    "recent": [j.public() for j in runner.recent()]})
+                    "recent": [j.public() for j in jobs.recent()]})
 
 
 # --- what the QA page shows ------------------------------------------------------------------------------
@@ -256,9 +234,8 @@ def consistency_view(reports: list[Any], root: Path, flagged_shown: int = 25) ->
             "replies": data.get("replies"), "period": data.get("period"), "periods": periods[::-1]}
 
 
-def page_context(request: Request, reports: list[Any], root: Path) -> dict[str, Any]:
+def page_context(request: Request, runner: JobRunner, reports: list[Any], root: Path) -> dict[str, Any]:
     """What the QA page needs for its evaluations part."""
-    runner = runner_of(request.app)
     current = runner.current()
     today = dt.date.today()
     error = request.query_params.get("error", "")

@@ -23,7 +23,6 @@ from markdown_it.utils import EnvType, OptionsDict
 from markupsafe import Markup
 from mdit_py_plugins.front_matter import front_matter_plugin
 
-from api.errors import error_response
 from api.session import PageSession
 
 HERE = Path(__file__).resolve().parent
@@ -71,11 +70,6 @@ def article_html(markdown: str) -> Markup:
     return Markup(_md.render(markdown))  # markdown-it escapes all text (html=False)
 
 
-def wants_json(request: Request) -> bool:
-    """Fetch calls from pages.js ask for JSON; a plain form post (no JavaScript) gets a page."""
-    return "application/json" in request.headers.get("accept", "")
-
-
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     """A full page or a fragment, with the security headers; `session` and `nav` come from the request."""
     session: PageSession | None = getattr(request.state, "page_session", None)
@@ -86,8 +80,3 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
 
 def json_ok(data: dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status, headers={"Cache-Control": "no-store"})
-
-
-def json_error(request: Request, status: int, code: str, message: str) -> JSONResponse:
-    """The API's one error shape, for fetch calls from the pages."""
-    return error_response(request, status, code, message)

@@ -7,19 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import AgentKey, EngineDep
-from api.schemas import ArticleOut, ArticlePage, ArticleQuery, ArticleSummary, SourceOut
-from kb.article import Article
+from api.schemas import ArticleOut, ArticlePage, ArticleQuery, ArticleSummary
 from kb.errors import NotFound
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])
-
-
-def _out(a: Article) -> ArticleOut:
-    m = a.meta
-    return ArticleOut(id=m.id, type=str(m.type), language=str(m.language), title=m.title, status=str(m.status),
-                      verdict=str(m.verdict) if m.verdict else None, claims=list(m.claims), topics=list(m.topics),
-                      sources=[SourceOut(title=s.title, url=s.href) for s in m.sources], review_by=str(m.review_by),
-                      answer=a.sections.answer, short_answer=a.sections.short_answer)
 
 
 @router.get("/{article_id}")
@@ -27,7 +18,7 @@ def get_article(article_id: str, engine: EngineDep, key: AgentKey) -> ArticleOut
     found = engine.served.get_articles([article_id])
     if article_id not in found:
         raise NotFound(f"no served article '{article_id}'")
-    return _out(found[article_id])
+    return ArticleOut.of(found[article_id])
 
 
 @router.get("")
@@ -43,7 +34,4 @@ def list_articles(engine: EngineDep, key: AgentKey, query: Annotated[ArticleQuer
         needle = q.lower()
         items = [a for a in items if needle in a.meta.title.lower() or any(needle in c.lower() for c in a.meta.claims)]
     page = items[offset:offset + limit]
-    return ArticlePage(total=len(items), offset=offset, limit=limit, items=[
-        ArticleSummary(id=a.id, type=str(a.meta.type), language=str(a.meta.language), title=a.meta.title,
-                       verdict=str(a.meta.verdict) if a.meta.verdict else None, review_by=str(a.meta.review_by))
-        for a in page])
+    return ArticlePage(total=len(items), offset=offset, limit=limit, items=[ArticleSummary.of(a) for a in page])

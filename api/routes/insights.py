@@ -8,28 +8,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import DbDep, InsightsKey
-from api.insights.context import InsightsContext
-from api.insights.export import filename, to_csv
+from api.deps import DbDep, InsightsDep, InsightsKey
+from api.insights.export import csv_response
 from api.insights.models import InsightsOut, InsightsQuery
 from api.insights.report import build
 
 router = APIRouter(prefix="/v1", tags=["insights"])
 
 
-def get_context(request: Request) -> InsightsContext:
-    context: InsightsContext = request.app.state.insights
-    return context
-
-
-ContextDep = Annotated[InsightsContext, Depends(get_context)]
-
-
 @router.get("/insights")
-def insights(db: DbDep, context: ContextDep, key: InsightsKey,
+def insights(db: DbDep, context: InsightsDep, key: InsightsKey,
              query: Annotated[InsightsQuery, Query()]) -> InsightsOut:
     """Volume, no-match share and tiers per day or week; the articles and topics asked about most; the subjects
     rising against their own recent history; the feedback mix per article; unanswered messages grouped by meaning.
@@ -40,14 +31,9 @@ def insights(db: DbDep, context: ContextDep, key: InsightsKey,
 @router.get("/insights.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                              "description": "One row per period and subject, then the feedback, then the groups."}})
-def insights_csv(db: DbDep, context: ContextDep, key: InsightsKey,
+def insights_csv(db: DbDep, context: InsightsDep, key: InsightsKey,
                  query: Annotated[InsightsQuery, Query()]) -> Response:
     """The insights as CSV, for a spreadsheet (same parameters as `GET /v1/insights`)."""
     out = build(db, context.catalog(), query, embedder=context.vectors)
     return csv_response(out)
 
-
-def csv_response(out: InsightsOut) -> Response:
-    return Response(to_csv(out), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename(out)}"',
-                             "Cache-Control": "no-store"})

@@ -19,6 +19,22 @@ def test_message_of_5000_characters_passes_and_5001_is_refused(client: Any, auth
     assert "message" in error["message"]
 
 
+def test_kb_max_message_chars_bounds_the_api_and_its_openapi_document(sample_engine: Any, tmp_path: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.api.conftest import make_keys
+
+    settings = sample_engine.settings.model_copy(update={"data_dir": tmp_path, "max_message_chars": 200})
+    agent = {"Authorization": f"Bearer {make_keys(tmp_path)['agent']}"}
+    with TestClient(create_app(settings, sample_engine), raise_server_exceptions=False) as client:
+        assert client.post("/v1/suggest", headers=agent, json={"message": "suiker " * 27 + "kanker"}).status_code == 200
+        error = assert_error_shape(client.post("/v1/suggest", headers=agent, json={"message": "s" * 201}), 422)
+        assert error["message"] == "message: 201 characters, at most 200"
+        documented = client.app.openapi()["components"]["schemas"]["SuggestIn"]["properties"]["message"]
+        assert documented["maxLength"] == 200
+
+
 @pytest.mark.parametrize("limit", [0, 11, -1])
 def test_limit_outside_1_to_10_is_refused(client: Any, auth: Any, limit: int) -> None:
     error = assert_error_shape(client.post("/v1/suggest", headers=auth["agent"],

@@ -18,6 +18,7 @@ from api.pages.auth import OPEN_PAGES, safe_next
 from api.pages.gaps import group_vectors
 from api.pages.render import article_html
 from api.session import SESSION_COOKIE
+from api.state import state_of
 from tests.api.conftest import ROLES, assert_error_shape, make_keys
 from tests.browser.site import BROKEN_FILE, HOSTILE_ID, Site, make_site
 
@@ -185,7 +186,7 @@ def test_actions_without_a_matching_csrf_token_are_refused_and_change_nothing(
     app, keys = pages_app
     agent, other = sessions["agent"], login(app, keys["agent"])
     rid = suggest(agent).text.split('data-request-id="')[1].split('"')[0]
-    before = len(app.state.db.feedback(1000))
+    before = len(state_of(app).db.feedback(1000))
     body = {"request_id": rid, "action": "used"}
     for headers, form in [({}, body), ({"X-CSRF-Token": "forged"}, body),
                           ({}, {**body, "csrf": csrf_of(other.get("/agent").text)})]:  # another session's token
@@ -193,7 +194,7 @@ def test_actions_without_a_matching_csrf_token_are_refused_and_change_nothing(
         assert assert_error_shape(response, 403)["code"] == "csrf_refused"
     assert agent.post("/agent/suggest", data={"message": SUGAR}).status_code == 403
     assert sessions["editor"].post("/editor/reindex", data={"full": "1"}).status_code == 403
-    assert len(app.state.db.feedback(1000)) == before
+    assert len(state_of(app).db.feedback(1000)) == before
 
 
 def test_an_agent_may_not_reindex_even_with_a_valid_token(sessions: dict[str, Any]) -> None:
@@ -204,7 +205,7 @@ def test_an_agent_may_not_reindex_even_with_a_valid_token(sessions: dict[str, An
 
 def test_a_tampered_cookie_or_a_revoked_key_ends_the_session(pages_app: tuple[Any, dict[str, str]]) -> None:
     app, _ = pages_app
-    key, record = app.state.db.add_key("agent", name="soon revoked")
+    key, record = state_of(app).db.add_key("agent", name="soon revoked")
     client = login(app, key)
     assert client.get("/agent").status_code == 200
     good = client.cookies[SESSION_COOKIE]
@@ -215,7 +216,7 @@ def test_a_tampered_cookie_or_a_revoked_key_ends_the_session(pages_app: tuple[An
                    f"v1.{key_id}.{nonce}.{int(expires) + 3600}.{mac}",  # lifetime stretched
                    f"v1.{pages_app[1]['agent'].split('_')[1]}.{nonce}.{expires}.{mac}"):  # another key's id
         assert fresh.get("/agent", headers={"Cookie": f"{SESSION_COOKIE}={forged}"}).status_code == 303
-    app.state.db.revoke_key(record.id)
+    state_of(app).db.revoke_key(record.id)
     assert client.get("/agent").status_code == 303
 
 
@@ -252,7 +253,7 @@ def test_the_agent_page_suggests_records_the_request_and_shows_html_as_text(
     assert_inert(html)
     assert 'data-article-id="suiker-voedt-kanker"' in html
     rid = html.split('data-request-id="')[1].split('"')[0]
-    assert "suiker-voedt-kanker" in (app.state.db.request_articles(rid) or [])
+    assert "suiker-voedt-kanker" in (state_of(app).db.request_articles(rid) or [])
 
 
 def test_a_bad_suggest_form_gets_the_api_error_shape(sessions: dict[str, Any]) -> None:
@@ -275,7 +276,7 @@ def test_feedback_from_the_page_is_stored_with_the_api_validation(
     stored = agent.post("/agent/feedback", data={**post, "article_id": "suiker-voedt-kanker", "action": "edited",
                                                  "final_text": "Hoi! Aangepast."}, headers=headers)
     assert stored.status_code == 201
-    row = app.state.db.feedback(1)[0]
+    row = state_of(app).db.feedback(1)[0]
     assert (row["id"], row["action"], row["final_text"]) == (stored.json()["feedback_id"], "edited", "Hoi! Aangepast.")
     wrong = agent.post("/agent/feedback", data={**post, "article_id": "vaccins-autisme", "action": "used"},
                        headers=headers)

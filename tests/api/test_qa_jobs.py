@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from api.state import state_of
 from tests.api.conftest import assert_error_shape, make_keys
 from tests.api.test_pages import csrf_of, login
 from tests.browser.site import Site, make_site
@@ -78,7 +79,7 @@ def strict_json(path: Path) -> Any:
 
 def _wait(app: Any) -> dict[str, Any]:
     """The job that just ran, once it has finished (the runner's own wait: no sleeping here)."""
-    runner = app.state.qa_jobs
+    runner = state_of(app).jobs
     job = runner.current() or runner.recent()[0]
     return dict(runner.wait(job.id, 600).public())
 
@@ -127,7 +128,7 @@ def test_a_period_without_sent_replies_fails_with_its_reason_on_the_page(
 def test_one_run_at_a_time_and_a_run_can_be_stopped(qa_app: tuple[Any, dict[str, str]], qa: Any) -> None:
     app, _ = qa_app
     assert _start(qa, kind="golden", scope="all").status_code == 303
-    job = app.state.qa_jobs.current()
+    job = state_of(app).jobs.current()
     assert job is not None and job.kind == "golden"
     second = _start(qa, kind="paraphrase")
     assert second.headers["location"] == "/qa?error=busy#evaluaties"
@@ -154,7 +155,7 @@ def test_an_uploaded_export_is_checked_whole_and_only_its_report_is_kept(
     refused = qa.post("/qa/jobs/upload?period=week", content=bad.encode(), headers=headers)
     assert assert_error_shape(refused, 422)["message"] == \
         "export november.csv:3: column 3 (reply): empty; every reply needs agent, message and reply"
-    assert app.state.qa_jobs.current() is None
+    assert state_of(app).jobs.current() is None
     assert sorted(p for p in site.reports.rglob("*") if p.is_file()) == before  # nothing stored
 
     good = "agent;bericht;antwoord;datum\n" + "".join(f"{a};{m};\"{r}\";{_today()}\n" for a, m, r in SENT)
@@ -185,7 +186,7 @@ def test_uploads_are_bounded_and_need_the_qa_role_and_the_token(qa_app: tuple[An
     agent_token = csrf_of(agent.get("/agent").text)
     assert agent.post("/qa/jobs", data={"csrf": agent_token, "kind": "golden"}).status_code == 403
     assert agent.get("/qa/jobs").status_code == 403
-    assert app.state.qa_jobs.current() is None
+    assert state_of(app).jobs.current() is None
 
 
 def test_a_bad_form_value_is_named_and_starts_nothing(qa_app: tuple[Any, dict[str, str]], qa: Any) -> None:
@@ -196,7 +197,7 @@ def test_a_bad_form_value_is_named_and_starts_nothing(qa_app: tuple[Any, dict[st
                         ({"kind": "bench"}, "kind")):
         response = _start(qa, **form)
         assert response.headers["location"] == f"/qa?error={error}#evaluaties"
-        assert app.state.qa_jobs.current() is None
+        assert state_of(app).jobs.current() is None
 
 
 #: Messages agents send while a run goes on (the same ones before and during it: no cache serves them).
@@ -232,7 +233,7 @@ def test_suggestions_stay_in_their_normal_band_while_a_run_goes_on(qa_app: tuple
         _suggest_latencies(agent, headers, rounds=1)  # warm: first requests pay for lazy loading
         normal = _suggest_latencies(agent, headers)
         assert _start(qa, kind="golden", scope="all").status_code == 303
-        job = app.state.qa_jobs.current()
+        job = state_of(app).jobs.current()
         assert job is not None
         before = job.done
         during = _suggest_latencies(agent, headers)
@@ -240,7 +241,7 @@ def test_suggestions_stay_in_their_normal_band_while_a_run_goes_on(qa_app: tuple
             if job.done >= before + 3:
                 break
             during += _suggest_latencies(agent, headers, rounds=1)
-        assert app.state.qa_jobs.current() is job and job.done >= before + 3  # the run went on the whole time
+        assert state_of(app).jobs.current() is job and job.done >= before + 3  # the run went on the whole time
         assert qa.post(f"/qa/jobs/{job.id}/cancel", data={"csrf": csrf_of(qa.get("/qa").text)}).status_code == 303
         assert _wait(app)["state"] == "cancelled"
     print(f"suggest median {median(normal) * 1000:.0f} ms without a run, {median(during) * 1000:.0f} ms during "

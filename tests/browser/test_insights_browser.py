@@ -1,5 +1,5 @@
 """The insights page in headless Chromium against a real `kb serve` holding eight weeks of generated traffic
-(eval/traffic.py, ending today): the surge of one myth is listed and ringed in its week's chart, the slow drift
+(bench/traffic.py, ending today): the surge of one myth is listed and ringed in its week's chart, the slow drift
 and the noise are not, the new unanswered question is a rising group, the page works at phone width, and it is
 screenshot into test-artifacts/screenshots/insights-{laptop,phone}.png."""
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from api.db import open_database
-from eval.traffic import DRIFT, GAP, SURGE, Traffic, TrafficPlan, generate, load
+from bench.traffic import DRIFT, GAP, SURGE, Traffic, TrafficPlan, generate, load
 from kb.config import Settings
 from kb.corpus import load_corpus
 from tests.browser.conftest import PageService, browser_missing, shoot

@@ -75,7 +75,7 @@ def test_onnx_queries_do_not_load_torch(onnx_dir: Path) -> None:
 def test_bench_quick_run_fills_every_field(tmp_path: Path, onnx_dir: Path) -> None:
     import shutil
 
-    from eval.bench import BenchConfig, run_bench
+    from bench.run import BenchConfig, run_bench
     from kb.config import Settings
 
     shutil.copytree(onnx_dir, tmp_path / "onnx")
@@ -102,7 +102,7 @@ def test_bench_quick_run_fills_every_field(tmp_path: Path, onnx_dir: Path) -> No
     assert http["ok"] > 0 and http["errors"] == 0 and http["requests"] == sum(http["statuses"].values())
     assert http["compared_answers"] > 0 and http["differing_answers"] == 0
     # what `kb bench` prints reads this report (it once read keys of an older report and lost a whole run)
-    from eval.bench_cli import summary
+    from bench.cli import summary
 
     lines = summary(report)
     assert "encode 1 message (p50 ms)" in lines[1] and any("16 clients" in line or "clients for" in line

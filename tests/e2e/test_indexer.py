@@ -7,13 +7,14 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from indexer.build import Indexer
-from indexer.cli import run_index
 from indexer.git import GitRepo, Revision
+from indexer.run import run_index
 from kb.chunking import chunk_article
 from kb.corpus import iter_article_files, load_corpus
 from kb.normalize import normalize
@@ -137,7 +138,7 @@ def test_killed_rebuild_keeps_serving_the_old_index(tmp_path: Path, real_embedde
                  "does wifi give you cancer"]
     with Engine.open(settings, embedder=real_embedder) as engine:
         served_before = engine.store.resolve_alias(settings.collection)
-        answers_before = [engine.suggester.suggest(SuggestQuery(message=q)).model_dump() for q in questions]
+        answers_before = [asdict(engine.suggester.suggest(SuggestQuery(message=q))) for q in questions]
 
     for cache in data.glob("embeddings.sqlite*"):  # a cold cache makes the rebuild long enough to interrupt
         cache.unlink()
@@ -157,7 +158,7 @@ def test_killed_rebuild_keeps_serving_the_old_index(tmp_path: Path, real_embedde
     with Engine.open(settings, embedder=real_embedder) as engine:
         assert engine.store.resolve_alias(settings.collection) == served_before
         assert len(engine.store.collections("kb_articles__")) == 2  # the leftover is still there
-        assert [engine.suggester.suggest(SuggestQuery(message=q)).model_dump() for q in questions] == answers_before
+        assert [asdict(engine.suggester.suggest(SuggestQuery(message=q))) for q in questions] == answers_before
         report = Indexer(settings, engine.store, engine.cached_embedder()).run(
             iter_article_files(ARTICLES), Revision(None, True))
         assert engine.store.collections("kb_articles__") == [served_before]

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from indexer.build import Indexer
-from indexer.cli import run_index
 from indexer.docstore import TOKEN_KEY, BuildDocstore
 from indexer.git import Revision
 from indexer.pipeline import KbVectorStore
+from indexer.run import run_index
 from kb.corpus import iter_article_files, load_corpus
 from kb.engine import Engine
 from kb.parsing import parse_bytes

@@ -48,7 +48,7 @@ def test_every_draft_carries_its_article_source_url(sample_engine) -> None:  # t
             assert result.suggestions, message
             for s in result.suggestions:
                 if s.sources:
-                    assert s.sources[0].url in s.draft, (message, channel, s.article_id)
+                    assert s.sources[0].href in s.draft, (message, channel, s.article_id)
 
 
 @pytest.mark.parametrize("nonsense", ["asdf qwerty zxcv", "🍕🍕🍕", "Blorf glimmen de wuppels ongeveer paars",
@@ -56,7 +56,7 @@ def test_every_draft_carries_its_article_source_url(sample_engine) -> None:  # t
 def test_nonsense_gets_no_match_and_no_draft(sample_engine, nonsense: str) -> None:  # type: ignore[no-untyped-def]
     result = sample_engine.suggester.suggest(SuggestQuery(message=nonsense))
     assert result.no_match
-    assert result.suggestions == []
+    assert result.suggestions == ()
 
 
 def test_x_drafts_fit_in_280_or_say_too_long(sample_engine) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""Fixtures for the insights: generated traffic (eval/traffic.py) ending today, loaded into a fresh service
+"""Fixtures for the insights: generated traffic (bench/traffic.py) ending today, loaded into a fresh service
 database, and the real app over HTTP on the sample index with one key per role."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from api.db import open_database
-from eval.traffic import Traffic, TrafficPlan, generate, load
+from bench.traffic import Traffic, TrafficPlan, generate, load
 from kb.config import Settings
 from tests.api.conftest import make_keys
 

@@ -22,7 +22,7 @@ from api.insights import background
 from api.insights.alerts import ROUNDS, Alert, Webhook, alerts_for, send_alerts, sent_alerts
 from api.insights.models import InsightsQuery
 from api.insights.report import build, catalog_of
-from eval.traffic import SURGE, TrafficPlan, generate, load
+from bench.traffic import SURGE, TrafficPlan, generate, load
 from kb.config import Settings
 from kb.corpus import load_corpus
 from tests.api.conftest import make_keys

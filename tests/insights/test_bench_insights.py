@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from eval.bench_insights import QUERIES
-from eval.traffic import SURGE
+from bench.insights import QUERIES
+from bench.traffic import SURGE
 from kb.cli import main
 from tests.conftest import ARTICLES
 

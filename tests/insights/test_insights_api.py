@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from api.insights.periods import Period
 from api.sql.schema import requests
-from eval.traffic import DRIFT, GAP, NEEDS_WORK, SURGE, Traffic
+from api.state import state_of
+from bench.traffic import DRIFT, GAP, NEEDS_WORK, SURGE, Traffic
 from kb.corpus import load_corpus
 from tests.api.conftest import assert_error_shape
 from tests.conftest import ARTICLES
@@ -141,7 +142,7 @@ def test_a_suggestion_records_language_top_article_and_tier_and_masks_the_messag
     client, keys = insights_app
     message = "klopt het dat suiker kanker voedt? mail me op ria@example.nl of bel 06-12345678"
     out = client.post("/v1/suggest", json={"message": message, "channel": "x"}, headers=auth(keys, "agent")).json()
-    [row] = [dict(r) for r in client.app.state.db.read(_request_row(out["request_id"]))]
+    [row] = [dict(r) for r in state_of(client.app).db.read(_request_row(out["request_id"]))]
     top = out["suggestions"][0]
     assert (row["language"], row["top_article"], row["tier"], bool(row["no_match"])) == \
         ("nl", top["article_id"], top["confidence"], False)
@@ -149,7 +150,7 @@ def test_a_suggestion_records_language_top_article_and_tier_and_masks_the_messag
     nothing = client.post("/v1/suggest", json={"message": "🔥🔥 VERDIEN €500 PER DAG!! bel +44 20 7946 0958"},
                           headers=auth(keys, "agent")).json()
     if nothing["no_match"]:
-        [row] = client.app.state.db.read(_request_row(nothing["request_id"]))
+        [row] = state_of(client.app).db.read(_request_row(nothing["request_id"]))
         assert (row["top_article"], row["tier"], bool(row["no_match"])) == (None, "no_match", True)
         assert "[telefoon]" in row["message"]
 

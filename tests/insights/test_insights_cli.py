@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from api.db import open_database
-from eval.traffic import SURGE, Traffic, TrafficPlan, generate, load
+from bench.traffic import SURGE, Traffic, TrafficPlan, generate, load
 from kb.cli import main
 from kb.config import Settings
 from tests.conftest import ARTICLES

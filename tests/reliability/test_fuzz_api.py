@@ -26,7 +26,7 @@ FEW = ("nl/suiker-voedt-kanker.md", "nl/alkalisch-dieet-kanker.md", "en/fluoride
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Iterator[tuple[Any, str]]:
     from api.app import create_app
-    from indexer.cli import run_index
+    from indexer.run import run_index
     from kb.engine import Engine
 
     base = tmp_path_factory.mktemp("fuzz")

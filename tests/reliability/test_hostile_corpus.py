@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from indexer.cli import run_index
+from indexer.run import run_index
 from tests.conftest import FIXTURES
 
 pytestmark = [pytest.mark.e2e]

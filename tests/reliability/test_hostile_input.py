@@ -30,22 +30,27 @@ def _clear_4xx(response: httpx.Response) -> dict[str, Any]:
     return dict(error)
 
 
+SUGAR = "suiker-voedt-kanker"
+#: (message, what must come first): control characters around or inside a question about sugar. Zero-width
+#: characters inside the words break them up, so that one may also find nothing; it must not find another article.
 CONTROL = [
-    "klopt het dat suiker kanker voedt?\x00\x00",
-    "\x1b[31mklopt het dat suiker kanker voedt?\x1b[0m\x07\x08\x7f",
-    "suiker\r\nX-Injected: yes\r\n\r\nvoedt kanker",
-    "su\u200biker vo\u200bedt kan\u200bker \u202eetxet\u202c \ufeff",
-    "\x0c\x0b\t" * 100 + "suiker kanker",
+    ("klopt het dat suiker kanker voedt?\x00\x00", [SUGAR]),
+    ("\x1b[31mklopt het dat suiker kanker voedt?\x1b[0m\x07\x08\x7f", [SUGAR]),
+    ("suiker\r\nX-Injected: yes\r\n\r\nvoedt kanker", [SUGAR]),
+    ("su\u200biker vo\u200bedt kan\u200bker \u202eetxet\u202c \ufeff", [SUGAR, None]),
+    ("\x0c\x0b\t" * 100 + "suiker kanker", [SUGAR]),
 ]
 
 
-@pytest.mark.parametrize("message", CONTROL, ids=["nul", "ansi-escapes", "crlf-injection", "zero-width-rtl",
-                                                  "whitespace-controls"])
-def test_control_characters_get_a_normal_answer_and_their_feedback_is_stored(served: Service, message: str) -> None:
+@pytest.mark.parametrize(("message", "first"), CONTROL, ids=["nul", "ansi-escapes", "crlf-injection",
+                                                             "zero-width-rtl", "whitespace-controls"])
+def test_control_characters_get_a_normal_answer_and_their_feedback_is_stored(served: Service, message: str,
+                                                                             first: list[str | None]) -> None:
     response = _post(served, "/v1/suggest", json={"message": message, "channel": "x"})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["no_match"] or body["suggestions"]
+    top = body["suggestions"][0]["article_id"] if body["suggestions"] else None
+    assert top in first and body["no_match"] is (top is None), body
     assert "X-Injected" not in response.headers
     feedback = _post(served, "/v1/feedback", json={"request_id": body["request_id"], "action": "edited",
                                                    "final_text": message})

@@ -20,7 +20,7 @@ from api.insights.models import InsightsQuery
 from api.insights.report import build, catalog_of
 from api.insights.retention import remove_expired_texts
 from api.sql.schema import feedback, requests
-from eval.traffic import TrafficPlan, generate, load
+from bench.traffic import TrafficPlan, generate, load
 from kb.cli import main
 from kb.config import Settings
 from kb.corpus import load_corpus

@@ -19,9 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
+from api import service
 from api.app import create_app
 from api.db import open_database
-from api.routes import admin
 from api.session import load_secret
 from kb.config import Settings
 from kb.served import ServedIndex
@@ -149,12 +149,12 @@ def test_while_a_reindex_runs_the_api_and_the_editor_page_answer_at_once(sample_
         _login(client, keys["editor"])
         csrf = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/editor/index").text)
         assert csrf
-        assert admin._index_lock.acquire(timeout=60)  # a re-index is running
+        assert service._index_lock.acquire(timeout=60)  # a re-index is running
         try:
             api = client.post("/v1/index", json={"full": True}, headers={"Authorization": f"Bearer {keys['editor']}"})
             page = client.post("/editor/reindex", data={"csrf": csrf.group(1)})
         finally:
-            admin._index_lock.release()
+            service._index_lock.release()
         error = assert_error_shape(api, 409)
         assert error["code"] == "reindex_running" and "already running" in error["message"]
         assert page.status_code == 303 and page.headers["location"] == "/editor/index?busy=1"

@@ -84,7 +84,7 @@ def warm_data_dir(data: Path, cache: Path) -> Path:
 def server_engine(qdrant_server: QdrantNode, sample_engine: Any, memo_embedder: MemoEmbedder,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The sample knowledge base indexed into the real server (read-only use, like `sample_engine`)."""
-    from indexer.cli import run_index
+    from indexer.run import run_index
     from kb.engine import Engine
 
     data = warm_data_dir(tmp_path_factory.mktemp("server-kb") / "data", sample_engine.settings.cache_path)

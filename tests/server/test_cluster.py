@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from eval.golden import load_golden
-from indexer.cli import run_index
+from indexer.run import run_index
 from kb.config import Settings
 from kb.engine import Engine
 from kb.language import detect_language

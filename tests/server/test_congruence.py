@@ -97,7 +97,7 @@ def test_after_an_edit_indexed_in_place_both_still_rank_every_golden_message_ali
         tmp_path: Path, qdrant_server: QdrantNode, sample_engine: Any, memo_embedder: Any,
         messages: list[GoldenMessage]) -> None:
     """An incremental index deletes an article's old chunks in place; the server's IDF must forget them too."""
-    from indexer.cli import run_index
+    from indexer.run import run_index
 
     articles = tmp_path / "articles"
     shutil.copytree(ARTICLES, articles)

@@ -51,7 +51,7 @@ def _assert_store_unavailable(response: httpx.Response) -> None:
 def served_on_qdrant(qdrant_bin: Path, tmp_path: Path, sample_engine: Any,
                      memo_embedder: Any) -> Iterator[tuple[Service, QdrantNode]]:
     """A real `kb serve` process reading the sample KB from its own Qdrant server (which the test may kill)."""
-    from indexer.cli import run_index
+    from indexer.run import run_index
     from kb.engine import Engine
 
     node = QdrantNode(qdrant_bin, tmp_path / "qdrant")

@@ -32,7 +32,7 @@ SUGAR = "klopt het dat suiker kanker voedt? mn schoonmoeder eet geen fruit meer"
 def keyed(qdrant_bin: Path, tmp_path_factory: pytest.TempPathFactory, sample_engine: Any,
           memo_embedder: Any) -> Iterator[tuple[QdrantNode, Path]]:
     """A keyed Qdrant server holding the sample KB (indexed with the read-write key), and a warm data dir."""
-    from indexer.cli import run_index
+    from indexer.run import run_index
 
     base = tmp_path_factory.mktemp("keyed")
     node = QdrantNode(qdrant_bin, base / "qdrant", api_key=f"rw-{secrets.token_hex(8)}",

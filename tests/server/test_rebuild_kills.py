@@ -19,13 +19,14 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from eval.golden import load_golden
-from indexer.cli import run_index
+from indexer.run import run_index
 from kb.channels import Channel
 from kb.config import Settings
 from kb.engine import Engine
@@ -88,7 +89,7 @@ def test_killing_the_indexer_anywhere_in_a_full_rebuild_never_changes_what_is_se
         nothing cached from before the kill)."""
         with Engine.open(settings, embedder=memo_embedder) as engine, ThreadPoolExecutor(4) as pool:
             # Threads: most of a suggestion is waiting for Qdrant, and this runs twelve times.
-            answers = list(pool.map(lambda q: engine.suggester.suggest(q).model_dump(), queries))
+            answers = list(pool.map(lambda q: asdict(engine.suggester.suggest(q)), queries))
             return engine.store.resolve_alias(ALIAS), engine.store.collections(f"{ALIAS}__"), answers
 
     fork = multiprocessing.get_context("fork")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from api.pages.gaps import VectorMemo
+from api.grouping import VectorMemo
 from kb.embedding import HashEmbedder
 
 pytestmark = pytest.mark.unit

@@ -68,7 +68,7 @@ def test_tiers_follow_the_thresholds() -> None:
 
 def test_below_the_lowest_tier_there_is_no_match_and_no_draft() -> None:
     result = suggester(match("good-rebuttal", 0.39)).suggest(SuggestQuery(message=LONG, language=Language.EN))
-    assert result.no_match and result.suggestions == []
+    assert result.no_match and result.suggestions == ()
 
 
 def test_very_short_message_is_never_high() -> None:

@@ -31,8 +31,8 @@ from typing import Any
 
 import httpx
 
-from eval.bench_data import synthetic_kb
-from eval.bench_stats import summary
+from bench.data import synthetic_kb
+from bench.stats import summary
 from kb.config import Settings
 from kb.embedding import Embedder
 
@@ -164,7 +164,7 @@ def bench_service(settings: Settings, messages: Sequence[str], models: dict[str,
     with the model it was built with), then start `kb serve` with that model's settings (`models`: name ->
     (embedder, KB_* environment)); the first model is put under load (see the module docstring)."""
     from api.db import open_database
-    from indexer.cli import run_index
+    from indexer.run import run_index
     from kb.engine import Engine
 
     startup: dict[str, Any] = {}

@@ -1,5 +1,5 @@
 """Optional part of `kb bench --insights URL`: the insights query and the retention job on a database with about a
-million requests (half a year of generated traffic, eval/traffic.py), on PostgreSQL as in production.
+million requests (half a year of generated traffic, bench/traffic.py), on PostgreSQL as in production.
 
 Measured, each on the same loaded database:
 
@@ -38,8 +38,8 @@ from api.insights.queries import Filters, day_counts, feedback_mix
 from api.insights.report import build, catalog_of
 from api.insights.retention import remove_expired_texts
 from api.sql.schema import requests
-from eval.bench_stats import timings
-from eval.traffic import SURGE, TrafficPlan, generate, load
+from bench.stats import timings
+from bench.traffic import SURGE, TrafficPlan, generate, load
 from kb.config import Settings
 from kb.corpus import load_corpus
 

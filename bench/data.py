@@ -1,6 +1,10 @@
 """Deterministic data for `kb bench`: a knowledge base of any size made from the sample articles.
 
-    >>> synthetic_kb(Path("articles"), Path("/tmp/kb-1000/articles"), 1000)  # doctest: +SKIP
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     synthetic_kb(Path("articles"), Path(tmp) / "articles", 3)
+    ...     [p.stem[-4:] for p in sorted((Path(tmp) / "articles").rglob("*-000?.md"), key=lambda p: p.stem[-4:])]
+    ['0000', '0001', '0002']
 """
 
 from __future__ import annotations

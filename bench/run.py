@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 from qdrant_client import QdrantClient
 
-from eval.bench_data import synthetic_kb
-from eval.bench_edge import available as edge_available
-from eval.bench_edge import bench_edge
-from eval.bench_service import bench_service
-from eval.bench_stats import paired, per_item
+from bench.data import synthetic_kb
+from bench.edge import available as edge_available
+from bench.edge import bench_edge
+from bench.service import bench_service
+from bench.stats import paired, per_item
 from eval.golden import load_golden
 from kb.chunking import chunk_article
 from kb.config import Settings
@@ -153,7 +153,7 @@ def bench_retrieval(settings: Settings, embedder: Embedder, reference: Embedder,
     """Our hybrid retrieval and whole suggestion against a plain LlamaIndex retriever, interleaved message by
     message: `VectorStoreIndex` over the same Qdrant collection (our served build of the sample KB), with the same
     model loaded as a user would load it (sentence-transformers), `as_retriever(similarity_top_k=10)`."""
-    from indexer.cli import run_index
+    from indexer.run import run_index
 
     with Engine.open(settings, embedder=embedder) as engine:
         run_index(engine, settings.articles_dir)
@@ -259,7 +259,7 @@ def bench_scale(settings: Settings, n: int, queries: int, encoder: dict[str, Any
 def bench_indexing(settings: Settings, embedder: Embedder, articles: int, log: Log) -> dict[str, Any]:
     """Indexing throughput against the raw encoder, and an incremental re-index after one edit against a full
     rebuild, on a synthetic KB of `articles` articles."""
-    from indexer.cli import run_index
+    from indexer.run import run_index
 
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
         root = Path(tmp) / "articles"

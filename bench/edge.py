@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from eval.bench_stats import timings
+from bench.stats import timings
 
 
 def available() -> bool:
@@ -27,7 +27,7 @@ def available() -> bool:
 
 
 def bench_edge(n: int, queries: int, log: Callable[[str], None]) -> dict[str, Any]:
-    """Load `n` synthetic chunks (the same generator as eval.bench.bench_scale) and time dense and hybrid
+    """Load `n` synthetic chunks (the same generator as bench.run.bench_scale) and time dense and hybrid
     top-60 queries (two queries, one per vector, as kb.retrieval asks for both modes' scores)."""
     import qdrant_edge as qe
 

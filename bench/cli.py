@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from eval.bench import BenchConfig, run_bench
-from eval.bench_insights import bench_insights
+from bench.insights import bench_insights
+from bench.run import BenchConfig, run_bench
 from kb.cli import EXIT_OK, settings_from
 
 
@@ -68,7 +68,7 @@ def bench(out_dir: Path | None, quick: bool, scales: tuple[int, ...], kb_article
 def summary(report: dict[str, Any]) -> list[str]:
     """The run's figures as the terminal shows them, ours against each baseline with the ratio.
 
-        >>> from eval.bench_cli import summary  # doctest: +SKIP
+        >>> from bench.cli import summary  # doctest: +SKIP
         >>> summary(run_bench(settings, BenchConfig.quick()))[0]  # doctest: +SKIP
     """
     e, r, ix = report["encoder"], report["retrieval"], report["indexing"]
