@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.insights.periods import PeriodKind
 from kb.article import Language
@@ -29,8 +29,8 @@ class InsightsQuery(BaseModel):
     period: PeriodKind = Field(default="week", description="day (UTC) or week (ISO, Monday to Sunday).")
     periods: int = Field(default=8, ge=1, le=60,
                          description="How many periods to show, the last one containing `until`.")
-    until: dt.date | None = Field(default=None, ge=dt.date(2000, 1, 1), le=dt.date(2999, 12, 31),
-                                  description="A day in the last period shown; today (UTC) when left out.")
+    until: dt.date | None = Field(default=None, description="A day in the last period shown; today (UTC) when left "
+                                  "out. Days before 2000 or after 2999 are read as the nearest of those ends.")
     channel: Channel | None = Field(default=None, description="Only messages from this channel.")
     language: Language | None = Field(default=None, description="Only messages in this language.")
     top: int = Field(default=10, ge=1, le=50, description="Articles and topics listed (rising ones always are).")
@@ -38,6 +38,23 @@ class InsightsQuery(BaseModel):
                                 "with to find rising subjects (default 14 days or 6 weeks).")
     groups: bool = Field(default=True,
                          description="Group the unanswered messages by meaning (embeds a sample of them).")
+
+    @field_validator("until", mode="before")
+    @classmethod
+    def _iso_day(cls, value: object) -> object:
+        # pydantic reads "0" as a Unix timestamp; the document promises an ISO day (YYYY-MM-DD) and nothing else
+        if isinstance(value, str) and not (len(value) == 10 and value[4] == value[7] == "-"):
+            raise ValueError("until: a day as YYYY-MM-DD")
+        return value
+
+    @field_validator("until")
+    @classmethod
+    def _within_reach(cls, value: dt.date | None) -> dt.date | None:
+        # OpenAPI cannot state a date's minimum, so a refused 1541 would be a documented request answered 422; no
+        # request log reaches that far, and clamping keeps the period arithmetic far from date's own limits.
+        if value is None:
+            return None
+        return min(max(value, dt.date(2000, 1, 1)), dt.date(2999, 12, 31))
 
     @property
     def history_periods(self) -> int:
