@@ -1,11 +1,11 @@
 """Turn a set of article files into the served index: incrementally in place, or as a full rebuild + alias swap.
 
-Both go through one LlamaIndex ingestion pipeline (indexer/pipeline.py) with a docstore per build collection
-(indexer/docstore.py). Incremental (the default when the served index was built with the same model, lexical
-and chunking versions): the docstore skips every article whose file is unchanged, without parsing it again or
-reading the collection; of a changed article only the chunks whose text changed are embedded (chunk ids are
-derived from content) and written, and the rest of its chunks stay; the chunks and records of articles that are
-gone, retired or back in draft are deleted, after the new ones are written.
+Both go through one LlamaIndex ingestion pipeline (indexer/pipeline.py) whose docstore is the build's own
+article records (indexer/docstore.py). Incremental (the default when the served index was built with the same
+model, lexical and chunking versions): the docstore skips every article whose file is unchanged, without parsing
+it again (one read of the records is all); of a changed article only the chunks whose text changed are embedded
+(chunk ids are derived from content) and written, and the rest of its chunks stay; the chunks and records of
+articles that are gone, retired or back in draft are deleted, after the new ones are written.
 
 Full rebuild (`full=True`, no index yet, or a fingerprint mismatch): a new collection is written completely,
 marked ready, and only then the alias is swapped in one atomic operation; the old collection and any leftovers
@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import shutil
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from indexer.docstore import TOKEN_KEY, BuildDocstore, DocstoreState, ParseCache, parser_fingerprint
+from indexer.docstore import WRITING_KEY, ParseCache, RecordDocstore, parser_fingerprint, was_interrupted
 from indexer.git import Revision
 from kb.chunking import chunk_article
 from kb.config import Settings
@@ -87,8 +88,6 @@ class Indexer:
             today: dt.date | None = None) -> IndexReport:
         # LlamaIndex on first use, not on import: the service imports the indexer for POST /v1/index, which most
         # processes never call, and importing LlamaIndex costs 1.3 s of start-up and 49 MB (measured).
-        from llama_index.core.storage.docstore import SimpleDocumentStore
-
         from indexer.pipeline import (
             ArticleNodeParser,
             EmbedChunks,
@@ -104,47 +103,50 @@ class Indexer:
         current = self.store.resolve_alias(self.alias, fresh=True)
         current_meta = self.store.metadata(current) if current else {}
         reason = "requested with --full" if full else self._rebuild_reason(current, current_meta, expected)
-        parser = parser_fingerprint()
         report = IndexReport(commit=revision.commit, dirty=revision.dirty, full=bool(reason), reason=reason)
+        orphans: list[str] = []
         if reason:
             target = self._new_collection(expected)
-            state = DocstoreState(SimpleDocumentStore(), rebuilt=False)
-            # Parse cache only: the served build's docstore, when it matches that build.
-            served = BuildDocstore(self.settings, self.store, current).load_if_valid(current_meta) if current else None
-            parse_cache = ParseCache(served, parser)
+            docstore = RecordDocstore(self.store, target)
+            # The served build's records still answer for files that did not change (the parse cache).
+            served = RecordDocstore.load(self.store, current).records if current else {}
         else:
             assert current is not None
             target = current
-            state = BuildDocstore(self.settings, self.store, target).load(current_meta)
-            parse_cache = ParseCache(state.docstore, parser)
-            self.store.set_metadata(target, {TOKEN_KEY: "writing"})  # the docstore is stale until this run ends
+            docstore = RecordDocstore.load(self.store, target)
+            served = docstore.records
+            orphans = docstore.orphans() if was_interrupted(current_meta) else []
+            self.store.set_metadata(target, {WRITING_KEY: True})  # until this run ends well
+        parse_cache = ParseCache(served, parser_fingerprint(), in_target=not reason)
         report.collection = target
 
         corpus = build_corpus(files, today=today, parse=parse_cache.parse)
         report.problems = corpus.problems
         articles = sorted(corpus.served(), key=lambda a: a.id)
-        if state.orphans:
-            self.store.delete(target, state.orphans)
+        if orphans:
+            self.store.delete(target, orphans)
         node_parser = ArticleNodeParser({a.id: a for a in articles})
         skip = SkipStoredChunks(self.store, target) if not reason else None
         vector_store = KbVectorStore.for_collection(self.store, target, self.sparse)
         with ThreadPoolExecutor(1, thread_name_prefix="kb-index-writer") as executor, tuned_for_indexing():
             pipeline = ingestion_pipeline(node_parser, skip, EmbedChunks(self.embedder, self.progress), vector_store,
-                                          state.docstore, executor)
+                                          docstore, executor)
             pipeline.run(documents=[parse_cache.document(a) for a in articles])
+        records = docstore.commit(node_parser.produced)
         changed = [a for a in articles if a.id in set(node_parser.seen)]
-        records, deleted = vector_store.finish(changed, parse_cache.hashes_by_id(changed), node_parser.produced,
-                                               skip.kept if skip else {}, trust_records=not state.rebuilt)
-        token = BuildDocstore(self.settings, self.store, target).persist(state.docstore)
+        deleted = vector_store.finish(changed, node_parser.produced, skip.kept if skip else {},
+                                      docstore.previous_chunk_ids)
 
         report.upserted = vector_store.written + records
-        report.deleted = deleted + len(state.orphans)
+        report.deleted = deleted + len(orphans)
         report.articles = len(articles)
         report.chunks = sum(len(chunk_article(a)) for a in articles)
-        self._write_metadata(target, expected, report, token)
+        self._write_metadata(target, expected, report)
         if report.full:
             self.store.swap_alias(self.alias, target)
         report.dropped_collections = self.drop_leftovers(keep=target)
+        # Docstore files of earlier versions: the collection's records are the docstore now.
+        shutil.rmtree(self.settings.data_dir / "docstores", ignore_errors=True)
         report.embedded, report.reused = self.embedder.embedded, self.embedder.reused
         report.embedded_texts = list(self.embedder.embedded_texts)
         report.seconds = round(time.perf_counter() - started, 3)
@@ -166,11 +168,11 @@ class Indexer:
         self.store.create(name, self.embedder.dim, {**expected, "state": "building"})
         return name
 
-    def _write_metadata(self, name: str, expected: dict[str, Any], report: IndexReport, token: str) -> None:
+    def _write_metadata(self, name: str, expected: dict[str, Any], report: IndexReport) -> None:
         self.store.set_metadata(name, {
             **expected, "state": "ready", "commit": report.commit, "dirty": report.dirty,
             "indexed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "articles": report.articles,
-            "chunks": report.chunks, TOKEN_KEY: token,
+            "chunks": report.chunks, WRITING_KEY: False,
         })
 
     def drop_leftovers(self, keep: str) -> list[str]:
@@ -179,6 +181,5 @@ class Indexer:
         for name in self.store.collections(prefix=f"{self.alias}__"):
             if name != keep:
                 self.store.drop(name)
-                BuildDocstore(self.settings, self.store, name).remove()
                 dropped.append(name)
         return dropped

@@ -1,12 +1,12 @@
 """The LlamaIndex ingestion pipeline that writes a build: articles in, chunks with dense and lexical vectors out.
 
-    IngestionPipeline(docstore=per-build docstore, docstore_strategy=UPSERTS_AND_DELETE,
+    IngestionPipeline(docstore=RecordDocstore, docstore_strategy=UPSERTS_AND_DELETE,
                       transformations=[ArticleNodeParser, SkipStoredChunks, StartLexical, EmbedChunks],
                       vector_store=KbVectorStore)
 
-- Documents are articles (`ArticleDocument`: id = article id, hash = file content hash + path + parser), so the
-  docstore skips unchanged articles without reading the collection, and hands changed and vanished ones to the
-  vector store's `delete`.
+- Documents are articles (`ArticleDocument`: id = article id, hash = file content hash + path + parser). The
+  docstore is the build's article records (indexer/docstore.py), read once per run: it skips unchanged articles,
+  and hands changed and vanished ones to the vector store's `delete`.
 - `ArticleNodeParser` is our chunker (kb.chunking) as a node parser: node ids stay the content-derived chunk ids.
 - `SkipStoredChunks` drops chunks whose id is already in the collection (same article, heading path and text),
   so an edited article re-embeds and rewrites only the chunks that changed. A filter, so a plain
@@ -80,7 +80,7 @@ class ArticleDocument(Document):
 
 
 def article_document(article: Article, doc_hash: str) -> ArticleDocument:
-    """The article as a document; its text is the article as JSON, which the docstore keeps (the parse cache)."""
+    """The article as a document; its text is the article as JSON, which its record keeps (the parse cache)."""
     return ArticleDocument(id_=article.id, text=article.model_dump_json(),  # type: ignore[call-arg]
                            metadata={"doc_hash": doc_hash, "path": article.path},
                            excluded_embed_metadata_keys=["doc_hash", "path"],
@@ -311,30 +311,27 @@ class KbVectorStore(BasePydanticVectorStore):
                           metadata={k: v for k, v in h.payload.items() if k != "text"}) for h in hits]
         return VectorStoreQueryResult(nodes=nodes, similarities=[h.score for h in hits], ids=[h.id for h in hits])
 
-    def finish(self, articles: list[Article], doc_hashes: dict[str, str], chunk_ids: dict[str, list[str]],
-               kept: dict[str, list[str]], *, trust_records: bool) -> tuple[int, int]:
-        """After the new chunks: write the records of `articles` (new or changed; `chunk_ids` by article), refresh
-        the article fields of their chunks that stayed, and delete every other point of a replaced or vanished
-        article. Returns (points written, points deleted).
+    def finish(self, articles: list[Article], chunk_ids: dict[str, list[str]], kept: dict[str, list[str]],
+               previous: Callable[[str], list[str] | None]) -> int:
+        """After the new chunks and their records: refresh the article fields of the chunks of `articles` (new or
+        changed; `chunk_ids` by article) that stayed, and delete every other point of a replaced or vanished
+        article, its record included when it vanished. Returns how many points were deleted.
 
-        A replaced article's points are listed from its old record's `chunk_ids` (one lookup by id). A filtered
-        scroll instead is what local mode makes slow (6 s at 3,000 points: every page re-checks every point), so
-        it is used only where records cannot be trusted: legacy ones without `chunk_ids`, and after a killed run
-        (`trust_records` False), which may have left chunks that no record lists."""
+        A replaced article's chunks are those its old record listed (`previous`, from the docstore). A filtered
+        scroll instead is what local mode makes slow (6 s at 3,000 points: every page re-checks every point), so it
+        is used only for legacy records, which do not list their chunks."""
         replaced = sorted(self._replaced)
         stored: set[str] = set()
-        unlisted = list(replaced)
-        if replaced and trust_records:
-            old = self._store.get(self._collection, [article_record_id(a) for a in replaced])
-            listed = {str(p["article_id"]): p for p in old.values() if isinstance(p.get("chunk_ids"), list)}
-            for payload in listed.values():
-                stored.update([article_record_id(str(payload["article_id"])), *map(str, payload["chunk_ids"])])
-            unlisted = [a for a in replaced if a not in listed]
+        unlisted = []
+        for article_id in replaced:
+            chunks = previous(article_id)
+            if chunks is None:
+                unlisted.append(article_id)
+            else:
+                stored.update([article_record_id(article_id), *chunks])
         if unlisted:
             stored |= {pid for pid, _ in self._store.scroll_payloads(self._collection, [],
                                                                      where={"article_id": unlisted})}
-        records = [article_record(a, doc_hashes[a.id], chunk_ids[a.id]) for a in articles]
-        self._store.upsert(self._collection, records, batch_size=UPSERT_BATCH)
         for article in articles:
             if kept.get(article.id):
                 self._store.set_payload(self._collection, kept[article.id], article_fields(article))
@@ -342,7 +339,7 @@ class KbVectorStore(BasePydanticVectorStore):
         stale = sorted(pid for pid in stored if pid not in keep)
         self._store.delete(self._collection, stale)
         self._replaced = set()
-        return len(records), len(stale)
+        return len(stale)
 
 
 def article_fields(article: Article) -> dict[str, Any]:
@@ -352,14 +349,6 @@ def article_fields(article: Article) -> dict[str, Any]:
             "verdict": str(meta.verdict) if meta.verdict else None,
             "sources": [{"title": s.title, "url": s.href} for s in meta.sources],
             "content_hash": article.content_hash}
-
-
-def article_record(article: Article, doc_hash: str, chunk_ids: list[str]) -> Point:
-    """The vector-less point that carries the approved article inside the build, with the docstore's hash and the
-    ids of its chunks (what the next run deletes when the article changes or goes)."""
-    return Point(article_record_id(article.id), {"kind": "article", "article_id": article.id,
-                                                 "content_hash": article.content_hash, "doc_hash": doc_hash,
-                                                 "chunk_ids": chunk_ids, "article": article.model_dump(mode="json")})
 
 
 @contextlib.contextmanager

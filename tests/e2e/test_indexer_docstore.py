@@ -1,5 +1,6 @@
-"""The indexer's LlamaIndex docstore: unchanged articles are skipped without parsing or reading the collection, and
-the docstore is never trusted over the collection (missing, foreign or left by a killed run: rebuilt from it).
+"""The indexer's LlamaIndex docstore is the build's article records: unchanged articles are skipped without parsing
+them (one read of the records is all), nothing is kept beside the collection, and a killed run leaves nothing the
+next run does not clean up.
 
 The hashing embedder keeps these fast; what they check does not depend on the model."""
 
@@ -10,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from indexer.build import Indexer
-from indexer.docstore import TOKEN_KEY, BuildDocstore
+from indexer.docstore import WRITING_KEY
 from indexer.git import Revision
 from indexer.pipeline import KbVectorStore
 from indexer.run import run_index
+from kb.chunking import article_record_id
 from kb.corpus import iter_article_files, load_corpus
 from kb.engine import Engine
 from kb.parsing import parse_bytes
@@ -28,14 +30,21 @@ def _edit(articles: Path, name: str = f"nl/{SUGAR}.md") -> None:
                     encoding="utf-8")
 
 
-def _docstore(engine: Engine) -> BuildDocstore:
+def _served(engine: Engine) -> str:
     served = engine.store.resolve_alias(engine.settings.collection, fresh=True)
     assert served is not None
-    return BuildDocstore(engine.settings, engine.store, served)
+    return served
 
 
 def _point_ids(engine: Engine) -> set[str]:
     return {pid for pid, _ in engine.store.scroll_payloads(engine.settings.collection, ["kind"])}
+
+
+def _unlisted(engine: Engine) -> set[str]:
+    """Chunks that no article record lists (what a killed run may leave)."""
+    points = dict(engine.store.scroll_payloads(engine.settings.collection, ["kind", "chunk_ids"]))
+    listed = {c for p in points.values() if p.get("kind") == "article" for c in p["chunk_ids"]}
+    return {pid for pid, p in points.items() if p.get("kind") != "article" and pid not in listed}
 
 
 def test_a_rerun_on_unchanged_files_parses_and_writes_nothing(make_engine, hash_embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -44,13 +53,17 @@ def test_a_rerun_on_unchanged_files_parses_and_writes_nothing(make_engine, hash_
     assert first.full and first.upserted == first.chunks + first.articles
 
     parsed: list[str] = []
+    reads: list[object] = []
+    scroll = engine.store.scroll_payloads
     monkeypatch.setattr("indexer.docstore.parse_bytes", lambda raw, path: parsed.append(path) or parse_bytes(raw, path))
-    monkeypatch.setattr(engine.store, "scroll_payloads", lambda *a, **k: pytest.fail("collection read"))
+    monkeypatch.setattr(engine.store, "scroll_payloads",
+                        lambda *a, **k: reads.append(k.get("where")) or scroll(*a, **k))
     second = run_index(engine, engine.settings.articles_dir)
     assert (second.full, second.upserted, second.deleted, second.embedded) == (False, 0, 0, 0)
     assert second.articles == first.articles and second.chunks == first.chunks
     unserved = {a.path for a in load_corpus(engine.settings.articles_dir).articles.values() if not a.is_served}
     assert unserved and set(parsed) == unserved  # drafts and retired articles are not in the index: parsed again
+    assert reads == [{"kind": "article"}]  # the records, once; no chunk is read
 
 
 def test_parse_warnings_are_reported_on_every_run(make_engine, hash_embedder) -> None:  # type: ignore[no-untyped-def]
@@ -63,36 +76,39 @@ def test_parse_warnings_are_reported_on_every_run(make_engine, hash_embedder) ->
     assert warnings[0] == warnings[1] and len(warnings[0]) == 1 and str(path) in warnings[0][0]
 
 
-def test_a_missing_docstore_is_rebuilt_from_the_collection(make_engine, hash_embedder) -> None:  # type: ignore[no-untyped-def]
+def test_the_collection_alone_says_what_is_indexed(make_engine, hash_embedder) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(copy_articles=True, embedder=hash_embedder)
+    articles = engine.settings.articles_dir
+    legacy = engine.settings.data_dir / "docstores" / "kb_articles__old.json"  # what earlier versions kept
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text("{}")
+    run_index(engine, articles)
+    assert not legacy.parent.exists()  # nothing is kept beside the collection
+    record = engine.store.get(_served(engine), [article_record_id(SUGAR)])[article_record_id(SUGAR)]
+    assert record["doc_hash"] and record["chunk_ids"] and record["warnings"] == []
+
+    # Another machine indexed other content for this article into the shared collection: its record says so, and
+    # this run believes the record (the article goes through again; its chunks are the same, so none is embedded).
+    engine.store.set_payload(_served(engine), [article_record_id(SUGAR)], {"doc_hash": "from-another-machine"})
+    report = run_index(engine, articles)
+    assert (report.upserted, report.embedded, report.deleted) == (1, 0, 0)
+    again = run_index(engine, articles)
+    assert (again.upserted, again.deleted, again.embedded) == (0, 0, 0)
+
+
+def test_an_edit_replaces_exactly_the_chunks_its_record_listed(make_engine, hash_embedder) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine(copy_articles=True, embedder=hash_embedder)
     articles = engine.settings.articles_dir
     run_index(engine, articles)
     before = _point_ids(engine)
-    _docstore(engine).remove()  # another machine, a fresh checkout
     _edit(articles)
 
     report = run_index(engine, articles)
     assert not report.full and report.embedded == 1 and report.deleted == 1
-    assert len(_point_ids(engine) - before) == 1
-    again = run_index(engine, articles)  # the rebuilt docstore was persisted and now matches
-    assert (again.upserted, again.deleted, again.embedded) == (0, 0, 0)
-
-
-def test_a_docstore_that_does_not_match_the_collection_is_not_trusted(make_engine, hash_embedder) -> None:  # type: ignore[no-untyped-def]
-    engine = make_engine(copy_articles=True, embedder=hash_embedder)
-    articles = engine.settings.articles_dir
-    run_index(engine, articles)
-    stale = _docstore(engine)
-    saved = stale.path.read_bytes(), stale.token_path.read_text()
-    _edit(articles)
-    run_index(engine, articles)  # the collection moves on (say, indexed from another machine) ...
-    stale.path.write_bytes(saved[0])  # ... and this machine still has the old docstore and token
-    stale.token_path.write_text(saved[1])
-
-    (articles / "nl" / f"{SUGAR}.md").unlink()
-    report = run_index(engine, articles)
-    assert report.deleted > 1
-    assert SUGAR not in {a.id for a in engine.served.all_articles()}
+    assert len(_point_ids(engine) - before) == 1 and not _unlisted(engine)
+    assert (articles / "nl" / f"{SUGAR}.md").unlink() is None
+    gone = run_index(engine, articles)
+    assert gone.deleted > 1 and SUGAR not in {a.id for a in engine.served.all_articles()}
     assert not [p for p, payload in engine.store.scroll_payloads(engine.settings.collection, ["article_id"])
                 if payload.get("article_id") == SUGAR]
 
@@ -115,12 +131,33 @@ def test_a_run_killed_between_chunks_and_records_leaves_no_orphans(make_engine, 
         Indexer(engine.settings, engine.store, engine.cached_embedder()).run(iter_article_files(articles),
                                                                             Revision(None, True))
     monkeypatch.undo()
-    assert engine.store.metadata(engine.store.resolve_alias(engine.settings.collection) or "")[TOKEN_KEY] == "writing"
+    assert engine.store.metadata(_served(engine))[WRITING_KEY] is True
     assert len(_point_ids(engine) - before) > 1  # the new article's chunks, without its record
 
     new.unlink()  # the article goes away before the next run: its chunks must not stay behind
     report = run_index(engine, articles)
     assert _point_ids(engine) == before and report.deleted > 1
+    assert engine.store.metadata(_served(engine))[WRITING_KEY] is False
+
+
+def test_a_run_killed_between_records_and_deletes_leaves_no_stale_chunks(make_engine, hash_embedder,  # type: ignore[no-untyped-def]
+                                                                       monkeypatch) -> None:
+    engine = make_engine(copy_articles=True, embedder=hash_embedder)
+    articles = engine.settings.articles_dir
+    run_index(engine, articles)
+    _edit(articles)
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt("killed after the records were written")
+
+    monkeypatch.setattr(KbVectorStore, "finish", die)
+    with pytest.raises(KeyboardInterrupt):
+        run_index(engine, articles)
+    monkeypatch.undo()
+    assert len(_unlisted(engine)) == 1  # the edited article's old chunk: its new record no longer lists it
+
+    report = run_index(engine, articles)  # the article does not change again, and still its old chunk goes
+    assert not _unlisted(engine) and report.deleted == 1 and report.upserted == 0
 
 
 def test_chunks_are_written_on_the_writer_thread_while_the_model_embeds(make_engine, hash_embedder,  # type: ignore[no-untyped-def]
