@@ -15,11 +15,13 @@ and drops it whenever it writes to that collection; a Qdrant server has HNSW and
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from kb.lexical import SparseVec
 from kb.lexical_index import InvertedIndex
@@ -52,7 +54,6 @@ class LocalMirror:
                 rows.append(dense)
             if lexical is not None and not lexical.is_empty:
                 sparse.append((point_id, payload, lexical))
-        _one_blas_thread()
         matrix = np.asarray(rows, dtype=np.float32) if rows else np.zeros((0, 0), dtype=np.float32)
         if rows:
             matrix /= np.clip(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12, None)
@@ -64,7 +65,8 @@ class LocalMirror:
             return []
         q = np.asarray(query, dtype=np.float32)
         q = q / max(float(np.linalg.norm(q)), 1e-12)
-        scores = self.dense @ q
+        with _one_blas_thread():
+            scores = self.dense @ q
         k = min(limit, len(scores))
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.lexsort((top, -scores[top]))]
@@ -77,12 +79,19 @@ class LocalMirror:
         return len(self.dense_ids)
 
 
-_limited: list[Any] = []
+_blas: list[ThreadpoolController] = []  # found on the first search (it lists the loaded libraries)
+_blas_lock = threading.Lock()
 
 
-def _one_blas_thread() -> None:
-    """numpy's BLAS gets one thread in this process, like the encoder (KB_TORCH_THREADS): with its default of one
-    per core, a 3,000 x 384 product took 0.06 ms at the median but 8 ms at p95 on a busy 2-core machine, as the
-    threads wait for each other; with one thread, 0.08 ms and 0.10 ms."""
-    if not _limited:
-        _limited.append(threadpool_limits(limits=1, user_api="blas"))
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS with one thread for one product, then as it was: with its default of one thread per core, a
+    3,000 x 384 product took 0.09 ms at the median but 8 ms at p95 on a busy 2-core machine, as the threads wait
+    for each other; with one thread 0.23 ms and 0.27 ms, setting and restoring included. Only for the product,
+    so the rest of the process keeps its BLAS threads; the lock keeps concurrent searches from restoring each
+    other's limit halfway."""
+    with _blas_lock:
+        if not _blas:
+            _blas.append(ThreadpoolController())
+        with _blas[0].limit(limits=1, user_api="blas"):
+            yield

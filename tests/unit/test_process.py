@@ -17,10 +17,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("kb", "api", "indexer", "eval", "bench")
 #: The one module that changes the process on purpose, called at start-up by `kb`, the app factory and conftest.
 START_UP = {"kb/process.py"}
-#: The one exception: the BLAS limit the local store's mirror (kb/mirror.py, since the store protocol landed) sets for
-#: the whole process on its first search. Moving it into kb.process would also limit the BLAS of processes that never
-#: search (the torch encoder while indexing), which needs measuring first; until then it stays where it is named.
-OTHER_LANE = {"kb/mirror.py"}
 
 
 def _inside_with(node: ast.AST, parents: dict[ast.AST, ast.AST], context: str) -> bool:
@@ -41,7 +37,7 @@ def _changes_the_process(call: ast.Call, parents: dict[ast.AST, ast.AST]) -> boo
         return name.startswith(("logging.getLogger()", "logging.root"))
     if name in ("warnings.filterwarnings", "warnings.simplefilter"):
         return not _inside_with(call, parents, "catch_warnings")
-    if name.endswith("threadpool_limits"):
+    if name.endswith("threadpool_limits") or any(k.arg == "user_api" for k in call.keywords):  # threadpoolctl
         return not isinstance(parents.get(call), ast.withitem)
     return False
 
@@ -72,7 +68,7 @@ def test_library_modules_change_nothing_process_wide() -> None:
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             relative = path.relative_to(ROOT).as_posix()
-            if relative in START_UP | OTHER_LANE:
+            if relative in START_UP:
                 continue
             found += [f"{relative}:{line}: {text}" for line, text in side_effects(path.read_text(encoding="utf-8"))]
     assert not found, "process-wide side effects outside kb/process.py:\n" + "\n".join(found)
@@ -105,3 +101,19 @@ def test_real_secrets_pass_in_production() -> None:
     Settings(env="production", session_secret="x" * 48, api_key="kb_1a2b3c4d_" + "k" * 32,
              qdrant_api_key="q" * 32, qdrant_read_api_key="r" * 32,
              database_url="postgresql://kb:" + "p" * 24 + "@db/kb")
+
+
+def test_a_local_search_leaves_the_process_blas_threads_as_they_were() -> None:
+    import numpy as np
+    from threadpoolctl import ThreadpoolController
+
+    from kb.mirror import LocalMirror
+
+    def blas_threads() -> list[int]:
+        return [lib["num_threads"] for lib in ThreadpoolController().select(user_api="blas").info()]
+
+    before = blas_threads()
+    rows = np.random.default_rng(1).random((500, 16), dtype=np.float32)
+    mirror = LocalMirror.build((f"p{i}", {}, row, None) for i, row in enumerate(rows))
+    assert mirror.dense_search(rows[7], limit=3)[0].id == "p7"
+    assert blas_threads() == before
