@@ -287,10 +287,17 @@ def agents(log: Path | None, sent_from: dt.datetime | None, sent_to: dt.datetime
 
 
 def _sent(settings: Settings, start: dt.date, end: dt.date) -> list[Reply]:
-    """The replies agents sent through the service (its database, as `kb serve` uses it) in a period."""
-    from api.db import open_database
+    """The replies agents sent through the service (its database, as `kb serve` uses it) in a period.
 
-    db = open_database(settings)
+    The service's package registers how its database is opened (entry point `kb.sent_replies`): eval sits below
+    api, as kb sits below the packages that add `kb` commands."""
+    from importlib.metadata import entry_points
+
+    found = entry_points(group="kb.sent_replies", name="service")
+    if not found:
+        raise click.ClickException("--sent-from needs the service's database, and the installed Kennisbank has no "
+                                   "`kb.sent_replies` entry point: reinstall it (`make setup`)")
+    db = next(iter(found)).load()(settings)
     try:
         return sent_replies(db, start, end)
     finally:

@@ -33,6 +33,8 @@ from typing import Any
 ONE_REPLY = "one reply"
 ALL_AGREE = "all replies agree"
 NO_PAIRS = "no topic has two replies"
+#: With one unit the expected disagreement comes from that unit alone, and alpha is 0 whatever the replies say.
+ONE_TOPIC = "only one topic has two replies (alpha compares topics; it needs two)"
 
 
 def _coincidences(units: Sequence[Sequence[Hashable]]) -> dict[tuple[Hashable, Hashable], float]:
@@ -81,12 +83,18 @@ def alpha(units: Sequence[Sequence[Hashable]]) -> float:
 
 
 def alpha_or_reason(units: Sequence[Sequence[Hashable]]) -> tuple[float | None, str | None]:
-    """(alpha, None) where alpha is defined and says something; (None, why) where it is not."""
+    """(alpha, None) where alpha is defined and says something; (None, why) where it is not.
+
+        >>> alpha_or_reason([["a", "b", "b"]])
+        (None, 'only one topic has two replies (alpha compares topics; it needs two)')
+    """
     usable = [u for u in units if len(u) >= 2]
     if not usable:
         return None, NO_PAIRS
     if len({v for u in usable for v in u}) == 1:
         return None, ALL_AGREE
+    if len(usable) == 1:
+        return None, ONE_TOPIC
     return alpha(usable), None
 
 

@@ -152,3 +152,37 @@ def test_checkthat_run_scores_every_mode_on_a_slice(tmp_path: Path) -> None:
     assert report["test"]["hybrid"]["n"] == 12 and report["test"]["hybrid"]["map@5"] >= 0.6
     # Every target went through the real indexer as an article: title, claim, answer and background chunks.
     assert report["indexed"] == len(targets) and report["chunks"] == 4 * len(targets)
+
+
+def test_kb_eval_agents_reads_what_agents_sent_through_the_service(make_engine: Any, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`--sent-from` opens the service's database through the `kb.sent_replies` entry point (eval is below api)."""
+    import datetime as dt
+
+    from api.db import open_database
+    from indexer.run import run_index
+    from kb.cli import main
+
+    engine = make_engine()
+    run_index(engine, engine.settings.articles_dir)
+    engine.close()  # local mode: one client per folder, and the command opens its own
+    db = open_database(engine.settings)
+    agents = {name: db.add_key("agent", name=name)[1] for name in ("Anna", "Bram")}
+    sent = [("Anna", "suiker-voedt-kanker", "Nee, suiker voedt kanker niet. Bron: KWF"),
+            ("Bram", "suiker-voedt-kanker", "Klopt, suiker voedt kanker."),
+            ("Anna", "suiker-voedt-kanker", "Suiker voedt kanker niet; je lichaam maakt zelf glucose.")]
+    for n, (agent, article, reply) in enumerate(sent):
+        db.record_request(f"r{n}", agents[agent].id, "Voedt suiker kanker?", "x", [article])
+        db.add_feedback(f"r{n}", article, "used", reply, agents[agent].id)
+    db.close()
+    monkeypatch.setenv("KB_DATA_DIR", str(engine.settings.data_dir))
+    monkeypatch.setenv("KB_ARTICLES_DIR", str(engine.settings.articles_dir))
+
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    main(["eval", "agents", "--sent-from", today])
+    out = capsys.readouterr().out
+    assert "3 replies, 2 agents, 1 topics" in out
+    # One topic: alpha would be 0 by construction, so the command says why it shows none.
+    assert "Krippendorff's alpha not shown: only one topic has two replies" in out
+    assert "Anna" in out and "Bram" in out
