@@ -25,6 +25,7 @@ from kb.retrieval import Fusion, Mode, Retriever
 from kb.suggest import SuggestQuery
 from tests.conftest import ARTICLES
 from tests.infra.qdrant import QdrantNode
+from tests.infra.ranking import same_ranking
 from tests.server.conftest import warm_data_dir
 
 pytestmark = pytest.mark.e2e
@@ -83,10 +84,8 @@ def test_every_retrieval_mode_ranks_the_golden_messages_the_same_on_both(
     differences = []
     for message in messages:
         language = detect_language(message.text).language
-        local, server = (r.search(message.text, language, limit=5) for r in retrievers)
-        same_ids = [m.article_id for m in local] == [m.article_id for m in server]
-        same_scores = all(abs(a.score - b.score) <= SCORE_TOLERANCE for a, b in zip(local, server, strict=False))
-        if not (same_ids and same_scores):
+        local, server = (r.search(message.text, language, limit=6) for r in retrievers)
+        if not same_ranking(local, server, limit=5, tolerance=SCORE_TOLERANCE):
             differences.append((message.id, [(m.article_id, m.score) for m in local],
                                 [(m.article_id, m.score) for m in server]))
     print(f"\ncongruence ({mode}, {fusion}): {len(differences)} of {len(messages)} golden messages differ")
@@ -119,7 +118,8 @@ def test_after_an_edit_indexed_in_place_both_still_rank_every_golden_message_ali
         started = time.monotonic()
         while True:  # the server vacuums the deleted chunks within moments; until then IDF still counts them
             differences = [m.id for m, lang in zip(messages, languages, strict=True)
-                           if not _same(*(r.search(m.text, lang, limit=5) for r in retrievers))]
+                           if not same_ranking(*(r.search(m.text, lang, limit=6) for r in retrievers), limit=5,
+                                               tolerance=SCORE_TOLERANCE)]
             if not differences or time.monotonic() - started > 20:
                 break
             time.sleep(0.5)
@@ -129,8 +129,3 @@ def test_after_an_edit_indexed_in_place_both_still_rank_every_golden_message_ali
     finally:
         for engine in engines:
             engine.close()
-
-
-def _same(local: list[Any], server: list[Any]) -> bool:
-    return [m.article_id for m in local] == [m.article_id for m in server] and all(
-        abs(a.score - b.score) <= SCORE_TOLERANCE for a, b in zip(local, server, strict=True))
