@@ -89,11 +89,12 @@ def run_diff(settings: Settings, rev_a: str, rev_b: str, *, embedder: Embedder |
     figures: dict[str, dict[str, Any]] = {}
     reports: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="kb-diff-") as tmp:
+        seed = settings.cache_path  # the shared cache, then a's: b embeds only the text that a did not have
         for label, rev in (("a", rev_a), ("b", rev_b)):
             data = Path(tmp) / label
             data.mkdir()
-            if settings.cache_path.exists():  # start from the shared cache: only new text gets embedded
-                with sqlite3.connect(settings.cache_path) as src, sqlite3.connect(data / "embeddings.sqlite") as dst:
+            if seed.exists():
+                with sqlite3.connect(seed) as src, sqlite3.connect(data / "embeddings.sqlite") as dst:
                     src.backup(dst)
             # Drafts come from the revision's own templates: a template edit is a change agents see too.
             rev_settings = settings.model_copy(update={"data_dir": data, "qdrant_url": None,
@@ -107,6 +108,10 @@ def run_diff(settings: Settings, rev_a: str, rev_b: str, *, embedder: Embedder |
                 summary = summarise(items)
                 figures[label] = {"split": "test" if "test" in summary else "dev",
                                   **golden_gate_figures(summary)} if items else {}
+            if label == "a":
+                seed = Path(tmp) / "a-embeddings.sqlite"
+                with sqlite3.connect(data / "embeddings.sqlite") as src, sqlite3.connect(seed) as dst:
+                    src.backup(dst)
             shutil.rmtree(data, ignore_errors=True)
     scores = {label: [results[label][mid].score for mid, *_ in batch] for label in ("a", "b")}
     changed: list[dict[str, Any]] = []
