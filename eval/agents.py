@@ -36,6 +36,7 @@ from kb.corpus import Corpus
 from kb.engine import Engine
 from kb.language import detect_language
 from kb.normalize import normalize
+from kb.retrieval import Match
 
 _URL = re.compile(r"https?://[^\s)>\]]+|www\.[^\s)>\]]+", re.IGNORECASE)
 #: Affirming a claim, unless negated right after ("klopt niet", "not true").
@@ -127,6 +128,7 @@ class AgentChecker:
         self.served = {a.id: a for a in engine.served.all_articles()}
         self.retired = [a for a in corpus.articles.values() if a.meta.status == "retired" and a.sections.answer]
         self._vectors: dict[str, np.ndarray] = {}
+        self._ranked: dict[str, list[tuple[Match, float]]] = {}  # message -> its candidates (asked twice per reply)
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
@@ -140,9 +142,16 @@ class AgentChecker:
         va, vb = self._embed([a, b])
         return float(va @ vb)
 
+    def _candidates(self, message: str) -> list[tuple[Match, float]]:
+        """The message's ranked candidates with their probabilities, once per message."""
+        if message not in self._ranked:
+            self._ranked[message] = self.engine.suggester.rank_with_confidence(message,
+                                                                              detect_language(message).language)
+        return self._ranked[message]
+
     def myths_raised(self, message: str) -> list[Article]:
         """Myth articles the message plausibly raises (its candidates above the no-match line)."""
-        ranked = self.engine.suggester.rank_with_confidence(message, detect_language(message).language)[:3]
+        ranked = self._candidates(message)[:3]
         return [self.served[m.article_id] for m, p in ranked if m.article_id in self.served
                 and p >= self.engine.settings.threshold_low
                 and self.served[m.article_id].meta.verdict in MYTH_VERDICTS]
@@ -150,9 +159,7 @@ class AgentChecker:
     def topic(self, message: str, reply: str) -> str | None:
         """The article the conversation is about: of the message's best candidates, the one that message and
         reply together fit best (the agent saw the whole thread; a short message alone is often ambiguous)."""
-        language = detect_language(message).language
-        ranked = [(m, p) for m, p in self.engine.suggester.rank_with_confidence(message, language)[:5]
-                  if m.article_id in self.served]
+        ranked = [(m, p) for m, p in self._candidates(message)[:5] if m.article_id in self.served]
         if not ranked:
             return None
         if ranked[0][1] >= self.engine.settings.threshold_high:
