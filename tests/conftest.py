@@ -38,7 +38,7 @@ EVAL_DATA = ROOT / "eval" / "data"
 
 
 #: Fixtures that load an embedding model (those that build on them, such as `sample_engine`, include them).
-MODEL_FIXTURES = frozenset({"real_embedder", "onnx_dir", "minilm_embedder", "reference_embedder"})
+MODEL_FIXTURES = frozenset({"real_embedder", "memo_embedder", "onnx_dir", "minilm_embedder", "reference_embedder"})
 #: The markers a test directory gives its tests; directories not listed give `e2e`.
 DIRECTORY_MARKERS = {"unit": ("unit",), "browser": ("browser", "e2e")}
 
@@ -100,6 +100,14 @@ def reference_embedder() -> Embedder:
     return reference_embedder(resolve_model(MINILM))
 
 
+@pytest.fixture(scope="session")
+def memo_embedder(real_embedder: Embedder) -> Any:
+    """The real model remembering every text it embedded this session (tests.infra.warm.MemoEmbedder)."""
+    from tests.infra.warm import MemoEmbedder
+
+    return MemoEmbedder(real_embedder)
+
+
 @pytest.fixture()
 def hash_embedder() -> Embedder:
     from kb.embedding import HashEmbedder
@@ -108,21 +116,28 @@ def hash_embedder() -> Embedder:
 
 
 @pytest.fixture()
-def make_engine(tmp_path_factory: pytest.TempPathFactory,
-                real_embedder: Embedder) -> Iterator[Callable[..., Engine]]:
-    """Build an Engine on a fresh data dir (optionally a copy of the articles, to edit) and close it after."""
+def make_engine(tmp_path_factory: pytest.TempPathFactory, memo_embedder: Any,
+                request: pytest.FixtureRequest) -> Iterator[Callable[..., Engine]]:
+    """Build an Engine on a fresh data dir (optionally a copy of the articles, to edit) and close it after; the real
+    model through the session's memo unless `embedder` is given.
+
+    `warm=True`: the data dir starts with a copy of the session's embedding cache (`sample_engine`'s), so indexing
+    the sample KB embeds only text the test changed; for tests whose point is not the first, cold build."""
     from kb.engine import Engine
+    from tests.infra.warm import warm_data_dir
 
     engines: list[Engine] = []
 
     def make(articles: Path = ARTICLES, *, copy_articles: bool = False, embedder: Embedder | None = None,
-             **overrides: Any) -> Engine:
+             warm: bool = False, **overrides: Any) -> Engine:
         base = tmp_path_factory.mktemp("kb")
         if copy_articles:
             shutil.copytree(articles, base / "articles")
             articles = base / "articles"
+        if warm:
+            warm_data_dir(base / "data", request.getfixturevalue("sample_engine").settings.cache_path)
         settings = Settings(data_dir=base / "data", articles_dir=articles, **overrides)
-        engine = Engine.open(settings, embedder=embedder or real_embedder)
+        engine = Engine.open(settings, embedder=embedder or memo_embedder)
         engines.append(engine)
         return engine
 
@@ -132,14 +147,18 @@ def make_engine(tmp_path_factory: pytest.TempPathFactory,
 
 
 @pytest.fixture(scope="session")
-def sample_engine(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Iterator[Engine]:
-    """The sample knowledge base, indexed with the real model into a temporary local Qdrant (read-only use)."""
+def sample_engine(tmp_path_factory: pytest.TempPathFactory, memo_embedder: Any) -> Iterator[Engine]:
+    """The sample knowledge base, indexed with the real model into a temporary local Qdrant (read-only use).
+
+    Its model remembers every text it embedded (`memo_embedder`): the golden messages are asked by many tests, and
+    the model is deterministic (a batch and one text at a time agree to the bit: tests/e2e/test_dutch_first.py).
+    What concurrency proves is proven on the bare model and on a real `kb serve`, never through this memo."""
     from indexer.run import run_index
     from kb.engine import Engine
 
     base = tmp_path_factory.mktemp("sample")
     settings = Settings(data_dir=base / "data", articles_dir=ARTICLES)
-    engine = Engine.open(settings, embedder=real_embedder)
+    engine = Engine.open(settings, embedder=memo_embedder)
     report = run_index(engine, ARTICLES)
     assert not report.errors, report.errors
     yield engine

@@ -72,13 +72,15 @@ def test_onnx_queries_do_not_load_torch(onnx_dir: Path) -> None:
     assert out[0] == "False" and "+onnx-" in out[1]
 
 
-def test_bench_quick_run_fills_every_field(tmp_path: Path, onnx_dir: Path) -> None:
+def test_bench_quick_run_fills_every_field(tmp_path: Path, onnx_dir: Path, sample_engine: Any) -> None:
     import shutil
 
     from bench.run import BenchConfig, run_bench
     from kb.config import Settings
+    from tests.infra.warm import warm_data_dir
 
     shutil.copytree(onnx_dir, tmp_path / "onnx")
+    warm_data_dir(tmp_path, sample_engine.settings.cache_path)  # the retrieval figure indexes the sample KB
     report = run_bench(Settings(data_dir=tmp_path), BenchConfig.quick(), log=lambda _: None)
 
     def walk(value: Any, path: str = "") -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ARTICLES, EVAL_DATA, SHARED, load_jsonl
+from tests.infra.warm import warm_data_dir
 
 AGENT_LOG = EVAL_DATA / "agents_sample.jsonl"
 PLANTED = EVAL_DATA / "agents_sample_planted.jsonl"
@@ -100,7 +101,8 @@ def _git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def test_kb_diff_lists_exactly_the_messages_an_edit_changes(tmp_path: Path, real_embedder: Any) -> None:
+def test_kb_diff_lists_exactly_the_messages_an_edit_changes(tmp_path: Path, sample_engine: Any,
+                                                           memo_embedder: Any) -> None:
     from eval.diff import run_diff
     from kb.config import Settings
 
@@ -112,8 +114,11 @@ def test_kb_diff_lists_exactly_the_messages_an_edit_changes(tmp_path: Path, real
     (repo / "articles" / "nl" / "suiker-voedt-kanker.md").unlink()  # the editor retires a topic
     _git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qam", "b")
 
-    settings = Settings(data_dir=tmp_path / "data", articles_dir=repo / "articles")
-    report = run_diff(settings, "HEAD~1", "HEAD", embedder=real_embedder, log=lambda _: None)
+    # The session's embedding cache: the diff then embeds only the messages (each once, remembered across both).
+    data = warm_data_dir(tmp_path / "data", sample_engine.settings.cache_path)
+    settings = Settings(data_dir=data, articles_dir=repo / "articles")
+    report = run_diff(settings, "HEAD~1", "HEAD", embedder=memo_embedder, log=lambda _: None)
+    assert report["a"]["embedded"] == 0 and report["b"]["embedded"] == 0
     assert report["a"]["articles"] == report["b"]["articles"] + 1
     changed = {c["id"] for c in report["changed"] if "article" in c["changed"]}
     sugar = {c["id"] for c in report["changed"] if c["article_a"] == "suiker-voedt-kanker"}
@@ -164,7 +169,7 @@ def test_kb_eval_agents_reads_what_agents_sent_through_the_service(make_engine: 
     from indexer.run import run_index
     from kb.cli import main
 
-    engine = make_engine()
+    engine = make_engine(warm=True)
     run_index(engine, engine.settings.articles_dir)
     engine.close()  # local mode: one client per folder, and the command opens its own
     db = open_database(engine.settings)

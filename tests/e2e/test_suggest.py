@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from eval.golden import golden_gate_figures, load_golden, run_golden, summarise
 from kb.channels import Channel
 from kb.suggest import SuggestQuery
 from tests.conftest import ARTICLES, ROOT
+from tests.infra.warm import warm_data_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -70,8 +72,10 @@ def _kb(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
                           text=True, timeout=300)
 
 
-def test_kb_command_indexes_and_suggests_as_json(tmp_path: Path) -> None:
-    env = {**os.environ, "KB_DATA_DIR": str(tmp_path / "data"), "KB_ARTICLES_DIR": str(ARTICLES)}
+def test_kb_command_indexes_and_suggests_as_json(tmp_path: Path, sample_engine: Any) -> None:
+    # The session's embedding cache: what this checks is the command, not a cold build (tests/e2e/test_indexer.py).
+    data = warm_data_dir(tmp_path / "data", sample_engine.settings.cache_path)
+    env = {**os.environ, "KB_DATA_DIR": str(data), "KB_ARTICLES_DIR": str(ARTICLES)}
     missing = _kb(["suggest", "hoi"], env)
     assert missing.returncode == 1
     assert "run `kb index` first" in missing.stderr and "Traceback" not in missing.stderr

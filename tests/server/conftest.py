@@ -7,17 +7,18 @@ skipped server test must never pass for a green one.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from kb.config import Settings
 from tests.conftest import ARTICLES
 from tests.infra.qdrant import QdrantFetchError, QdrantNode, qdrant_binary
+from tests.infra.warm import MemoEmbedder, warm_data_dir
+
+__all__ = ["MemoEmbedder", "warm_data_dir"]  # tests here import warm_data_dir from this module
 
 #: Why the server tests were skipped, for the summary at the end of the run.
 _FETCH_FAILURES: list[str] = []
@@ -46,38 +47,6 @@ def qdrant_server(qdrant_bin: Path, tmp_path_factory: pytest.TempPathFactory) ->
     node.start()
     yield node
     node.stop()
-
-
-class MemoEmbedder:
-    """The real model, remembering each text's vector: the golden messages are embedded once per session,
-    not once per store and trial (what these tests compare is the store, and the model is deterministic)."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.model_id, self.dim = inner, inner.model_id, inner.dim
-        self.memo: dict[tuple[str, str], np.ndarray] = {}
-
-    def embed(self, texts: Sequence[str], *, kind: str) -> np.ndarray:
-        keys = [(kind, t) for t in texts]
-        missing = [k for k in dict.fromkeys(keys) if k not in self.memo]
-        if missing:
-            self.memo.update(zip(missing, self.inner.embed([t for _, t in missing], kind=kind), strict=True))
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self.memo[k] for k in keys])
-
-
-@pytest.fixture(scope="session")
-def memo_embedder(real_embedder: Any) -> MemoEmbedder:
-    return MemoEmbedder(real_embedder)
-
-
-def warm_data_dir(data: Path, cache: Path) -> Path:
-    """A data dir holding a copy of an embedding cache (the session's: `sample_engine.settings.cache_path`), so
-    an index of the sample KB costs seconds instead of re-embedding."""
-    data.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(cache) as src, sqlite3.connect(data / "embeddings.sqlite") as dst:
-        src.backup(dst)
-    return data
 
 
 @pytest.fixture(scope="session")

@@ -80,7 +80,8 @@ def test_killing_the_indexer_anywhere_in_a_full_rebuild_never_changes_what_is_se
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     env.update(KB_DATA_DIR=str(data), KB_ARTICLES_DIR=str(ARTICLES), KB_QDRANT_URL=qdrant_server.url,
                KB_COLLECTION=ALIAS, HF_HUB_OFFLINE="1")
-    messages = load_golden()
+    # Every third golden message (209, every topic): asked twelve times, the whole set was most of this test's time.
+    messages = load_golden()[::3]
     queries = [SuggestQuery(message=m.text, channel=Channel.parse(m.channel), language=detect_language(m.text).language,
                             limit=3) for m in messages]
 
