@@ -88,6 +88,11 @@ class Record:
                    [str(c) for c in chunk_ids] if isinstance(chunk_ids, list) else None,
                    list(warnings) if isinstance(warnings, list) else None)
 
+    @property
+    def complete(self) -> bool:
+        """Written by this version: it lists its chunks and its file's parse warnings."""
+        return self.chunk_ids is not None and self.warnings is not None
+
     def point(self) -> Point:
         """The vector-less point that carries this record."""
         return Point(article_record_id(self.article_id), {
@@ -110,7 +115,10 @@ class RecordDocstore(BaseDocumentStore):
     _added: dict[str, BaseNode] = field(default_factory=dict)  # staged documents, written by commit()
 
     def __post_init__(self) -> None:
-        self._hashes = {aid: r.doc_hash for aid, r in self.records.items()}
+        # A record from before records listed their chunks and parse warnings answers a hash no file has, so the
+        # next run writes it once more, complete (its chunks are unchanged: nothing is embedded).
+        self._hashes = {aid: r.doc_hash if r.complete else f"{r.doc_hash}:incomplete"
+                        for aid, r in self.records.items()}
 
     @classmethod
     def load(cls, store: Store, collection: str) -> RecordDocstore:

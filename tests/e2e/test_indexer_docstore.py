@@ -96,6 +96,21 @@ def test_the_collection_alone_says_what_is_indexed(make_engine, hash_embedder) -
     assert (again.upserted, again.deleted, again.embedded) == (0, 0, 0)
 
 
+def test_a_record_written_by_an_earlier_version_is_completed_once_without_embedding(  # type: ignore[no-untyped-def]
+        make_engine, hash_embedder) -> None:
+    engine = make_engine(copy_articles=True, embedder=hash_embedder)
+    articles = engine.settings.articles_dir
+    run_index(engine, articles)
+    record_id = article_record_id(SUGAR)
+    engine.store.set_payload(_served(engine), [record_id], {"warnings": None})  # as records were before this version
+
+    report = run_index(engine, articles)
+    assert (report.upserted, report.embedded, report.deleted) == (1, 0, 0)
+    assert engine.store.get(_served(engine), [record_id])[record_id]["warnings"] == []
+    again = run_index(engine, articles)  # complete now: skipped, and answered from the parse cache again
+    assert (again.upserted, again.embedded, again.deleted) == (0, 0, 0)
+
+
 def test_an_edit_replaces_exactly_the_chunks_its_record_listed(make_engine, hash_embedder) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine(copy_articles=True, embedder=hash_embedder)
     articles = engine.settings.articles_dir
