@@ -18,7 +18,6 @@ import contextlib
 import os
 import platform
 import shutil
-import sqlite3
 import tempfile
 import time
 import uuid
@@ -39,7 +38,7 @@ from eval.golden import load_golden
 from kb.chunking import chunk_article
 from kb.config import Settings
 from kb.corpus import build_corpus, iter_article_files
-from kb.embedding import Embedder, load_embedder, load_raw_embedder
+from kb.embedding import Embedder, copy_cache, load_embedder, load_raw_embedder
 from kb.engine import Engine
 from kb.lexical import SparseVec
 from kb.models import MINILM, TextKind
@@ -308,8 +307,7 @@ def run_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> d
         if onnx_src.exists():
             shutil.copytree(onnx_src, Path(tmp) / "onnx")
         if settings.cache_path.exists():
-            with sqlite3.connect(settings.cache_path) as src, sqlite3.connect(local.cache_path) as dst:
-                src.backup(dst)
+            copy_cache(settings.cache_path, local.cache_path)
         encoder, plain, ours = bench_encoder(local, messages, chunks, log)
         retrieval = bench_retrieval(local, ours, plain, messages, log)
         scale = [bench_scale(local, n, config.scale_queries, encoder, log) for n in config.scales]

@@ -15,7 +15,6 @@ split's, as the gate reads them). `eval.markdown.diff_markdown` turns the report
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from indexer.git import GitRepo
 from indexer.run import run_index
 from kb.channels import Channel
 from kb.config import Settings
-from kb.embedding import Embedder, load_embedder
+from kb.embedding import Embedder, copy_cache, load_embedder
 from kb.engine import Engine
 
 Message = tuple[str, str, str | None, str]  # id, text, expected article, channel
@@ -94,8 +93,7 @@ def run_diff(settings: Settings, rev_a: str, rev_b: str, *, embedder: Embedder |
             data = Path(tmp) / label
             data.mkdir()
             if seed.exists():
-                with sqlite3.connect(seed) as src, sqlite3.connect(data / "embeddings.sqlite") as dst:
-                    src.backup(dst)
+                copy_cache(seed, data / "embeddings.sqlite")
             # Drafts come from the revision's own templates: a template edit is a change agents see too.
             rev_settings = settings.model_copy(update={"data_dir": data, "qdrant_url": None,
                                                        "articles_dir": _templates_at(settings, rev, data)})
@@ -110,8 +108,7 @@ def run_diff(settings: Settings, rev_a: str, rev_b: str, *, embedder: Embedder |
                                   **golden_gate_figures(summary)} if items else {}
             if label == "a":
                 seed = Path(tmp) / "a-embeddings.sqlite"
-                with sqlite3.connect(data / "embeddings.sqlite") as src, sqlite3.connect(seed) as dst:
-                    src.backup(dst)
+                copy_cache(data / "embeddings.sqlite", seed)
             shutil.rmtree(data, ignore_errors=True)
     scores = {label: [results[label][mid].score for mid, *_ in batch] for label in ("a", "b")}
     changed: list[dict[str, Any]] = []

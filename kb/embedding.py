@@ -97,6 +97,21 @@ def _cache_key(text: str, kind: TextKind) -> str:
     return text_hash(text) if kind == "passage" else text_hash(f"query\x1f{text}")
 
 
+def copy_cache(source: Path, target: Path) -> None:
+    """A consistent copy of the embedding cache at `source` into `target` (SQLite's online backup, so a process
+    writing `source` meanwhile is safe): a new data dir then embeds only text the source has not seen.
+
+        >>> import tempfile; folder = Path(tempfile.mkdtemp())
+        >>> EmbeddingCache(folder / "a.sqlite").put_many("m", {"h": np.ones(2, np.float32)})
+        >>> copy_cache(folder / "a.sqlite", folder / "b" / "embeddings.sqlite")
+        >>> list(EmbeddingCache(folder / "b" / "embeddings.sqlite").get_many("m", ["h"]))
+        ['h']
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
 class EmbeddingCache:
     """Vectors on disk keyed on (model id, sha256 of text): unchanged text is never embedded twice."""
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from kb.embedding import copy_cache
 from tests.api.conftest import make_keys
 from tests.browser.site import Site, make_site
 from tests.conftest import ROOT
@@ -64,10 +65,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, sample_engine: Any) -> Ite
     base = tmp_path_factory.mktemp("browser")
     site = make_site(base, git=True)
     # The session's embeddings (same model, same texts): indexing costs seconds, not half a minute.
-    site.data.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(sample_engine.settings.cache_path) as src, \
-            sqlite3.connect(site.data / "embeddings.sqlite") as dst:
-        src.backup(dst)
+    copy_cache(sample_engine.settings.cache_path, site.data / "embeddings.sqlite")
     port = _free_port()
     env = {**os.environ, "KB_DATA_DIR": str(site.data), "KB_ARTICLES_DIR": str(site.articles),
            "KB_REPORTS_DIR": str(site.reports), "KB_PORT": str(port), "HF_HUB_OFFLINE": "1"}

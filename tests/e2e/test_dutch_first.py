@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ import pytest
 
 from kb.article import Language
 from kb.config import Settings
+from kb.embedding import copy_cache
 from kb.models import MINILM, resolve_model
 from kb.suggest import SuggestQuery
 from tests.conftest import ARTICLES, EVAL_DATA, ROOT, SHARED, load_jsonl
@@ -71,8 +71,8 @@ def test_kb_index_after_a_model_change_rebuilds_in_full_and_says_why(tmp_path: P
     data = tmp_path / "data"
     data.mkdir()
     shutil.copytree(onnx_dir, data / "onnx")  # MiniLM's export, made once per session
-    with sqlite3.connect(sample_engine.settings.cache_path) as src, sqlite3.connect(data / "embeddings.sqlite") as dst:
-        src.backup(dst)  # e5's vectors of the sample KB: the first index embeds nothing
+    # e5's vectors of the sample KB: the first index embeds nothing
+    copy_cache(sample_engine.settings.cache_path, data / "embeddings.sqlite")
     env = {**os.environ, "KB_DATA_DIR": str(data), "KB_ARTICLES_DIR": str(ARTICLES), "HF_HUB_OFFLINE": "1"}
     first = subprocess.run([sys.executable, "-m", "kb.cli", "index"], env=env, cwd=ROOT, capture_output=True,
                            text=True, timeout=600)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kb.embedding import copy_cache
 from tests.conftest import ARTICLES, EVAL_DATA, ROOT, load_jsonl
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -70,9 +70,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory, sample_engine: Any) -> tup
     _golden_folder(repo / "golden")
     (repo / ".gitignore").write_text(".kb/\nreports/\ncomment.md\n")
     (repo / ".kb").mkdir()  # the recipes' data dir; the session's embeddings spare the test the embedding time
-    with sqlite3.connect(sample_engine.settings.cache_path) as src, \
-            sqlite3.connect(repo / ".kb" / "embeddings.sqlite") as dst:
-        src.backup(dst)
+    copy_cache(sample_engine.settings.cache_path, repo / ".kb" / "embeddings.sqlite")
     _git(repo, "init", "-q")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", "de artikelen")

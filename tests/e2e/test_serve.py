@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from kb.embedding import copy_cache
 from tests.api.conftest import make_keys
 from tests.conftest import ARTICLES, ROOT
 
@@ -90,8 +91,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, sample_engine: Any) -> Ite
     data = base / "data"
     data.mkdir()
     # Reuse the session's embeddings (same model, same texts) so this index costs seconds, not half a minute.
-    with sqlite3.connect(sample_engine.settings.cache_path) as src, sqlite3.connect(data / "embeddings.sqlite") as dst:
-        src.backup(dst)
+    copy_cache(sample_engine.settings.cache_path, data / "embeddings.sqlite")
     port = _free_port()
     env = {**os.environ, "KB_DATA_DIR": str(data), "KB_ARTICLES_DIR": str(base / "articles"),
            "KB_PORT": str(port), "HF_HUB_OFFLINE": "1"}

@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from kb.embedding import copy_cache
 
 
 class MemoEmbedder:
@@ -35,6 +36,5 @@ def warm_data_dir(data: Path, cache: Path) -> Path:
     """A data dir holding a copy of an embedding cache (the session's: `sample_engine.settings.cache_path`), so
     an index of the sample KB costs seconds instead of re-embedding."""
     data.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(cache) as src, sqlite3.connect(data / "embeddings.sqlite") as dst:
-        src.backup(dst)
+    copy_cache(cache, data / "embeddings.sqlite")
     return data

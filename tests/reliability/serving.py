@@ -7,9 +7,9 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
+from kb.embedding import copy_cache
 from tests.e2e.test_serve import Service, _free_port
 
 __all__ = ["QUEUE_TIMEOUT", "Service", "free_port", "prepare_data_dir", "serve_env"]
@@ -25,8 +25,7 @@ def free_port() -> int:
 def prepare_data_dir(data: Path, embedding_cache: Path) -> Path:
     """A data dir that skips re-embedding: the session's embeddings copied in."""
     data.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(embedding_cache) as src, sqlite3.connect(data / "embeddings.sqlite") as dst:
-        src.backup(dst)
+    copy_cache(embedding_cache, data / "embeddings.sqlite")
     return data
 
 
