@@ -27,8 +27,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from indexer.docstore import WRITING_KEY, ParseCache, RecordDocstore, parser_fingerprint, was_interrupted
 from indexer.git import Revision
+from indexer.records import (
+    WRITING_KEY,
+    ParseCache,
+    load_records,
+    parser_fingerprint,
+    unlisted_chunks,
+    was_interrupted,
+)
 from kb.chunking import chunk_article
 from kb.config import Settings
 from kb.corpus import build_corpus
@@ -88,6 +95,7 @@ class Indexer:
             today: dt.date | None = None) -> IndexReport:
         # LlamaIndex on first use, not on import: the service imports the indexer for POST /v1/index, which most
         # processes never call, and importing LlamaIndex costs 1.3 s of start-up and 49 MB (measured).
+        from indexer.docstore import RecordDocstore
         from indexer.pipeline import (
             ArticleNodeParser,
             EmbedChunks,
@@ -109,13 +117,13 @@ class Indexer:
             target = self._new_collection(expected)
             docstore = RecordDocstore(self.store, target)
             # The served build's records still answer for files that did not change (the parse cache).
-            served = RecordDocstore.load(self.store, current).records if current else {}
+            served = load_records(self.store, current) if current else {}
         else:
             assert current is not None
             target = current
             docstore = RecordDocstore.load(self.store, target)
             served = docstore.records
-            orphans = docstore.orphans() if was_interrupted(current_meta) else []
+            orphans = unlisted_chunks(self.store, target, served) if was_interrupted(current_meta) else []
             self.store.set_metadata(target, {WRITING_KEY: True})  # until this run ends well
         parse_cache = ParseCache(served, parser_fingerprint(), in_target=not reason)
         report.collection = target

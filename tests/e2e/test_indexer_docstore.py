@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from indexer.build import Indexer
-from indexer.docstore import WRITING_KEY
 from indexer.git import Revision
 from indexer.pipeline import KbVectorStore
+from indexer.records import WRITING_KEY
 from indexer.run import run_index
 from kb.chunking import article_record_id
 from kb.corpus import iter_article_files, load_corpus
@@ -55,7 +55,7 @@ def test_a_rerun_on_unchanged_files_parses_and_writes_nothing(make_engine, hash_
     parsed: list[str] = []
     reads: list[object] = []
     scroll = engine.store.scroll_payloads
-    monkeypatch.setattr("indexer.docstore.parse_bytes", lambda raw, path: parsed.append(path) or parse_bytes(raw, path))
+    monkeypatch.setattr("indexer.records.parse_bytes", lambda raw, path: parsed.append(path) or parse_bytes(raw, path))
     monkeypatch.setattr(engine.store, "scroll_payloads",
                         lambda *a, **k: reads.append(k.get("where")) or scroll(*a, **k))
     second = run_index(engine, engine.settings.articles_dir)

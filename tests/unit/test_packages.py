@@ -159,3 +159,13 @@ def test_pages_and_routes_share_the_service_and_never_call_each_other() -> None:
     crossing = sorted((page, target) for page in pages for target in imports(page) if target.startswith("api.routes"))
     assert not crossing, f"pages call route functions instead of api.service: {crossing}"
     assert "api.service" in imports("api.pages.agent") and "api.service" in imports("api.routes.suggest")
+
+
+def test_the_service_starts_without_importing_llamaindex() -> None:
+    """LlamaIndex costs 1.3 s and 49 MB at start-up; only a re-index needs it (indexer/build.py imports it then)."""
+    import subprocess
+    import sys
+
+    code = "import sys, api.app, indexer.run, indexer.build; print('llama_index' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False"
