@@ -18,8 +18,6 @@ from tests.conftest import ARTICLES
 from tests.infra.qdrant import QdrantFetchError, QdrantNode, qdrant_binary
 from tests.infra.warm import MemoEmbedder, warm_data_dir
 
-__all__ = ["MemoEmbedder", "warm_data_dir"]  # tests here import warm_data_dir from this module
-
 #: Why the server tests were skipped, for the summary at the end of the run.
 _FETCH_FAILURES: list[str] = []
 

@@ -32,7 +32,7 @@ from tests.conftest import ARTICLES
 from tests.e2e.test_serve import Service
 from tests.infra.qdrant import QdrantCluster, QdrantNode, free_ports
 from tests.infra.ranking import same_ranking
-from tests.server.conftest import warm_data_dir
+from tests.infra.warm import warm_data_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

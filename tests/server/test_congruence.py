@@ -26,7 +26,7 @@ from kb.suggest import SuggestQuery
 from tests.conftest import ARTICLES
 from tests.infra.qdrant import QdrantNode
 from tests.infra.ranking import same_ranking
-from tests.server.conftest import warm_data_dir
+from tests.infra.warm import warm_data_dir
 
 pytestmark = pytest.mark.e2e
 

@@ -26,7 +26,7 @@ from tests.api.conftest import assert_error_shape, make_keys
 from tests.conftest import ARTICLES
 from tests.e2e.test_serve import Service
 from tests.infra.qdrant import QdrantNode, free_ports
-from tests.server.conftest import warm_data_dir
+from tests.infra.warm import warm_data_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -21,7 +21,7 @@ from kb.suggest import SuggestQuery
 from tests.api.conftest import assert_error_shape, make_keys
 from tests.conftest import ARTICLES
 from tests.infra.qdrant import QdrantNode
-from tests.server.conftest import warm_data_dir
+from tests.infra.warm import warm_data_dir
 
 pytestmark = pytest.mark.e2e
 

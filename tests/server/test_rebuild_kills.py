@@ -34,7 +34,7 @@ from kb.language import detect_language
 from kb.suggest import SuggestQuery
 from tests.conftest import ARTICLES, ROOT
 from tests.infra.qdrant import QdrantNode
-from tests.server.conftest import warm_data_dir
+from tests.infra.warm import warm_data_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
