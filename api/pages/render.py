@@ -23,6 +23,7 @@ from markdown_it.utils import EnvType, OptionsDict
 from markupsafe import Markup
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from api.pages.labels import label
 from api.session import PageSession
 
 HERE = Path(__file__).resolve().parent
@@ -31,6 +32,7 @@ STATIC_DIR = HERE / "static"
 #: autoescape=True for every template, whatever its file name (a plain Environment() would escape nothing).
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
                   trim_blocks=True, lstrip_blocks=True)
+env.filters["label"] = label
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
