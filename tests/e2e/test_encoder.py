@@ -40,7 +40,7 @@ def test_an_export_from_an_older_recipe_is_redone_and_the_model_id_names_the_rec
     from kb import onnx_encoder
     from kb.config import Settings
 
-    settings = Settings(data_dir=tmp_path, model=MINILM)
+    settings = Settings(data_dir=tmp_path, model=MINILM, encoder_dir=tmp_path / "onnx")
     shutil.copytree(onnx_dir, tmp_path / "onnx")
     manifest_path = onnx_encoder.export_dir(settings) / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
@@ -65,7 +65,8 @@ def test_onnx_queries_do_not_load_torch(onnx_dir: Path) -> None:
     import sys
 
     code = ("import sys; from kb.config import Settings; from kb.embedding import load_embedder; "
-            f"e = load_embedder(Settings(data_dir={str(onnx_dir.parent)!r}, model='{MINILM}')); "
+            f"e = load_embedder(Settings(data_dir={str(onnx_dir.parent)!r}, model='{MINILM}', "
+            f"encoder_dir={str(onnx_dir)!r})); "
             "e.embed(['hallo'], kind='query'); "
             "print('torch' in sys.modules, e.model_id)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
