@@ -54,7 +54,7 @@ class E5Tokenizer:
     def __init__(self, vocabulary: Vocabulary) -> None:
         self.vocabulary = vocabulary
         scores = vocabulary.scores.astype(np.float32)
-        self._scores = [np.float32(s) for s in scores]
+        self._scores = scores  # indexing gives numpy float32 scalars: the engine's arithmetic
         self._ids = {p: i for i, p in enumerate(vocabulary.pieces) if i != vocabulary.unk and p}
         self._unk = (vocabulary.unk, np.float32(scores.min() - UNK_PENALTY))
         self._max_bytes = max(len(p.encode("utf-8")) for p in vocabulary.pieces)
