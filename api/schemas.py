@@ -15,12 +15,14 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from kb import suggest
 from kb.article import Article, Language, Source
 from kb.channels import Channel
 from kb.config import MAX_MESSAGE_CHARS_CEILING
+from kb.drafting import name_problem
 from kb.suggest import Confidence
 
 
@@ -41,10 +43,22 @@ class SuggestIn(BaseModel):
     channel: Channel = Field(Channel.FACEBOOK, description="Where the reply goes: x, facebook, instagram, "
                              "whatsapp or email.")
     language: Language | None = Field(None, description="nl or en; detected when left out.")
-    customer_name: str | None = Field(None, max_length=80)
-    agent_signature: str | None = Field(None, max_length=80)
+    customer_name: str | None = Field(None, max_length=80, description="The customer's name for the greeting; "
+                                      "left out of the drafts when it holds a link or markup characters.")
+    agent_signature: str | None = Field(None, max_length=80, description="The agent's own sign-off, put in the "
+                                        "drafts exactly as given (e.g. `^SA` on X); the team's when left out. "
+                                        "Refused when it holds a link or markup characters.")
     # Bounds before the validator, or pydantic writes them into the schema as unknown keywords `ge`/`le`.
     limit: Annotated[int, Field(ge=1, le=10), BeforeValidator(_json_integer)] | None = None
+
+    @field_validator("agent_signature")
+    @classmethod
+    def _signature_goes_in_as_given(cls, value: str | None) -> str | None:
+        """A sign-off the drafts could not carry is refused, never swapped for the team's without a word."""
+        problem = name_problem(value)
+        if problem:
+            raise PydanticCustomError("unsafe_signature", problem)
+        return value
 
 
 class SourceOut(BaseModel):

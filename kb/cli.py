@@ -112,7 +112,7 @@ def lint(path: Path | None, templates_only: bool) -> int:
 @click.option("--lang", "language", type=click.Choice([lang.value for lang in Language]),
               help="Language of the message (detected when not given).")
 @click.option("--name", "customer_name", help="Customer's name for the greeting.")
-@click.option("--signature", help="Agent's signature (initials on X).")
+@click.option("--signature", help="The agent's sign-off, exactly as it goes in the reply (e.g. ^SA).")
 @click.option("--limit", type=click.IntRange(1, 10), help="At most this many suggestions (default 3).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def suggest(message: str, channel: str, language: str | None, customer_name: str | None, signature: str | None,
