@@ -23,7 +23,7 @@ from kb.article import Article, Language, Source
 from kb.channels import Channel
 from kb.config import MAX_MESSAGE_CHARS_CEILING
 from kb.drafting import name_problem
-from kb.suggest import Confidence
+from kb.suggest import Confidence, TierCap
 
 
 def _json_integer(value: object) -> object:
@@ -80,8 +80,14 @@ class Suggestion(BaseModel):
     type: str
     verdict: str | None
     language: str
-    score: float
-    confidence: Confidence
+    score: float = Field(description="The calibrated probability (0 to 1) that this is the right article; the "
+                         "tiers cut it at KB_THRESHOLD_LOW/MEDIUM/HIGH.")
+    confidence: Confidence = Field(description="The tier: high (send after a glance), medium (read it first), "
+                                   "low (often not the right article: check that it fits).")
+    tier_capped_by: TierCap | None = Field(None, description="Why the tier is medium although `score` reaches "
+                                           "high: `stale` (the article is past its review date) or "
+                                           "`short_message` (a message of a few words); null when it is not "
+                                           "capped.")
     matched_text: str
     draft: str
     draft_length: int
@@ -91,7 +97,8 @@ class Suggestion(BaseModel):
     @classmethod
     def of(cls, s: suggest.Suggestion) -> Suggestion:
         return cls(article_id=s.article_id, title=s.title, type=str(s.type), verdict=_verdict(s.verdict),
-                   language=str(s.language), score=s.score, confidence=s.confidence, matched_text=s.matched_text,
+                   language=str(s.language), score=s.score, confidence=s.confidence,
+                   tier_capped_by=s.tier_capped_by, matched_text=s.matched_text,
                    draft=s.draft, draft_length=s.draft_length, sources=[SourceOut.of(x) for x in s.sources],
                    warnings=list(s.warnings))
 

@@ -59,7 +59,7 @@ class Draft:
 def clean_name(value: str | None) -> str | None:
     """A customer or agent name fit to put in a reply: one line, bounded, no links or markup characters.
 
-        >>> clean_name("  ^SA "), clean_name("Anna\nde Vries"), clean_name("www.spam.example")
+        >>> clean_name("  ^SA "), clean_name(" Anna  de Vries"), clean_name("www.spam.example")
         ('^SA', 'Anna de Vries', None)
     """
     if not value:
