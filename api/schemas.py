@@ -123,17 +123,25 @@ class FeedbackAction(StrEnum):
 
 
 class FeedbackIn(BaseModel):
+    """What an agent did with one suggestion. Sent again for the same request and article, it replaces the choice
+    before it: one choice per suggestion, the last one counts."""
+
     model_config = ConfigDict(extra="forbid")
 
     request_id: str = Field(min_length=1, max_length=64)
-    article_id: str | None = Field(None, max_length=120)
+    article_id: str | None = Field(None, max_length=120, description="The suggestion's article; left out for "
+                                   "feedback about the request as a whole (no_good_answer).")
     action: FeedbackAction
-    final_text: str | None = Field(None, max_length=5000)
+    final_text: str | None = Field(None, max_length=5000, description="The reply as it was finally sent (for "
+                                   "edited: the edited text).")
 
 
 class FeedbackOut(BaseModel):
-    feedback_id: int
+    feedback_id: int = Field(description="The suggestion's feedback row: the same id each time the choice for "
+                             "the same request and article is sent again.")
     request_id: str
+    article_id: str | None = None
+    action: FeedbackAction | None = Field(None, description="The choice that now stands.")
 
 
 class IndexIn(BaseModel):

@@ -100,7 +100,7 @@ def agent_feedback(request: Request, db: DbDep, session: AgentPage, form: Checke
                               "article_id": _blank_to_none(form.get("article_id")),
                               "action": form.get("action", ""),
                               "final_text": form.get("final_text") or None})
-    out = service.feedback(body, db=db, key_id=session.key.id)
+    out = service.feedback(body, db=db, key_id=session.key.id, source="page")
     if wants_json(request):
         return json_ok(out.model_dump(), status=201)
     return RedirectResponse("/agent?feedback=ok", status_code=303)
