@@ -60,12 +60,12 @@ def in_view(page: Any, selector: str) -> bool:
 
 def test_1_the_agents_sign_off_comes_out_exactly_as_given(open_as: Any) -> None:
     page = open_as("agent")
-    field = page.locator("#agent_signature")
-    assert "^SA" in (field.get_attribute("placeholder") or "")  # the field says what it expects
     for sign_off in ("^SA", "SA"):
         ask(page, SUGAR, channel="x", signature=sign_off)
         drafts = page.locator("textarea.draft").evaluate_all("areas => areas.map(a => a.value)")
         assert drafts and all(d.endswith(f" {sign_off}") and "^HG" not in d for d in drafts), drafts
+    field = page.locator("#agent_signature")
+    assert "^SA" in (field.get_attribute("placeholder") or "")  # the field says what it expects
     ask(page, SUGAR, channel="facebook", signature="^SA")
     assert page.locator("textarea.draft").first.input_value().endswith(", ^SA")
     shoot(page, "agent-sign-off")
@@ -146,7 +146,7 @@ def test_4_the_last_choice_wins_in_one_row_shows_as_pressed_and_can_be_taken_bac
     buttons = {a: first.locator(f"button[value={a}]") for a in ("used", "edited", "rejected")}
 
     def stored() -> list[tuple[str, str | None, str | None]]:
-        return [(r["action"], r["final_text"], r["source"]) for r in service.feedback_rows()
+        return [(r["action"], r["final_text"], r.get("source")) for r in service.feedback_rows()
                 if r["request_id"] == rid and r["article_id"] == article]
 
     buttons["used"].click()
