@@ -144,7 +144,8 @@ def suggest(message: str, channel: str, language: str | None, customer_name: str
     for i, s in enumerate(result.suggestions, 1):
         verdict = f", {s.verdict}" if s.verdict else ""
         warn = f"  [{', '.join(s.warnings)}]" if s.warnings else ""
-        click.echo(f"{i}. {s.title}  ({s.type}{verdict}; {s.confidence} {s.score:.2f}; {s.article_id}){warn}")
+        tier = f"{s.confidence}, capped: {s.tier_capped_by}" if s.tier_capped_by else str(s.confidence)
+        click.echo(f"{i}. {s.title}  ({s.type}{verdict}; {tier}; score {s.score:.2f}; {s.article_id}){warn}")
         click.echo("   " + s.draft.replace("\n", "\n   "))
         for src in s.sources:
             click.echo(f"   source: {src.title} <{src.url}>")
