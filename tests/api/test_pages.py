@@ -83,6 +83,12 @@ def suggest(client: Any, message: str = SUGAR, **extra: str) -> Any:
                        headers={"X-Fragment": "1", "Accept": "text/html, application/json"})
 
 
+def suggested(client: Any) -> dict[str, str]:
+    """Ask for suggestions on the page; the fields a feedback form on them posts (csrf, request_id)."""
+    html = suggest(client).text
+    return {"csrf": csrf_of(html), "request_id": html.split('data-request-id="')[1].split('"')[0]}
+
+
 class Dom(HTMLParser):
     """Every start tag with its attributes, to check what a browser would build."""
 
@@ -276,11 +282,7 @@ def test_feedback_from_the_page_is_stored_with_the_api_validation(
         pages_app: tuple[Any, dict[str, str]], sessions: dict[str, Any]) -> None:
     app, _ = pages_app
     agent = sessions["agent"]
-    html = suggest(agent).text
-    rid = html.split('data-request-id="')[1].split('"')[0]
-    token = csrf_of(html)
-    post = {"csrf": token, "request_id": rid}
-    headers = {"Accept": "application/json"}
+    post, headers = suggested(agent), {"Accept": "application/json"}
     stored = agent.post("/agent/feedback", data={**post, "article_id": "suiker-voedt-kanker", "action": "edited",
                                                  "final_text": "Hoi! Aangepast."}, headers=headers)
     assert stored.status_code == 201
@@ -298,10 +300,9 @@ def test_feedback_from_the_page_is_one_choice_per_suggestion_and_can_be_taken_ba
         pages_app: tuple[Any, dict[str, str]], sessions: dict[str, Any]) -> None:
     app, _ = pages_app
     agent = sessions["agent"]
-    html = suggest(agent).text
-    rid = html.split('data-request-id="')[1].split('"')[0]
-    post = {"csrf": csrf_of(html), "request_id": rid, "article_id": "suiker-voedt-kanker"}
-    headers = {"Accept": "application/json"}
+    post, headers = suggested(agent), {"Accept": "application/json"}
+    rid = post["request_id"]
+    post["article_id"] = "suiker-voedt-kanker"
     ids = {agent.post("/agent/feedback", data={**post, "action": action, "final_text": text}, headers=headers)
            .json()["feedback_id"] for action, text in (("used", "Nee."), ("rejected", "Nee."), ("edited", "Nee hoor."))}
     mine = [r for r in state_of(app).db.feedback(100) if r["request_id"] == rid]
