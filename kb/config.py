@@ -119,6 +119,9 @@ class Settings(BaseSettings):
                             "process (0 turns the limit off); over it: 429 with Retry-After.")
     key_burst: int = Field(100, ge=1, le=100_000, description="Requests a key may make at once before `key_rate` "
                            "applies.")
+    render_workers: int = Field(2, ge=1, le=16, description="Processes reply templates render in, started once "
+                                "with the service; a render past its deadline has its process killed and replaced "
+                                "(kb/render_pool.py).")
     host: str = Field("127.0.0.1", description="Address `kb serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `kb serve` listens on.")
     reports_dir: Path = Field(Path("reports"), description="Folder the QA page lists evaluation reports from "
