@@ -42,6 +42,8 @@ from api.errors import CsrfRefused, Forbidden, Refused, Unauthorized
 from api.limits import check_key_rate
 from api.state import state_of
 from kb.config import PLACEHOLDER_KEYS, Settings
+from kb.errors import ConfigError
+from kb.secret_strength import GENERATE, weakness
 
 SESSION_COOKIE = "kb_session"
 LOGIN_COOKIE = "kb_login"
@@ -84,10 +86,20 @@ def load_secret(settings: Settings) -> bytes:
     try:  # O_EXCL: two processes starting together agree on the first one written
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_bytes().strip()
+        existing = path.read_bytes().strip()
+        _check_secret_file(existing, settings)
+        return existing
     with os.fdopen(fd, "wb") as out:
         out.write(secrets.token_urlsafe(48).encode())
     return path.read_bytes().strip()
+
+
+def _check_secret_file(secret: bytes, settings: Settings) -> None:
+    """A secret file written by hand meets the same production rule as `KB_SESSION_SECRET`."""
+    reason = weakness(secret.decode("utf-8", "replace"), min_length=32)
+    if settings.env == "production" and reason is not None:
+        raise ConfigError(f"the session secret file in KB_DATA_DIR is too weak for production: {reason}; "
+                          f"delete it (a random one is made) or {GENERATE}")
 
 
 def _secret(request: Request) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import secrets
 import sqlite3
 import stat
 import subprocess
@@ -87,7 +88,7 @@ def test_a_placeholder_session_secret_stops_production_start_up(secret: str) -> 
     with pytest.raises(ValidationError, match="KB_SESSION_SECRET"):
         Settings(env="production", session_secret=secret)
     Settings(env="development", session_secret=secret)  # allowed where nothing is at stake
-    Settings(env="production", session_secret="x" * 48)
+    Settings(env="production", session_secret=secrets.token_urlsafe(32))
 
 
 def _kb(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
