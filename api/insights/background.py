@@ -24,6 +24,7 @@ from api.insights.context import InsightsContext
 from api.insights.models import InsightsQuery
 from api.insights.report import build
 from api.insights.retention import RetentionResult, remove_expired_texts
+from eval.report_retention import remove_expired_report_texts
 from kb.config import Settings
 
 log = logging.getLogger("kb.housekeeping")
@@ -76,6 +77,9 @@ class Housekeeping:
         result = remove_expired_texts(self.db, self.settings.retention_days, stop=self._stop)
         if result.requests or result.feedback:
             log.info("retention: %s", result)
+        reports = remove_expired_report_texts(self.settings.reports_dir, self.settings.retention_days)
+        if reports:
+            log.info("retention: texts removed from %d agent-consistency reports", reports)
         return result
 
     def run_alerts(self) -> AlertRun | None:

@@ -2,7 +2,8 @@ r"""Personal data out of a message before it is stored: e-mail addresses, phone 
 formats) and IBANs become placeholders. What the service keeps of a customer's words is then the question, not
 how to reach them.
 
-Applied by `api.db.Database` to every stored message and final reply text, so no code path can store one unmasked.
+Applied by `api.db.Database` to every stored message and final reply text, so no code path can store one unmasked,
+and by the agent-consistency reports (eval/agents.py) to the messages and replies they keep.
 The patterns err towards masking: an order number shaped like a Dutch phone number is masked too. Dates and times
 ("01-12-2026 10:30") and ordinary numbers are left alone.
 
