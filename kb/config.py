@@ -132,6 +132,11 @@ class Settings(BaseSettings):
     render_workers: int = Field(2, ge=1, le=16, description="Processes reply templates render in, started once "
                                 "with the service; a render past its deadline has its process killed and replaced "
                                 "(kb/render_pool.py).")
+    auth_failures: int = Field(10, ge=0, le=100_000, description="Failed logins or bad API keys one client "
+                               "address may make per `auth_failure_seconds` (and all clients on one key id, before "
+                               "those that failed on it are held back); over it: 429 with Retry-After. 0 turns it "
+                               "off.")
+    auth_failure_seconds: float = Field(60.0, gt=0, le=86_400, description="The window of `auth_failures`.")
     host: str = Field("127.0.0.1", description="Address `kb serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `kb serve` listens on.")
     reports_dir: Path = Field(Path("reports"), description="Folder the QA page lists evaluation reports from "

@@ -31,6 +31,7 @@ from api.session import (
     read_form,
     session_token,
 )
+from api.throttle import after_failed_key, before_key_check
 
 router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
@@ -71,8 +72,10 @@ async def login(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     form = await read_form(request)
     check_login_csrf(request, form.get("csrf", ""))
     presented = form.get("key", "").strip()[:_KEY_MAX]
+    before_key_check(request, presented)  # 429 (the error page) for an address failing too often
     key = db.check_key(presented) if presented else None
     if key is None or not key_allowed(key, settings, presented):
+        after_failed_key(request, presented)
         return _login_page(request, error="Onbekende of ingetrokken sleutel. Unknown or revoked key.",
                            next_path=safe_next(form.get("next"), ""), status=401)
     target = safe_next(form.get("next"), HOME.get(key.role, "/agent"))
