@@ -35,7 +35,9 @@ pytestmark = [pytest.mark.e2e]
 def _app(sample_engine: Any, data: Path, **settings: Any) -> tuple[TestClient, dict[str, str]]:
     keys = make_keys(data)
     config = sample_engine.settings.model_copy(update={"data_dir": data, "key_rate": 0.0, **settings})
-    return TestClient(create_app(config, sample_engine), follow_redirects=False,
+    # Production is reached over HTTPS: its cookies are Secure (tests/security/test_cookies_and_paths.py).
+    url = "https://testserver" if config.env == "production" else "http://testserver"
+    return TestClient(create_app(config, sample_engine), base_url=url, follow_redirects=False,
                       raise_server_exceptions=False), keys
 
 
