@@ -124,15 +124,16 @@ class Drafter:
         return sorted(set(problems))
 
     def _test_render(self, name: str, uses: list[tuple[Channel, Language]]) -> Problem | None:
-        """The template's problem with both samples (a short and a long article), or None."""
-        channel, language = uses[0]
+        """The template's first problem with both samples (a short and a long article) for every channel and
+        language it serves (a template may branch on `channel`), or None."""
         assert self._pool is not None
-        try:
-            self._pool.render(name, [_sample_context(channel, language), _large_sample(channel, language)],
-                              deadline=time.monotonic() + 2 * self._pool.seconds)
-        except RenderFailed as e:
-            what = "template syntax error" if e.kind == "syntax" else "template error"
-            return Problem(str(self.templates_dir / name), e.line, f"{what}: {e.message}")
+        for channel, language in uses:
+            try:
+                self._pool.render(name, [_sample_context(channel, language), _large_sample(channel, language)],
+                                  deadline=time.monotonic() + 2 * self._pool.seconds)
+            except RenderFailed as e:
+                what = "template syntax error" if e.kind == "syntax" else "template error"
+                return Problem(str(self.templates_dir / name), e.line, f"{what}: {e.message}")
         return None
 
     def _odd_entries(self) -> list[Problem]:

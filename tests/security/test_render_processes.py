@@ -127,3 +127,11 @@ def test_a_render_process_holds_none_of_the_services_secrets(templates: Path,
         (pid,) = drafter._pool.pids()
         environ = Path(f"/proc/{pid}/environ").read_bytes()
     assert b"KB_" not in environ and b"hunter2" not in environ
+
+
+def test_a_template_shared_by_channels_is_checked_for_each_of_them(templates: Path) -> None:
+    """default.en.j2 serves Facebook and Instagram: a branch only Instagram takes is checked too."""
+    (templates / "default.en.j2").write_text(
+        "{% if channel == 'instagram' %}{{ no_such_thing }}{% endif %}{{ answer }}")
+    problems = template_problems(templates)
+    assert [Path(p.path).name for p in problems] == ["default.en.j2"] and "no_such_thing" in problems[0].message
