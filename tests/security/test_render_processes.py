@@ -6,7 +6,6 @@ and per draft. A stopped process (SIGSTOP) stands in for a call that never retur
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -37,13 +36,6 @@ OFF_THE_LIST = {
     "{{ answer|urlize }}": "urlize",
     "{{ answer|attr('encode') }}x{{ (answer|attr('encode'))('punycode') }}": "encode",
 }
-
-
-@pytest.fixture()
-def templates(tmp_path: Path) -> Path:
-    folder = tmp_path / "_templates"
-    shutil.copytree(ARTICLES / "_templates", folder)
-    return folder
 
 
 @pytest.fixture()
