@@ -14,7 +14,7 @@ already refuses attribute escapes and mutation; this adds what it leaves open:
   checked before the operations that multiply (`'x' * n`, `join`, `replace`, padding and format widths) and
   after every other; every character written (top level, macros, `{% set %}` blocks) counts towards
   `Limits.output`.
-- **Calls.** Only an allow-list of string methods (`STR_METHODS`) and filters (`FILTERS`) may be called: what
+- **Calls.** Only an allow-list of string methods and filters (kb/template_calls.py) may be called: what
   the shipped templates use and what an editor reasonably needs. One call is one step, so a method whose
   single call is slow (`'…'.encode('punycode')` is quadratic: 19 s for 12,000 characters) is not offered at
   all; numbers and bytes have no methods for templates, dicts and lists only their reading ones.
@@ -52,6 +52,7 @@ from jinja2.visitor import NodeTransformer
 
 from kb.errors import Problem
 from kb.files import read_inside
+from kb.template_calls import FILTERS, allowed_attribute
 
 MAX_TEMPLATE_BYTES = 64 * 1024
 
@@ -68,45 +69,6 @@ class Limits:
 
 
 LIMITS = Limits()
-
-
-#: The string methods a template may call. Left out on purpose: `encode` (codecs such as punycode are quadratic
-#: in one call), `format_map` (a format without the width checks of `format`), `expandtabs`, `translate`,
-#: `maketrans`, `zfill`, and every method no reply needs.
-STR_METHODS = frozenset({
-    "capitalize", "center", "count", "endswith", "find", "format", "isalnum", "isalpha", "isdigit", "islower",
-    "isspace", "istitle", "isupper", "join", "ljust", "lower", "lstrip", "partition", "removeprefix",
-    "removesuffix", "replace", "rfind", "rjust", "rpartition", "rsplit", "rstrip", "split", "splitlines",
-    "startswith", "strip", "title", "upper",
-})
-#: The reading methods of the context's dicts and lists; numbers and bytes offer none.
-CONTAINER_METHODS = {dict: frozenset({"get", "items", "keys", "values"}), list: frozenset({"count", "index"}),
-                     tuple: frozenset({"count", "index"})}
-#: The filters a template may use: Jinja2's, less `random` (drafts are deterministic), `urlize`, `xmlattr`,
-#: `tojson`, `pprint`, `filesizeformat`, `safe` and `forceescape` (markup and formats no reply needs).
-FILTERS = frozenset({
-    "abs", "attr", "batch", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape", "first",
-    "float", "format", "groupby", "indent", "int", "items", "join", "last", "length", "list", "lower", "map",
-    "max", "min", "reject", "rejectattr", "replace", "reverse", "round", "select", "selectattr", "slice", "sort",
-    "string", "striptags", "sum", "title", "trim", "truncate", "unique", "upper", "urlencode", "wordcount",
-    "wordwrap",
-})
-
-
-def allowed_attribute(obj: Any, attr: str) -> bool:
-    """Whether a template may read `attr` of `obj` (on top of the sandbox's own rules).
-
-        >>> allowed_attribute("x", "upper"), allowed_attribute("x", "encode"), allowed_attribute(3, "to_bytes")
-        (True, False, False)
-    """
-    if isinstance(obj, str):
-        return attr in STR_METHODS
-    if isinstance(obj, int | float | complex | bytes | bytearray):
-        return False
-    for kind, names in CONTAINER_METHODS.items():
-        if type(obj) is kind:
-            return attr in names
-    return True
 
 
 class RenderLimit(jinja2.TemplateRuntimeError):
