@@ -35,6 +35,7 @@ from kb.article import Article, Verdict
 from kb.corpus import Corpus
 from kb.engine import Engine
 from kb.language import detect_language
+from kb.masking import mask
 from kb.normalize import normalize
 from kb.retrieval import Match
 
@@ -176,6 +177,11 @@ class AgentChecker:
         return ranked[0].article_id if ranked else None
 
     def check(self, r: Reply) -> Checked:
+        """The reply checked on its own words; what is kept of them (the report's texts) masked like the
+        service's database (kb.masking): the report is stored, and customers' messages are personal data."""
+        return _masked(self._check(r))
+
+    def _check(self, r: Reply) -> Checked:
         topic = self.topic(r.message, r.reply)
         links = [_norm_url(u) for u in _URL.findall(r.reply)]
         article = self.served.get(topic) if topic else None
@@ -226,6 +232,12 @@ class AgentChecker:
             c.flags.append("low_agreement")
             c.reasons.append(f"content agreement {agreement:.2f} with the approved answer")
         return c
+
+
+def _masked(c: Checked) -> Checked:
+    c.message, c.reply = mask(c.message), mask(c.reply)
+    c.links, c.reasons = [mask(link) for link in c.links], [mask(reason) for reason in c.reasons]
+    return c
 
 
 def run_agents(engine: Engine, replies: Sequence[Reply], corpus: Corpus, *, seed: int = 7,

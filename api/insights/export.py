@@ -2,8 +2,8 @@
 article and topic shown, rising subjects with their figures), then the feedback per article over the periods
 shown, then the groups of unanswered messages.
 
-Cells that a spreadsheet would run as a formula (starting with = + - @) get a leading apostrophe: article titles
-and group labels come from editors and customers.
+Cells that a spreadsheet would run as a formula (starting with = + - @, also after spaces or invisible characters,
+and in full width: ＝) get a leading apostrophe: article titles and group labels come from editors and customers.
 
     >>> text = to_csv(insights)  # doctest: +SKIP
     >>> text.splitlines()[0]  # doctest: +SKIP
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterator
 
 from fastapi.responses import Response
@@ -25,8 +26,19 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: object) -> str:
+    """`value` as a cell no spreadsheet runs: a leading apostrophe when it starts with a formula character, also
+    after spaces, no-break spaces or invisible characters, and in its full-width form (`＝`, `＋`, `－`, `＠`).
+
+        >>> _cell("＝1+1"), _cell(" @SUM(A1)"), _cell("Voedt suiker kanker?")
+        ("'＝1+1", "' @SUM(A1)", 'Voedt suiker kanker?')
+    """
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
+    start = 0
+    while start < len(text) and text[start] not in "\t\r" and (
+            text[start].isspace() or unicodedata.category(text[start]) == "Cf"):
+        start += 1  # Excel and LibreOffice skip these before reading a formula
+    head = unicodedata.normalize("NFKC", text[start:start + 1])
+    return "'" + text if head.startswith(_FORMULA) else text
 
 
 def rows(out: InsightsOut) -> Iterator[tuple[object, ...]]:

@@ -168,7 +168,7 @@ def article_view(request: Request, article_id: str, settings: SettingsDep, sessi
     corpus, _ = _cache.get(settings.articles_dir)
     article = corpus.articles.get(article_id)
     if article is None:
-        raise NotFound(f"geen artikel met id '{article_id}' in {settings.articles_dir}")
+        raise NotFound(f"geen artikel met id '{article_id[:200]}' in de artikelenmap")  # no server path
     raw = read_inside(Path(article.path), settings.articles_dir)  # as the corpus read it: never through a link
     if isinstance(raw, Problem):
         raise NotFound(f"{shown(article.path, settings.articles_dir)}: {raw.message}")

@@ -12,6 +12,7 @@ CSP that forbids scripts and network access.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from eval import gate
 from eval.report import fmt
 from kb.errors import NotFound
 
+log = logging.getLogger("kb.api")
 router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
 #: At most this many JSON files are read per page view (a reports folder can grow for years).
@@ -110,8 +112,9 @@ def report_html(relative: str, settings: SettingsDep, session: QaPage) -> Respon
             target.with_suffix(".json").is_file()
     except (OSError, ValueError):  # a NUL byte or an unreadable path: not a report either
         listed = False
-    if not listed:
-        raise NotFound(f"no report '{relative}' in {settings.reports_dir}")
+    if not listed:  # where it looked goes to the log, never into the answer
+        log.info("no report %r below %s", relative, root)
+        raise NotFound(f"no report '{relative[:200]}' in the reports folder")
     return FileResponse(target, media_type="text/html; charset=utf-8",
                         headers={"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff",
                                  "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})

@@ -67,7 +67,7 @@ requests = Table(
     Column("request_id", StoredText, primary_key=True),
     Column("created", StoredText, nullable=False),
     Column("key_id", StoredText),
-    # Masked (api/insights/masking.py) when stored; NULL once older than KB_RETENTION_DAYS (api/insights/retention.py).
+    # Masked (kb/masking.py) when stored; NULL once older than KB_RETENTION_DAYS (api/insights/retention.py).
     Column("message", StoredText),
     Column("channel", StoredText, nullable=False),
     Column("article_ids", StoredText, nullable=False),  # JSON list of the article ids offered, best first
