@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from api.db import open_database
-from api.pages.wording import SHORT_MONTHS, nl_date
 from bench.traffic import Traffic, TrafficPlan, generate, load
 from kb.config import Settings
 from tests.browser.conftest import PageService, browser_missing, shoot
@@ -29,6 +28,17 @@ from playwright.sync_api import expect  # noqa: E402  # only once we know playwr
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 PHONE = {"width": 390, "height": 844}
+MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+          "november", "december")
+
+
+def dutch_day(day: dt.date) -> str:
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def short_day(day: dt.date) -> str:
+    """How an axis names a day, with the Dutch abbreviations: `1 dec`, `6 mei`, `3 mrt`."""
+    return f"{day.day} {('jan feb mrt apr mei jun jul aug sep okt nov dec').split()[day.month - 1]}"
 THANKS = ("dank je wel voor de snelle hulp!", "thanks so much for your help", "heel erg bedankt, much appreciated",
           "dank dank dank!! so much love")
 
@@ -57,7 +67,7 @@ def test_a_new_install_says_since_when_how_much_history_rising_needs_and_offers_
     page = open_as("editor")
     page.goto("/insights")
     note = page.locator("#history-note")
-    expect(note).to_contain_text(f"Gegevens sinds {nl_date(_first_day(traffic))}")
+    expect(note).to_contain_text(f"Gegevens sinds {dutch_day(_first_day(traffic))}")
     assert "6 weken geschiedenis" in note.inner_text() and "kan pas stijgen" in note.inner_text()
     shoot(page, "insights-new-install")
     note.locator("#day-view").click()
@@ -100,7 +110,7 @@ def test_counts_step_in_whole_numbers_and_day_labels_never_touch(open_as: Any, t
     for chart in charts:
         assert all(float(v).is_integer() for v in chart["y"]), chart["y"]  # never 6.25 messages
         x = chart["x"]
-        assert len(x) >= 3 and x[-1]["text"] == f"{today.day} {SHORT_MONTHS[today.month - 1].rstrip('.')}", x
+        assert len(x) >= 3 and x[-1]["text"] == short_day(today), x
         touching = [(a["text"], b["text"]) for a, b in itertools.pairwise(x) if b["left"] < a["right"] + 2]
         assert touching == [], (chart["name"], touching)
     shoot(page, f"insights-days-{width}")
