@@ -169,7 +169,9 @@ def figures(items: list[GoldenItem]) -> dict[str, Any]:
                            for i in answerable]),
         "mrr": measured([reciprocal_rank(i.suggested, i.expected) for i in answerable if i.expected]),
         "ranked_hit@1": measured([1.0 if i.ranked[:1] == [i.expected] else 0.0 for i in answerable]),
-        "no_match_precision": nm_precision if any(predicted) else None,
+        # Only a slice with messages that need no article can say how well no-match is given: in the others (an
+        # article type's slice holds none) every no-match is wrong by construction and precision reads 0.000.
+        "no_match_precision": nm_precision if any(actual) and any(predicted) else None,
         "no_match_recall": nm_recall if any(actual) else None,
         "tiers": tiers,
     }
@@ -273,8 +275,9 @@ def golden_sections(summary: dict[str, Any], cuts: Mapping[str, float] | None = 
                     "this axis; dashed lines mark where.", svg=chart),
             Section("Per split, language, type and kind", slices,
                     note="test: written blind and never used to write claims or tune; dev: everything tuned on. "
-                    "–: nothing to measure in that slice (no message got that tier; no message without an article, "
-                    "so no-match recall says nothing; no message got no-match, so its precision says nothing)."),
+                    "–: nothing to measure in that slice (no message got that tier; or the slice holds no message "
+                    "without an article, so no-match precision and recall say nothing there; or no message got "
+                    "no-match, so its precision says nothing)."),
             Section("Real Dutch tweets (no-match on real traffic)", tweets),
             Section("Which articles get mixed up", confusion, svg=confusion_svg(mixed)),
             Section("Every miss", misses)]
