@@ -222,11 +222,12 @@ def _legend(names: Sequence[str], colours: Sequence[str], x0: float, y0: float, 
 
 def lines_svg(labels: Sequence[str], series: Mapping[str, Sequence[float]], *,
               marked: Mapping[str, Sequence[bool]] | None = None, title: str = "", width: int = 720,
-              height: int = 240, integer: bool = False, font: int = 12, css_class: str = "chart") -> str:
+              height: int = 240, integer: bool = False, font: int = 12, css_class: str = "chart",
+              tips: Sequence[str] | None = None) -> str:
     """Lines over time, one per series (e.g. messages per week per article); `marked` points (e.g. a rising
     subject's surge) get a red ring and their line is drawn thicker. Scales to its container (viewBox); draw a
     narrower one for a phone (`width=360`) so its text stays as large as on a laptop. `integer`: counts, so the
-    axis has whole steps.
+    axis has whole steps. `tips`: each point's period in full for its tooltip (the axis may say it shorter).
 
         >>> svg = lines_svg(["W1", "W2", "W3"], {"5g": [3, 4, 30], "suiker": [5, 6, 5]},
         ...                 marked={"5g": [False, False, True]}, title="per week")
@@ -260,7 +261,8 @@ def lines_svg(labels: Sequence[str], series: Mapping[str, Sequence[float]], *,
         parts.append(f'<g class="series" data-name="{escape(name)}"><polyline points="{points}" fill="none" '
                      f'stroke="{colours[i]}" stroke-width="{3.5 if rising[i] else 2}" stroke-linejoin="round"/>')
         for j, (x, v) in enumerate(zip(xs, values, strict=True)):
-            tip = f"<title>{escape(name)} · {escape(labels[j])}: {v:g}{' · stijgt' if flags[j] else ''}</title>"
+            tip = (f"<title>{escape(name)} · {escape((tips or labels)[j])}: {v:g}"
+                   f"{' · stijgt' if flags[j] else ''}</title>")
             if flags[j]:
                 parts.append(f'<circle class="marked" cx="{x:.1f}" cy="{y(v):.1f}" r="7" fill="#fff" '
                              f'stroke="{ALERT}" stroke-width="3">{tip}</circle>')
@@ -273,7 +275,7 @@ def lines_svg(labels: Sequence[str], series: Mapping[str, Sequence[float]], *,
 
 def columns_svg(labels: Sequence[str], stacks: Mapping[str, Sequence[float]], *, colours: Sequence[str] = COLOURS,
                 title: str = "", width: int = 720, height: int = 180, integer: bool = False, font: int = 12,
-                css_class: str = "chart") -> str:
+                css_class: str = "chart", tips: Sequence[str] | None = None) -> str:
     """Stacked columns per label (e.g. messages per week: answered and no match), with a legend.
 
         >>> columns_svg(["W1", "W2"], {"answered": [90, 80], "no match": [10, 20]}).count("<rect")
@@ -305,8 +307,8 @@ def columns_svg(labels: Sequence[str], stacks: Mapping[str, Sequence[float]], *,
         for k, (name, values) in enumerate(stacks.items()):
             h = height * values[i] / ceiling
             parts.append(f'<rect x="{x - bar / 2:.1f}" y="{y(base) - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                         f'fill="{colours[k % len(colours)]}"><title>{escape(labels[i])} · {escape(name)}: '
-                         f"{values[i]:g}</title></rect>")
+                         f'fill="{colours[k % len(colours)]}"><title>{escape((tips or labels)[i])} · '
+                         f"{escape(name)}: {values[i]:g}</title></rect>")
             base += values[i]
     parts.extend(_x_labels(labels, xs, top + height + 18, plot_w, font))
     parts.extend(legend)

@@ -77,26 +77,27 @@ def _both(draw: Callable[..., str], *args: Any, **kwargs: Any) -> Markup:
                                                               **kwargs))  # escaped in eval.charts
 
 
-def _lines(series: list[SeriesOut], labels: list[str], title: str) -> Markup:
+def _lines(series: list[SeriesOut], labels: list[str], tips: list[str], title: str) -> Markup:
     shown = series[:LINES] + [s for s in series[LINES:] if any(s.rising)]
     titles = [s.title for s in shown]
     names = {s.id: s.title if titles.count(s.title) == 1 else f"{s.title} ({s.id})" for s in shown}
     return _both(lines_svg, labels, {names[s.id]: s.counts for s in shown},
-                 marked={names[s.id]: s.rising for s in shown}, title=title, integer=True)
+                 marked={names[s.id]: s.rising for s in shown}, title=title, integer=True, tips=tips)
 
 
 def charts(out: InsightsOut) -> dict[str, Markup]:
     """The page's SVG charts; eval.charts escapes every label, so they go into the page as markup."""
     labels = [short_label(p, out.period) for p in out.periods]
+    tips = [p.label for p in out.periods]
     unit = "dag" if out.period == "day" else "week"
     feedback = {f.title: {k: getattr(f, k) for k, _, _ in FEEDBACK_PARTS} for f in out.feedback}
     return {
         "volume": _both(columns_svg, labels, {
             "met suggestie": [p.volume - p.no_match for p in out.periods],
             "geen suggestie": [p.no_match for p in out.periods]}, colours=("#1f5fa8", ALERT),
-            title=f"Berichten per {unit}", integer=True),
-        "articles": _lines(out.articles, labels, f"Meest gevraagde artikelen per {unit}"),
-        "topics": _lines(out.topics, labels, f"Onderwerpen per {unit}"),
+            title=f"Berichten per {unit}", integer=True, tips=tips),
+        "articles": _lines(out.articles, labels, tips, f"Meest gevraagde artikelen per {unit}"),
+        "topics": _lines(out.topics, labels, tips, f"Onderwerpen per {unit}"),
         "feedback": Markup(
             stacked_bars_svg(feedback, FEEDBACK_PARTS, title="Wat agents met de suggesties deden", width=WIDE)
             + stacked_bars_svg(feedback, FEEDBACK_PARTS, title="Wat agents met de suggesties deden", width=PHONE,
