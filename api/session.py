@@ -171,7 +171,8 @@ def require_page(role: str):  # type: ignore[no-untyped-def]
         if session is None:
             raise Unauthorized("log in with your API key to open this page")
         if not session.key.may(role):
-            raise Forbidden(f"this page needs {needs(role)}; you are logged in with role {session.key.role}")
+            raise Forbidden(f"this page needs {needs(role)}; you are logged in with role {session.key.role}",
+                            needs=role, role=session.key.role)
         return session
 
     check.required_role = role  # type: ignore[attr-defined]  # same attribute as api.deps.require

@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from eval.agents import agents_sections
+from eval.agents_report import agents_sections
 from eval.report import write_report
 
 log = logging.getLogger("kb.retention")

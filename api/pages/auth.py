@@ -77,7 +77,8 @@ async def login(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     key = db.check_key(presented) if presented else None
     if key is None or not key_allowed(key, settings, presented):
         after_failed_key(request, presented)
-        return _login_page(request, error="Onbekende of ingetrokken sleutel. Unknown or revoked key.",
+        return _login_page(request, error="Deze sleutel kennen we niet, of hij is ingetrokken. Plak de hele "
+                           "sleutel (hij begint met kb_), of vraag een beheerder om een nieuwe.",
                            next_path=safe_next(form.get("next"), ""), status=401)
     target = safe_next(form.get("next"), HOME.get(key.role, "/agent"))
     response = RedirectResponse(target, status_code=303)

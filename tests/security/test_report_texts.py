@@ -23,12 +23,12 @@ from tests.conftest import ARTICLES
 
 pytestmark = pytest.mark.e2e
 
-PERSONAL = ("ria.de.vries@example.nl", "06-12345678", "+31 6 2345 6789", "NL91 ABNA 0417 1643 00")
+PERSONAL = ("ria.de.vries@example.nl", "06-12345678", "+31 6 2345 6789", "NL91 ABNA 0417 1643 00", "0687654321")
 REPLIES = [
     Reply("1", "anna", "x", f"klopt het dat suiker kanker voedt? mail me op {PERSONAL[0]}",
           f"Ja dat klopt, bel ons op {PERSONAL[1]}", "2026-11-02T10:00:00"),
     Reply("2", "bram", "x", f"voedt suiker kanker? ik ben bereikbaar op {PERSONAL[2]}",
-          "Nee, suiker voedt kanker niet. https://www.kwf.nl/", "2026-11-03T10:00:00"),
+          f"Nee, suiker voedt kanker niet. Bel {PERSONAL[4]}. https://www.kwf.nl/", "2026-11-03T10:00:00"),
     Reply("3", "anna", "facebook", f"geeft 5G kanker? stort het terug op {PERSONAL[3]}",
           f"Nee. Mail ons: {PERSONAL[0]}", "2026-11-04T10:00:00"),
 ]
