@@ -71,7 +71,7 @@ def summary(report: dict[str, Any]) -> list[str]:
         >>> from bench.cli import summary  # doctest: +SKIP
         >>> summary(run_bench(settings, BenchConfig.quick()))[0]  # doctest: +SKIP
     """
-    e, r, ix = report["encoder"], report["retrieval"], report["indexing"]
+    e, r, ix, d = report["encoder"], report["retrieval"], report["indexing"], report["drafts"]
     tok = e["tokens"]
     rows = [
         ("encode 1 message, 1 thread (p50 ms)", e["plain_latency"]["p50_ms"], e["ours_latency"]["p50_ms"],
@@ -81,6 +81,7 @@ def summary(report: dict[str, Any]) -> list[str]:
         ("encode chunks, 2 cores (chunks/s)", e["plain_chunks_per_s"], e["ours_chunks_per_s"], e["throughput_ratio"]),
         ("tokens/s per core, chunks", tok["plain_batch_per_s_per_core"], tok["ours_batch_per_s_per_core"],
          round(tok["ours_batch_per_s_per_core"] / tok["plain_batch_per_s_per_core"], 3)),
+        ("render 1 draft (p50 ms)", d["in_process"]["p50_ms"], d["render_process"]["p50_ms"], d["ratio"]),
         ("retrieve top 10 (p50 ms)", r["llamaindex_retrieval"]["p50_ms"], r["ours_retrieval"]["p50_ms"],
          r["retrieval_ratio"]),
         ("index chunks/s vs raw encoder", ix["raw_encoder_chunks_per_s"], ix["index_chunks_per_s"],
