@@ -31,6 +31,7 @@ from eval.golden import (
     run_golden,
     summarise,
 )
+from eval.kinds_cli import kinds as kinds_command
 from eval.markdown import DEFAULT_MAX_CHARS, diff_markdown
 from eval.report import Section, write_report
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
@@ -43,6 +44,9 @@ T = TypeVar("T")
 @click.group("eval")
 def eval_group() -> None:
     """Evaluate answers against the golden set, paraphrases, agent logs and other KB versions."""
+
+
+eval_group.add_command(kinds_command)
 
 
 def _with_progress(label: str, messages: list[GoldenMessage], run: Callable[..., T]) -> T:
