@@ -19,7 +19,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kb.article import Article, ArticleType, Language, Source, Verdict
 from kb.channels import Channel
@@ -30,6 +30,9 @@ from kb.errors import InvalidInput
 from kb.language import detect
 from kb.normalize import Message
 from kb.retrieval import Match, Retriever
+
+if TYPE_CHECKING:  # kb.kind_replies builds on this module's types; the suggester only hands its result there
+    from kb.kind_replies import KindReplies, KindResult
 
 #: Candidates fetched before translations are merged and the limit is applied.
 _POOL = 12
@@ -75,6 +78,7 @@ class SuggestResult:
     channel: Channel
     suggestions: tuple[Suggestion, ...]
     no_match: bool
+    kind: KindResult | None = None  # the message's kind and its reply (kb.kind_replies); None without kinds
 
 
 @dataclass(frozen=True)
@@ -97,17 +101,20 @@ class ArticleSource(Protocol):
 
 class Suggester:
     def __init__(self, settings: Settings, retriever: Retriever, drafter: Drafter, articles: ArticleSource,
-                 clock: Callable[[], dt.date] = dt.date.today, calibration: Calibration = UNCALIBRATED) -> None:
+                 clock: Callable[[], dt.date] = dt.date.today, calibration: Calibration = UNCALIBRATED,
+                 kinds: KindReplies | None = None) -> None:
         self.settings = settings
         self.retriever = retriever
         self.drafter = drafter
         self.articles = articles
         self.clock = clock
         self.calibration = calibration
+        self.kinds = kinds
 
     def suggest(self, query: SuggestQuery, *, ranked: list[Match] | None = None) -> SuggestResult:
         """Read the message (once: bounded by KB_MAX_MESSAGE_CHARS, normalised), detect its language, rank,
-        apply the tiers and draft. `ranked` reuses a ranking."""
+        apply the tiers and draft; then the message's kind shapes the replies (kb.kind_replies). `ranked` reuses
+        a ranking."""
         message = Message.bounded(query.message, self.settings.max_message_chars)
         limit = query.limit or self.settings.default_limit
         if not 1 <= limit <= 10:
@@ -123,8 +130,9 @@ class Suggester:
         articles = self.articles.get_articles([m.article_id for m, _ in shown])
         suggestions = tuple(self._suggestion(m, p, articles[m.article_id], query, language, words)
                             for m, p in shown if m.article_id in articles and articles[m.article_id].is_served)
-        return SuggestResult(language=language, language_detected=detected, channel=query.channel,
-                             suggestions=suggestions, no_match=not suggestions)
+        result = SuggestResult(language=language, language_detected=detected, channel=query.channel,
+                               suggestions=suggestions, no_match=not suggestions)
+        return self.kinds.apply(result, message, query, articles) if self.kinds else result
 
     def rank(self, message: str | Message, language: Language) -> list[Match]:
         """Candidate articles, best first, before thresholds, with translation pairs merged (see the module
