@@ -29,9 +29,15 @@ from eval.kinds import (
     summarise_kinds,
 )
 from eval.kinds_fit import cross_validated, fit_kind_model
-from eval.report import write_report
+from eval.kinds_replies import replies_rows, reply_gate_figures, reply_headline, run_replies
+from eval.report import Section, write_report
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
+from kb.config import Settings
 from kb.embedding import CachedEmbedder, EmbeddingCache, load_embedder
+from kb.engine import Engine
+from kb.errors import KbError
+from kb.kind_replies import KindReplies
+from kb.kind_templates import KindTemplates
 from kb.kinds import KindClassifier, KindModel, advert, insult, kind_model_file, load_kind_model
 from kb.models import Embedder
 from kb.normalize import Message
@@ -53,7 +59,10 @@ def _vectors(embedder: Embedder, messages: list[KindMessage]) -> np.ndarray:
 @click.option("--write", "write", type=click.Path(path_type=Path, dir_okay=False),
               help="With --train: write the fitted model here (then set KB_KINDS_MODEL to it, or write it into "
                    "kb/kinds/ under the encoder's name to ship it).")
-def kinds(out_dir: Path | None, thresholds: Path | None, train: bool, write: Path | None) -> int:
+@click.option("--replies/--no-replies", default=True, show_default=True,
+              help="Also suggest each labelled question, thanks, complaint and story with and without kinds on the "
+                   "served index (thanks given a fact article first, questions losing theirs).")
+def kinds(out_dir: Path | None, thresholds: Path | None, train: bool, write: Path | None, replies: bool) -> int:
     """Per-kind precision and recall of the message-kind classifier on the labelled messages (real Dutch tweets,
     the golden messages, written messages; eval/data/kinds_guidelines.md). Test figures come from the model as
     it is; dev figures are cross-validated (each dev message decided by a model fitted on the other folds), so
@@ -65,7 +74,34 @@ def kinds(out_dir: Path | None, thresholds: Path | None, train: bool, write: Pat
     if write is not None and not train:
         raise click.UsageError("--write goes with --train (it writes the model --train fits)")
     settings = settings_from()
-    embedder = CachedEmbedder(load_embedder(settings), EmbeddingCache(settings.cache_path))
+    engine = _engine(settings) if replies else None
+    try:
+        return _run(settings, engine, out_dir=out_dir, thresholds=thresholds, train=train, write=write)
+    finally:
+        if engine is not None:
+            engine.close()
+
+
+def _engine(settings: Settings) -> Engine | None:
+    """The served index, for the reply checks; None (said why) when it cannot be opened or is not ready."""
+    try:
+        engine = Engine.open(settings.model_copy(update={"kinds": False}), read_only=True)
+    except KbError as e:
+        click.echo(f"note: replies not measured: {e.message}", err=True)
+        return None
+    try:
+        engine.ready()
+    except KbError as e:
+        engine.close()
+        click.echo(f"note: replies not measured: {e.message}", err=True)
+        return None
+    return engine
+
+
+def _run(settings: Settings, engine: Engine | None, *, out_dir: Path | None, thresholds: Path | None, train: bool,
+         write: Path | None) -> int:
+    embedder = CachedEmbedder(engine.embedder if engine else load_embedder(settings),
+                              EmbeddingCache(settings.cache_path))
     messages = load_kind_messages()
     if not any(m.source == "tweets" for m in messages):
         click.echo("note: ../shared/data/dutch-tweets not found: the real tweets are left out", err=True)
@@ -82,16 +118,30 @@ def kinds(out_dir: Path | None, thresholds: Path | None, train: bool, write: Pat
     summary = summarise_kinds(items)
     summary["model"] = {"model_id": model.model_id, "fitted_on": model.fitted_on,
                         "rule_precision": model.rule_precision, "trained_now": train}
+    if engine is not None:
+        kinds = KindReplies(KindClassifier(engine.embedder, model), KindTemplates(settings.templates_dir),
+                            engine.drafter, moderation_drafts=settings.moderation_drafts)
+        with Progress(TextColumn("replies"), BarColumn(), MofNCompleteColumn(), console=Console(stderr=True),
+                      transient=True) as bar:
+            task = bar.add_task("replies", total=len(messages))
+            summary["replies"] = run_replies(engine, kinds, messages,
+                                             progress=lambda done, total: bar.update(task, completed=done, total=total))
     _print(summary)
     if write is not None:
         write.parent.mkdir(parents=True, exist_ok=True)
         write.write_text(model.to_json(), encoding="utf-8")
         click.echo(f"kinds model: {write}", err=True)
     if out_dir:
-        path = write_report(out_dir, "kinds", "Message kinds", headline=kinds_headline(summary), data=summary,
-                            sections=kinds_sections(summary))
+        sections = kinds_sections(summary)
+        if "replies" in summary:
+            rows = replies_rows(summary["replies"])
+            sections.insert(1, Section("Replies with and without kinds (served index)", rows,
+                                       note="Each message suggested from one ranking twice: without kinds (every "
+                                            "message a question, as before) and with them."))
+        headline = kinds_headline(summary) | reply_headline(summary)
+        path = write_report(out_dir, "kinds", "Message kinds", headline=headline, data=summary, sections=sections)
         click.echo(f"report: {path}", err=True)
-    problems = gate.failures(kinds_gate_figures(summary), gate.load(thresholds, "kinds"))
+    problems = gate.failures(kinds_gate_figures(summary) | reply_gate_figures(summary), gate.load(thresholds, "kinds"))
     for line in problems:
         click.echo(f"below threshold: {line}", err=True)
     return EXIT_ERRORS if problems else EXIT_OK
@@ -132,3 +182,11 @@ def _print(summary: dict[str, Any]) -> None:
                 r = "  –  " if v["recall"] is None else f"{v['recall']:.3f}"
                 click.echo(f"  {kind:10} n={v['n']:4} decided={v['decided']:4} P={p} R={r}")
     click.echo(f"decided by: {summary['decided_by']}")
+    for split, r in summary.get("replies", {}).items():
+        if split in ("dev", "test"):
+            click.echo(f"replies {split}: thanks with a fact article first {r['thanks_fact_first_before']}/"
+                       f"{r['thanks']} without kinds -> {r['thanks_fact_first_after']}/{r['thanks']} with; questions "
+                       f"losing their article {r['questions_losing_their_article']}/{r['questions_answered_before']}"
+                       f"; complaints acknowledged first {r['complaints_acknowledged_first']}/{r['complaints']}; "
+                       f"stories with the story reply first {r['stories_with_story_reply_first']}/{r['stories']}; "
+                       f"drafts over the channel limit {r['drafts_over_limit']}")

@@ -31,14 +31,13 @@ import dataclasses
 import logging
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from kb.article import Article, Language
 from kb.channels import Channel
 from kb.drafting import DEFAULT_SIGNATURE, Draft, Drafter, clean_name, initials
 from kb.kind_templates import KindTemplates
-from kb.kinds import Kind, KindClassifier, KindDecision
+from kb.kinds import Kind, KindClassifier, KindDecision, KindResult, Moderation
 from kb.normalize import Message
 from kb.suggest import Suggestion, SuggestQuery, SuggestResult
 
@@ -50,28 +49,6 @@ ACTIONS = {Kind.ABUSE: "hide", Kind.SPAM: "hide"}
 #: Kinds whose article drafts are framed by the kind's reply template (its `answer` variable).
 COMPOSED = (Kind.COMPLAINT, Kind.STORY)
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+")
-
-
-@dataclass(frozen=True)
-class Moderation:
-    """A message to moderate rather than answer: the action, and why."""
-
-    action: str
-    reason: Kind
-
-
-@dataclass(frozen=True)
-class KindResult:
-    """A message's kind and what follows from it: the reply to offer first (a Draft, or None), the guideline
-    for the agent, and the moderation flag."""
-
-    kind: Kind
-    probability: float
-    decided_by: str
-    reply: Draft | None = None
-    reply_template: str | None = None
-    guideline: str | None = None
-    moderation: Moderation | None = None
 
 
 class KindReplies:

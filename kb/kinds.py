@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.drafting import Draft
 from kb.errors import ConfigError
 from kb.models import Embedder, file_slug
 from kb.normalize import Message
@@ -234,6 +235,28 @@ class KindDecision:
     probability: float
     decided_by: str  # "model", "rule:insult", "rule:advert" or "default"
     probabilities: tuple[tuple[Kind, float], ...] = ()  # every kind's model probability, best first
+
+
+@dataclass(frozen=True)
+class Moderation:
+    """A message to moderate rather than answer: the action, and why."""
+
+    action: str
+    reason: Kind
+
+
+@dataclass(frozen=True)
+class KindResult:
+    """A message's kind and what follows from it (made by kb.kind_replies): the reply to offer first (a Draft, or
+    None), the guideline for the agent, and the moderation flag."""
+
+    kind: Kind
+    probability: float
+    decided_by: str
+    reply: Draft | None = None
+    reply_template: str | None = None
+    guideline: str | None = None
+    moderation: Moderation | None = None
 
 
 def features(vector: np.ndarray, raw: str) -> np.ndarray:

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from kb.article import Article, ArticleType, Language, Source, Verdict
 from kb.channels import Channel
@@ -27,12 +27,10 @@ from kb.confidence import UNCALIBRATED, Calibration, probabilities
 from kb.config import Settings
 from kb.drafting import Drafter
 from kb.errors import InvalidInput
+from kb.kinds import KindResult
 from kb.language import detect
 from kb.normalize import Message
 from kb.retrieval import Match, Retriever
-
-if TYPE_CHECKING:  # kb.kind_replies builds on this module's types; the suggester only hands its result there
-    from kb.kind_replies import KindReplies, KindResult
 
 #: Candidates fetched before translations are merged and the limit is applied.
 _POOL = 12
@@ -99,10 +97,17 @@ class ArticleSource(Protocol):
     def get_articles(self, ids: list[str]) -> dict[str, Article]: ...
 
 
+class ReplyShaper(Protocol):
+    """What shapes a result by the message's kind (kb.kind_replies.KindReplies): called once per message."""
+
+    def apply(self, result: SuggestResult, message: Message, query: SuggestQuery,
+              articles: Mapping[str, Article]) -> SuggestResult: ...
+
+
 class Suggester:
     def __init__(self, settings: Settings, retriever: Retriever, drafter: Drafter, articles: ArticleSource,
                  clock: Callable[[], dt.date] = dt.date.today, calibration: Calibration = UNCALIBRATED,
-                 kinds: KindReplies | None = None) -> None:
+                 kinds: ReplyShaper | None = None) -> None:
         self.settings = settings
         self.retriever = retriever
         self.drafter = drafter
