@@ -24,6 +24,8 @@ from kb.kind_replies import KindReplies
 from kb.language import detect_language
 from kb.suggest import Suggester, SuggestQuery, SuggestResult
 
+#: The figures reply_gate_figures gives (gated only when the reply checks ran).
+REPLY_FIGURES = ("thanks_without_fact_first", "questions_keeping_their_article")
 #: Labelled kinds the reply checks read (off-topic, abuse and spam are measured by the classification figures).
 CHECKED = ("question", "thanks", "complaint", "story")
 
