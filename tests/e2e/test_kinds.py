@@ -90,7 +90,8 @@ def test_thanks_never_get_a_fact_article_first_and_questions_keep_theirs(sample_
 
 @pytest.mark.slow
 def test_kb_eval_kinds_retrains_for_the_encoder_in_one_command_and_reproduces_the_shipped_model(
-        memo_embedder: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        memo_embedder: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     import eval.kinds_cli
 
     monkeypatch.setenv("KB_DATA_DIR", str(tmp_path / "data"))
