@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 MODERATED = (Kind.ABUSE, Kind.SPAM)
 #: What the agent is told to do with a moderated message (the guideline template says how, per channel).
 ACTIONS = {Kind.ABUSE: "hide", Kind.SPAM: "hide"}
+#: Kinds a message of which, left without an article, is not a gap in the knowledge base: its kind's reply or
+#: guideline is the answer (the insights and the gaps page count only the others as no-match).
+NOT_A_GAP = (Kind.THANKS, Kind.STORY, Kind.ABUSE, Kind.SPAM)
 #: Kinds whose article drafts are framed by the kind's reply template (its `answer` variable).
 COMPOSED = (Kind.COMPLAINT, Kind.STORY)
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+")

@@ -46,7 +46,7 @@ MAX_WAIT = 30.0  # longest wait between attempts, whatever Retry-After says
 TIMEOUT = 5.0
 ROUNDS = 3  # runs in which a failed alert is tried again
 PER_RUN = 10
-KIND_NAMES = {"article": "artikel", "topic": "onderwerp", "group": "onbeantwoorde vragen over"}
+KIND_NAMES = {"article": "artikel", "topic": "onderwerp", "group": "onbeantwoorde vragen over", "kind": "berichtsoort"}
 
 
 class AlertFailed(KbError):

@@ -30,7 +30,7 @@ router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are 
 LINES = 6
 FEEDBACK_PARTS = (("used", "gebruikt", "#2f7d32"), ("edited", "aangepast", "#1f5fa8"),
                   ("rejected", "afgewezen", "#ad5700"), ("no_good_answer", "geen goed antwoord", ALERT))
-KIND_TEXT = {"article": "artikel", "topic": "onderwerp", "group": "onbeantwoord"}
+KIND_TEXT = {"article": "artikel", "topic": "onderwerp", "group": "onbeantwoord", "kind": "berichtsoort"}
 _PARAMS = ("period", "periods", "until", "channel", "language")
 
 
