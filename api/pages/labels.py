@@ -31,10 +31,16 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "status": {"draft": "concept", "published": "gepubliceerd", "retired": "ingetrokken"},
     "action": {"used": "gebruikt", "edited": "aangepast", "rejected": "afgewezen",
                "no_good_answer": "geen goed antwoord"},
+    # The message kinds (kb.kinds) and what moderation asks.
+    "kind": {"question": "vraag of bewering", "complaint": "klacht", "thanks": "bedankje of compliment",
+             "story": "persoonlijk verhaal", "abuse": "scheldpartij of belediging", "spam": "spam of reclame",
+             "offtopic": "off-topic"},
+    "moderation": {"hide": "verbergen"},
 }
 
 
 def label(code: object, kind: str) -> str:
-    """The Dutch label for `code` of `kind` (type, verdict, channel, language, confidence, status, action)."""
+    """The Dutch label for `code` of `kind` (type, verdict, channel, language, confidence, status, action, kind,
+    moderation)."""
     text = str(getattr(code, "value", code))
     return LABELS.get(kind, {}).get(text, text)

@@ -50,3 +50,50 @@ def test_the_openapi_document_describes_the_kind_fields(client: Any) -> None:
     fields = schema["SuggestOut"]["properties"]
     assert {"kind", "kind_probability", "kind_reply", "kind_guideline", "moderation"} <= set(fields)
     assert "abuse" in fields["kind"]["description"]
+
+
+def _agent_session(client: Any, key: str) -> Any:
+    import re
+
+    from fastapi.testclient import TestClient
+
+    session = TestClient(client.app, follow_redirects=False, raise_server_exceptions=False)
+    token = re.search(r'name="csrf" value="([^"]+)"', session.get("/login").text)
+    assert token and session.post("/login", data={"csrf": token.group(1), "key": key}).status_code == 303
+    return session
+
+
+def _page_suggest(session: Any, message: str, channel: str = "x") -> str:
+    import re
+
+    token = re.search(r'name="csrf" value="([^"]+)"', session.get("/agent").text)
+    assert token
+    response = session.post("/agent/suggest", data={"csrf": token.group(1), "message": message, "channel": channel,
+                                                    "customer_name": "Ria"}, headers={"X-Fragment": "1"})
+    assert response.status_code == 200, response.text
+    return str(response.text)
+
+
+def test_the_agent_page_shows_the_kind_its_guideline_and_the_kind_reply_first(client: Any, keys: Any) -> None:
+    html = _page_suggest(_agent_session(client, keys["agent"]), COMPLAINT)
+    assert 'data-kind="complaint"' in html and ">klacht<" in html
+    assert "Vraag om een privébericht" in html  # the guideline
+    reply = html.index('class="suggestion kind-reply"')
+    first_article = html.index('data-article-id="donatie-stopzetten"')
+    assert reply < first_article  # the acknowledgement is offered first, and Alt+C copies it
+    assert html.index("Alt+C") < first_article
+    assert "Geen passend artikel gevonden" not in html
+
+
+def test_the_agent_page_flags_abuse_for_moderation_without_a_draft(client: Any, keys: Any) -> None:
+    html = _page_suggest(_agent_session(client, keys["agent"]), "Stelletje oplichters, kankerlijers zijn jullie")
+    assert "Modereren: verbergen, geen concept" in html and "scheldpartij of belediging" in html
+    assert "<textarea" not in html and "Geen passend artikel gevonden" not in html
+
+
+def test_feedback_on_a_kind_reply_is_stored_without_an_article(client: Any, auth: Any) -> None:
+    body = _suggest(client, auth["agent"], message="Dank jullie wel voor de snelle hulp gisteren!", channel="x")
+    assert body["kind"] == "thanks"
+    response = client.post("/v1/feedback", headers=auth["agent"], json={
+        "request_id": body["request_id"], "action": "used", "final_text": body["kind_reply"]["draft"]})
+    assert response.status_code == 201, response.text
