@@ -116,3 +116,23 @@ def test_kb_eval_kinds_retrains_for_the_encoder_in_one_command_and_reproduces_th
 
     with pytest.raises(ConfigError, match="fitted for encoder"):
         load_kind_model("sentence-transformers/all-MiniLM-L6-v2", written)
+
+
+def test_consistency_reads_complaint_replies_for_tone_on_the_real_engine(sample_engine: Any) -> None:
+    from eval.agent_sources import Reply
+    from eval.agents import run_agents
+    from kb.corpus import build_corpus, iter_article_files
+
+    complaint = next(m for m, k in ISSUE.items() if k is Kind.COMPLAINT)
+    answer = ("Stoppen of aanpassen kan altijd via het formulier op onze site, telefonisch of per mail. "
+              "https://www.hoopengezondheid.example/donatie-wijzigen")
+    warm = f"Wat vervelend, sorry! {answer} Stuur je ons een DM? Dan zoeken we het uit."
+    replies = [Reply("r1", "Sanne", "x", complaint, warm), Reply("r2", "Mehmet", "x", complaint, warm),
+               Reply("r3", "Joris", "x", complaint, f"Wat vervelend! {answer}"),
+               Reply("r4", "Tom", "x", complaint, f"Hoi, {answer}")]
+    report = run_agents(sample_engine, replies, build_corpus(iter_article_files(ARTICLES)))
+    flags = {c["id"]: c["flags"] for c in report["checked"]}
+    assert all(c["kind"] == "complaint" for c in report["checked"])
+    assert "no_apology" in flags["r4"] and "no_apology" not in flags["r3"]
+    assert report["per_kind"]["complaint"]["apology"] == 0.75
+    assert report["tone"]["replies"] == 4 and report["tone"]["percent_agreement"] < 1.0
