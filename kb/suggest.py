@@ -27,7 +27,7 @@ from kb.confidence import UNCALIBRATED, Calibration, probabilities
 from kb.config import Settings
 from kb.drafting import Drafter
 from kb.errors import InvalidInput
-from kb.kinds import KindResult
+from kb.kinds import KindDecision, KindResult
 from kb.language import detect
 from kb.normalize import Message
 from kb.retrieval import Match, Retriever
@@ -98,10 +98,13 @@ class ArticleSource(Protocol):
 
 
 class ReplyShaper(Protocol):
-    """What shapes a result by the message's kind (kb.kind_replies.KindReplies): called once per message."""
+    """What shapes a result by the message's kind (kb.kind_replies.KindReplies): `apply` is called once per
+    message; `classify` tells a message's kind alone (evaluation)."""
 
     def apply(self, result: SuggestResult, message: Message, query: SuggestQuery,
               articles: Mapping[str, Article]) -> SuggestResult: ...
+
+    def classify(self, message: str | Message) -> KindDecision: ...
 
 
 class Suggester:
