@@ -25,6 +25,7 @@ ISSUE = {
     "ermee.": Kind.COMPLAINT,
     "Wat een prachtige campagne, ik moest er echt van huilen ❤️ dank jullie wel": Kind.THANKS,
     "Mijn vader is vanochtend overleden. Hij heeft zo lang gevochten tegen de kanker.": Kind.STORY,
+    "vandaag 5 jaar kankervrij!": Kind.STORY,
     "Stelletje oplichters, kankerlijers zijn jullie": Kind.ABUSE,
     "🔥 VERDIEN €500 PER DAG VANUIT HUIS!! klik op de link in mijn bio 🔥": Kind.SPAM,
     "klopt het dat suiker kanker voedt? mn schoonmoeder zegt dat ik moet stoppen met fruit": Kind.QUESTION,
