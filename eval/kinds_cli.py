@@ -144,7 +144,8 @@ def _run(settings: Settings, engine: Engine | None, *, out_dir: Path | None, thr
     minimums = gate.load(thresholds, "kinds")
     if "replies" not in summary:  # no served index: the reply minimums cannot be measured, so they are not gated
         minimums = {k: v for k, v in minimums.items() if k not in REPLY_FIGURES}
-    problems = gate.failures(kinds_gate_figures(summary) | reply_gate_figures(summary), minimums)
+    figures: dict[str, float | None] = {**kinds_gate_figures(summary), **reply_gate_figures(summary)}
+    problems = gate.failures(figures, minimums)
     for line in problems:
         click.echo(f"below threshold: {line}", err=True)
     return EXIT_ERRORS if problems else EXIT_OK

@@ -46,7 +46,7 @@ class DayCount:
     article: str | None  # None: no match (or a request from before the insights were recorded)
     tier: str | None
     count: int
-    kind: str | None = None  # the message kind (kb.kinds); None before migration 0003 or with KB_KINDS off
+    kind: str | None = None  # the message kind (kb.kinds); None before migration 0005 or with KB_KINDS off
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,13 @@ def day_counts(db: Database, start: dt.date, end: dt.date, filters: Filters) -> 
              .group_by(_DAY, requests.c.top_article, requests.c.tier, requests.c.kind))
     return [DayCount(dt.date.fromisoformat(r["day"]), r["top_article"], r["tier"], int(r["n"]), r["kind"])
             for r in db.read(query)]
+
+
+def first_day(db: Database) -> dt.date | None:
+    """The UTC day of the first request on record (the index's first column: one look-up), None before any."""
+    rows = db.read(select(func.min(requests.c.created).label("first")))
+    first = rows[0]["first"] if rows else None
+    return dt.date.fromisoformat(first[:10]) if first else None
 
 
 def feedback_mix(db: Database, start: dt.date, end: dt.date, filters: Filters) -> dict[str, dict[str, int]]:

@@ -1,4 +1,4 @@
-"""0003: the message kind per request (issue 27), so the insights count complaints and abuse per period and see
+"""0005: the message kind per request (issue 27), so the insights count complaints and abuse per period and see
 them surge.
 
 - requests: `kind` (question, complaint, thanks, story, abuse, spam, offtopic), NULL for rows from before (and
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision: str | None = "0002"
+revision = "0005"
+down_revision: str | None = "0004"
 branch_labels = None
 depends_on = None
 
