@@ -146,6 +146,8 @@ def error_text(code: str, details: Mapping[str, Any], message: str) -> str:
         needs, role = str(details["needs"]), str(details["role"])
         return (f"Dit is alleen voor {MAY.get(needs, needs)}. Je bent ingelogd met de rol {ROLE.get(role, role)}; "
                 f"vraag een beheerder om een sleutel met de juiste rol.")
+    if code == "csrf_refused" and details.get("https_only"):  # the page's Dutch would drop the English hint
+        return ERRORS[code] + " In productie gaat het inlogcookie alleen over HTTPS: open deze pagina via https://."
     if code == "not_found" and message.startswith("geen "):
         return message[0].upper() + message[1:] + "."
     return ERRORS.get(code, ERRORS["internal_error"] if code.endswith("error") else ERRORS["invalid_input"])

@@ -161,7 +161,7 @@ def test_while_a_reindex_runs_the_api_and_the_editor_page_answer_at_once(sample_
         error = assert_error_shape(api, 409)
         assert error["code"] == "reindex_running" and "already running" in error["message"]
         assert page.status_code == 303 and page.headers["location"] == "/editor/index?busy=1"
-        assert "a re-index is already running" in client.get(page.headers["location"]).text
+        assert "Er loopt al een herindexering" in client.get(page.headers["location"]).text
         documented = client.app.openapi()["paths"]["/v1/index"]["post"]["responses"]["409"]["description"]
         assert "reindex_running" in documented
 
