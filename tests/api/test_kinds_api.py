@@ -78,7 +78,7 @@ def test_the_agent_page_shows_the_kind_its_guideline_and_the_kind_reply_first(cl
     html = _page_suggest(_agent_session(client, keys["agent"]), COMPLAINT)
     assert 'data-kind="complaint"' in html and ">klacht<" in html
     assert "Vraag om een privébericht" in html  # the guideline
-    reply = html.index('class="suggestion kind-reply"')
+    reply = html.index('class="kind-reply"')
     first_article = html.index('data-article-id="donatie-stopzetten"')
     assert reply < first_article  # the acknowledgement is offered first, and Alt+C copies it
     assert html.index("Alt+C") < first_article
