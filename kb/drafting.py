@@ -202,6 +202,16 @@ class Drafter:
             text = _tidy(article.sections.answer)
             return Draft(text, channel.length(text), warnings=("template_error",))
 
+    def render_template(self, name: str, context: dict[str, Any]) -> str:
+        """Any template of the folder (a kind template: `kinds/thanks.default.nl.j2`) rendered in the render
+        processes under their hard deadline, untidied; RenderFailed when it fails or is killed.
+
+            >>> drafter.render_template("kinds/thanks.default.nl.j2", context)  # doctest: +SKIP
+        """
+        if self._pool is None:
+            raise RenderFailed("crashed", "the render processes are closed")
+        return self._pool.render(name, [context])[0]
+
     @property
     def _seconds(self) -> float:
         return self._pool.seconds if self._pool is not None else 0.0

@@ -42,7 +42,8 @@ class Engine:
         `read_only`: the store reads with KB_QDRANT_READ_API_KEY where one is set (the service does)."""
         drafter = Drafter(settings.templates_dir, workers=settings.render_workers)
         try:
-            kind_templates = KindTemplates(settings.templates_dir) if settings.kinds else None
+            kind_templates = (KindTemplates(settings.templates_dir, render_in=drafter.render_template)
+                              if settings.kinds else None)
             # The kind classifier and the retriever both read the message's query vector: embedded once.
             embedder = RecentQueries(embedder or load_embedder(settings))
             store = store or open_store(settings, read_only=read_only)

@@ -90,6 +90,7 @@ class KindReplies:
         sign = clean_name(query.agent_signature) if query else None
         return {"kind": str(kind), "channel": str(channel), "language": str(language),
                 "customer_name": clean_name(query.customer_name) if query else None,
+                "agent_signature": sign,  # as the agent gave it (issue 26): the template picks its default
                 "signature": sign or DEFAULT_SIGNATURE, "initials": initials(sign) if sign else "HG", "answer": None,
                 "sources": [], "article": None}
 

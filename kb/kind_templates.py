@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ def sample_context(kind: Kind, channel: Channel, language: Language, *, answer: 
                    name: str | None = "Sam") -> dict[str, Any]:
     """What a test render passes: the variables every kind template may use (see articles/_templates/README.md)."""
     return {"kind": str(kind), "channel": str(channel), "language": str(language), "customer_name": name,
-            "signature": "Team Hoop & Gezondheid", "initials": "HG", "answer": answer,
+            "agent_signature": None, "signature": "Team Hoop & Gezondheid", "initials": "HG", "answer": answer,
             "sources": [{"title": "Bron", "url": "https://www.example.org/"}] if answer else [],
             "article": {"id": "voorbeeld", "title": "Voorbeeld", "type": "faq", "verdict": None} if answer else None}
 
@@ -61,8 +62,12 @@ class KindTemplates:
 
     `strict` (start-up): any problem raises TemplateError carrying all of them; otherwise `.problems` lists them."""
 
-    def __init__(self, templates_dir: Path, *, strict: bool = True) -> None:
+    def __init__(self, templates_dir: Path, *, strict: bool = True,
+                 render_in: Callable[[str, dict[str, Any]], str] | None = None) -> None:
         self.folder = templates_dir / FOLDER
+        # The service renders in the drafter's killable processes (Drafter.render_template), as article drafts
+        # are: the sandbox's step counter alone cannot stop one long call. Without it (lint, tests): in process.
+        self._render_in = render_in
         self._env = BoundedSandbox(loader=TemplateFolderLoader(templates_dir), undefined=jinja2.StrictUndefined,
                                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
         self._names = self._discover()
@@ -174,6 +179,8 @@ class KindTemplates:
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         """The template `name` (from reply_name/guideline_name) rendered and tidied; raises on a render error."""
+        if self._render_in is not None:
+            return tidy(self._render_in(name, context))
         return tidy(render_bounded(self._compiled[name], context))
 
 
