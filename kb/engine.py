@@ -13,7 +13,9 @@ from kb.confidence import load_calibration
 from kb.config import Settings
 from kb.drafting import Drafter
 from kb.embedding import CachedEmbedder, Embedder, EmbeddingCache, load_embedder
+from kb.learned import LearnedEvidence, RecentQueries
 from kb.lexical import SparseEncoder
+from kb.near_repeat import load_near_repeat
 from kb.retrieval import Retriever
 from kb.served import IndexInfo, ServedIndex
 from kb.store import Store, open_store
@@ -30,6 +32,8 @@ class Engine:
     served: ServedIndex
     retriever: Retriever
     suggester: Suggester
+    #: The learned phrasings in force (empty until the service loads them: api/learned/).
+    learned: LearnedEvidence
 
     @classmethod
     def open(cls, settings: Settings, *, embedder: Embedder | None = None, store: Store | None = None,
@@ -38,15 +42,18 @@ class Engine:
 
         `read_only`: the store reads with KB_QDRANT_READ_API_KEY where one is set (the service does)."""
         drafter = Drafter(settings.templates_dir)
-        embedder = embedder or load_embedder(settings)
+        # The learned evidence reads the vector the retriever made for the same message (kb.learned).
+        embedder = RecentQueries(embedder or load_embedder(settings))
         store = store or open_store(settings, read_only=read_only)
         sparse = SparseEncoder()
         served = ServedIndex(store, settings)
         retriever = Retriever(store, embedder, sparse, alias=settings.collection, mode=settings.search_mode,
                               fusion=settings.fusion)
         calibration = load_calibration(embedder.model_id, settings.calibration)
-        suggester = Suggester(settings, retriever, drafter, served, calibration=calibration)
-        return cls(settings, store, embedder, sparse, drafter, served, retriever, suggester)
+        learned = LearnedEvidence(load_near_repeat(embedder.model_id, embedder.dim), embedder,
+                                  short_words=settings.short_message_words)
+        suggester = Suggester(settings, retriever, drafter, served, calibration=calibration, evidence=learned)
+        return cls(settings, store, embedder, sparse, drafter, served, retriever, suggester, learned)
 
     def ready(self) -> IndexInfo:
         """Raise IndexNotReady / StoreUnavailable unless suggestions can be served."""
