@@ -110,7 +110,7 @@ class Suggester:
         self.articles = articles
         self.clock = clock
         self.calibration = calibration
-        self.evidence: Evidence = evidence or NoEvidence()
+        self.evidence: Evidence = NoEvidence() if evidence is None else evidence  # (an empty one is falsy)
 
     def suggest(self, query: SuggestQuery, *, ranked: list[Match] | None = None) -> SuggestResult:
         """Read the message (once: bounded by KB_MAX_MESSAGE_CHARS, normalised), detect its language, rank,
