@@ -19,11 +19,14 @@ message:
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import uuid
 from typing import Any
 
 from api.db import Database
+from api.learned.privacy import mask_personal
+from api.learned.service import Learning
 from api.metrics import Metrics
 from api.schemas import FeedbackIn, FeedbackOut, IndexIn, SuggestIn, SuggestOut
 from indexer.run import run_index
@@ -33,6 +36,8 @@ from kb.errors import InvalidInput, NotFound, ReindexRunning, StoreReadOnly
 from kb.normalize import Message
 from kb.store import open_store
 from kb.suggest import SuggestQuery
+
+log = logging.getLogger("kb.service")
 
 #: One re-index at a time in this process (the embedded local store allows one process; see `reindex`).
 _index_lock = threading.Lock()
@@ -49,15 +54,16 @@ def suggest(body: SuggestIn, *, settings: Settings, engine: Engine, db: Database
         agent_signature=body.agent_signature, limit=body.limit))
     request_id = uuid.uuid4().hex
     tier = str(result.suggestions[0].confidence) if result.suggestions else None  # the insights count tiers
-    db.record_request(request_id, key_id, body.message, str(body.channel), [s.article_id for s in result.suggestions],
-                      language=str(result.language), tier=tier)
+    # Stored masked, the customer's name too: what agents confirm of it may become a learned phrasing.
+    db.record_request(request_id, key_id, mask_personal(body.message, [body.customer_name]), str(body.channel),
+                      [s.article_id for s in result.suggestions], language=str(result.language), tier=tier)
     metrics.observe_suggestion(result)
     return SuggestOut.of(result, request_id)
 
 
-def feedback(body: FeedbackIn, *, db: Database, key_id: str) -> FeedbackOut:
+def feedback(body: FeedbackIn, *, db: Database, key_id: str, learning: Learning | None = None) -> FeedbackOut:
     """Store what the agent did with a suggestion (only for an article that request offered); returns once it is
-    on disk."""
+    on disk. Then `learning` counts it (api/learned/): a failure there is logged, the feedback stays stored."""
     offered = db.request_articles(body.request_id)
     if offered is None:
         raise NotFound(f"request_id: no suggestion request '{body.request_id}'", field="request_id")
@@ -65,10 +71,20 @@ def feedback(body: FeedbackIn, *, db: Database, key_id: str) -> FeedbackOut:
         raise InvalidInput(f"article_id: '{body.article_id}' was not suggested for request '{body.request_id}'; "
                            f"suggested: {', '.join(offered) or 'none'}", field="article_id")
     feedback_id = db.add_feedback(body.request_id, body.article_id, str(body.action), body.final_text, key_id)
+    if learning is not None:
+        learn(learning, body.request_id, body.article_id, str(body.action), key_id)
     return FeedbackOut(feedback_id=feedback_id, request_id=body.request_id)
 
 
-def reindex(body: IndexIn, *, engine: Engine, settings: Settings) -> dict[str, Any]:
+def learn(learning: Learning, request_id: str, article_id: str | None, action: str, key_id: str) -> None:
+    """Count one stored feedback as learning evidence; never fails the feedback it comes from."""
+    try:
+        learning.observe(request_id=request_id, article_id=article_id, action=action, key_id=key_id)
+    except Exception:  # the database away, a bug: the agent's feedback is stored; this one is not learned from
+        log.exception("learned phrasings: could not count feedback on request %s", request_id)
+
+
+def reindex(body: IndexIn, *, engine: Engine, settings: Settings, learning: Learning | None = None) -> dict[str, Any]:
     """Index the service's articles folder now; suggestions keep answering from the old build until the
     incremental update or the atomic alias swap lands.
 
@@ -80,7 +96,9 @@ def reindex(body: IndexIn, *, engine: Engine, settings: Settings) -> dict[str, A
                              "to finish (kb status shows the served commit) and ask again only if files changed since")
     try:
         if not engine.store.read_only:
-            return run_index(engine, settings.articles_dir, full=body.full).as_dict()
+            report = run_index(engine, settings.articles_dir, full=body.full).as_dict()
+            _follow_articles(learning)
+            return report
         # The service reads Qdrant with the read-only key: write with the read-write key if it was given one.
         if settings.qdrant_api_key is None:
             raise StoreReadOnly("this service reads Qdrant with the read-only key (KB_QDRANT_READ_API_KEY) and has "
@@ -88,9 +106,21 @@ def reindex(body: IndexIn, *, engine: Engine, settings: Settings) -> dict[str, A
                                 "KB_QDRANT_API_KEY set), or give the service KB_QDRANT_API_KEY too")
         writer = open_store(settings)
         try:
-            return run_index(dataclasses.replace(engine, store=writer), settings.articles_dir,
-                             full=body.full).as_dict()
+            report = run_index(dataclasses.replace(engine, store=writer), settings.articles_dir,
+                               full=body.full).as_dict()
         finally:
             writer.close()
+        _follow_articles(learning)
+        return report
     finally:
         _index_lock.release()
+
+
+def _follow_articles(learning: Learning | None) -> None:
+    """After a re-index the learned phrasings follow the served articles (kept; dropped with a removed article;
+    flagged for review when theirs changed)."""
+    if learning is not None:
+        try:
+            learning.refresh(articles_changed=True)
+        except Exception:
+            log.exception("learned phrasings: could not follow the re-indexed articles; the next refresh will")

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from api.grouping import VectorMemo
     from api.insights.background import Housekeeping
     from api.insights.context import InsightsContext
+    from api.learned.service import Learning
     from kb.engine import Engine
 
 
@@ -40,6 +41,8 @@ class Opened:
     gap_vectors: VectorMemo
     insights: InsightsContext
     housekeeping: Housekeeping
+    #: The learned phrasings (api/learned/service.py): the book, and the evidence it puts in force in the engine.
+    learning: Learning
 
 
 @dataclass
@@ -89,6 +92,10 @@ class AppState:
     @property
     def insights(self) -> InsightsContext:
         return self._started().insights
+
+    @property
+    def learning(self) -> Learning:
+        return self._started().learning
 
 
 def state_of(app: FastAPI) -> AppState:

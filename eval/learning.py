@@ -40,7 +40,7 @@ from kb.channels import Channel
 from kb.engine import Engine
 from kb.errors import InvalidInput
 from kb.language import detect_language
-from kb.learned import LearnedEvidence, RecentQueries, learned_of
+from kb.learned import LearnedEvidence, RecentQueries
 from kb.learning import Book, Observation, Rules, observe
 from kb.near_repeat import load_near_repeat
 from kb.normalize import Message

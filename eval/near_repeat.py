@@ -94,7 +94,8 @@ def pair_set(embedder: Embedder, messages: Sequence[GoldenMessage], *, seed: int
         texts += [_Text(c, m.expected, at) for c in copies(m.text, COPIES, rng, language=m.language)]
     vectors = np.asarray(embedder.embed([Message.of(t.text).text for t in texts], kind="query"), np.float32)
     first = [i for i, t in enumerate(texts) if t.original == i]
-    same, other = [], []
+    same: list[tuple[int, int]] = []
+    other: list[tuple[int, int]] = []
     for x, i in enumerate(first):
         for j in first[x + 1:]:
             a, b = texts[i].article, texts[j].article

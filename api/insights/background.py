@@ -23,12 +23,15 @@ from api.insights.context import InsightsContext
 from api.insights.models import InsightsQuery
 from api.insights.report import build
 from api.insights.retention import RetentionResult, remove_expired_texts
+from api.learned.service import Learning
 from kb.config import Settings
 
 log = logging.getLogger("kb.housekeeping")
 
 RETENTION_EVERY = 3600.0
 ALERTS_EVERY = 300.0
+#: How soon this process sees learned phrasings another process activated or an editor decided on.
+LEARNING_EVERY = 60.0
 FIRST_RUN = 5.0  # seconds after start-up: the service is ready first
 
 
@@ -37,8 +40,9 @@ class Housekeeping:
 
     def __init__(self, db: Database, settings: Settings, context: InsightsContext | None, *,
                  retention_every: float | None = None, alerts_every: float | None = None,
-                 first_run: float | None = None, webhook: Webhook | None = None) -> None:
-        self.db, self.settings, self.context = db, settings, context
+                 first_run: float | None = None, webhook: Webhook | None = None,
+                 learning: Learning | None = None) -> None:
+        self.db, self.settings, self.context, self.learning = db, settings, context, learning
         # Read when made, not when defined: tests shorten the schedule by setting the module's constants.
         self.retention_every = RETENTION_EVERY if retention_every is None else retention_every
         self.alerts_every = ALERTS_EVERY if alerts_every is None else alerts_every
@@ -50,8 +54,8 @@ class Housekeeping:
 
     @property
     def idle(self) -> bool:
-        """Nothing to do: retention off and no webhook."""
-        return not self.settings.retention_days and self.webhook is None
+        """Nothing to do: retention off, no webhook and no learned phrasings to follow."""
+        return not self.settings.retention_days and self.webhook is None and self.learning is None
 
     def start(self) -> None:
         if self.idle:
@@ -70,7 +74,7 @@ class Housekeeping:
         if not self.settings.retention_days:
             return None
         result = remove_expired_texts(self.db, self.settings.retention_days, stop=self._stop)
-        if result.requests or result.feedback:
+        if result.requests or result.feedback or result.phrasings:
             log.info("retention: %s", result)
         return result
 
@@ -83,10 +87,14 @@ class Housekeeping:
                       embedder=vectors)
         return send_alerts(self.db, self.webhook, alerts_for(today))
 
+    def run_learning(self) -> None:
+        if self.learning is not None:
+            self.learning.refresh()
+
     def _loop(self) -> None:
-        due = {"retention": time.monotonic() + self.first_run, "alerts": time.monotonic() + self.first_run}
-        every = {"retention": self.retention_every, "alerts": self.alerts_every}
-        jobs = {"retention": self.run_retention, "alerts": self.run_alerts}
+        due = {name: time.monotonic() + self.first_run for name in ("retention", "alerts", "learning")}
+        every = {"retention": self.retention_every, "alerts": self.alerts_every, "learning": LEARNING_EVERY}
+        jobs = {"retention": self.run_retention, "alerts": self.run_alerts, "learning": self.run_learning}
         while not self._stop.wait(max(0.0, min(due.values()) - time.monotonic())):
             for name, job in jobs.items():
                 if time.monotonic() < due[name]:

@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from api import service
-from api.deps import DbDep, EngineDep, MetricsDep, SettingsDep
+from api.deps import DbDep, EngineDep, LearningDep, MetricsDep, SettingsDep
 from api.errors import PAGE_TAG, wants_json
 from api.pages.render import json_ok, render
 from api.schemas import FeedbackIn, SuggestIn, SuggestOut
@@ -95,12 +95,13 @@ def agent_suggest(request: Request, engine: EngineDep, db: DbDep, metrics: Metri
 
 
 @router.post("/agent/feedback")
-def agent_feedback(request: Request, db: DbDep, session: AgentPage, form: CheckedForm) -> Response:
+def agent_feedback(request: Request, db: DbDep, learning: LearningDep, session: AgentPage,
+                   form: CheckedForm) -> Response:
     body = parse(FeedbackIn, {"request_id": form.get("request_id", ""),
                               "article_id": _blank_to_none(form.get("article_id")),
                               "action": form.get("action", ""),
                               "final_text": form.get("final_text") or None})
-    out = service.feedback(body, db=db, key_id=session.key.id)
+    out = service.feedback(body, db=db, key_id=session.key.id, learning=learning)
     if wants_json(request):
         return json_ok(out.model_dump(), status=201)
     return RedirectResponse("/agent?feedback=ok", status_code=303)

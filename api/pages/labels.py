@@ -30,11 +30,15 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "confidence": {"high": "hoog", "medium": "middel", "low": "laag", "no_match": "geen artikel"},
     "status": {"draft": "concept", "published": "gepubliceerd", "retired": "ingetrokken"},
     "action": {"used": "gebruikt", "edited": "aangepast", "rejected": "afgewezen",
-               "no_good_answer": "geen goed antwoord"},
+               "no_good_answer": "geen goed antwoord", "chosen": "zelf gekozen"},
+    # A learned phrasing's status (kb/learning.py).
+    "learned": {"candidate": "voorgesteld", "active": "actief (door medewerkers)", "approved": "goedgekeurd",
+                "rejected": "afgewezen", "merged": "in het artikel", "dropped": "artikel weg", "expired": "verlopen"},
 }
 
 
 def label(code: object, kind: str) -> str:
-    """The Dutch label for `code` of `kind` (type, verdict, channel, language, confidence, status, action)."""
+    """The Dutch label for `code` of `kind` (type, verdict, channel, language, confidence, status, action,
+    learned)."""
     text = str(getattr(code, "value", code))
     return LABELS.get(kind, {}).get(text, text)

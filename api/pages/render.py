@@ -45,6 +45,7 @@ NAV: Sequence[tuple[str, str, str]] = (
     ("Artikelen", "/editor", "editor"),
     ("Index", "/editor/index", "editor"),
     ("Te schrijven", "/editor/gaps", "editor"),
+    ("Geleerd", "/editor/learned", "editor"),
     ("QA", "/qa", "qa"),
     ("Inzichten", "/insights", "insights"),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from api import service
-from api.deps import AgentKey, DbDep, EngineDep, MetricsDep, SettingsDep
+from api.deps import AgentKey, DbDep, EngineDep, LearningDep, MetricsDep, SettingsDep
 from api.schemas import FeedbackIn, FeedbackOut, SuggestIn, SuggestOut
 
 router = APIRouter(prefix="/v1", tags=["suggestions"])
@@ -21,6 +21,6 @@ def suggest(body: SuggestIn, request: Request, engine: EngineDep, db: DbDep, met
 
 
 @router.post("/feedback", status_code=201)
-def feedback(body: FeedbackIn, db: DbDep, key: AgentKey) -> FeedbackOut:
+def feedback(body: FeedbackIn, db: DbDep, learning: LearningDep, key: AgentKey) -> FeedbackOut:
     """Store what the agent did with a suggestion; acknowledged only once it is on disk."""
-    return service.feedback(body, db=db, key_id=key.id)
+    return service.feedback(body, db=db, key_id=key.id, learning=learning)

@@ -11,7 +11,19 @@ Every text column is `StoredText`: what is written or compared is text both back
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Dialect, Identity, Index, Integer, MetaData, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Dialect,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+)
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
@@ -106,3 +118,46 @@ alerts = Table(
     Column("updated", StoredText, nullable=False),
     Column("error", StoredText),
 )
+
+learned_phrasings = Table(
+    "learned_phrasings", metadata,
+    # A message agents confirmed for an article, and the near-repeats that joined it (kb/learning.py, api/learned/).
+    Column("id", StoredText, primary_key=True),  # derived from the article id and the masked text
+    Column("article_id", StoredText, nullable=False),
+    # Masked (api/learned/privacy.py) when stored; NULL once gone: an unapproved phrasing older than
+    # KB_RETENTION_DAYS (status expired) or one whose article is no longer served (dropped).
+    Column("text", StoredText),
+    Column("vector", LargeBinary),  # float32 query vector of the text (NULL with it)
+    Column("model_id", StoredText, nullable=False),  # the model the vector is from
+    Column("language", StoredText, nullable=False),
+    Column("status", StoredText, nullable=False),  # candidate, active, approved, rejected, merged, dropped, expired
+    Column("confirmers", StoredText, nullable=False),  # JSON list of the key ids that confirmed it
+    Column("rejecters", StoredText, nullable=False),  # JSON list of the key ids that rejected its article
+    Column("confirmations", Integer, nullable=False),
+    Column("first_seen", StoredText, nullable=False),
+    Column("last_seen", StoredText, nullable=False),
+    Column("held", StoredText),  # why an eligible phrasing is not evidence (a conflict), or NULL
+    Column("review", Boolean, nullable=False),  # its article changed since it became evidence
+    Column("article_hash", StoredText),
+    Column("decided_by", StoredText),  # the editor's key name for approve / reject / remove
+    Column("exported", StoredText),  # when `kb learned export` wrote it into the article's front matter
+    Column("updated", StoredText, nullable=False),  # every change; other processes read what changed since
+)
+Index("ix_learned_phrasings_updated", learned_phrasings.c.updated)
+# The retention job finds unapproved phrasings that still have a text, oldest first.
+Index("ix_learned_phrasings_text_kept", learned_phrasings.c.first_seen,
+      sqlite_where=learned_phrasings.c.text.is_not(None), postgresql_where=learned_phrasings.c.text.is_not(None))
+
+learned_events = Table(
+    "learned_events", metadata,
+    # One row per feedback a phrasing counted: who, what, when, and the request (whose masked message, while
+    # KB_RETENTION_DAYS keeps it, is the example an editor reads). No text of its own.
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True),
+    Column("phrasing_id", StoredText, nullable=False),
+    Column("request_id", StoredText, nullable=False),
+    Column("key_id", StoredText),
+    Column("action", StoredText, nullable=False),  # used, edited, chosen, rejected
+    Column("created", StoredText, nullable=False),
+    sqlite_autoincrement=True,
+)
+Index("ix_learned_events_phrasing", learned_events.c.phrasing_id)

@@ -1,0 +1,60 @@
+"""0006: learned phrasings (issue 23): messages agents confirmed for an article, counted, and the feedback each
+counted (no text of its own). Numbered 0006 because other branches take 0003-0005; re-chained at merge.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision: str | None = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "learned_phrasings",
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("article_id", sa.Text, nullable=False),
+        sa.Column("text", sa.Text),
+        sa.Column("vector", sa.LargeBinary),
+        sa.Column("model_id", sa.Text, nullable=False),
+        sa.Column("language", sa.Text, nullable=False),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("confirmers", sa.Text, nullable=False),
+        sa.Column("rejecters", sa.Text, nullable=False),
+        sa.Column("confirmations", sa.Integer, nullable=False),
+        sa.Column("first_seen", sa.Text, nullable=False),
+        sa.Column("last_seen", sa.Text, nullable=False),
+        sa.Column("held", sa.Text),
+        sa.Column("review", sa.Boolean, nullable=False),
+        sa.Column("article_hash", sa.Text),
+        sa.Column("decided_by", sa.Text),
+        sa.Column("exported", sa.Text),
+        sa.Column("updated", sa.Text, nullable=False),
+    )
+    op.create_index("ix_learned_phrasings_updated", "learned_phrasings", ["updated"])
+    kept = sa.text("text IS NOT NULL")
+    op.create_index("ix_learned_phrasings_text_kept", "learned_phrasings", ["first_seen"], sqlite_where=kept,
+                    postgresql_where=kept)
+    op.create_table(
+        "learned_events",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), sa.Identity(), primary_key=True),
+        sa.Column("phrasing_id", sa.Text, nullable=False),
+        sa.Column("request_id", sa.Text, nullable=False),
+        sa.Column("key_id", sa.Text),
+        sa.Column("action", sa.Text, nullable=False),
+        sa.Column("created", sa.Text, nullable=False),
+        sqlite_autoincrement=True,
+    )
+    op.create_index("ix_learned_events_phrasing", "learned_events", ["phrasing_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_learned_events_phrasing", table_name="learned_events")
+    op.drop_table("learned_events")
+    op.drop_index("ix_learned_phrasings_text_kept", table_name="learned_phrasings")
+    op.drop_index("ix_learned_phrasings_updated", table_name="learned_phrasings")
+    op.drop_table("learned_phrasings")
