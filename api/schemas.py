@@ -73,13 +73,15 @@ class Suggestion(BaseModel):
     draft_length: int
     sources: list[SourceOut]
     warnings: list[str]
+    learned: bool = Field(False, description="The message is a near-repeat of a phrasing agents confirmed for this "
+                          "article (a learned phrasing): it is first because of that.")
 
     @classmethod
     def of(cls, s: suggest.Suggestion) -> Suggestion:
         return cls(article_id=s.article_id, title=s.title, type=str(s.type), verdict=_verdict(s.verdict),
                    language=str(s.language), score=s.score, confidence=s.confidence, matched_text=s.matched_text,
                    draft=s.draft, draft_length=s.draft_length, sources=[SourceOut.of(x) for x in s.sources],
-                   warnings=list(s.warnings))
+                   warnings=list(s.warnings), learned=s.learned)
 
 
 class SuggestOut(BaseModel):

@@ -56,7 +56,8 @@ def only(book: Book, article: str):  # type: ignore[no-untyped-def]
 
 def test_near_identical_confirmations_join_one_phrasing_counted_per_distinct_agent() -> None:
     book = Book(MEASURE)
-    learn(book, seen(SUGAR, "suiker", "k1"), seen(SUGAR_COPIES[0], "suiker", "k1"), seen(SUGAR_COPIES[1], "suiker", "k2"))
+    learn(book, seen(SUGAR, "suiker", "k1"), seen(SUGAR_COPIES[0], "suiker", "k1"),
+          seen(SUGAR_COPIES[1], "suiker", "k2"))
     p = only(book, "suiker")
     assert (p.confirmations, p.confirmers, p.status) == (3, {"k1", "k2"}, Status.ACTIVE)
     assert p.first_seen < p.last_seen
