@@ -143,8 +143,8 @@ class Learning:
             if read.words <= self.rules.short_words:
                 return []
             vector = np.asarray(self.engine.embedder.embed([read.text], kind="query"))[0]
-            stamp = now()
             with self.store.learning() as conn:
+                stamp = now()  # inside the lock: learning writes are stamped in the order they commit
                 self._apply(self.store.since(self._watermark, conn))
                 changed = observe(self.book, self.rules, Observation(
                     article_id, message, vector, key_id, action, stamp, rows[0]["language"] or ""))

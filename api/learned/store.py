@@ -32,6 +32,8 @@ _LEARN_LOCK = 0x6B62_0023  # pg_advisory_xact_lock key of the learning writes (a
 #: Statuses an editor has not made their own: their text follows KB_RETENTION_DAYS.
 UNAPPROVED = (Status.CANDIDATE, Status.ACTIVE, Status.REJECTED)
 _P = learned_phrasings.c
+#: How far before its watermark a process reads again (clocks of several hosts, a stamp taken before a commit).
+REREAD = dt.timedelta(seconds=10)
 _UPSERT_COLUMNS = [c.name for c in learned_phrasings.columns if c.name != "id"]
 
 
@@ -104,12 +106,16 @@ class PhrasingStore:
             yield conn
 
     def since(self, watermark: str, conn: Connection | None = None) -> Loaded:
-        """Phrasings changed at or after `watermark` ('' for all)."""
+        """Phrasings changed at or after `watermark` ('' for all), less `REREAD`: a row stamped a moment before
+        another process's newest one may commit after it, and reading a row again changes nothing."""
+        given = watermark
+        if watermark:
+            watermark = (dt.datetime.fromisoformat(watermark) - REREAD).isoformat(timespec="microseconds")
         query, params = _SINCE, {"since": watermark}
         rows = (conn.execute(query, params).mappings().all() if conn is not None else self.db.read(query, **params))
         phrasings = [_phrasing(dict(r), self.dim) for r in rows]
         other = [dict(r)["id"] for r in rows if dict(r)["model_id"] != self.model_id and dict(r)["text"]]
-        newest = max((dict(r)["updated"] for r in rows), default=watermark)
+        newest = max((dict(r)["updated"] for r in rows), default=given)
         return Loaded(phrasings, other, newest)
 
     def save(self, conn: Connection, phrasings: Iterable[Phrasing], *, stamp: str | None = None) -> None:
