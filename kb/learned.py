@@ -44,6 +44,7 @@ from typing import Protocol
 
 import numpy as np
 
+from kb.mirror import one_blas_thread
 from kb.models import Embedder, TextKind
 from kb.near_repeat import NearRepeat, Reading, trigrams
 from kb.normalize import Message
@@ -157,7 +158,8 @@ class ReadingIndex:
         """(row, similarity) of the rows at or above the cut, most similar first."""
         if not self.ids:
             return []
-        cosines = self.centred @ reading.centred
+        with one_blas_thread():  # as the store's mirror does: BLAS threads waiting for each other cost more
+            cosines = self.centred @ reading.centred
         floor = self.measure.cosine_floor
         rows = np.flatnonzero(cosines >= floor)
         if len(rows) > limit:

@@ -95,3 +95,7 @@ def _one_blas_thread() -> Iterator[None]:
             _blas.append(ThreadpoolController())
         with _blas[0].limit(limits=1, user_api="blas"):
             yield
+
+
+#: For other products over many rows (the learned phrasings' index, kb.learned): the same one-thread rule.
+one_blas_thread = _one_blas_thread
