@@ -15,7 +15,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from kb import suggest
 from kb.article import Article, Language, Source
@@ -101,15 +101,24 @@ class FeedbackAction(StrEnum):
     EDITED = "edited"
     REJECTED = "rejected"
     NO_GOOD_ANSWER = "no_good_answer"
+    #: The agent searched the knowledge base and picked an article that was not suggested (or not first).
+    CHOSEN = "chosen"
 
 
 class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     request_id: str = Field(min_length=1, max_length=64)
-    article_id: str | None = Field(None, max_length=120)
+    article_id: str | None = Field(None, max_length=120, description="The article acted on: one the request "
+                                   "offered, or for `chosen` any served article (required then).")
     action: FeedbackAction
     final_text: str | None = Field(None, max_length=5000)
+
+    @model_validator(mode="after")
+    def _chosen_names_its_article(self) -> FeedbackIn:
+        if self.action is FeedbackAction.CHOSEN and not self.article_id:
+            raise ValueError("article_id: required with action chosen (the article the agent picked)")
+        return self
 
 
 class FeedbackOut(BaseModel):

@@ -28,8 +28,9 @@ from api.db import Database
 from api.learned.privacy import mask_personal
 from api.learned.service import Learning
 from api.metrics import Metrics
-from api.schemas import FeedbackIn, FeedbackOut, IndexIn, SuggestIn, SuggestOut
+from api.schemas import FeedbackAction, FeedbackIn, FeedbackOut, IndexIn, SuggestIn, SuggestOut
 from indexer.run import run_index
+from kb.article import Article
 from kb.config import Settings
 from kb.engine import Engine
 from kb.errors import InvalidInput, NotFound, ReindexRunning, StoreReadOnly
@@ -61,19 +62,57 @@ def suggest(body: SuggestIn, *, settings: Settings, engine: Engine, db: Database
     return SuggestOut.of(result, request_id)
 
 
-def feedback(body: FeedbackIn, *, db: Database, key_id: str, learning: Learning | None = None) -> FeedbackOut:
-    """Store what the agent did with a suggestion (only for an article that request offered); returns once it is
-    on disk. Then `learning` counts it (api/learned/): a failure there is logged, the feedback stays stored."""
+def feedback(body: FeedbackIn, *, db: Database, key_id: str, learning: Learning | None = None,
+             engine: Engine | None = None, source: str = "api") -> FeedbackOut:
+    """Store what the agent did with a suggestion (for an article that request offered; `chosen`: any article
+    `engine` serves, the one the agent searched for and picked); returns once it is on disk. Then `learning`
+    counts it (api/learned/): a failure there is logged, the feedback stays stored."""
     offered = db.request_articles(body.request_id)
     if offered is None:
         raise NotFound(f"request_id: no suggestion request '{body.request_id}'", field="request_id")
-    if body.article_id is not None and body.article_id not in offered:
+    if body.action is FeedbackAction.CHOSEN:
+        _check_served(body.article_id or "", engine)
+    elif body.article_id is not None and body.article_id not in offered:
         raise InvalidInput(f"article_id: '{body.article_id}' was not suggested for request '{body.request_id}'; "
                            f"suggested: {', '.join(offered) or 'none'}", field="article_id")
-    feedback_id = db.add_feedback(body.request_id, body.article_id, str(body.action), body.final_text, key_id)
+    feedback_id = record_feedback(db, body.request_id, body.article_id, str(body.action), body.final_text, key_id,
+                                  source=source)
     if learning is not None:
         learn(learning, body.request_id, body.article_id, str(body.action), key_id)
     return FeedbackOut(feedback_id=feedback_id, request_id=body.request_id)
+
+
+def _check_served(article_id: str, engine: Engine | None) -> None:
+    if engine is None:
+        raise InvalidInput("action: chosen needs the served articles to check the article against", field="action")
+    found = engine.served.get_articles([article_id]).get(article_id)
+    if found is None or not found.is_served:
+        raise InvalidInput(f"article_id: no served article '{article_id}' to choose", field="article_id")
+
+
+def record_feedback(db: Database, request_id: str, article_id: str | None, action: str, final_text: str | None,
+                    key_id: str, *, source: str) -> int:
+    """Store one feedback; its id. An adapter to issue 26a's `Database.record_feedback(request_id, article_id,
+    action, final_text, key_id, *, source, edit_distance=None)` (one row per request and article, the last choice
+    wins), used where the database has it; until that lands, `add_feedback` (one row per action)."""
+    record = getattr(db, "record_feedback", None)
+    if record is not None:
+        return int(record(request_id, article_id, action, final_text, key_id, source=source))
+    return db.add_feedback(request_id, article_id, action, final_text, key_id)
+
+
+def search_articles(q: str, engine: Engine, *, limit: int = 8) -> list[Article]:
+    """Served articles for an agent's search when the suggestions missed: those whose title, id or a claim holds
+    `q` first, then the rest by meaning (the retriever, without thresholds or learned evidence)."""
+    needle = q.strip().lower()
+    if not needle:
+        return []
+    served = {a.id: a for a in engine.served.all_articles() if a.is_served}
+    literal = [a for a in sorted(served.values(), key=lambda a: a.id) if needle in a.meta.title.lower()
+               or needle in a.id or any(needle in c.lower() for c in a.meta.claims)]
+    ranked = [m.article_id for m in engine.retriever.search(Message.bounded(q, 500), None, limit=limit * 2)]
+    ids = list(dict.fromkeys([a.id for a in literal] + [i for i in ranked if i in served]))
+    return [served[i] for i in ids[:limit]]
 
 
 def learn(learning: Learning, request_id: str, article_id: str | None, action: str, key_id: str) -> None:

@@ -8,6 +8,8 @@ page comes back.
     GET  /agent              the page
     POST /agent/suggest      message, channel, customer_name, agent_signature, csrf -> results (fragment or page)
     POST /agent/feedback     request_id, article_id, action, final_text, csrf -> 201 {feedback_id} or a page
+    GET  /agent/choose       request_id, q -> served articles for the agent's search (fragment or page), each with
+                             a button that records feedback `chosen` for it: when the suggestions missed
 """
 
 from __future__ import annotations
@@ -95,13 +97,32 @@ def agent_suggest(request: Request, engine: EngineDep, db: DbDep, metrics: Metri
 
 
 @router.post("/agent/feedback")
-def agent_feedback(request: Request, db: DbDep, learning: LearningDep, session: AgentPage,
+def agent_feedback(request: Request, db: DbDep, engine: EngineDep, learning: LearningDep, session: AgentPage,
                    form: CheckedForm) -> Response:
     body = parse(FeedbackIn, {"request_id": form.get("request_id", ""),
                               "article_id": _blank_to_none(form.get("article_id")),
                               "action": form.get("action", ""),
                               "final_text": form.get("final_text") or None})
-    out = service.feedback(body, db=db, key_id=session.key.id, learning=learning)
+    out = service.feedback(body, db=db, key_id=session.key.id, learning=learning, engine=engine, source="page")
     if wants_json(request):
         return json_ok(out.model_dump(), status=201)
     return RedirectResponse("/agent?feedback=ok", status_code=303)
+
+
+#: Longest search an agent types to find an article.
+MAX_SEARCH = 200
+
+
+@router.get("/agent/choose")
+def agent_choose(request: Request, engine: EngineDep, db: DbDep, session: AgentPage) -> Response:
+    """Search the served articles for one that was not suggested; picking one records feedback `chosen`."""
+    request_id = request.query_params.get("request_id", "")[:64]
+    q = request.query_params.get("q", "")[:MAX_SEARCH]
+    if db.request_articles(request_id) is None:
+        raise InvalidInput(f"request_id: no suggestion request '{request_id}'; ask for suggestions first",
+                           field="request_id")
+    found = service.search_articles(q, engine) if q.strip() else []
+    context: dict[str, Any] = {"request_id": request_id, "q": q, "found": found}
+    if request.headers.get("x-fragment"):
+        return render(request, "_choose.html", **context)
+    return render(request, "agent_choose.html", **context)

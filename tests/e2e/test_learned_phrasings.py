@@ -242,3 +242,48 @@ def test_reindexing_keeps_phrasings_flags_changed_articles_and_drops_removed_one
         for path, raw in saved.items():
             path.write_bytes(raw)
         service.client.post("/v1/index", json={}, headers=auth)
+
+
+# Coffee enemas in words no article uses: the sample KB does not even offer the Gerson article.
+COFFEE = "koffie via je achterwerk tegen kanker... mn collega zweert erbij. iemand ervaring mee of is het kwakzalverij?"
+COFFEE_COPIES = ("RT @joke: koffie via je achterwerk tegen kanker... mn collega zweert erbij. iemand ervaring mee of "
+                 "is het kwakzalverij? #gezondheid",
+                 "koffie via je achterwerk tegen kanker!! mn collega zweert erbij. iemand ervaring mee of is het "
+                 "gewoon kwakzalverij?")
+GERSON = "gerson-therapy-coffee-enemas"
+
+
+def test_an_agent_can_search_and_choose_an_article_that_was_not_suggested(service: Service) -> None:
+    out = service.suggest("anna", COFFEE)
+    assert GERSON not in [s["article_id"] for s in out["suggestions"]]
+    agent = login(service.app, service.keys["anna"])
+    page = agent.get("/agent")
+    found = agent.get("/agent/choose", params={"request_id": out["request_id"], "q": "koffie klysma"},
+                      headers={"X-Fragment": "1"})
+    assert found.status_code == 200 and f'value="{GERSON}"' in found.text and 'value="chosen"' in found.text
+    chosen = agent.post("/agent/feedback", data={"csrf": csrf_of(page.text), "request_id": out["request_id"],
+                                                 "article_id": GERSON, "action": "chosen"},
+                        headers={"Accept": "application/json"})
+    assert chosen.status_code == 201, chosen.text
+    [row] = [r for r in service.db.feedback(10) if r["request_id"] == out["request_id"]]
+    assert (row["article_id"], row["action"]) == (GERSON, "chosen")
+
+
+def test_the_api_accepts_chosen_for_a_served_article_only(service: Service) -> None:
+    out = service.suggest("anna", COFFEE)
+    auth = {"Authorization": f"Bearer {service.keys['anna']}"}
+    for body, status in (({"article_id": "no-such-article"}, 422), ({}, 422), ({"article_id": GERSON}, 201)):
+        response = service.client.post("/v1/feedback", headers=auth,
+                                       json={"request_id": out["request_id"], "action": "chosen", **body})
+        assert response.status_code == status, response.text
+        if status == 422:
+            assert "article_id" in response.json()["error"]["message"]
+
+
+def test_articles_two_agents_chose_answer_the_next_copy_from_the_learned_phrasing(service: Service) -> None:
+    for who, message in (("anna", COFFEE), ("bram", COFFEE_COPIES[0])):
+        out = service.suggest(who, message)
+        service.feedback(who, out["request_id"], _top(out)["article_id"], "rejected")
+        service.feedback(who, out["request_id"], GERSON, "chosen")
+    top = _top(service.suggest("cleo", COFFEE_COPIES[1]))
+    assert (top["article_id"], top["learned"], top["confidence"]) == (GERSON, True, "high")

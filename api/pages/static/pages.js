@@ -157,6 +157,21 @@
       button.textContent = form.dataset.busy || "Bezig…";
       return;
     }
+    if (form.classList.contains("choose-search")) {  // search for an article to choose: results in place
+      const box = form.parentElement && form.parentElement.querySelector(".choose-results");
+      if (!box) return;
+      event.preventDefault();
+      const url = form.getAttribute("action") + "?" + new URLSearchParams(new FormData(form)).toString();
+      try {
+        const response = await fetch(url, { headers: { "X-Fragment": "1", "Accept": "text/html, application/json" },
+                                             credentials: "same-origin" });
+        if (!response.ok) throw new Error(await errorText(response));
+        box.innerHTML = await response.text();  // server-rendered, autoescaped fragment
+      } catch (err) {
+        box.textContent = err.message || String(err);
+      }
+      return;
+    }
     if (!form.classList.contains("feedback")) return;
     event.preventDefault();
     const submitter = event.submitter;
