@@ -142,17 +142,23 @@ class RecentQueries:
 class ReadingIndex:
     """Readings (centred unit vectors and trigrams) of many texts, searched for near-repeats of one reading."""
 
-    def __init__(self, measure: NearRepeat, ids: list[str], centred: np.ndarray,
-                 grams: list[frozenset[str]]) -> None:
+    def __init__(self, measure: NearRepeat, ids: list[str], centred: np.ndarray, grams: list[frozenset[str]],
+                 texts: list[str] | None = None) -> None:
         self.measure, self.ids, self.centred, self.grams = measure, ids, centred, grams
+        self.texts = texts or []
 
     @classmethod
-    def build(cls, measure: NearRepeat, items: Sequence[tuple[str, str, np.ndarray]]) -> ReadingIndex:
-        """From (id, text, raw vector) triples."""
+    def build(cls, measure: NearRepeat, items: Sequence[tuple[str, str, np.ndarray]],
+              reuse: ReadingIndex | None = None) -> ReadingIndex:
+        """From (id, text, raw vector) triples; the trigrams of texts `reuse` already read are taken from it
+        (reading 10,000 texts again on every change would cost a second)."""
         if not items:
             return cls(measure, [], np.zeros((0, measure.mean.shape[0]), np.float32), [])
+        known = dict(zip(reuse.texts, reuse.grams, strict=True)) if reuse is not None and reuse.texts else {}
         centred = measure.centre(np.stack([v for _, _, v in items]))
-        return cls(measure, [i for i, _, _ in items], centred, [trigrams(t) for _, t, _ in items])
+        texts = [t for _, t, _ in items]
+        grams = [known[t] if t in known else trigrams(t) for t in texts]
+        return cls(measure, [i for i, _, _ in items], centred, grams, texts)
 
     def near(self, reading: Reading, limit: int = SHORTLIST) -> list[tuple[int, float]]:
         """(row, similarity) of the rows at or above the cut, most similar first."""
@@ -199,7 +205,8 @@ class LearnedEvidence:
     def replace(self, evidence: Sequence[EvidencePhrasing]) -> None:
         """Put `evidence` in force (all of it, replacing what was)."""
         items = tuple(evidence)
-        index = ReadingIndex.build(self.measure, [(e.phrasing_id, e.text, e.vector) for e in items])
+        index = ReadingIndex.build(self.measure, [(e.phrasing_id, e.text, e.vector) for e in items],
+                                   reuse=self._state[1])
         self._state = (items, index)
 
     def __len__(self) -> int:

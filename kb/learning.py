@@ -134,21 +134,19 @@ class Book:
         self.measure = measure
         self.phrasings: dict[str, Phrasing] = {}
         self._index: ReadingIndex | None = None
+        self._last: ReadingIndex | None = None  # the index before the last change: its trigrams are reused
 
     def put(self, phrasings: Iterable[Phrasing]) -> None:
         for p in phrasings:
             self.phrasings[p.id] = p
         self._index = None
 
-    def remove(self, ids: Iterable[str]) -> None:
-        for i in ids:
-            self.phrasings.pop(i, None)
-        self._index = None
-
     def index(self) -> ReadingIndex:
         if self._index is None:
             alive = [p for p in self.phrasings.values() if p.status not in GONE]
-            self._index = ReadingIndex.build(self.measure, [(p.id, p.text, p.vector) for p in alive])
+            self._index = ReadingIndex.build(self.measure, [(p.id, p.text, p.vector) for p in alive],
+                                             reuse=self._last)
+            self._last = self._index
         return self._index
 
     def read(self, text: str, vector: np.ndarray) -> Reading:

@@ -42,6 +42,11 @@ log = logging.getLogger("kb.learned")
 _REQUEST = select(requests.c.message, requests.c.language).where(requests.c.request_id == bindparam("request_id"))
 
 
+def _in_force(p: Phrasing) -> tuple[object, ...]:
+    """What of a phrasing the evidence in force depends on."""
+    return p.is_evidence, p.text, p.net_agents, p.status
+
+
 class Learning:
     """Learned phrasings for one running service (see the module docstring)."""
 
@@ -57,8 +62,10 @@ class Learning:
 
     # --- reading what changed ----------------------------------------------------------------------------------
 
-    def _apply(self, loaded: Loaded) -> None:
+    def _apply(self, loaded: Loaded) -> bool:
+        """Put what was read into the book; whether anything the evidence reads changed."""
         phrasings = loaded.phrasings
+        before = {p.id: _in_force(self.book.phrasings[p.id]) for p in phrasings if p.id in self.book.phrasings}
         if loaded.other_model:  # vectors of another model (KB_MODEL changed): embed their texts again
             again = {p.id: p for p in phrasings if p.id in set(loaded.other_model)}
             vectors = self.engine.embedder.embed([Message.of(p.text).text for p in again.values()], kind="query")
@@ -66,29 +73,33 @@ class Learning:
                 p.vector = np.asarray(v, np.float32)
         self.book.put(phrasings)
         self._watermark = max(self._watermark, loaded.watermark)
+        return any(before.get(p.id) != _in_force(p) for p in phrasings)
 
     def refresh(self, *, articles_changed: bool = False) -> None:
         """Read what other processes changed; with `articles_changed` (start-up, after a re-index) follow the
-        served articles too. Then put the evidence in force."""
+        served articles too. The evidence in force is rebuilt when anything it reads changed."""
         with self._lock:
-            self._apply(self.store.since(self._watermark))
+            changed_elsewhere = self._apply(self.store.since(self._watermark))
             if articles_changed or self._served is None:
-                try:
-                    served = {a.id: a for a in self.engine.served.all_articles()}
-                except KbError as e:  # no index yet: nothing is suggested, and nothing is dropped for it
-                    log.warning("learned phrasings: the served articles cannot be read (%s)", e.message)
-                    served = {}
-                if not served:
-                    self._publish()
-                    return
-                self._served = served
-                self._markdown = self._markdown_evidence(self._served)
-                changed = reconcile(self.book, self.rules, {i: a.content_hash for i, a in self._served.items()})
-                changed += self._merged(self._served)
-                if changed:
-                    with self.store.learning() as conn:
-                        self.store.save(conn, changed)
-            self._publish()
+                self._follow_articles()
+            elif changed_elsewhere:  # rebuilding the evidence costs milliseconds per thousand phrasings
+                self._publish()
+
+    def _follow_articles(self) -> None:
+        try:
+            served = {a.id: a for a in self.engine.served.all_articles()}
+        except KbError as e:  # no index yet: nothing is suggested, and nothing is dropped for it
+            log.warning("learned phrasings: the served articles cannot be read (%s)", e.message)
+            served = {}
+        if served:
+            self._served = served
+            self._markdown = self._markdown_evidence(served)
+            changed = reconcile(self.book, self.rules, {i: a.content_hash for i, a in served.items()})
+            changed += self._merged(served)
+            if changed:
+                with self.store.learning() as conn:
+                    self.store.save(conn, changed)
+        self._publish()
 
     def _merged(self, served: dict[str, Article]) -> list[Phrasing]:
         """Exported phrasings now in their article's front matter: marked merged."""

@@ -239,3 +239,12 @@ def test_a_learned_match_keeps_every_field_of_the_match_it_wraps() -> None:
     reranked = _evidence(2).rerank(Message.of(SUGAR_COPIES[0]), _ranked())
     own = _ranked()[1]
     assert {f.name: getattr(reranked[0], f.name) for f in dataclasses.fields(Match)} == dataclasses.asdict(own)
+
+
+def test_the_suggester_keeps_an_evidence_source_that_is_empty_when_given() -> None:
+    from kb.config import Settings
+    from kb.suggest import Suggester
+
+    evidence = LearnedEvidence(MEASURE, EMBEDDER, short_words=4)  # empty, so falsy: still the one consulted
+    suggester = Suggester(Settings(), None, None, None, evidence=evidence)  # type: ignore[arg-type]
+    assert suggester.evidence is evidence
