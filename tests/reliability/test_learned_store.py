@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +19,8 @@ from api.learned.privacy import mask_personal
 from api.learned.store import PhrasingStore
 from kb.config import Settings
 from kb.learning import Phrasing, Status
+from tests.reliability.conftest import Opener
 
-Opener = Callable[[], Database]
 DIM = 8
 
 
