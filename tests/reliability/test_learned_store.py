@@ -7,37 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
-import pytest
 
-from api.db import Database, open_database
 from api.insights.retention import remove_expired_texts
 from api.learned.privacy import mask_personal
 from api.learned.store import PhrasingStore
-from kb.config import Settings
 from kb.learning import Phrasing, Status
 from tests.reliability.conftest import Opener
 
 DIM = 8
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
-    opened: list[Database] = []
-    settings = Settings(data_dir=tmp_path) if request.param == "sqlite" else \
-        Settings(data_dir=tmp_path, database_url=request.getfixturevalue("postgres_url"))
-
-    def open_again() -> Database:
-        db = open_database(settings)
-        opened.append(db)
-        return db
-
-    yield open_again
-    for db in opened:
-        db.close()
 
 
 def phrasing(pid: str, status: Status, first_seen: str = "2026-12-01T10:00:00+00:00", **extra: object) -> Phrasing:
