@@ -15,7 +15,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from kb import suggest
 from kb.article import Article, Language, Source
@@ -113,12 +113,6 @@ class FeedbackIn(BaseModel):
                                    "offered, or for `chosen` any served article (required then).")
     action: FeedbackAction
     final_text: str | None = Field(None, max_length=5000)
-
-    @model_validator(mode="after")
-    def _chosen_names_its_article(self) -> FeedbackIn:
-        if self.action is FeedbackAction.CHOSEN and not self.article_id:
-            raise ValueError("article_id: required with action chosen (the article the agent picked)")
-        return self
 
 
 class FeedbackOut(BaseModel):

@@ -83,6 +83,9 @@ def feedback(body: FeedbackIn, *, db: Database, key_id: str, learning: Learning 
 
 
 def _check_served(article_id: str, engine: Engine | None) -> None:
+    if not article_id:
+        raise InvalidInput("article_id: required with action chosen (the article the agent picked)",
+                           field="article_id")
     if engine is None:
         raise InvalidInput("action: chosen needs the served articles to check the article against", field="action")
     found = engine.served.get_articles([article_id]).get(article_id)
