@@ -3,7 +3,7 @@
 the dependencies in `api.deps`, never through attributes set on `app.state` by a handler.
 
     state = AppState.build(settings)          # in create_app; nothing opened yet
-    state.open(Opened(engine, db, secret, memo, insights, housekeeping))   # in its lifespan, at start-up
+    state.open(Opened(engine, db, secret, memo, insights, housekeeping, learning))   # in its lifespan, at start-up
     state_of(app).db.feedback(10)             # tests read the state the same way
 """
 
