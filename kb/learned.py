@@ -44,7 +44,7 @@ from typing import Protocol
 
 import numpy as np
 
-from kb.mirror import one_blas_thread
+from kb.blas import one_blas_thread
 from kb.models import Embedder, TextKind
 from kb.near_repeat import NearRepeat, Reading, trigrams
 from kb.normalize import Message
