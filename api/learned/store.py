@@ -157,10 +157,6 @@ class PhrasingStore:
                     found.append(r)
         return out
 
-    def counts(self) -> dict[str, int]:
-        rows = self.db.read(select(_P.status, func.count().label("n")).group_by(_P.status))
-        return {r["status"]: int(r["n"]) for r in rows}
-
     def kept_texts(self, statuses: Iterable[Status]) -> int:
         """Phrasings of `statuses` that still have a text (for tests and the retention summary)."""
         rows = self.db.read(select(func.count().label("n")).where(and_(
