@@ -62,24 +62,43 @@ def suggest(body: SuggestIn, *, settings: Settings, engine: Engine, db: Database
     return SuggestOut.of(result, request_id)
 
 
-def feedback(body: FeedbackIn, *, db: Database, key_id: str, learning: Learning | None = None,
-             engine: Engine | None = None, source: str = "api") -> FeedbackOut:
+def feedback(body: FeedbackIn, *, db: Database, key_id: str, source: str, edit_distance: int | None = None,
+             learning: Learning | None = None, engine: Engine | None = None) -> FeedbackOut:
     """Store what the agent did with a suggestion (for an article that request offered; `chosen`: any article
-    `engine` serves, the one the agent searched for and picked); returns once it is on disk. Then `learning`
-    counts it (api/learned/): a failure there is logged, the feedback stays stored."""
-    offered = db.request_articles(body.request_id)
-    if offered is None:
-        raise NotFound(f"request_id: no suggestion request '{body.request_id}'", field="request_id")
-    if body.action is FeedbackAction.CHOSEN:
-        _check_served(body.article_id or "", engine)
-    elif body.article_id is not None and body.article_id not in offered:
-        raise InvalidInput(f"article_id: '{body.article_id}' was not suggested for request '{body.request_id}'; "
-                           f"suggested: {', '.join(offered) or 'none'}", field="article_id")
-    feedback_id = record_feedback(db, body.request_id, body.article_id, str(body.action), body.final_text, key_id,
-                                  source=source)
+    `engine` serves, the one the agent searched for and picked), replacing what they chose before for the same
+    suggestion: the last choice wins, one row each. Returns once it is on disk. `source` says where it came from
+    (`page`, `api`, `chatwoot`; api.db.FEEDBACK_SOURCES). Then `learning` counts it (api/learned/): a failure
+    there is logged, the feedback stays stored."""
+    _check_choice(db, body.request_id, body.article_id, body.action, engine)
+    feedback_id = db.record_feedback(body.request_id, body.article_id, str(body.action), body.final_text, key_id,
+                                     source=source, edit_distance=edit_distance)
     if learning is not None:
         learn(learning, body.request_id, body.article_id, str(body.action), key_id)
-    return FeedbackOut(feedback_id=feedback_id, request_id=body.request_id)
+    return FeedbackOut(feedback_id=feedback_id, request_id=body.request_id, article_id=body.article_id,
+                       action=body.action)
+
+
+def withdraw_feedback(request_id: str, article_id: str | None, *, db: Database,
+                      action: FeedbackAction | None = None, engine: Engine | None = None) -> bool:
+    """Take back the agent's choice for one suggestion (they clicked the active choice again; `action`, that
+    choice, is needed only to take back a `chosen` article the request did not offer); False when there was none
+    to take back."""
+    _check_choice(db, request_id, article_id, action, engine)
+    return db.withdraw_feedback(request_id, article_id)
+
+
+def _check_choice(db: Database, request_id: str, article_id: str | None, action: FeedbackAction | None,
+                  engine: Engine | None) -> None:
+    """The one check of what feedback may name: a recorded request, and an article it offered, or for `chosen`
+    any article `engine` serves (the agent searched for it because the suggestions missed)."""
+    offered = db.request_articles(request_id)
+    if offered is None:
+        raise NotFound(f"request_id: no suggestion request '{request_id}'", field="request_id")
+    if action is FeedbackAction.CHOSEN:
+        _check_served(article_id or "", engine)
+    elif article_id is not None and article_id not in offered:
+        raise InvalidInput(f"article_id: '{article_id}' was not suggested for request '{request_id}'; "
+                           f"suggested: {', '.join(offered) or 'none'}", field="article_id")
 
 
 def _check_served(article_id: str, engine: Engine | None) -> None:
@@ -91,17 +110,6 @@ def _check_served(article_id: str, engine: Engine | None) -> None:
     found = engine.served.get_articles([article_id]).get(article_id)
     if found is None or not found.is_served:
         raise InvalidInput(f"article_id: no served article '{article_id}' to choose", field="article_id")
-
-
-def record_feedback(db: Database, request_id: str, article_id: str | None, action: str, final_text: str | None,
-                    key_id: str, *, source: str) -> int:
-    """Store one feedback; its id. An adapter to issue 26a's `Database.record_feedback(request_id, article_id,
-    action, final_text, key_id, *, source, edit_distance=None)` (one row per request and article, the last choice
-    wins), used where the database has it; until that lands, `add_feedback` (one row per action)."""
-    record = getattr(db, "record_feedback", None)
-    if record is not None:
-        return int(record(request_id, article_id, action, final_text, key_id, source=source))
-    return db.add_feedback(request_id, article_id, action, final_text, key_id)
 
 
 def search_articles(q: str, engine: Engine, *, limit: int = 8) -> list[Article]:

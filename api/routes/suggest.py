@@ -23,5 +23,6 @@ def suggest(body: SuggestIn, request: Request, engine: EngineDep, db: DbDep, met
 @router.post("/feedback", status_code=201)
 def feedback(body: FeedbackIn, db: DbDep, engine: EngineDep, learning: LearningDep, key: AgentKey) -> FeedbackOut:
     """Store what the agent did with a suggestion, or (`chosen`) which served article they picked themselves when
-    none fitted; acknowledged only once it is on disk."""
-    return service.feedback(body, db=db, key_id=key.id, learning=learning, engine=engine, source="api")
+    none fitted; acknowledged only once it is on disk. One choice per request and article: sending another
+    replaces the one before (the same `feedback_id` comes back)."""
+    return service.feedback(body, db=db, key_id=key.id, source="api", learning=learning, engine=engine)
