@@ -120,7 +120,7 @@ def test_a_fresh_database_gets_the_head_and_matches_the_schema_module(settings: 
     open_database(settings).close()
     engine = direct_engine(settings)
     try:
-        assert migrate.current(engine) == migrate.head() == "0006"
+        assert migrate.current(engine) == migrate.head() == "0004"
         assert set(inspect(engine).get_table_names()) == {*metadata.tables, "alembic_version"}
     finally:
         engine.dispose()
@@ -176,7 +176,7 @@ def test_a_database_newer_than_this_code_is_refused_with_what_to_do(settings: Se
             conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
     finally:
         engine.dispose()
-    with pytest.raises(ConfigError, match=r"9999.*newest migration is 0006.*restore a backup"):
+    with pytest.raises(ConfigError, match=r"9999.*newest migration is 0004.*restore a backup"):
         open_database(settings)
 
 
@@ -184,8 +184,8 @@ NEXT = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0005"
+down_revision = "0004"
 
 
 def upgrade() -> None:
@@ -201,7 +201,7 @@ def with_next_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Call
     def add(fail: str = "") -> None:
         shipped = tmp_path / "migrations"
         shutil.copytree(migrate.MIGRATIONS, shipped, ignore=shutil.ignore_patterns("__pycache__"))
-        (shipped / "versions" / "0007_request_sentiment.py").write_text(NEXT.format(fail=fail))
+        (shipped / "versions" / "0005_request_sentiment.py").write_text(NEXT.format(fail=fail))
         monkeypatch.setattr(migrate, "MIGRATIONS", shipped)
 
     return add
@@ -210,11 +210,11 @@ def with_next_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Call
 def test_the_next_migration_is_one_new_file_applied_at_start_up(
         tmp_path: Path, with_next_migration: Callable[[str], None]) -> None:
     settings = Settings(data_dir=tmp_path / "data")
-    _old_sqlite(settings.data_dir)  # a database from before migrations goes 0001 … 0007, in one start-up
+    _old_sqlite(settings.data_dir)  # a database from before migrations goes 0001 … 0005, in one start-up
     with_next_migration("")
     db = open_database(settings)
     try:
-        assert migrate.current(db.engine) == migrate.head() == "0007"
+        assert migrate.current(db.engine) == migrate.head() == "0005"
         assert "sentiment" in {c["name"] for c in inspect(db.engine).get_columns("requests")}
         assert db.request_articles("r-old") == ["5g-kanker"]
     finally:
@@ -229,7 +229,7 @@ def test_a_failing_migration_changes_nothing(tmp_path: Path, with_next_migration
         open_database(settings)
     engine = direct_engine(settings)
     try:
-        assert migrate.current(engine) == "0006"
+        assert migrate.current(engine) == "0004"
         assert "sentiment" not in {c["name"] for c in inspect(engine).get_columns("requests")}
     finally:
         engine.dispose()
@@ -250,7 +250,7 @@ def test_the_migrations_ship_in_the_wheel_and_run_from_it(tmp_path: Path) -> Non
         z.extractall(unpacked)
     for shipped in ("env.py", "script.py.mako", "versions/0001_initial_schema.py",
                     "versions/0002_insights_and_retention.py", "versions/0003_feedback_one_choice.py",
-                    "versions/0006_learned_phrasings.py"):
+                    "versions/0004_learned_phrasings.py"):
         assert (unpacked / "api/sql/migrations" / shipped).is_file(), shipped
     # Opened from the wheel's files alone (they come first on the path): the migrations are found and applied.
     check = ("import api.sql.migrate as m, pathlib, sys; from api.db import open_database; from kb.config import "

@@ -1,5 +1,6 @@
-"""0006: learned phrasings (issue 23): messages agents confirmed for an article, counted, and the feedback each
-counted (no text of its own). Numbered 0006 because other branches take 0003-0005; re-chained at merge.
+"""0004: learned phrasings (issue 23): messages agents confirmed for an article, counted, and the feedback each
+counted (no text of its own). The next number after main's 0003; a branch that adds another 0004 is re-chained
+at merge.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
+revision = "0004"
 down_revision: str | None = "0003"
 branch_labels = None
 depends_on = None
