@@ -73,18 +73,22 @@ def feedback(body: FeedbackIn, *, db: Database, key_id: str, source: str, edit_d
     feedback_id = db.record_feedback(body.request_id, body.article_id, str(body.action), body.final_text, key_id,
                                      source=source, edit_distance=edit_distance)
     if learning is not None:
-        learn(learning, body.request_id, body.article_id, str(body.action), key_id)
+        learn(learning, body.request_id, body.article_id)
     return FeedbackOut(feedback_id=feedback_id, request_id=body.request_id, article_id=body.article_id,
                        action=body.action)
 
 
 def withdraw_feedback(request_id: str, article_id: str | None, *, db: Database,
-                      action: FeedbackAction | None = None, engine: Engine | None = None) -> bool:
+                      action: FeedbackAction | None = None, engine: Engine | None = None,
+                      learning: Learning | None = None) -> bool:
     """Take back the agent's choice for one suggestion (they clicked the active choice again; `action`, that
     choice, is needed only to take back a `chosen` article the request did not offer); False when there was none
-    to take back."""
+    to take back. `learning` then takes back what it counted for it."""
     _check_choice(db, request_id, article_id, action, engine)
-    return db.withdraw_feedback(request_id, article_id)
+    withdrawn = db.withdraw_feedback(request_id, article_id)
+    if withdrawn and learning is not None:
+        learn(learning, request_id, article_id)
+    return withdrawn
 
 
 def _check_choice(db: Database, request_id: str, article_id: str | None, action: FeedbackAction | None,
@@ -126,10 +130,11 @@ def search_articles(q: str, engine: Engine, *, limit: int = 8) -> list[Article]:
     return [served[i] for i in ids[:limit]]
 
 
-def learn(learning: Learning, request_id: str, article_id: str | None, action: str, key_id: str) -> None:
-    """Count one stored feedback as learning evidence; never fails the feedback it comes from."""
+def learn(learning: Learning, request_id: str, article_id: str | None) -> None:
+    """Let learned phrasings count the choice that now stands for a suggestion (just stored or withdrawn); never
+    fails the feedback it comes from."""
     try:
-        learning.observe(request_id=request_id, article_id=article_id, action=action, key_id=key_id)
+        learning.follow(request_id, article_id)
     except Exception:  # the database away, a bug: the agent's feedback is stored; this one is not learned from
         log.exception("learned phrasings: could not count feedback on request %s", request_id)
 

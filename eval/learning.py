@@ -231,7 +231,7 @@ class Runner:
         changed = []
         for action, article in actions:
             changed += observe(self.book, self.rules, Observation(article, m.text, vector, agent, action, at,
-                                                                  m.language))
+                                                                  m.language, request_id=str(position)))
         if changed:
             self.evidence.replace(self.book.evidence(self.titles))
 

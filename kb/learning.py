@@ -7,6 +7,12 @@ a near-repeat of (kb.near_repeat), or starts a new candidate; each phrasing coun
 agents, the distinct agents who rejected A for a near-repeat of it, its confirmations and when it was first and
 last seen. A message of at most `short_words` words is never learned (nothing specific to learn).
 
+What counts is the choice that STANDS for each suggestion (request and article), as the service keeps one
+feedback row per suggestion with the last choice winning: an agent who clicks used, then rejected, has rejected
+the article for that message, so the confirmation is taken out of the counts and the rejection counted in the
+same phrasing; a withdrawn choice (`withdraw`) counts nothing. `Book.standing` holds, per suggestion, the
+phrasing its choice counts in and what it was.
+
 A phrasing is evidence when
 
 1. an editor approved it, or at least `min_agents` distinct agents (never fewer than two; 0 means editors only)
@@ -21,13 +27,16 @@ and stay out.
 
     >>> book = Book(measure)  # doctest: +SKIP
     >>> observe(book, rules, Observation("suiker-voedt-kanker", text, vector, agent="k1", action="used",
-    ...                                  at="2026-12-01T10:00:00+00:00"))  # doctest: +SKIP
+    ...                                  at="2026-12-01T10:00:00+00:00", request_id="r1"))  # doctest: +SKIP
     [Phrasing(... status=<Status.CANDIDATE: 'candidate'> ...)]
+    >>> withdraw(book, rules, "r1", "suiker-voedt-kanker")  # doctest: +SKIP
+    [Phrasing(... confirmers=Counter() ...)]
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -89,9 +98,10 @@ class Phrasing:
     status: Status
     first_seen: str
     last_seen: str
-    confirmers: set[str] = field(default_factory=set)
-    rejecters: set[str] = field(default_factory=set)
-    confirmations: int = 0
+    #: agent -> standing choices confirming the article for a message of this phrasing (one per suggestion)
+    confirmers: Counter[str] = field(default_factory=Counter)
+    #: agent -> standing choices rejecting the article for a message of this phrasing
+    rejecters: Counter[str] = field(default_factory=Counter)
     held: str | None = None  # why an eligible phrasing is not evidence (a conflict)
     review: bool = False  # its article changed since it became evidence: an editor should look again
     article_hash: str | None = None  # the article's content hash when it became evidence
@@ -99,9 +109,24 @@ class Phrasing:
     exported: str | None = None  # when `kb learned export` wrote it into the article's front matter
 
     @property
+    def confirmations(self) -> int:
+        """Standing confirmations: suggestions whose agent's last choice used, edited or chose the article."""
+        return sum(self.confirmers.values())
+
+    @property
     def net_agents(self) -> int:
         """Distinct confirming agents, less the distinct agents who rejected the article for a near-repeat."""
-        return len(self.confirmers - self.rejecters) - len(self.rejecters - self.confirmers)
+        confirming, rejecting = set(self.confirmers), set(self.rejecters)
+        return len(confirming - rejecting) - len(rejecting - confirming)
+
+    def tally(self, agent: str, action: str, step: int) -> None:
+        """Count (`step` 1) or take back (-1) one agent's choice."""
+        counts = self.confirmers if action in CONFIRMING else self.rejecters if action == REJECTING else None
+        if counts is None:
+            return
+        counts[agent] += step
+        if counts[agent] <= 0:
+            del counts[agent]
 
     @property
     def is_evidence(self) -> bool:
@@ -116,7 +141,9 @@ class Phrasing:
 
 @dataclass(frozen=True)
 class Observation:
-    """One agent's feedback on a message: `action` used, edited or chosen (confirming `article_id`) or rejected."""
+    """One agent's choice for a suggestion (`request_id`, `article_id`) of a message: `action` used, edited or
+    chosen (confirming `article_id`) or rejected; any other action (no_good_answer) counts nothing. A later
+    observation of the same suggestion replaces it."""
 
     article_id: str
     text: str  # masked
@@ -125,6 +152,21 @@ class Observation:
     action: str
     at: str  # ISO time, UTC
     language: str = ""
+    request_id: str = field(default="", kw_only=True)  # the suggestion request; '' : a suggestion of its own
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The choice that counts for one suggestion: in which phrasing, whose and what (kb.learning's docstring)."""
+
+    phrasing_id: str
+    agent: str
+    action: str
+    at: str  # when it was counted: a phrasing started again after its text was gone does not hold it
+
+
+#: A suggestion: (request id, article id).
+Suggestion = tuple[str, str]
 
 
 class Book:
@@ -133,6 +175,8 @@ class Book:
     def __init__(self, measure: NearRepeat) -> None:
         self.measure = measure
         self.phrasings: dict[str, Phrasing] = {}
+        #: The choice counted for each suggestion this book has seen (the service loads the one it changes).
+        self.standing: dict[Suggestion, Standing] = {}
         self._index: ReadingIndex | None = None
         self._last: ReadingIndex | None = None  # the index before the last change: its trigrams are reused
 
@@ -172,17 +216,51 @@ class Book:
 
 
 def observe(book: Book, rules: Rules, seen: Observation) -> list[Phrasing]:
-    """Count one feedback in `book`; the phrasings whose counts or status changed (to be stored)."""
+    """Count one agent's choice for a suggestion in `book`, in place of the choice that stood for it (if any);
+    the phrasings whose counts or status changed (to be stored). `book.standing` says where it now counts."""
+    key = (seen.request_id or uuid.uuid4().hex, seen.article_id)
+    before, changed = _take_back(book, key)
     confirming = seen.action in CONFIRMING
-    if not confirming and seen.action != REJECTING:
-        return []
-    if len(normalize(seen.text).split()) <= rules.short_words:
-        return []
+    if (not confirming and seen.action != REJECTING) or len(normalize(seen.text).split()) <= rules.short_words:
+        return _settled(book, rules, changed)
+    # the same message for the same article: the new choice counts where the old one did
+    phrasing = before if before is not None and before.status not in GONE else _phrasing_for(book, seen, confirming)
+    if phrasing is None:  # a rejection with no phrasing of that article near: nothing to count against
+        return _settled(book, rules, changed)
+    phrasing.tally(seen.agent, seen.action, 1)
+    phrasing.last_seen = max(phrasing.last_seen, seen.at)
+    book.standing[key] = Standing(phrasing.id, seen.agent, seen.action, seen.at)
+    return _settled(book, rules, [*changed, phrasing])
+
+
+def withdraw(book: Book, rules: Rules, request_id: str, article_id: str) -> list[Phrasing]:
+    """The choice for a suggestion was taken back (undo): it counts nowhere now. The phrasings that changed."""
+    return _settled(book, rules, _take_back(book, (request_id, article_id))[1])
+
+
+def _take_back(book: Book, key: Suggestion) -> tuple[Phrasing | None, list[Phrasing]]:
+    """Take the choice that stood for `key` out of its phrasing's counts: (that phrasing, [it]) or (None, [])."""
+    standing = book.standing.pop(key, None)
+    phrasing = book.phrasings.get(standing.phrasing_id) if standing else None
+    if standing is None or phrasing is None or standing.at < phrasing.first_seen:
+        return None, []
+    phrasing.tally(standing.agent, standing.action, -1)
+    return phrasing, [phrasing]
+
+
+def _settled(book: Book, rules: Rules, counted: list[Phrasing]) -> list[Phrasing]:
+    """`counted` and every phrasing whose status their new counts changed."""
+    around_them = [q for p in counted for q in around(book, p)]
+    return list({p.id: p for p in [*counted, *settle(book, rules, around_them)]}.values())
+
+
+def _phrasing_for(book: Book, seen: Observation, confirming: bool) -> Phrasing | None:
+    """The phrasing of `seen.article_id` the message is a near-repeat of; else, for a confirmation, a new one."""
     reading = book.read(seen.text, seen.vector)
     same = book.near(reading, article_id=seen.article_id)
     if same:
-        phrasing = same[0][0]
-    elif confirming:
+        return same[0][0]
+    if confirming:
         pid = phrasing_id(seen.article_id, seen.text)
         phrasing = book.phrasings.get(pid) or Phrasing(pid, seen.article_id, seen.text, seen.vector,
                                                        seen.language, Status.CANDIDATE, seen.at, seen.at)
@@ -190,12 +268,8 @@ def observe(book: Book, rules: Rules, seen: Observation) -> list[Phrasing]:
             phrasing = Phrasing(pid, seen.article_id, seen.text, seen.vector, seen.language, Status.CANDIDATE,
                                 seen.at, seen.at)
         book.put([phrasing])
-    else:
-        return []  # a rejection with no phrasing of that article near: nothing to count against
-    (phrasing.confirmers if confirming else phrasing.rejecters).add(seen.agent)
-    phrasing.confirmations += 1 if confirming else 0
-    phrasing.last_seen = max(phrasing.last_seen, seen.at)
-    return [phrasing, *settle(book, rules, around(book, phrasing))]
+        return phrasing
+    return None
 
 
 def around(book: Book, phrasing: Phrasing) -> list[Phrasing]:

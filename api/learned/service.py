@@ -1,8 +1,9 @@
 """The service's learned phrasings: one in-memory book per process (kb.learning), kept in step with the database
 and the served articles, and the evidence it puts in force in the engine (kb.learned).
 
-- `observe`: an agent's feedback (used, edited, chosen: confirming; rejected: against) on a recorded request;
-  the request's masked message is what is learned. Runs in the one learning transaction (api.learned.store).
+- `follow`: the agent's choice that stands for a suggestion (its one feedback row: used, edited, chosen
+  confirming; rejected against; none once withdrawn), counted in place of what was counted for it before; the
+  request's masked message is what is learned. Runs in the one learning transaction (api.learned.store).
 - `decide`: an editor approves, rejects or removes a phrasing.
 - `refresh`: what other processes changed, and after a re-index the served articles: a phrasing of an article
   no longer served is dropped, one of a changed article is flagged for review, an exported one found in its
@@ -13,7 +14,7 @@ The evidence in force is the book's (active and approved phrasings not held back
 `learned_phrasings` (front matter; approved by the editors who merged them).
 
     >>> learning = Learning(db, engine, settings); learning.refresh(articles_changed=True)  # doctest: +SKIP
-    >>> learning.observe(request_id="…", article_id="suiker-voedt-kanker", action="used", key_id="ab12cd34")
+    >>> learning.follow(request_id="…", article_id="suiker-voedt-kanker")  # after service.feedback stored it
     ... # doctest: +SKIP
 """
 
@@ -34,7 +35,19 @@ from kb.engine import Engine
 from kb.errors import KbError
 from kb.front_matter import flat
 from kb.learned import EvidencePhrasing
-from kb.learning import GONE, Book, Observation, Phrasing, Rules, Status, decide, observe, phrasing_id, reconcile
+from kb.learning import (
+    GONE,
+    Book,
+    Observation,
+    Phrasing,
+    Rules,
+    Status,
+    decide,
+    observe,
+    phrasing_id,
+    reconcile,
+    withdraw,
+)
 from kb.normalize import Message
 
 log = logging.getLogger("kb.learned")
@@ -140,29 +153,40 @@ class Learning:
 
     # --- writing -----------------------------------------------------------------------------------------------
 
-    def observe(self, *, request_id: str, article_id: str | None, action: str, key_id: str | None) -> list[Phrasing]:
-        """Count one feedback on a recorded request (nothing for no_good_answer, a message whose text is gone, or
-        a short one); the phrasings that changed."""
-        if article_id is None or key_id is None:
+    def follow(self, request_id: str, article_id: str | None) -> list[Phrasing]:
+        """Count the agent's choice that now stands for one suggestion (its feedback row: used, edited, chosen
+        confirm; rejected counts against) in place of the one counted for it before; with no row (withdrawn), or
+        nothing to learn from (no_good_answer, a message whose text is gone, a short one), just take the old one
+        back. The phrasings that changed."""
+        if article_id is None:
             return []
         with self._lock:
             rows = self.store.db.read(_REQUEST, request_id=request_id)
-            if not rows or not rows[0]["message"]:
-                return []
-            message = rows[0]["message"]
-            read = Message.of(message)
-            if read.words <= self.rules.short_words:
-                return []
-            vector = np.asarray(self.engine.embedder.embed([read.text], kind="query"))[0]
+            message = rows[0]["message"] if rows else None
+            read = Message.of(message) if message else None
+            vector = None
+            if read is not None and read.words > self.rules.short_words:
+                vector = np.asarray(self.engine.embedder.embed([read.text], kind="query"))[0]
             with self.store.learning() as conn:
                 stamp = now()  # inside the lock: learning writes are stamped in the order they commit
                 self._apply(self.store.since(self._watermark, conn))
-                changed = observe(self.book, self.rules, Observation(
-                    article_id, message, vector, key_id, action, stamp, rows[0]["language"] or ""))
+                key = (request_id, article_id)
+                self.book.standing.pop(key, None)
+                before = self.store.standing(conn, request_id, article_id)
+                if before is not None:
+                    self.book.standing[key] = before
+                choice = self.store.feedback(conn, request_id, article_id)
+                if choice is None or choice[1] is None or message is None or vector is None:
+                    changed = withdraw(self.book, self.rules, request_id, article_id)
+                else:
+                    changed = observe(self.book, self.rules, Observation(
+                        article_id, message, vector, choice[1], choice[0], stamp, rows[0]["language"] or "",
+                        request_id=request_id))
                 self._hashes(changed)
                 self.store.save(conn, changed, stamp=stamp)
-                if changed:
-                    self.store.add_event(conn, changed[0].id, request_id, key_id, action, stamp)
+                now_standing = self.book.standing.pop(key, None)
+                if now_standing != before:
+                    self.store.put_standing(conn, request_id, article_id, now_standing)
             if changed:
                 self._publish()
             return changed
@@ -183,10 +207,12 @@ class Learning:
     # --- reading for people ------------------------------------------------------------------------------------
 
     def listing(self) -> list[Phrasing]:
-        """Every phrasing that still has a text, by article, evidence first, then most agents."""
+        """Every phrasing that still has a text and someone behind it (a standing confirmation, or an editor's
+        decision), by article, evidence first, then most agents."""
         with self._lock:
             self._apply(self.store.since(self._watermark))
-            alive = [p for p in self.book.phrasings.values() if p.status not in GONE]
+            alive = [p for p in self.book.phrasings.values() if p.status not in GONE and
+                     (p.confirmers or p.status is not Status.CANDIDATE)]
         return sorted(alive, key=lambda p: (p.article_id, not p.is_evidence, -len(p.confirmers), p.id))
 
     @property

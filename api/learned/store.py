@@ -1,5 +1,6 @@
-"""Learned phrasings in the service's database (`learned_phrasings`, `learned_events`; api/sql/schema.py): rows to
-and from kb.learning's `Phrasing`, the feedback each counted, and the retention of unapproved ones.
+"""Learned phrasings in the service's database (`learned_phrasings`, `learned_choices`; api/sql/schema.py): rows to
+and from kb.learning's `Phrasing`, the choice each counts per suggestion (`Standing`), and the retention of
+unapproved ones.
 
 Writes that learn run one at a time across every process (`learning`): on PostgreSQL under an advisory lock taken
 in the transaction, on SQLite under its write lock; inside it a process first reads what others changed (`since`),
@@ -15,18 +16,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Row, Update, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Row, Update, and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from api.db import Database
-from api.sql.schema import learned_events, learned_phrasings, requests
-from kb.learning import GONE, Phrasing, Status
+from api.sql.schema import feedback, learned_choices, learned_phrasings, requests
+from kb.learning import GONE, Phrasing, Standing, Status
 
 _LEARN_LOCK = 0x6B62_0023  # pg_advisory_xact_lock key of the learning writes (api.sql.migrate uses 0x6B62_0001)
 #: Statuses an editor has not made their own: their text follows KB_RETENTION_DAYS.
@@ -45,8 +47,8 @@ def _row(p: Phrasing, model_id: str, updated: str) -> dict[str, Any]:
     gone = p.status in GONE
     return {"id": p.id, "article_id": p.article_id, "text": None if gone else p.text,
             "vector": None if gone else np.asarray(p.vector, np.float32).tobytes(), "model_id": model_id,
-            "language": p.language, "status": str(p.status), "confirmers": json.dumps(sorted(p.confirmers)),
-            "rejecters": json.dumps(sorted(p.rejecters)), "confirmations": p.confirmations,
+            "language": p.language, "status": str(p.status), "confirmers": json.dumps(p.confirmers, sort_keys=True),
+            "rejecters": json.dumps(p.rejecters, sort_keys=True),
             "first_seen": p.first_seen, "last_seen": p.last_seen, "held": p.held, "review": p.review,
             "article_hash": p.article_hash, "decided_by": p.decided_by, "exported": p.exported, "updated": updated}
 
@@ -56,8 +58,8 @@ def _phrasing(row: Row[Any] | dict[str, Any], dim: int) -> Phrasing:
     vector = np.frombuffer(r["vector"], dtype=np.float32).copy() if r["vector"] else np.zeros(dim, np.float32)
     return Phrasing(id=r["id"], article_id=r["article_id"], text=r["text"] or "", vector=vector,
                     language=r["language"], status=Status(r["status"]), first_seen=r["first_seen"],
-                    last_seen=r["last_seen"], confirmers=set(json.loads(r["confirmers"])),
-                    rejecters=set(json.loads(r["rejecters"])), confirmations=int(r["confirmations"]),
+                    last_seen=r["last_seen"], confirmers=Counter(json.loads(r["confirmers"])),
+                    rejecters=Counter(json.loads(r["rejecters"])),
                     held=r["held"], review=bool(r["review"]), article_hash=r["article_hash"],
                     decided_by=r["decided_by"], exported=r["exported"])
 
@@ -83,12 +85,18 @@ def expire_statement(cutoff: str, batch: int) -> Update:
 
 
 _SINCE = select(learned_phrasings).where(_P.updated >= bindparam("since")).order_by(_P.updated)
-_EXAMPLES = (select(learned_events.c.phrasing_id, learned_events.c.action, learned_events.c.created,
-                    requests.c.message)
-             .select_from(learned_events.join(requests, requests.c.request_id == learned_events.c.request_id))
-             .where(learned_events.c.phrasing_id.in_(bindparam("ids", expanding=True)),
-                    requests.c.message.is_not(None))
-             .order_by(learned_events.c.id.desc()))
+_C = learned_choices.c
+_EXAMPLES = (select(_C.phrasing_id, _C.action, _C.created, requests.c.message)
+             .select_from(learned_choices.join(requests, requests.c.request_id == _C.request_id))
+             .where(_C.phrasing_id.in_(bindparam("ids", expanding=True)), requests.c.message.is_not(None))
+             .order_by(_C.created.desc()))
+_STANDING = select(_C.phrasing_id, _C.key_id, _C.action, _C.created).where(
+    _C.request_id == bindparam("request_id"), _C.article_id == bindparam("article_id"))
+_FORGET = delete(learned_choices).where(_C.request_id == bindparam("request_id"),
+                                        _C.article_id == bindparam("article_id"))
+#: The feedback that stands for a suggestion (one row per request and article: api.db.Database.record_feedback).
+_FEEDBACK = select(feedback.c.action, feedback.c.key_id).where(
+    feedback.c.request_id == bindparam("request_id"), feedback.c.article_id == bindparam("article_id"))
 
 
 class PhrasingStore:
@@ -128,10 +136,28 @@ class PhrasingStore:
                                                     set_={c: statement.excluded[c] for c in _UPSERT_COLUMNS})
         conn.execute(statement, rows)
 
-    def add_event(self, conn: Connection, phrasing_id: str, request_id: str, key_id: str | None, action: str,
-                  created: str) -> None:
-        conn.execute(insert(learned_events), {"phrasing_id": phrasing_id, "request_id": request_id,
-                                              "key_id": key_id, "action": action, "created": created})
+    @staticmethod
+    def feedback(conn: Connection, request_id: str, article_id: str) -> tuple[str, str | None] | None:
+        """(action, key id) of the agent's choice that stands for a suggestion, read in the learning transaction
+        (so the last of two quick clicks is what is counted, whichever process counts first); None if none."""
+        row = conn.execute(_FEEDBACK, {"request_id": request_id, "article_id": article_id}).first()
+        return None if row is None else (str(row.action), row.key_id)
+
+    @staticmethod
+    def standing(conn: Connection, request_id: str, article_id: str) -> Standing | None:
+        """What a phrasing counts for a suggestion, if anything."""
+        row = conn.execute(_STANDING, {"request_id": request_id, "article_id": article_id}).first()
+        return None if row is None else Standing(row.phrasing_id, row.key_id, row.action, row.created)
+
+    @staticmethod
+    def put_standing(conn: Connection, request_id: str, article_id: str, standing: Standing | None) -> None:
+        """Store what is counted for a suggestion now (None: nothing, the row goes)."""
+        key = {"request_id": request_id, "article_id": article_id}
+        conn.execute(_FORGET, key)
+        if standing is not None:
+            conn.execute(learned_choices.insert(), {**key, "phrasing_id": standing.phrasing_id,
+                                                    "key_id": standing.agent, "action": standing.action,
+                                                    "created": standing.at})
 
     def approved(self) -> list[Phrasing]:
         """Phrasings an editor approved that still have a text (what `kb learned export` writes)."""
@@ -148,7 +174,8 @@ class PhrasingStore:
                              .values(exported=stamp, updated=stamp))
 
     def examples(self, ids: list[str], per_phrasing: int = 3) -> dict[str, list[dict[str, Any]]]:
-        """The newest masked messages each phrasing counted (while their texts are kept), `per_phrasing` each."""
+        """The newest masked messages each phrasing counts a choice for (while their texts are kept), `per_phrasing`
+        each."""
         out: dict[str, list[dict[str, Any]]] = {}
         for start in range(0, len(ids), 500):
             for r in self.db.read(_EXAMPLES, ids=ids[start:start + 500]):

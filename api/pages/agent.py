@@ -148,7 +148,8 @@ def agent_feedback(request: Request, db: DbDep, engine: EngineDep, learning: Lea
         if form.get("undo") == "1":  # the active choice clicked again: take it back
             chosen = form.get("action") == FeedbackAction.CHOSEN  # a chosen article need not have been offered
             withdrawn = service.withdraw_feedback(form.get("request_id", ""), article_id, db=db, engine=engine,
-                                                  action=FeedbackAction.CHOSEN if chosen else None)
+                                                  action=FeedbackAction.CHOSEN if chosen else None,
+                                                  learning=learning)
             return json_ok({"withdrawn": withdrawn, "request_id": form.get("request_id", ""),
                             "article_id": article_id})
         body = parse(FeedbackIn, {"request_id": form.get("request_id", ""), "article_id": article_id,

@@ -140,9 +140,10 @@ learned_phrasings = Table(
     Column("model_id", StoredText, nullable=False),  # the model the vector is from
     Column("language", StoredText, nullable=False),
     Column("status", StoredText, nullable=False),  # candidate, active, approved, rejected, merged, dropped, expired
-    Column("confirmers", StoredText, nullable=False),  # JSON list of the key ids that confirmed it
-    Column("rejecters", StoredText, nullable=False),  # JSON list of the key ids that rejected its article
-    Column("confirmations", Integer, nullable=False),
+    # JSON {key id: standing choices}: the keys whose choice that stands (learned_choices) confirms its article for
+    # a message of it, and those whose choice rejects it
+    Column("confirmers", StoredText, nullable=False),
+    Column("rejecters", StoredText, nullable=False),
     Column("first_seen", StoredText, nullable=False),
     Column("last_seen", StoredText, nullable=False),
     Column("held", StoredText),  # why an eligible phrasing is not evidence (a conflict), or NULL
@@ -157,16 +158,17 @@ Index("ix_learned_phrasings_updated", learned_phrasings.c.updated)
 Index("ix_learned_phrasings_text_kept", learned_phrasings.c.first_seen,
       sqlite_where=learned_phrasings.c.text.is_not(None), postgresql_where=learned_phrasings.c.text.is_not(None))
 
-learned_events = Table(
-    "learned_events", metadata,
-    # One row per feedback a phrasing counted: who, what, when, and the request (whose masked message, while
-    # KB_RETENTION_DAYS keeps it, is the example an editor reads). No text of its own.
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True),
+learned_choices = Table(
+    "learned_choices", metadata,
+    # The choice a phrasing counts for one suggestion (request and article): the agent's feedback that stands for
+    # it (one feedback row per suggestion, the last choice winning), so a change of mind replaces what was counted
+    # and an undo takes it back. Its request's masked message, while KB_RETENTION_DAYS keeps it, is the example
+    # an editor reads. No text of its own.
+    Column("request_id", StoredText, primary_key=True),
+    Column("article_id", StoredText, primary_key=True),
     Column("phrasing_id", StoredText, nullable=False),
-    Column("request_id", StoredText, nullable=False),
-    Column("key_id", StoredText),
+    Column("key_id", StoredText, nullable=False),
     Column("action", StoredText, nullable=False),  # used, edited, chosen, rejected
-    Column("created", StoredText, nullable=False),
-    sqlite_autoincrement=True,
+    Column("created", StoredText, nullable=False),  # when it was counted
 )
-Index("ix_learned_events_phrasing", learned_events.c.phrasing_id)
+Index("ix_learned_choices_phrasing", learned_choices.c.phrasing_id)

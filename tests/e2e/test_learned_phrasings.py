@@ -130,7 +130,7 @@ def test_one_agents_mistakes_never_push_a_wrong_article_to_high_for_everyone(ser
     assert [(s["article_id"], s["confidence"], s["learned"]) for s in after["suggestions"]] == \
         [(s["article_id"], s["confidence"], False) for s in before["suggestions"]]
     [phrasing] = service.learning.listing()
-    assert (phrasing.article_id, phrasing.status, phrasing.confirmations, phrasing.confirmers) == \
+    assert (phrasing.article_id, phrasing.status, phrasing.confirmations, set(phrasing.confirmers)) == \
         (wrong, Status.CANDIDATE, 5, {service.db.check_key(service.keys["anna"]).id})  # type: ignore[union-attr]
     assert len(service.app.state.kb.engine.learned) == 0
 
@@ -148,6 +148,36 @@ def test_a_near_repeat_after_two_distinct_agents_is_answered_from_the_learned_ph
     # a third agent rejecting it for a copy counts against it: back to one net agent, out of force
     service.feedback("cleo", out["request_id"], "privacy-data-en", "rejected")
     assert not _top(service.suggest("cleo", PRIVACY_COPIES[1]))["learned"]
+
+
+def test_learning_counts_the_choice_that_stands_per_suggestion_a_change_of_mind_or_an_undo_replaces_it(
+        service: Service) -> None:
+    annas = service.confirm("anna", PRIVACY, "privacy-data-en")
+    brams = service.confirm("bram", PRIVACY_COPIES[0], "privacy-data-en")
+    assert _top(service.suggest("cleo", PRIVACY_COPIES[2]))["learned"]
+    ids = {who: service.db.check_key(service.keys[who]).id for who in ("anna", "bram")}  # type: ignore[union-attr]
+
+    def counted() -> tuple[int, dict[str, int], dict[str, int], Status]:
+        [phrasing] = service.learning.listing()
+        return phrasing.confirmations, dict(phrasing.confirmers), dict(phrasing.rejecters), phrasing.status
+
+    # bram changes his mind on the same suggestion: he rejected it, he did not confirm and reject it
+    service.feedback("bram", brams["request_id"], "privacy-data-en", "rejected")
+    assert counted() == (1, {ids["anna"]: 1}, {ids["bram"]: 1}, Status.CANDIDATE)
+    assert not _top(service.suggest("cleo", PRIVACY_COPIES[2]))["learned"]
+    service.feedback("bram", brams["request_id"], "privacy-data-en", "used")  # and back again
+    assert counted() == (2, {ids["anna"]: 1, ids["bram"]: 1}, {}, Status.ACTIVE)
+    assert _top(service.suggest("cleo", PRIVACY_COPIES[2]))["learned"]
+    # anna takes hers back on the agent page (clicking the pressed choice again): her support goes with it
+    agent = login(service.app, service.keys["anna"])
+    undone = agent.post("/agent/feedback", data={"csrf": csrf_of(agent.get("/agent").text),
+                                                 "request_id": annas["request_id"], "article_id": "privacy-data-en",
+                                                 "action": "used", "undo": "1"}, headers={"Accept": "application/json"})
+    assert undone.status_code == 200 and undone.json()["withdrawn"] is True
+    assert counted() == (1, {ids["bram"]: 1}, {}, Status.CANDIDATE)
+    assert not _top(service.suggest("cleo", PRIVACY_COPIES[2]))["learned"]
+    # what learning counts is what the feedback table holds: one row per suggestion, the last choice
+    assert [(r["request_id"], r["action"]) for r in service.db.feedback(50)] == [(brams["request_id"], "used")]
 
 
 def test_an_unrelated_message_is_not_affected_by_learned_phrasings(service: Service) -> None:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections import Counter
 
 import numpy as np
 
 from api.insights.retention import remove_expired_texts
 from api.learned.privacy import mask_personal
 from api.learned.store import PhrasingStore
-from kb.learning import Phrasing, Status
+from kb.learning import Phrasing, Standing, Status
 from tests.reliability.conftest import Opener
 
 DIM = 8
@@ -22,7 +23,8 @@ DIM = 8
 def phrasing(pid: str, status: Status, first_seen: str = "2026-12-01T10:00:00+00:00", **extra: object) -> Phrasing:
     vector = np.arange(DIM, dtype=np.float32) / 10
     return Phrasing(pid, "suiker-voedt-kanker", f"klopt het dat suiker kanker voedt ({pid})", vector, "nl", status,
-                    first_seen, first_seen, confirmers={"k1", "k2"}, rejecters={"k3"}, confirmations=4, **extra)
+                    first_seen, first_seen, confirmers=Counter({"k1": 3, "k2": 1}), rejecters=Counter({"k3": 1}),
+                    **extra)
 
 
 def test_phrasings_round_trip_and_an_upsert_replaces_the_row(opener: Opener) -> None:
@@ -31,13 +33,32 @@ def test_phrasings_round_trip_and_an_upsert_replaces_the_row(opener: Opener) -> 
         store.save(conn, [phrasing("p1", Status.ACTIVE, held=None, article_hash="h1")])
     [back] = store.since("").phrasings
     assert (back.id, back.status, back.confirmers, back.rejecters, back.confirmations, back.article_hash) == \
-        ("p1", Status.ACTIVE, {"k1", "k2"}, {"k3"}, 4, "h1")
+        ("p1", Status.ACTIVE, {"k1": 3, "k2": 1}, {"k3": 1}, 4, "h1")
     assert np.array_equal(back.vector, phrasing("p1", Status.ACTIVE).vector)
     back.status, back.held = Status.CANDIDATE, "conflict: 1 confirmed near-repeat(s) for x"
     with store.learning() as conn:
         store.save(conn, [back])
     [again] = store.since("").phrasings
     assert (again.status, again.held) == (Status.CANDIDATE, back.held)
+
+
+def test_the_choice_counted_for_a_suggestion_is_stored_replaced_and_removed(opener: Opener) -> None:
+    db = opener()
+    store = PhrasingStore(db, "m", DIM)
+    db.record_request("r1", None, "klopt het dat suiker kanker voedt?", "x", ["suiker-voedt-kanker"])
+    with store.learning() as conn:
+        assert store.standing(conn, "r1", "suiker-voedt-kanker") is None
+        assert store.feedback(conn, "r1", "suiker-voedt-kanker") is None
+        store.put_standing(conn, "r1", "suiker-voedt-kanker", Standing("p1", "k1", "used", "2026-12-01T10:00:00"))
+        store.put_standing(conn, "r1", "suiker-voedt-kanker", Standing("p1", "k1", "rejected", "2026-12-01T10:01:00"))
+    db.record_feedback("r1", "suiker-voedt-kanker", "used", None, "k1", source="api")
+    db.record_feedback("r1", "suiker-voedt-kanker", "rejected", None, "k1", source="page")
+    with store.learning() as conn:
+        assert store.standing(conn, "r1", "suiker-voedt-kanker") == \
+            Standing("p1", "k1", "rejected", "2026-12-01T10:01:00")
+        assert store.feedback(conn, "r1", "suiker-voedt-kanker") == ("rejected", "k1")  # the one that stands
+        store.put_standing(conn, "r1", "suiker-voedt-kanker", None)
+        assert store.standing(conn, "r1", "suiker-voedt-kanker") is None
 
 
 def test_another_process_reads_what_changed_since_its_watermark(opener: Opener) -> None:

@@ -19,7 +19,7 @@ from kb.learned import (
     learned_probabilities,
     support,
 )
-from kb.learning import Book, Observation, Rules, Status, decide, observe, reconcile
+from kb.learning import Book, Observation, Rules, Status, decide, observe, reconcile, withdraw
 from kb.near_repeat import NearRepeat
 from kb.normalize import Message
 from kb.retrieval import Match
@@ -37,10 +37,13 @@ FIVE_G = "geeft die nieuwe 5g mast naast de school echt kanker bij kinderen"
 _clock = itertools.count()
 
 
-def seen(text: str, article: str, agent: str, action: str = "used") -> Observation:
+def seen(text: str, article: str, agent: str, action: str = "used", request: str = "") -> Observation:
+    """`agent`'s choice for `article` on a message; `request` names the suggestion (default: one of its own)."""
     read = Message.of(text)
     vector = EMBEDDER.embed([read.text], kind="query")[0]
-    return Observation(article, text, vector, agent, action, f"2026-12-01T10:{next(_clock) % 60:02d}:00+00:00", "nl")
+    tick = next(_clock)
+    at = f"2026-12-01T{10 + tick // 60:02d}:{tick % 60:02d}:00+00:00"
+    return Observation(article, text, vector, agent, action, at, "nl", request_id=request or f"r{tick}")
 
 
 def learn(book: Book, *events: Observation, rules: Rules = RULES) -> None:
@@ -59,7 +62,7 @@ def test_near_identical_confirmations_join_one_phrasing_counted_per_distinct_age
     learn(book, seen(SUGAR, "suiker", "k1"), seen(SUGAR_COPIES[0], "suiker", "k1"),
           seen(SUGAR_COPIES[1], "suiker", "k2"))
     p = only(book, "suiker")
-    assert (p.confirmations, p.confirmers, p.status) == (3, {"k1", "k2"}, Status.ACTIVE)
+    assert (p.confirmations, set(p.confirmers), p.status) == (3, {"k1", "k2"}, Status.ACTIVE)
     assert p.first_seen < p.last_seen
 
 
@@ -79,6 +82,50 @@ def test_a_rejection_by_another_agent_counts_against_a_phrasing() -> None:
     assert only(book, "suiker").status is Status.CANDIDATE
     learn(book, seen(SUGAR_COPIES[2], "suiker", "k4"), seen(SUGAR_COPIES[2], "suiker", "k5"))
     assert only(book, "suiker").status is Status.ACTIVE  # 4 confirming, 1 rejecting: 3 >= 2
+
+
+def test_a_change_of_mind_counts_the_choice_that_stands_used_then_rejected_is_one_rejection() -> None:
+    book = Book(MEASURE)
+    learn(book, seen(SUGAR, "suiker", "k1", request="r1"), seen(SUGAR, "suiker", "k1", "rejected", request="r1"))
+    p = only(book, "suiker")
+    assert (p.confirmations, dict(p.confirmers), dict(p.rejecters)) == (0, {}, {"k1": 1})
+    assert book.standing[("r1", "suiker")].action == "rejected"
+
+
+def test_a_withdrawn_choice_counts_nothing() -> None:
+    book = Book(MEASURE)
+    learn(book, seen(SUGAR, "suiker", "k1", request="r1"))
+    changed = withdraw(book, RULES, "r1", "suiker")
+    p = only(book, "suiker")
+    assert changed == [p] and (p.confirmations, dict(p.confirmers), dict(p.rejecters)) == (0, {}, {})
+    assert book.standing == {} and withdraw(book, RULES, "r1", "suiker") == []  # nothing left to take back
+    learn(book, seen(SUGAR, "suiker", "k1", "no_good_answer", request="r2"))  # counts nothing either
+    assert only(book, "suiker").confirmations == 0
+
+
+def test_two_agents_standing_choices_decide_and_a_change_of_mind_moves_the_phrasing_in_and_out_of_force() -> None:
+    book = Book(MEASURE)
+    learn(book, seen(SUGAR, "suiker", "k1", request="r1"), seen(SUGAR_COPIES[0], "suiker", "k2", request="r2"))
+    assert only(book, "suiker").status is Status.ACTIVE
+    learn(book, seen(SUGAR_COPIES[0], "suiker", "k2", "rejected", request="r2"))  # k2 changes their mind
+    p = only(book, "suiker")
+    assert (p.confirmations, dict(p.confirmers), dict(p.rejecters), p.status) == \
+        (1, {"k1": 1}, {"k2": 1}, Status.CANDIDATE)
+    assert book.evidence() == []
+    learn(book, seen(SUGAR_COPIES[0], "suiker", "k2", "edited", request="r2"))  # and back: confirmed again
+    p = only(book, "suiker")
+    assert (p.confirmations, dict(p.confirmers), p.rejecters, p.status) == (2, {"k1": 1, "k2": 1}, {}, Status.ACTIVE)
+    withdraw(book, RULES, "r1", "suiker")  # k1's undo: one agent left, out of force
+    assert (only(book, "suiker").status, dict(only(book, "suiker").confirmers)) == (Status.CANDIDATE, {"k2": 1})
+
+
+def test_an_agent_with_two_standing_confirmations_stays_a_confirmer_when_one_is_withdrawn() -> None:
+    book = Book(MEASURE)
+    learn(book, seen(SUGAR, "suiker", "k1", request="r1"), seen(SUGAR_COPIES[0], "suiker", "k1", request="r2"),
+          seen(SUGAR_COPIES[1], "suiker", "k2", request="r3"))
+    withdraw(book, RULES, "r2", "suiker")
+    p = only(book, "suiker")
+    assert (p.confirmations, dict(p.confirmers), p.status) == (2, {"k1": 1, "k2": 1}, Status.ACTIVE)
 
 
 def test_different_messages_about_the_same_article_stay_separate_phrasings() -> None:

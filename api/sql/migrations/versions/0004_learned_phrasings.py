@@ -1,6 +1,6 @@
-"""0004: learned phrasings (issue 23): messages agents confirmed for an article, counted, and the feedback each
-counted (no text of its own). The next number after main's 0003; a branch that adds another 0004 is re-chained
-at merge.
+"""0004: learned phrasings (issue 23): messages agents confirmed for an article, counted, and the choice each
+counts per suggestion (the feedback that stands for it; no text of its own). The next number after main's 0003;
+a branch that adds another 0004 is re-chained at merge.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ def upgrade() -> None:
         sa.Column("status", sa.Text, nullable=False),
         sa.Column("confirmers", sa.Text, nullable=False),
         sa.Column("rejecters", sa.Text, nullable=False),
-        sa.Column("confirmations", sa.Integer, nullable=False),
         sa.Column("first_seen", sa.Text, nullable=False),
         sa.Column("last_seen", sa.Text, nullable=False),
         sa.Column("held", sa.Text),
@@ -41,21 +40,20 @@ def upgrade() -> None:
     op.create_index("ix_learned_phrasings_text_kept", "learned_phrasings", ["first_seen"], sqlite_where=kept,
                     postgresql_where=kept)
     op.create_table(
-        "learned_events",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), sa.Identity(), primary_key=True),
+        "learned_choices",
+        sa.Column("request_id", sa.Text, primary_key=True),
+        sa.Column("article_id", sa.Text, primary_key=True),
         sa.Column("phrasing_id", sa.Text, nullable=False),
-        sa.Column("request_id", sa.Text, nullable=False),
-        sa.Column("key_id", sa.Text),
+        sa.Column("key_id", sa.Text, nullable=False),
         sa.Column("action", sa.Text, nullable=False),
         sa.Column("created", sa.Text, nullable=False),
-        sqlite_autoincrement=True,
     )
-    op.create_index("ix_learned_events_phrasing", "learned_events", ["phrasing_id"])
+    op.create_index("ix_learned_choices_phrasing", "learned_choices", ["phrasing_id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_learned_events_phrasing", table_name="learned_events")
-    op.drop_table("learned_events")
+    op.drop_index("ix_learned_choices_phrasing", table_name="learned_choices")
+    op.drop_table("learned_choices")
     op.drop_index("ix_learned_phrasings_text_kept", table_name="learned_phrasings")
     op.drop_index("ix_learned_phrasings_updated", table_name="learned_phrasings")
     op.drop_table("learned_phrasings")
