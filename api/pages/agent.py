@@ -34,7 +34,7 @@ from api.schemas import FeedbackAction, FeedbackIn, SuggestIn, SuggestOut
 from api.session import AgentPage, CheckedForm
 from kb.channels import Channel
 from kb.config import Settings
-from kb.errors import InvalidInput, KbError
+from kb.errors import KbError, NotFound
 
 router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
@@ -160,7 +160,7 @@ def agent_feedback(request: Request, db: DbDep, engine: EngineDep, learning: Lea
         out = service.feedback(body, db=db, key_id=session.key.id, source="page", learning=learning,
                                engine=engine)
     except KbError as e:
-        raise in_dutch(e) from None
+        raise in_dutch(e, action=form.get("action", "")) from None
     if wants_json(request):
         return json_ok(out.model_dump(mode="json"), status=201)
     return RedirectResponse("/agent?feedback=ok", status_code=303)
@@ -172,14 +172,15 @@ MAX_SEARCH = 200
 
 @router.get("/agent/choose")
 def agent_choose(request: Request, engine: EngineDep, db: DbDep, session: AgentPage) -> Response:
-    """Search the served articles for one that was not suggested; picking one records feedback `chosen`."""
+    """Search the served articles when the suggestions missed; picking one records feedback `chosen` (agent.js
+    asks for the fragment and puts it under the search; without JavaScript a page of its own comes back)."""
     request_id = request.query_params.get("request_id", "")[:64]
     q = request.query_params.get("q", "")[:MAX_SEARCH]
-    if db.request_articles(request_id) is None:
-        raise InvalidInput(f"request_id: no suggestion request '{request_id}'; ask for suggestions first",
-                           field="request_id")
+    offered = db.request_articles(request_id)
+    if offered is None:
+        raise in_dutch(NotFound(f"request_id: no suggestion request '{request_id}'", field="request_id"))
     found = service.search_articles(q, engine) if q.strip() else []
-    context: dict[str, Any] = {"request_id": request_id, "q": q, "found": found}
+    context: dict[str, Any] = {"request_id": request_id, "q": q, "found": found, "offered": offered}
     if request.headers.get("x-fragment"):
         return render(request, "_choose.html", **context)
     return render(request, "agent_choose.html", **context)

@@ -34,10 +34,22 @@ def test_an_agent_searches_and_chooses_the_article_then_an_editor_approves_it(op
     page.press(".choose-search input[name=q]", "Enter")
     pick = page.locator(f".choose-pick:has(input[value='{GERSON}'])")
     expect(pick).to_be_visible()
-    pick.locator("button[value=chosen]").click()
+    button = pick.locator("button[value=chosen]")
+
+    def stored() -> list[tuple[str, str]]:
+        return [(r["action"], r["article_id"]) for r in service.feedback_rows() if r["request_id"] == request_id]
+
+    button.click()  # one choice, shown pressed, like a suggestion's
     expect(pick.locator(".done")).to_contain_text("opgeslagen")
-    stored = [(r["action"], r["article_id"]) for r in service.feedback_rows() if r["request_id"] == request_id]
-    assert stored == [("chosen", GERSON)]
+    expect(button).to_have_attribute("aria-pressed", "true")
+    assert stored() == [("chosen", GERSON)]
+    button.click()  # clicked again: taken back
+    expect(pick.locator(".done")).to_contain_text("ingetrokken")
+    expect(button).to_have_attribute("aria-pressed", "false")
+    assert stored() == []
+    button.click()
+    expect(button).to_have_attribute("aria-pressed", "true")
+    assert stored() == [("chosen", GERSON)]
     shoot(page, "agent-choose")
     assert page.errors == []
 

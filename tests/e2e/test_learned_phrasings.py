@@ -20,6 +20,7 @@ import pytest
 
 from api.db import Database, open_database
 from api.insights.retention import remove_expired_texts
+from api.pages.agent_errors import CHOSEN_GONE, UNKNOWN_REQUEST
 from api.state import state_of
 from kb.config import Settings
 from kb.learning import Status
@@ -297,6 +298,13 @@ def test_an_agent_can_search_and_choose_an_article_that_was_not_suggested(servic
     assert chosen.status_code == 201, chosen.text
     [row] = [r for r in service.db.feedback(10) if r["request_id"] == out["request_id"]]
     assert (row["article_id"], row["action"]) == (GERSON, "chosen")
+    gone = agent.post("/agent/feedback", data={"csrf": csrf_of(page.text), "request_id": out["request_id"],
+                                               "article_id": "no-such-article", "action": "chosen"},
+                      headers={"Accept": "application/json"})
+    assert gone.status_code == 422 and gone.json()["error"]["message"] == CHOSEN_GONE  # in Dutch, saying what to do
+    unknown = agent.get("/agent/choose", params={"request_id": "nope", "q": "koffie"},
+                        headers={"X-Fragment": "1", "Accept": "text/html, application/json"})  # as agent.js asks
+    assert unknown.status_code == 404 and unknown.json()["error"]["message"] == UNKNOWN_REQUEST
 
 
 def test_the_api_accepts_chosen_for_a_served_article_only(service: Service) -> None:
