@@ -30,6 +30,7 @@ import numpy as np
 from qdrant_client import QdrantClient
 
 from bench.data import synthetic_kb
+from bench.drafts import bench_drafts
 from bench.edge import available as edge_available
 from bench.edge import bench_edge
 from bench.learned import bench_learned
@@ -311,6 +312,7 @@ def run_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> d
         if settings.cache_path.exists():
             copy_cache(settings.cache_path, local.cache_path)
         encoder, plain, ours = bench_encoder(local, messages, chunks, log)
+        drafts = bench_drafts(settings.articles_dir, log)
         retrieval = bench_retrieval(local, ours, plain, messages, log)
         learned = bench_learned(local, ours, messages, phrasings=config.learned_phrasings, log=log)
         scale = [bench_scale(local, n, config.scale_queries, encoder, log) for n in config.scales]
@@ -326,7 +328,8 @@ def run_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> d
     report = {"machine": started, "config": {"messages": len(messages), "scales": list(config.scales),
                                                "kb_articles": config.kb_articles, "clients": config.clients,
                                                "http_seconds": config.http_seconds},
-              "encoder": encoder, "retrieval": retrieval, "learned": learned, "scale": scale, "indexing": indexing,
+              "encoder": encoder, "drafts": drafts, "retrieval": retrieval, "learned": learned, "scale": scale,
+              "indexing": indexing,
               **service}
     if config.edge:
         if edge_available():

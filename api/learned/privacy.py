@@ -1,5 +1,5 @@
 r"""What of a customer's message may be stored: e-mail addresses, phone numbers and IBANs masked (the project's
-masking, `api.insights.masking`), and the customer's name an agent filled in (`customer_name`) as `[naam]`.
+masking, `kb.masking`), and the customer's name an agent filled in (`customer_name`) as `[naam]`.
 
 The one function every stored message and phrasing goes through: when the masking moves (it may move into kb/),
 only the import below changes.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from api.insights.masking import mask
+from kb.masking import mask
 
 NAME = "[naam]"
 #: Name parts too common to mask on their own ("de" in "Ria de Vries"; "van" in "Jan van Dam").

@@ -4,6 +4,7 @@ database is refused, a new migration is one new file, and a failing one changes 
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import shutil
@@ -120,7 +121,7 @@ def test_a_fresh_database_gets_the_head_and_matches_the_schema_module(settings: 
     open_database(settings).close()
     engine = direct_engine(settings)
     try:
-        assert migrate.current(engine) == migrate.head() == "0004"
+        assert migrate.current(engine) == migrate.head() == NEWEST
         assert set(inspect(engine).get_table_names()) == {*metadata.tables, "alembic_version"}
     finally:
         engine.dispose()
@@ -176,22 +177,55 @@ def test_a_database_newer_than_this_code_is_refused_with_what_to_do(settings: Se
             conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
     finally:
         engine.dispose()
-    with pytest.raises(ConfigError, match=r"9999.*newest migration is 0004.*restore a backup"):
+    with pytest.raises(ConfigError, match=rf"9999.*newest migration is {NEWEST}.*restore a backup"):
         open_database(settings)
 
 
+def _versions() -> list[Path]:
+    return sorted((migrate.MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+#: The newest migration shipped (the file names are numbered); the next one a test adds comes after it.
+NEWEST = max(p.name[:4] for p in _versions())
+FOLLOWING = f"{int(NEWEST) + 1:04d}"
 NEXT = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "{following}"
+down_revision = "{newest}"
 
 
 def upgrade() -> None:
     op.add_column("requests", sa.Column("sentiment", sa.Text))
     {fail}
 '''
+
+
+def test_the_migrations_are_one_chain_numbered_without_gaps() -> None:
+    """A missing or doubled number (two branches that both took the next one) fails here, not at a customer's
+    start-up: each file's revision is its number and its down_revision the number before."""
+    found = [(p.name[:4], _revision_of(p)) for p in _versions()]
+    assert [number for number, _ in found] == [f"{i:04d}" for i in range(1, len(found) + 1)]
+    for number, (revision, down) in found:
+        assert revision == number
+        assert down == (None if number == "0001" else f"{int(number) - 1:04d}")
+    assert migrate.head() == NEWEST
+
+
+def _revision_of(path: Path) -> tuple[str, str | None]:
+    """`revision` and `down_revision` as the file assigns them."""
+    values: dict[str, str | None] = {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign):
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+            values[target.id] = ast.literal_eval(value)
+    return values["revision"] or "", values["down_revision"]
 
 
 @pytest.fixture()
@@ -201,7 +235,8 @@ def with_next_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Call
     def add(fail: str = "") -> None:
         shipped = tmp_path / "migrations"
         shutil.copytree(migrate.MIGRATIONS, shipped, ignore=shutil.ignore_patterns("__pycache__"))
-        (shipped / "versions" / "0005_request_sentiment.py").write_text(NEXT.format(fail=fail))
+        (shipped / "versions" / f"{FOLLOWING}_request_sentiment.py").write_text(
+            NEXT.format(fail=fail, following=FOLLOWING, newest=NEWEST))
         monkeypatch.setattr(migrate, "MIGRATIONS", shipped)
 
     return add
@@ -210,11 +245,11 @@ def with_next_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Call
 def test_the_next_migration_is_one_new_file_applied_at_start_up(
         tmp_path: Path, with_next_migration: Callable[[str], None]) -> None:
     settings = Settings(data_dir=tmp_path / "data")
-    _old_sqlite(settings.data_dir)  # a database from before migrations goes 0001 … 0005, in one start-up
+    _old_sqlite(settings.data_dir)  # a database from before migrations goes 0001 … the newest, then the next, at once
     with_next_migration("")
     db = open_database(settings)
     try:
-        assert migrate.current(db.engine) == migrate.head() == "0005"
+        assert migrate.current(db.engine) == migrate.head() == FOLLOWING
         assert "sentiment" in {c["name"] for c in inspect(db.engine).get_columns("requests")}
         assert db.request_articles("r-old") == ["5g-kanker"]
     finally:
@@ -229,7 +264,7 @@ def test_a_failing_migration_changes_nothing(tmp_path: Path, with_next_migration
         open_database(settings)
     engine = direct_engine(settings)
     try:
-        assert migrate.current(engine) == "0004"
+        assert migrate.current(engine) == NEWEST
         assert "sentiment" not in {c["name"] for c in inspect(engine).get_columns("requests")}
     finally:
         engine.dispose()
@@ -248,9 +283,7 @@ def test_the_migrations_ship_in_the_wheel_and_run_from_it(tmp_path: Path) -> Non
     unpacked = tmp_path / "site"
     with zipfile.ZipFile(wheel) as z:
         z.extractall(unpacked)
-    for shipped in ("env.py", "script.py.mako", "versions/0001_initial_schema.py",
-                    "versions/0002_insights_and_retention.py", "versions/0003_feedback_one_choice.py",
-                    "versions/0004_learned_phrasings.py"):
+    for shipped in ("env.py", "script.py.mako", *(f"versions/{p.name}" for p in _versions())):
         assert (unpacked / "api/sql/migrations" / shipped).is_file(), shipped
     # Opened from the wheel's files alone (they come first on the path): the migrations are found and applied.
     check = ("import api.sql.migrate as m, pathlib, sys; from api.db import open_database; from kb.config import "
