@@ -57,7 +57,8 @@ def suggest(body: SuggestIn, *, settings: Settings, engine: Engine, db: Database
     tier = str(result.suggestions[0].confidence) if result.suggestions else None  # the insights count tiers
     # Stored masked, the customer's name too: what agents confirm of it may become a learned phrasing.
     db.record_request(request_id, key_id, mask_personal(body.message, [body.customer_name]), str(body.channel),
-                      [s.article_id for s in result.suggestions], language=str(result.language), tier=tier)
+                      [s.article_id for s in result.suggestions], language=str(result.language), tier=tier,
+                      kind=str(result.kind.kind) if result.kind else None)
     metrics.observe_suggestion(result)
     return SuggestOut.of(result, request_id)
 

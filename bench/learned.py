@@ -23,9 +23,9 @@ import numpy as np
 from bench.stats import paired
 from kb.channels import Channel
 from kb.config import Settings
-from kb.embedding import Embedder
+from kb.embedding import Embedder, RecentQueries
 from kb.engine import Engine
-from kb.learned import EvidencePhrasing, LearnedEvidence, RecentQueries
+from kb.learned import EvidencePhrasing, LearnedEvidence
 from kb.near_repeat import load_near_repeat
 from kb.normalize import Message
 from kb.retrieval import Retriever

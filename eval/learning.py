@@ -37,10 +37,11 @@ from eval.metrics import mean
 from eval.surge import copies
 from kb.article import Language
 from kb.channels import Channel
+from kb.embedding import RecentQueries
 from kb.engine import Engine
 from kb.errors import InvalidInput
 from kb.language import detect_language
-from kb.learned import LearnedEvidence, RecentQueries
+from kb.learned import LearnedEvidence
 from kb.learning import Book, Observation, Rules, observe
 from kb.near_repeat import load_near_repeat
 from kb.normalize import Message

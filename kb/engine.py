@@ -12,8 +12,11 @@ from types import TracebackType
 from kb.confidence import load_calibration
 from kb.config import Settings
 from kb.drafting import Drafter
-from kb.embedding import CachedEmbedder, Embedder, EmbeddingCache, load_embedder
-from kb.learned import LearnedEvidence, RecentQueries
+from kb.embedding import CachedEmbedder, Embedder, EmbeddingCache, RecentQueries, load_embedder
+from kb.kind_replies import KindReplies
+from kb.kind_templates import KindTemplates
+from kb.kinds import KindClassifier, load_kind_model
+from kb.learned import LearnedEvidence
 from kb.lexical import SparseEncoder
 from kb.near_repeat import load_near_repeat
 from kb.retrieval import Retriever
@@ -43,7 +46,10 @@ class Engine:
         `read_only`: the store reads with KB_QDRANT_READ_API_KEY where one is set (the service does)."""
         drafter = Drafter(settings.templates_dir, workers=settings.render_workers)
         try:
-            # The learned evidence reads the vector the retriever made for the same message (kb.learned).
+            kind_templates = (KindTemplates(settings.templates_dir, render_in=drafter.render_template)
+                              if settings.kinds else None)
+            # The kind classifier, the retriever and the learned evidence (kb.learned) all read the message's
+            # query vector: embedded once.
             embedder = RecentQueries(embedder or load_embedder(settings))
             store = store or open_store(settings, read_only=read_only)
         except BaseException:
@@ -54,9 +60,14 @@ class Engine:
         retriever = Retriever(store, embedder, sparse, alias=settings.collection, mode=settings.search_mode,
                               fusion=settings.fusion)
         calibration = load_calibration(embedder.model_id, settings.calibration)
+        kinds = None
+        if kind_templates is not None:
+            classifier = KindClassifier(embedder, load_kind_model(embedder.model_id, settings.kinds_model))
+            kinds = KindReplies(classifier, kind_templates, drafter, moderation_drafts=settings.moderation_drafts)
         learned = LearnedEvidence(load_near_repeat(embedder.model_id, embedder.dim), embedder,
                                   short_words=settings.short_message_words)
-        suggester = Suggester(settings, retriever, drafter, served, calibration=calibration, evidence=learned)
+        suggester = Suggester(settings, retriever, drafter, served, calibration=calibration, kinds=kinds,
+                              evidence=learned)
         return cls(settings, store, embedder, sparse, drafter, served, retriever, suggester, learned)
 
     def ready(self) -> IndexInfo:

@@ -11,9 +11,9 @@ This module is the one seam between learning and the suggestion path (`kb.sugges
 and consults it once per ranking):
 
 - `LearnedEvidence.rerank` reads the message (its vector comes from the retriever's own call, remembered by
-  `RecentQueries`, so no second embedding), finds the most similar evidence phrasing above the near-repeat cut,
-  and moves its article to the front as a `LearnedMatch` (marked, so the suggestion can say "matched a phrasing
-  agents confirmed"); the article's own scores are left as retrieval gave them.
+  `kb.embedding.RecentQueries`, so no second embedding), finds the most similar evidence phrasing above the
+  near-repeat cut, and moves its article to the front as a `LearnedMatch` (marked, so the suggestion can say
+  "matched a phrasing agents confirmed"); the article's own scores are left as retrieval gave them.
 - `learned_probabilities` then gives that article the probability the evidence supports and caps every other
   candidate at what is left (the candidates' probabilities add up to at most one).
 
@@ -36,8 +36,6 @@ Whatever ranking the retriever produces (fusion, re-rankers), this wraps it from
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -45,7 +43,7 @@ from typing import Protocol
 import numpy as np
 
 from kb.blas import one_blas_thread
-from kb.models import Embedder, TextKind
+from kb.models import Embedder
 from kb.near_repeat import NearRepeat, Reading, trigrams
 from kb.normalize import Message
 from kb.retrieval import Match
@@ -106,37 +104,6 @@ class LearnedMatch(Match):
 def learned_of(match: Match) -> Learned | None:
     """The learned evidence behind `match`, if any."""
     return match.learned if isinstance(match, LearnedMatch) else None
-
-
-class RecentQueries:
-    """An embedder that remembers the last `size` query vectors it made, so the evidence reads the vector the
-    retriever just computed for the same message instead of embedding it again (the model is deterministic)."""
-
-    def __init__(self, inner: Embedder, size: int = 64) -> None:
-        self.inner, self.model_id, self.dim = inner, inner.model_id, inner.dim
-        self._size = size
-        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def embed(self, texts: Sequence[str], *, kind: TextKind) -> np.ndarray:
-        if kind != "query" or not texts:
-            return self.inner.embed(texts, kind=kind)
-        with self._lock:
-            known = [self._recent.get(t) for t in texts]
-        if all(v is not None for v in known):
-            return np.stack([v for v in known if v is not None])
-        vectors = np.asarray(self.inner.embed(texts, kind=kind))
-        if len(texts) <= self._size:  # batches of chunks (indexing) are not worth remembering
-            with self._lock:
-                for text, vector in zip(texts, vectors, strict=True):
-                    self._recent[text] = vector
-                    self._recent.move_to_end(text)
-                while len(self._recent) > self._size:
-                    self._recent.popitem(last=False)
-        return vectors
-
-    def __getattr__(self, name: str) -> object:  # threads, batch_threads, ... of the engine underneath
-        return getattr(self.inner, name)
 
 
 class ReadingIndex:

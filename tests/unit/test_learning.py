@@ -9,12 +9,11 @@ import itertools
 import numpy as np
 import pytest
 
-from kb.embedding import HashEmbedder
+from kb.embedding import HashEmbedder, RecentQueries
 from kb.errors import InvalidInput
 from kb.learned import (
     AGENT_RIGHT,
     LearnedEvidence,
-    RecentQueries,
     learned_of,
     learned_probabilities,
     support,

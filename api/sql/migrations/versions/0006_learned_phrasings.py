@@ -1,6 +1,6 @@
-"""0005: learned phrasings (issue 23): messages agents confirmed for an article, counted, and the choice each
-counts per suggestion (the feedback that stands for it; no text of its own). The next number after main's 0004
-(gap dismissals); a branch that adds another 0005 is re-chained at merge.
+"""0006: learned phrasings (issue 23): messages agents confirmed for an article, counted, and the choice each
+counts per suggestion (the feedback that stands for it; no text of its own). The next number after main's 0005
+(message kinds, issue 27); a branch that adds another 0006 is re-chained at merge.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision: str | None = "0004"
+revision = "0006"
+down_revision: str | None = "0005"
 branch_labels = None
 depends_on = None
 
