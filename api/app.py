@@ -21,6 +21,7 @@ from api.errors import ErrorBody, json_response
 from api.grouping import VectorMemo
 from api.insights.background import Housekeeping
 from api.insights.context import InsightsContext
+from api.learned.service import Learning
 from api.limits import ConcurrencyLimit
 from api.routes import admin, articles, health, insights, suggest
 from api.session import load_secret
@@ -101,9 +102,13 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                 served.close()
             raise
         context = InsightsContext(served)
-        housekeeping = Housekeeping(db, settings, context)  # retention and alerts, in a thread of its own
+        learning = Learning(db, served, settings)
+        learning.refresh(articles_changed=True)  # the learned phrasings in force from the first request
+        # retention, alerts and the learned phrasings other processes changed, in a thread of its own
+        housekeeping = Housekeeping(db, settings, context, learning=learning)
         state.open(Opened(engine=served, db=db, session_secret=load_secret(settings),
-                          gap_vectors=VectorMemo(served.embedder), insights=context, housekeeping=housekeeping))
+                          gap_vectors=VectorMemo(served.embedder), insights=context, housekeeping=housekeeping,
+                          learning=learning))
         housekeeping.start()
         try:
             yield
@@ -113,6 +118,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             db.close()
             if engine is None:
                 served.close()
+            else:  # an engine lent by the caller (tests) goes back without this app's learned phrasings
+                served.learned.replace([])
 
     # FastAPI's own docs pages load their assets from a CDN and are open: api/docs.py serves ours instead.
     app = FastAPI(title="Kennisbank", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,

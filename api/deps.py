@@ -14,6 +14,7 @@ from api.db import INSIGHTS, ApiKey, Database, needs
 from api.errors import Forbidden, Unauthorized
 from api.insights.context import InsightsContext
 from api.jobs import JobRunner
+from api.learned.service import Learning
 from api.limits import check_key_rate
 from api.metrics import Metrics
 from api.state import AppState, state_of
@@ -50,6 +51,10 @@ def get_jobs(request: Request) -> JobRunner:
     return get_state(request).jobs
 
 
+def get_learning(request: Request) -> Learning:
+    return get_state(request).learning
+
+
 StateDep = Annotated[AppState, Depends(get_state)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -57,6 +62,7 @@ DbDep = Annotated[Database, Depends(get_db)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 InsightsDep = Annotated[InsightsContext, Depends(get_insights)]
 JobsDep = Annotated[JobRunner, Depends(get_jobs)]
+LearningDep = Annotated[Learning, Depends(get_learning)]
 
 
 def _authenticate(request: Request, db: DbDep, settings: SettingsDep) -> ApiKey:

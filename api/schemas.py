@@ -93,6 +93,8 @@ class Suggestion(BaseModel):
     draft_length: int
     sources: list[SourceOut]
     warnings: list[str]
+    learned: bool = Field(False, description="The message is a near-repeat of a phrasing agents confirmed for this "
+                          "article (a learned phrasing): it is first because of that.")
 
     @classmethod
     def of(cls, s: suggest.Suggestion) -> Suggestion:
@@ -100,7 +102,7 @@ class Suggestion(BaseModel):
                    language=str(s.language), score=s.score, confidence=s.confidence,
                    tier_capped_by=s.tier_capped_by, matched_text=s.matched_text,
                    draft=s.draft, draft_length=s.draft_length, sources=[SourceOut.of(x) for x in s.sources],
-                   warnings=list(s.warnings))
+                   warnings=list(s.warnings), learned=s.learned)
 
 
 class KindReplyOut(BaseModel):
@@ -153,6 +155,8 @@ class FeedbackAction(StrEnum):
     EDITED = "edited"
     REJECTED = "rejected"
     NO_GOOD_ANSWER = "no_good_answer"
+    #: The agent searched the knowledge base and picked an article that was not suggested (or not first).
+    CHOSEN = "chosen"
 
 
 class FeedbackIn(BaseModel):
@@ -163,7 +167,8 @@ class FeedbackIn(BaseModel):
 
     request_id: str = Field(min_length=1, max_length=64)
     article_id: str | None = Field(None, max_length=120, description="The suggestion's article; left out for "
-                                   "feedback about the request as a whole (no_good_answer).")
+                                   "feedback about the request as a whole (no_good_answer). For `chosen`: any "
+                                   "served article, the one the agent searched for and picked (required then).")
     action: FeedbackAction
     final_text: str | None = Field(None, max_length=5000, description="The reply as it was finally sent (for "
                                    "edited: the edited text).")

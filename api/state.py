@@ -3,7 +3,7 @@
 the dependencies in `api.deps`, never through attributes set on `app.state` by a handler.
 
     state = AppState.build(settings)          # in create_app; nothing opened yet
-    state.open(Opened(engine, db, secret, memo, insights, housekeeping))   # in its lifespan, at start-up
+    state.open(Opened(engine, db, secret, memo, insights, housekeeping, learning))   # in its lifespan, at start-up
     state_of(app).db.feedback(10)             # tests read the state the same way
 """
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from api.grouping import VectorMemo
     from api.insights.background import Housekeeping
     from api.insights.context import InsightsContext
+    from api.learned.service import Learning
     from kb.engine import Engine
 
 
@@ -41,6 +42,8 @@ class Opened:
     gap_vectors: VectorMemo
     insights: InsightsContext
     housekeeping: Housekeeping
+    #: The learned phrasings (api/learned/service.py): the book, and the evidence it puts in force in the engine.
+    learning: Learning
 
 
 @dataclass
@@ -93,6 +96,10 @@ class AppState:
     @property
     def insights(self) -> InsightsContext:
         return self._started().insights
+
+    @property
+    def learning(self) -> Learning:
+        return self._started().learning
 
 
 def state_of(app: FastAPI) -> AppState:

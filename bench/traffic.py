@@ -57,8 +57,9 @@ GAP = (
 )
 CHANNELS = (("x", 0.3), ("facebook", 0.35), ("instagram", 0.15), ("whatsapp", 0.1), ("email", 0.1))
 TIERS = (("high", 0.35), ("medium", 0.45), ("low", 0.2))
-#: What agents do with a suggestion, usually; `NEEDS_WORK` is an article whose answer they often reject.
-FEEDBACK = (("used", 0.62), ("edited", 0.25), ("rejected", 0.09), ("no_good_answer", 0.04))
+#: What agents do with a suggestion, usually (chosen: they searched for another article and picked it); `NEEDS_WORK`
+#: is an article whose answer they often reject.
+FEEDBACK = (("used", 0.61), ("edited", 0.25), ("rejected", 0.08), ("no_good_answer", 0.04), ("chosen", 0.02))
 NEEDS_WORK = "detox-kuur"
 FEEDBACK_NEEDS_WORK = (("used", 0.25), ("edited", 0.2), ("rejected", 0.35), ("no_good_answer", 0.2))
 
@@ -199,8 +200,12 @@ def _request(traffic: Traffic, rng: random.Random, day: dt.date, row: dict[str, 
     if rng.random() >= plan.feedback * (1.4 if article is None else 1.0):
         return
     action = (_FEEDBACK_NEEDS_WORK if article == NEEDS_WORK else _FEEDBACK)(rng) if article else "no_good_answer"
+    if action == "chosen":  # an article not offered; picked from the request id, so the draws stay as they were
+        others = [a for a in articles if a not in offered]
+        article = others[int(request_id[:8], 16) % len(others)]
     traffic.feedback.append({
-        "request_id": request_id, "article_id": article if action in ("used", "edited", "rejected") else None,
+        "request_id": request_id,
+        "article_id": article if action in ("used", "edited", "rejected", "chosen") else None,
         "action": action, "final_text": f"Antwoord over {article}" if action in ("used", "edited") else None,
         "key_id": key_id, "created": _stamp(day, second + rng.randrange(30, 900))})
 

@@ -367,3 +367,10 @@ def diff(rev_a: str, rev_b: str, out_dir: Path | None, output: str, max_chars: i
         (out_dir / "diff.md").write_text(markdown, encoding="utf-8")
         click.echo(f"report: {path}", err=True)
     return EXIT_OK
+
+
+# The learned phrasings' commands live in their own module (near-repeat fit, prequential evaluation).
+from eval.learning_cli import COMMANDS as _LEARNING_COMMANDS  # noqa: E402
+
+for _command in _LEARNING_COMMANDS:
+    eval_group.add_command(_command)

@@ -17,7 +17,16 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 
 class ArticleType(StrEnum):
@@ -56,6 +65,21 @@ CLAIM_TYPES = frozenset({ArticleType.FACT_CHECK, ArticleType.REBUTTAL})
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 Slug = Annotated[str, StringConstraints(pattern=SLUG_RE.pattern, min_length=2, max_length=120)]
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+#: What a learned phrasing must not hold: an e-mail address, or a run of nine or more digits (a phone number, an
+#: IBAN's account number). Phrasings are stored masked ([e-mail], [telefoon], [iban]); one pasted by hand is
+#: checked here.
+_CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+|(?:\d[ .-]?){9,}")
+
+
+def _masked(text: str) -> str:
+    if _CONTACT.search(text):
+        raise ValueError("holds what looks like an e-mail address or a phone or account number; mask it as "
+                         "[e-mail], [telefoon] or [iban]")
+    return text
+
+
+LearnedText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
+                        AfterValidator(_masked)]
 
 
 class Source(BaseModel):
@@ -91,6 +115,20 @@ class FrontMatter(BaseModel):
     related: list[Slug] = Field(default_factory=list, max_length=30)
     #: The same article in the other language. A message is answered in its own language when both match it.
     translations: list[Slug] = Field(default_factory=list, max_length=5)
+    #: Messages agents confirmed for this article and editors approved (`kb learned export` writes them here).
+    #: Not claims: each counts only for incoming messages that are near-repeats of it (kb/learned.py says why).
+    learned_phrasings: list[LearnedText] = Field(default_factory=list, max_length=500)
+
+    @field_validator("learned_phrasings")
+    @classmethod
+    def _phrasings_are_distinct(cls, phrasings: list[str]) -> list[str]:
+        seen: dict[str, int] = {}
+        for i, text in enumerate(phrasings):
+            key = " ".join(text.lower().split())
+            if key in seen:
+                raise ValueError(f"phrasing {i + 1} repeats phrasing {seen[key] + 1}")
+            seen[key] = i
+        return phrasings
 
     @model_validator(mode="after")
     def _claim_types_need_verdict_and_sources(self) -> FrontMatter:

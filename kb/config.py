@@ -159,6 +159,10 @@ class Settings(BaseSettings):
     retention_days: int = Field(90, ge=0, le=3650, description="Days message texts and agents' final reply "
                                 "texts are kept; after that the service removes them (hourly) and keeps only what "
                                 "the insights count. 0 keeps them indefinitely.")
+    learned_min_agents: int = Field(2, ge=0, le=100, description="Distinct agents who must confirm an article "
+                                    "for near-identical messages before that phrasing counts as evidence without "
+                                    "an editor (kb/learning.py). Never 1: one agent can never make evidence; 0: "
+                                    "only editors' approval does.")
     alert_webhook_url: SecretStr | None = Field(
         None, description="Incoming-webhook URL (Slack, Microsoft Teams) called with `{\"text\": ...}` once per "
         "rising subject per day; unset means no alerts.")
@@ -216,6 +220,14 @@ class Settings(BaseSettings):
             if password is not None:
                 _refuse_weak("the KB_DATABASE_URL password", unquote(password))
         return self
+
+    @field_validator("learned_min_agents")
+    @classmethod
+    def _never_one_agent(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("learned_min_agents: one agent can never make evidence on their own; use 2 or more, "
+                             "or 0 for editors' approval only")
+        return value
 
     @model_validator(mode="after")
     def _tiers_are_ordered(self) -> Settings:

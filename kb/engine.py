@@ -16,7 +16,9 @@ from kb.embedding import CachedEmbedder, Embedder, EmbeddingCache, RecentQueries
 from kb.kind_replies import KindReplies
 from kb.kind_templates import KindTemplates
 from kb.kinds import KindClassifier, load_kind_model
+from kb.learned import LearnedEvidence
 from kb.lexical import SparseEncoder
+from kb.near_repeat import load_near_repeat
 from kb.retrieval import Retriever
 from kb.served import IndexInfo, ServedIndex
 from kb.store import Store, open_store
@@ -33,6 +35,8 @@ class Engine:
     served: ServedIndex
     retriever: Retriever
     suggester: Suggester
+    #: The learned phrasings in force (empty until the service loads them: api/learned/).
+    learned: LearnedEvidence
 
     @classmethod
     def open(cls, settings: Settings, *, embedder: Embedder | None = None, store: Store | None = None,
@@ -44,7 +48,8 @@ class Engine:
         try:
             kind_templates = (KindTemplates(settings.templates_dir, render_in=drafter.render_template)
                               if settings.kinds else None)
-            # The kind classifier and the retriever both read the message's query vector: embedded once.
+            # The kind classifier, the retriever and the learned evidence (kb.learned) all read the message's
+            # query vector: embedded once.
             embedder = RecentQueries(embedder or load_embedder(settings))
             store = store or open_store(settings, read_only=read_only)
         except BaseException:
@@ -59,8 +64,11 @@ class Engine:
         if kind_templates is not None:
             classifier = KindClassifier(embedder, load_kind_model(embedder.model_id, settings.kinds_model))
             kinds = KindReplies(classifier, kind_templates, drafter, moderation_drafts=settings.moderation_drafts)
-        suggester = Suggester(settings, retriever, drafter, served, calibration=calibration, kinds=kinds)
-        return cls(settings, store, embedder, sparse, drafter, served, retriever, suggester)
+        learned = LearnedEvidence(load_near_repeat(embedder.model_id, embedder.dim), embedder,
+                                  short_words=settings.short_message_words)
+        suggester = Suggester(settings, retriever, drafter, served, calibration=calibration, kinds=kinds,
+                              evidence=learned)
+        return cls(settings, store, embedder, sparse, drafter, served, retriever, suggester, learned)
 
     def ready(self) -> IndexInfo:
         """Raise IndexNotReady / StoreUnavailable unless suggestions can be served."""

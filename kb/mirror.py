@@ -15,14 +15,12 @@ and drops it whenever it writes to that collection; a Qdrant server has HNSW and
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
+from kb.blas import one_blas_thread
 from kb.lexical import SparseVec
 from kb.lexical_index import InvertedIndex
 from kb.store_types import Hit
@@ -65,7 +63,7 @@ class LocalMirror:
             return []
         q = np.asarray(query, dtype=np.float32)
         q = q / max(float(np.linalg.norm(q)), 1e-12)
-        with _one_blas_thread():
+        with one_blas_thread():
             scores = self.dense @ q
         k = min(limit, len(scores))
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
@@ -77,21 +75,3 @@ class LocalMirror:
 
     def __len__(self) -> int:
         return len(self.dense_ids)
-
-
-_blas: list[ThreadpoolController] = []  # found on the first search (it lists the loaded libraries)
-_blas_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """numpy's BLAS with one thread for one product, then as it was: with its default of one thread per core, a
-    3,000 x 384 product took 0.09 ms at the median but 8 ms at p95 on a busy 2-core machine, as the threads wait
-    for each other; with one thread 0.23 ms and 0.27 ms, setting and restoring included. Only for the product,
-    so the rest of the process keeps its BLAS threads; the lock keeps concurrent searches from restoring each
-    other's limit halfway."""
-    with _blas_lock:
-        if not _blas:
-            _blas.append(ThreadpoolController())
-        with _blas[0].limit(limits=1, user_api="blas"):
-            yield

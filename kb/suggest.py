@@ -31,6 +31,7 @@ from kb.drafting import Drafter
 from kb.errors import InvalidInput
 from kb.kinds import KindDecision, KindResult
 from kb.language import detect
+from kb.learned import Evidence, NoEvidence, learned_of, learned_probabilities
 from kb.normalize import Message
 from kb.retrieval import Match, Retriever
 
@@ -77,6 +78,8 @@ class Suggestion:
     draft_length: int
     sources: tuple[Source, ...]
     warnings: tuple[str, ...]
+    #: The message is a near-repeat of a phrasing agents confirmed for this article (kb.learned).
+    learned: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,9 +121,12 @@ class ReplyShaper(Protocol):
 
 
 class Suggester:
+    """Two capabilities, one seam each: `evidence`, the learned phrasings (kb.learned), is consulted once per
+    ranking, after retrieval; `kinds` (kb.kind_replies) shapes the finished result by the message's kind."""
+
     def __init__(self, settings: Settings, retriever: Retriever, drafter: Drafter, articles: ArticleSource,
                  clock: Callable[[], dt.date] = dt.date.today, calibration: Calibration = UNCALIBRATED,
-                 kinds: ReplyShaper | None = None) -> None:
+                 kinds: ReplyShaper | None = None, evidence: Evidence | None = None) -> None:
         self.settings = settings
         self.retriever = retriever
         self.drafter = drafter
@@ -128,6 +134,7 @@ class Suggester:
         self.clock = clock
         self.calibration = calibration
         self.kinds = kinds
+        self.evidence: Evidence = NoEvidence() if evidence is None else evidence  # (an empty one is falsy)
 
     def suggest(self, query: SuggestQuery, *, ranked: list[Match] | None = None) -> SuggestResult:
         """Read the message (once: bounded by KB_MAX_MESSAGE_CHARS, normalised), detect its language, rank,
@@ -154,12 +161,16 @@ class Suggester:
 
     def rank(self, message: str | Message, language: Language) -> list[Match]:
         """Candidate articles, best first, before thresholds, with translation pairs merged (see the module
-        docstring)."""
-        return prefer_language(self.retriever.search(message, language, limit=_POOL), language)
+        docstring), then the learned evidence (an article agents confirmed for a near-repeat goes first)."""
+        read = Message.of(message)
+        return self.evidence.rerank(read, prefer_language(self.retriever.search(read, language, limit=_POOL),
+                                                          language))
 
     def confidences(self, ranked: list[Match], *, words: int, language: Language) -> list[float]:
-        """The calibrated probability that each candidate is the right article."""
-        return probabilities(self.calibration, ranked, words=words, language=str(language))
+        """The calibrated probability that each candidate is the right article (with what learned evidence in
+        the ranking supports: kb.learned.learned_probabilities)."""
+        return learned_probabilities(ranked, probabilities(self.calibration, ranked, words=words,
+                                                           language=str(language)))
 
     def rank_with_confidence(self, message: str | Message, language: Language) -> list[tuple[Match, float]]:
         """`rank` with each candidate's probability (what the tiers and the no-match line cut)."""
@@ -217,6 +228,7 @@ class Suggester:
             score=round(confidence, 4), confidence=tier, tier_capped_by=capped_by,
             matched_text=match.matched_text, draft=draft.text, draft_length=draft.length,
             sources=tuple(meta.sources), warnings=tuple(str(w) for w in warnings),
+            learned=learned_of(match) is not None,
         )
 
 

@@ -1,9 +1,10 @@
 """The service's background work, each job in a daemon thread of its own: the retention job (hourly, when
-`KB_RETENTION_DAYS` is set) and the alerts (every five minutes, when `KB_ALERT_WEBHOOK_URL` is set).
+`KB_RETENTION_DAYS` is set), the alerts (every five minutes, when `KB_ALERT_WEBHOOK_URL` is set) and following
+the learned phrasings other processes changed (every minute, api/learned/service.py).
 
 Requests never wait for them: they have their own threads and their database writes are short batches. A
 webhook that hangs costs the alerts thread at most its deadline (api/insights/alerts.py) and never delays the
-retention job, which runs in the other thread. Every run's error is logged and the next run comes anyway; the
+retention job, which runs in a thread of its own. Every run's error is logged and the next run comes anyway; the
 threads are stopped (and waited for, briefly) when the service shuts down.
 
     housekeeping = Housekeeping(db, settings, context)
@@ -24,6 +25,7 @@ from api.insights.context import InsightsContext
 from api.insights.models import InsightsQuery
 from api.insights.report import build
 from api.insights.retention import RetentionResult, remove_expired_texts
+from api.learned.service import Learning
 from eval.report_retention import remove_expired_report_texts
 from kb.config import Settings
 
@@ -31,16 +33,19 @@ log = logging.getLogger("kb.housekeeping")
 
 RETENTION_EVERY = 3600.0
 ALERTS_EVERY = 300.0
+#: How soon this process sees learned phrasings another process activated or an editor decided on.
+LEARNING_EVERY = 60.0
 FIRST_RUN = 5.0  # seconds after start-up: the service is ready first
 
 
 class Housekeeping:
-    """Retention and alerts on their own schedules, each in its own thread."""
+    """Retention, alerts and learned phrasings on their own schedules, each in its own thread."""
 
     def __init__(self, db: Database, settings: Settings, context: InsightsContext | None, *,
                  retention_every: float | None = None, alerts_every: float | None = None,
-                 first_run: float | None = None, webhook: Webhook | None = None) -> None:
-        self.db, self.settings, self.context = db, settings, context
+                 first_run: float | None = None, webhook: Webhook | None = None,
+                 learning: Learning | None = None) -> None:
+        self.db, self.settings, self.context, self.learning = db, settings, context, learning
         # Read when made, not when defined: tests shorten the schedule by setting the module's constants.
         self.retention_every = RETENTION_EVERY if retention_every is None else retention_every
         self.alerts_every = ALERTS_EVERY if alerts_every is None else alerts_every
@@ -52,12 +57,13 @@ class Housekeeping:
 
     @property
     def idle(self) -> bool:
-        """Nothing to do: retention off and no webhook."""
-        return not self.settings.retention_days and self.webhook is None
+        """Nothing to do: retention off, no webhook and no learned phrasings to follow."""
+        return not self.settings.retention_days and self.webhook is None and self.learning is None
 
     def start(self) -> None:
         jobs = {"retention": (self.run_retention, self.retention_every) if self.settings.retention_days else None,
-                "alerts": (self.run_alerts, self.alerts_every) if self.webhook is not None else None}
+                "alerts": (self.run_alerts, self.alerts_every) if self.webhook is not None else None,
+                "learning": (self.run_learning, LEARNING_EVERY) if self.learning is not None else None}
         for name, job in jobs.items():
             if job is not None:
                 thread = threading.Thread(target=self._loop, args=(name, *job), name=f"kb-{name}", daemon=True)
@@ -75,7 +81,7 @@ class Housekeeping:
         if not self.settings.retention_days:
             return None
         result = remove_expired_texts(self.db, self.settings.retention_days, stop=self._stop)
-        if result.requests or result.feedback:
+        if result.requests or result.feedback or result.phrasings:
             log.info("retention: %s", result)
         reports = remove_expired_report_texts(self.settings.reports_dir, self.settings.retention_days)
         if reports:
@@ -90,6 +96,10 @@ class Housekeeping:
         today = build(self.db, catalog, InsightsQuery(period="day", periods=1, groups=vectors is not None),
                       embedder=vectors)
         return send_alerts(self.db, self.webhook, alerts_for(today))
+
+    def run_learning(self) -> None:
+        if self.learning is not None:
+            self.learning.refresh()
 
     def _loop(self, name: str, job: Callable[[], object], every: float) -> None:
         wait = self.first_run

@@ -111,6 +111,8 @@ class FeedbackMix(BaseModel):
     edited: int
     rejected: int
     no_good_answer: int
+    chosen: int = Field(description="Messages for which agents searched for this article and chose it themselves "
+                        "because the suggestions missed it: the answer was right, finding it was not.")
     total: int
     needs_work: float = Field(description="Share of rejected and no good answer.")
 

@@ -21,7 +21,8 @@ from sqlalchemy import ColumnElement, Select, and_, distinct, exists, func, or_,
 from api.db import Database
 from api.sql.schema import feedback, requests
 
-ACTIONS = ("used", "edited", "rejected", "no_good_answer")
+#: The feedback mix's actions, in the order every output lists them (chosen: an article the agent searched for).
+ACTIONS = ("used", "edited", "rejected", "no_good_answer", "chosen")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Personal data kept only as long as needed: after `KB_RETENTION_DAYS` a request's message text and a feedback's
 final reply text are removed (set to NULL); what the insights count stays (time, channel, language, articles
-offered, top article, tier, no-match, feedback action).
+offered, top article, tier, no-match, feedback action). So are the text and vector of a learned phrasing no editor
+approved (api/learned/): its status becomes `expired`, its counts stay; an approved one is editor content.
 
 The job works in batches of `BATCH` rows, oldest first, each batch its own short transaction: writers (new
 suggestions and feedback) go on between batches and never wait for the whole run. On PostgreSQL a batch skips
@@ -30,6 +31,7 @@ from typing import Any
 from sqlalchemy import Column, Table, Update, select, update
 
 from api.db import Database
+from api.learned.store import expire_statement
 from api.sql.schema import feedback, requests
 
 #: Rows per transaction: a batch takes milliseconds, so a writer waits at most that long behind it.
@@ -45,10 +47,12 @@ class RetentionResult:
     feedback: int  # final reply texts removed
     batches: int
     seconds: float
+    phrasings: int = 0  # unapproved learned phrasings whose text was removed
 
     def __str__(self) -> str:
-        return (f"removed {self.requests} message texts and {self.feedback} reply texts from before {self.cutoff} "
-                f"in {self.batches} batches ({self.seconds:.1f} s)")
+        return (f"removed {self.requests} message texts, {self.feedback} reply texts and {self.phrasings} "
+                f"unapproved learned phrasings from before {self.cutoff} in {self.batches} batches "
+                f"({self.seconds:.1f} s)")
 
 
 def _statement(table: Table, key: Column[Any], text: Column[Any], cutoff: str, size: int) -> Update:
@@ -66,14 +70,17 @@ def remove_expired_texts(db: Database, days: int, *, now: dt.datetime | None = N
     after each committed batch."""
     started = time.perf_counter()
     cutoff = ((now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)).isoformat(timespec="seconds")
-    removed = {"requests": 0, "feedback": 0}
+    removed = {"requests": 0, "feedback": 0, "learned_phrasings": 0}
     batches = 0
-    for name, table, key, text in (("requests", requests, requests.c.request_id, requests.c.message),
-                                   ("feedback", feedback, feedback.c.id, feedback.c.final_text)):
-        statement = _statement(table, key, text, cutoff, batch)
+    texts = _statement(requests, requests.c.request_id, requests.c.message, cutoff, batch)
+    replies = _statement(feedback, feedback.c.id, feedback.c.final_text, cutoff, batch)
+    # A phrasing's statement stamps `updated` (other processes read what changed by it): made per batch.
+    statements: dict[str, Callable[[], Update]] = {"requests": lambda: texts, "feedback": lambda: replies,
+                                                   "learned_phrasings": lambda: expire_statement(cutoff, batch)}
+    for name, made in statements.items():
         while stop is None or not stop.is_set():
             with db.writing() as conn:
-                done = conn.execute(statement).rowcount
+                done = conn.execute(made()).rowcount
             batches += 1
             removed[name] += done
             if on_batch is not None:
@@ -82,4 +89,4 @@ def remove_expired_texts(db: Database, days: int, *, now: dt.datetime | None = N
                 break
             time.sleep(pause)
     return RetentionResult(cutoff, removed["requests"], removed["feedback"], batches,
-                           round(time.perf_counter() - started, 3))
+                           round(time.perf_counter() - started, 3), removed["learned_phrasings"])

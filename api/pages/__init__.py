@@ -24,14 +24,15 @@ from fastapi.staticfiles import StaticFiles
 
 from api.deps import required_role
 from api.errors import ErrorBody
-from api.pages import agent, auth, editor, gaps, insights, qa, qa_jobs
+from api.pages import agent, auth, editor, gaps, insights, learned, qa, qa_jobs
 from api.pages.qa_jobs import LARGER_BODIES
 from api.pages.render import STATIC_DIR, render
 from api.pages.wording import error_text
 
 __all__ = ["LARGER_BODIES", "ROUTERS", "error_page", "install", "page_routes"]
 
-ROUTERS = (auth.router, agent.router, editor.router, gaps.router, qa.router, qa_jobs.router, insights.router)
+ROUTERS = (auth.router, agent.router, editor.router, gaps.router, learned.router, qa.router, qa_jobs.router,
+           insights.router)
 STATIC_PATH = "/static"
 
 

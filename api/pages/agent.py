@@ -9,6 +9,8 @@ submit with fetch and ask for JSON or a fragment; without JavaScript the forms p
     POST /agent/suggest      message, channel, customer_name, agent_signature, csrf -> results (fragment or page)
     POST /agent/feedback     request_id, article_id, action, final_text, csrf -> 201 {feedback_id, action} or a
                              page; with undo=1 the choice that stood is taken back -> 200 {withdrawn}
+    GET  /agent/choose       request_id, q -> served articles for the agent's search (fragment or page), each with
+                             a button that records feedback `chosen` for it: when the suggestions missed
 
 One choice per suggestion: a second click replaces the first (api.db.Database.record_feedback), and clicking
 the active choice again (undo) takes it back.
@@ -23,7 +25,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from api import service
-from api.deps import DbDep, EngineDep, MetricsDep, SettingsDep
+from api.deps import DbDep, EngineDep, LearningDep, MetricsDep, SettingsDep
 from api.errors import PAGE_TAG, wants_json
 from api.pages.agent_errors import from_validation, in_dutch, thousands
 from api.pages.labels import label
@@ -32,7 +34,7 @@ from api.schemas import FeedbackAction, FeedbackIn, SuggestIn, SuggestOut
 from api.session import AgentPage, CheckedForm
 from kb.channels import Channel
 from kb.config import Settings
-from kb.errors import KbError
+from kb.errors import KbError, NotFound
 
 router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
@@ -141,11 +143,15 @@ def agent_suggest(request: Request, engine: EngineDep, db: DbDep, metrics: Metri
 
 
 @router.post("/agent/feedback")
-def agent_feedback(request: Request, db: DbDep, session: AgentPage, form: CheckedForm) -> Response:
+def agent_feedback(request: Request, db: DbDep, engine: EngineDep, learning: LearningDep, session: AgentPage,
+                   form: CheckedForm) -> Response:
     article_id = _blank_to_none(form.get("article_id"))
     try:
         if form.get("undo") == "1":  # the active choice clicked again: take it back
-            withdrawn = service.withdraw_feedback(form.get("request_id", ""), article_id, db=db)
+            chosen = form.get("action") == FeedbackAction.CHOSEN  # a chosen article need not have been offered
+            withdrawn = service.withdraw_feedback(form.get("request_id", ""), article_id, db=db, engine=engine,
+                                                  action=FeedbackAction.CHOSEN if chosen else None,
+                                                  learning=learning)
             return json_ok({"withdrawn": withdrawn, "request_id": form.get("request_id", ""),
                             "article_id": article_id})
         body = parse(FeedbackIn, {"request_id": form.get("request_id", ""), "article_id": article_id,
@@ -153,9 +159,30 @@ def agent_feedback(request: Request, db: DbDep, session: AgentPage, form: Checke
                                   "final_text": (form.get("final_text") or "").replace("\r\n", "\n") or None})
         if body.action not in SENT:  # a rejected draft, or none at all, was not sent: its text is not kept
             body = body.model_copy(update={"final_text": None})
-        out = service.feedback(body, db=db, key_id=session.key.id, source="page")
+        out = service.feedback(body, db=db, key_id=session.key.id, source="page", learning=learning,
+                               engine=engine)
     except KbError as e:
-        raise in_dutch(e) from None
+        raise in_dutch(e, action=form.get("action", "")) from None
     if wants_json(request):
         return json_ok(out.model_dump(mode="json"), status=201)
     return RedirectResponse("/agent?feedback=ok", status_code=303)
+
+
+#: Longest search an agent types to find an article.
+MAX_SEARCH = 200
+
+
+@router.get("/agent/choose")
+def agent_choose(request: Request, engine: EngineDep, db: DbDep, session: AgentPage) -> Response:
+    """Search the served articles when the suggestions missed; picking one records feedback `chosen` (agent.js
+    asks for the fragment and puts it under the search; without JavaScript a page of its own comes back)."""
+    request_id = request.query_params.get("request_id", "")[:64]
+    q = request.query_params.get("q", "")[:MAX_SEARCH]
+    offered = db.request_articles(request_id)
+    if offered is None:
+        raise in_dutch(NotFound(f"request_id: no suggestion request '{request_id}'", field="request_id"))
+    found = service.search_articles(q, engine) if q.strip() else []
+    context: dict[str, Any] = {"request_id": request_id, "q": q, "found": found, "offered": offered}
+    if request.headers.get("x-fragment"):
+        return render(request, "_choose.html", **context)
+    return render(request, "agent_choose.html", **context)

@@ -1,5 +1,5 @@
 """The agent page's own mistakes in Dutch: an empty or too long message, a bad sign-off, feedback on a suggestion
-the service does not know.
+the service does not know, an article chosen that is no longer served.
 
 The API keeps its English messages and codes; the page turns the ones an agent can cause into Dutch that says
 what to do, keeping the code, the status and the field (`InvalidInput`/`NotFound` with `field`), so pages.js and
@@ -25,6 +25,7 @@ FIELDS = {"message": "Het bericht", "channel": "Het kanaal", "customer_name": "D
           "agent_signature": "De ondertekening", "final_text": "De verstuurde tekst", "action": "De keuze",
           "request_id": "Het verzoek", "article_id": "Het artikel", "limit": "Het aantal suggesties"}
 EMPTY_MESSAGE = "Het bericht is leeg: plak het bericht van de klant."
+CHOSEN_GONE = "Dit artikel is er niet (meer): zoek opnieuw en kies een ander."
 UNKNOWN_REQUEST = "Deze suggesties kent de service niet (meer): vraag ze opnieuw op en kies dan."
 
 
@@ -66,8 +67,9 @@ def from_validation(errors: Iterable[Mapping[str, Any]]) -> InvalidInput:
                                                                                   else {}))
 
 
-def in_dutch(error: KbError, *, message: str = "", max_chars: int = 0) -> KbError:
-    """`error` in Dutch when the agent caused it (same type and field), else `error` itself."""
+def in_dutch(error: KbError, *, message: str = "", max_chars: int = 0, action: str = "") -> KbError:
+    """`error` in Dutch when the agent caused it (same type and field), else `error` itself; `action` is the
+    feedback's, when there is one."""
     field = error.details.get("field")
     if isinstance(error, NotFound) and field == "request_id":
         return NotFound(UNKNOWN_REQUEST, field="request_id")
@@ -76,6 +78,8 @@ def in_dutch(error: KbError, *, message: str = "", max_chars: int = 0) -> KbErro
     if field == "message":
         text = message.strip()
         return InvalidInput(too_long(len(text), max_chars) if text else EMPTY_MESSAGE, field="message")
+    if field == "article_id" and action == "chosen":  # searched for: any served article may be chosen
+        return InvalidInput(CHOSEN_GONE, field="article_id")
     if field == "article_id":
         return InvalidInput("Dit artikel hoorde niet bij deze suggesties: vraag ze opnieuw op.", field="article_id")
     if field == "limit":

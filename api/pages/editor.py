@@ -25,7 +25,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api import service
-from api.deps import EngineDep, SettingsDep, StateDep
+from api.deps import EngineDep, LearningDep, SettingsDep, StateDep
 from api.errors import PAGE_TAG
 from api.pages.labels import label
 from api.pages.render import article_html, render
@@ -234,14 +234,14 @@ def index_page(request: Request, state: StateDep, settings: SettingsDep, engine:
 
 
 @router.post("/editor/reindex")
-def reindex(state: StateDep, settings: SettingsDep, engine: EngineDep, session: EditorPage,
+def reindex(state: StateDep, settings: SettingsDep, engine: EngineDep, learning: LearningDep, session: EditorPage,
             form: CheckedForm) -> Response:
     """Re-index now (the same function and lock as POST /v1/index), then show the outcome on the index page;
     while another re-index runs, say so at once instead of waiting for it."""
     full = form.get("full") in ("1", "true", "on")
     started = dt.datetime.now(dt.UTC)
     try:
-        report = service.reindex(IndexIn(full=full), engine=engine, settings=settings)
+        report = service.reindex(IndexIn(full=full), engine=engine, settings=settings, learning=learning)
         state.last_reindex = {"ok": True, "report": report, "by": session.key.name,
                               "at": started.isoformat(timespec="seconds")}
     except ReindexRunning:  # the running one's outcome lands here when it is done; this one changes nothing

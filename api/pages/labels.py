@@ -30,7 +30,10 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "confidence": {"high": "hoog", "medium": "middel", "low": "laag", "no_match": "geen artikel"},
     "status": {"draft": "concept", "published": "gepubliceerd", "retired": "ingetrokken"},
     "action": {"used": "gebruikt", "edited": "aangepast", "rejected": "afgewezen",
-               "no_good_answer": "geen goed antwoord"},
+               "no_good_answer": "geen goed antwoord", "chosen": "zelf gekozen"},
+    # A learned phrasing's status (kb/learning.py).
+    "learned": {"candidate": "voorgesteld", "active": "actief (door medewerkers)", "approved": "goedgekeurd",
+                "rejected": "afgewezen", "merged": "in het artikel", "dropped": "artikel weg", "expired": "verlopen"},
     # The message kinds (kb.kinds) and what moderation asks.
     "kind": {"question": "vraag of bewering", "complaint": "klacht", "thanks": "bedankje of compliment",
              "story": "persoonlijk verhaal", "abuse": "scheldpartij of belediging", "spam": "spam of reclame",
@@ -120,8 +123,9 @@ _DEV = "dev "
 
 
 def label(code: object, kind: str) -> str:
-    """The Dutch label for `code` of `kind` (type, verdict, channel, language, confidence, status, action, flag,
-    flag_help, job, phase, job_state, period, subject, metric, metric_help, metric_none, kind, moderation).
+    """The Dutch label for `code` of `kind` (type, verdict, channel, language, confidence, status, action,
+    learned, flag, flag_help, job, phase, job_state, period, subject, metric, metric_help, metric_none, kind,
+    moderation).
 
         >>> label("dev hit@1", "metric"), label("dev hit@1", "metric_help")[:25]
         ('dev: juist artikel bovenaan', 'aandeel berichten met een')

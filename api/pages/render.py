@@ -24,7 +24,7 @@ from markupsafe import Markup
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from api.pages.labels import label
-from api.pages.wording import findings, nl_date, nl_datetime
+from api.pages.wording import findings, held, nl_date, nl_datetime
 from api.session import PageSession
 
 HERE = Path(__file__).resolve().parent
@@ -37,6 +37,7 @@ env.filters["label"] = label
 env.filters["nl_date"] = nl_date
 env.filters["nl_datetime"] = nl_datetime
 env.filters["findings"] = findings
+env.filters["held"] = held
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -49,6 +50,7 @@ NAV: Sequence[tuple[str, str, str]] = (
     ("Artikelen", "/editor", "editor"),
     ("Index", "/editor/index", "editor"),
     ("Te schrijven", "/editor/gaps", "editor"),
+    ("Geleerd", "/editor/learned", "editor"),
     ("QA", "/qa", "qa"),
     ("Inzichten", "/insights", "insights"),
 )

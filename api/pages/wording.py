@@ -1,5 +1,6 @@
 """Dutch sentences the pages make from what the service keeps in English: a flagged reply's finding (with the
-figure and the threshold it was held to), an error, a form value that did not validate, and dates.
+figure and the threshold it was held to), an error, a form value that did not validate, why a learned
+phrasing is held back, and dates.
 
 The API, the reports' JSON and the logs keep their English codes and messages; only what a person reads on a page
 goes through here (single words and codes go through `api.pages.labels`). Registered as Jinja filters in
@@ -16,6 +17,7 @@ goes through here (single words and codes go through `api.pages.labels`). Regist
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -109,6 +111,25 @@ def findings(reply: Mapping[str, Any]) -> list[str]:
     if found:
         return [finding(f) for f in found]
     return [label(code, "flag_help") or str(code) for code in reply.get("flags") or []]
+
+
+#: How kb.learning.settle says why an eligible learned phrasing is held back.
+_HELD = re.compile(r"conflict: (\d+) confirmed near-repeat\(s\) for (.+)")
+
+
+def held(reason: str | None) -> str:
+    """Why a learned phrasing is held back (kb.learning), as an editor reads it; a reason this does not know is
+    shown as it is rather than hidden.
+
+        >>> held("conflict: 2 confirmed near-repeat(s) for 5g-kanker")
+        'botst met 2 bijna-herhalingen die medewerkers voor 5g-kanker bevestigden'
+    """
+    found = _HELD.fullmatch(reason or "")
+    if found is None:
+        return reason or ""
+    count = int(found.group(1))
+    return (f"botst met {count} bijna-herhaling{'en' if count != 1 else ''} die medewerkers voor "
+            f"{found.group(2)} bevestigden")
 
 
 #: An error, for a person on a page: by its code (the API's message stays in the JSON and the logs).

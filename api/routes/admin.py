@@ -8,17 +8,18 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from api import service
-from api.deps import EditorKey, EngineDep, MetricsDep, QaKey, SettingsDep
+from api.deps import EditorKey, EngineDep, LearningDep, MetricsDep, QaKey, SettingsDep
 from api.schemas import IndexIn
 
 router = APIRouter(tags=["admin"])
 
 
 @router.post("/v1/index")
-def reindex(body: IndexIn, engine: EngineDep, settings: SettingsDep, key: EditorKey) -> dict[str, Any]:
+def reindex(body: IndexIn, engine: EngineDep, settings: SettingsDep, learning: LearningDep,
+            key: EditorKey) -> dict[str, Any]:
     """Index the service's articles folder now. Suggestions keep answering from the old build until the
     incremental update or the atomic alias swap lands."""
-    return service.reindex(body, engine=engine, settings=settings)
+    return service.reindex(body, engine=engine, settings=settings, learning=learning)
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

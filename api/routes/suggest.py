@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from api import service
-from api.deps import AgentKey, DbDep, EngineDep, MetricsDep, SettingsDep
+from api.deps import AgentKey, DbDep, EngineDep, LearningDep, MetricsDep, SettingsDep
 from api.schemas import FeedbackIn, FeedbackOut, SuggestIn, SuggestOut
 
 router = APIRouter(prefix="/v1", tags=["suggestions"])
@@ -21,7 +21,8 @@ def suggest(body: SuggestIn, request: Request, engine: EngineDep, db: DbDep, met
 
 
 @router.post("/feedback", status_code=201)
-def feedback(body: FeedbackIn, db: DbDep, key: AgentKey) -> FeedbackOut:
-    """Store what the agent did with a suggestion; acknowledged only once it is on disk. One choice per request
-    and article: sending another replaces the one before (the same `feedback_id` comes back)."""
-    return service.feedback(body, db=db, key_id=key.id, source="api")
+def feedback(body: FeedbackIn, db: DbDep, engine: EngineDep, learning: LearningDep, key: AgentKey) -> FeedbackOut:
+    """Store what the agent did with a suggestion, or (`chosen`) which served article they picked themselves when
+    none fitted; acknowledged only once it is on disk. One choice per request and article: sending another
+    replaces the one before (the same `feedback_id` comes back)."""
+    return service.feedback(body, db=db, key_id=key.id, source="api", learning=learning, engine=engine)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -140,3 +141,48 @@ gap_dismissals = Table(
     Column("created", StoredText, nullable=False),
 )
 Index("ix_gap_dismissals_batch", gap_dismissals.c.batch)
+
+learned_phrasings = Table(
+    "learned_phrasings", metadata,
+    # A message agents confirmed for an article, and the near-repeats that joined it (kb/learning.py, api/learned/).
+    Column("id", StoredText, primary_key=True),  # derived from the article id and the masked text
+    Column("article_id", StoredText, nullable=False),
+    # Masked (api/learned/privacy.py) when stored; NULL once gone: an unapproved phrasing older than
+    # KB_RETENTION_DAYS (status expired) or one whose article is no longer served (dropped).
+    Column("text", StoredText),
+    Column("vector", LargeBinary),  # float32 query vector of the text (NULL with it)
+    Column("model_id", StoredText, nullable=False),  # the model the vector is from
+    Column("language", StoredText, nullable=False),
+    Column("status", StoredText, nullable=False),  # candidate, active, approved, rejected, merged, dropped, expired
+    # JSON {key id: standing choices}: the keys whose choice that stands (learned_choices) confirms its article for
+    # a message of it, and those whose choice rejects it
+    Column("confirmers", StoredText, nullable=False),
+    Column("rejecters", StoredText, nullable=False),
+    Column("first_seen", StoredText, nullable=False),
+    Column("last_seen", StoredText, nullable=False),
+    Column("held", StoredText),  # why an eligible phrasing is not evidence (a conflict), or NULL
+    Column("review", Boolean, nullable=False),  # its article changed since it became evidence
+    Column("article_hash", StoredText),
+    Column("decided_by", StoredText),  # the editor's key name for approve / reject / remove
+    Column("exported", StoredText),  # when `kb learned export` wrote it into the article's front matter
+    Column("updated", StoredText, nullable=False),  # every change; other processes read what changed since
+)
+Index("ix_learned_phrasings_updated", learned_phrasings.c.updated)
+# The retention job finds unapproved phrasings that still have a text, oldest first.
+Index("ix_learned_phrasings_text_kept", learned_phrasings.c.first_seen,
+      sqlite_where=learned_phrasings.c.text.is_not(None), postgresql_where=learned_phrasings.c.text.is_not(None))
+
+learned_choices = Table(
+    "learned_choices", metadata,
+    # The choice a phrasing counts for one suggestion (request and article): the agent's feedback that stands for
+    # it (one feedback row per suggestion, the last choice winning), so a change of mind replaces what was counted
+    # and an undo takes it back. Its request's masked message, while KB_RETENTION_DAYS keeps it, is the example
+    # an editor reads. No text of its own.
+    Column("request_id", StoredText, primary_key=True),
+    Column("article_id", StoredText, primary_key=True),
+    Column("phrasing_id", StoredText, nullable=False),
+    Column("key_id", StoredText, nullable=False),
+    Column("action", StoredText, nullable=False),  # used, edited, chosen, rejected
+    Column("created", StoredText, nullable=False),  # when it was counted
+)
+Index("ix_learned_choices_phrasing", learned_choices.c.phrasing_id)

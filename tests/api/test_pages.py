@@ -24,6 +24,7 @@ from tests.browser.site import BROKEN_FILE, HOSTILE_ID, Site, make_site
 
 SUGAR = "klopt het dat suiker kanker voedt? mn schoonmoeder eet geen fruit meer"
 PAGES = {"/agent": "agent", "/editor": "editor", "/editor/index": "editor", "/editor/gaps": "editor",
+         "/editor/learned": "editor",
          f"/editor/articles/{HOSTILE_ID}": "editor", "/qa": "qa", "/qa/reports/golden/golden.html": "qa",
          "/insights": INSIGHTS}
 MAY = {"agent": {"agent"}, "editor": {"agent", "editor", INSIGHTS}, "qa": {"agent", "qa", INSIGHTS},

@@ -34,15 +34,25 @@ def _ask(page: Any) -> None:
     page.wait_for_selector(".suggestion")
 
 
+def _ask_and_search(page: Any) -> None:
+    """The suggestions missed: the agent searches the knowledge base for the article to choose."""
+    _ask(page)
+    page.fill(".choose-search input[name=q]", "koffie klysma")
+    page.press(".choose-search input[name=q]", "Enter")
+    page.wait_for_selector(".choose-pick")
+
+
 #: Every page: (name, role or None for no session, path, what to do on it first).
 PAGES: list[tuple[str, str | None, str, Callable[[Any], None] | None]] = [
     ("login", None, "/login", None),
     ("agent", "agent", "/agent", None),
     ("agent-results", "agent", "/agent", _ask),
+    ("agent-choose", "agent", "/agent", _ask_and_search),
     ("editor-list", "editor", "/editor", None),
     ("editor-article", "editor", "/editor/articles/suiker-voedt-kanker", None),
     ("editor-index", "editor", "/editor/index", None),
     ("editor-gaps", "editor", "/editor/gaps", None),
+    ("editor-learned", "editor", "/editor/learned", None),
     ("qa", "qa", "/qa", None),
     ("qa-report", "qa", "/qa/reports/golden/golden.html", None),
     ("insights", "editor", "/insights?period=day&periods=14", None),
@@ -54,12 +64,17 @@ PAGES: list[tuple[str, str | None, str, Callable[[Any], None] | None]] = [
 
 @pytest.fixture(scope="module")
 def flagged(service: PageService) -> None:
-    """A few messages marked 'no good answer', so the gaps page has groups (and their buttons) to check."""
+    """A few messages marked 'no good answer', so the gaps page has groups (and their buttons) to check, and one
+    confirmed, so the learned phrasings page has one."""
     with httpx.Client(base_url=service.url, headers=service.headers("agent"), timeout=30) as api:
         for message in ("mag mijn hond mee naar de lotgenotenbijeenkomst", "lol", "mag ik mijn hond meenemen naar "
                         "jullie bijeenkomst voor lotgenoten?"):
             rid = api.post("/v1/suggest", json={"message": message}).json()["request_id"]
             assert api.post("/v1/feedback", json={"request_id": rid, "action": "no_good_answer"}).status_code == 201
+        # and one message confirmed for its article, so the learned phrasings page has a phrasing (and its buttons)
+        out = api.post("/v1/suggest", json={"message": SUGAR}).json()
+        used = {"request_id": out["request_id"], "article_id": out["suggestions"][0]["article_id"], "action": "used"}
+        assert api.post("/v1/feedback", json=used).status_code == 201
 
 
 #: Reports are served with a CSP that sandboxes them without scripts, where nothing, axe included, can run; they

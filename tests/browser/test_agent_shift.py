@@ -215,12 +215,16 @@ def test_4_without_suggestions_only_the_no_match_prompt_asks_for_a_report(open_a
     assert "Past geen van deze" not in page.locator("#results").inner_text()
     prompt = page.locator(".no-match")
     expect(prompt).to_contain_text("Geen passend artikel gevonden")
-    prompt.locator("button").click()
+    expect(prompt.locator(".choose-search input[name=q]")).to_be_visible()  # first: search the right article
+    prompt.locator("button[value=no_good_answer]").click()
     expect(prompt.locator(".done")).to_contain_text("opgeslagen")
     assert [r["action"] for r in service.feedback_rows() if r["request_id"] == request_id(page)] == ["no_good_answer"]
     shoot(page, "agent-no-match")
     ask(page, SUGAR)
-    expect(page.locator("form.nga")).to_contain_text("Past geen van deze?")  # with suggestions it is there
+    # with suggestions it is under them: the search for the right article, then the report
+    expect(page.locator(".choose")).to_contain_text("Past geen van deze?")
+    expect(page.locator(".choose .choose-search")).to_be_visible()
+    expect(page.locator(".choose form.nga button[value=no_good_answer]")).to_be_visible()
     assert page.errors == []
 
 

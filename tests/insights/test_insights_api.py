@@ -79,7 +79,8 @@ def test_the_feedback_mix_shows_the_answer_that_needs_work(insights_app: Any) ->
     mix = {f["article_id"]: f for f in out["feedback"]}
     assert mix[NEEDS_WORK]["needs_work"] == max(f["needs_work"] for f in mix.values() if f["total"] >= 20)
     for f in mix.values():
-        assert f["total"] == f["used"] + f["edited"] + f["rejected"] + f["no_good_answer"]
+        assert f["total"] == f["used"] + f["edited"] + f["rejected"] + f["no_good_answer"] + f["chosen"]
+    assert sum(f["chosen"] for f in mix.values()) > 0  # articles agents searched for and chose count too
 
 
 def test_filters_count_only_their_channel_and_language(insights_app: Any, traffic: Traffic) -> None:
@@ -122,7 +123,10 @@ def test_the_csv_has_a_row_per_period_and_subject_and_marks_the_surge(insights_a
     volumes = [int(r["count"]) for r in rows if r["kind"] == "volume"]
     assert volumes == [p["volume"] for p in _get(insights_app, groups="false").json()["periods"]]
     assert {r["kind"] for r in rows} >= {"volume", "no_match", "article", "topic", "feedback_used",
-                                         "feedback_no_good_answer"}
+                                         "feedback_no_good_answer", "feedback_chosen"}
+    feedback = [r["kind"] for r in rows if r["kind"].startswith("feedback_")]
+    assert feedback[:5] == ["feedback_used", "feedback_edited", "feedback_rejected", "feedback_no_good_answer",
+                            "feedback_chosen"]  # each article's five, in the order of the JSON's fields
 
 
 def test_the_operations_are_documented_with_their_bounds_and_errors(insights_app: Any) -> None:

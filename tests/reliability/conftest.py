@@ -5,12 +5,13 @@ hostile-input tests."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from api.db import open_database
+from api.db import Database, open_database
 from kb.config import Settings
 from tests.conftest import ARTICLES
 from tests.reliability.postgres import PostgresServer
@@ -51,3 +52,26 @@ def served(tmp_path_factory: pytest.TempPathFactory, sample_engine: Any) -> Iter
     svc.start()
     yield svc
     svc.stop()
+
+
+Opener = Callable[[], Database]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens the same database again each time it is called (a restart, or a second process), on SQLite and on
+    a fresh database of the session's PostgreSQL."""
+    opened: list[Database] = []
+    if request.param == "sqlite":
+        settings = Settings(data_dir=tmp_path)
+    else:
+        settings = Settings(data_dir=tmp_path, database_url=request.getfixturevalue("postgres_url"))
+
+    def open_again() -> Database:
+        db = open_database(settings)
+        opened.append(db)
+        return db
+
+    yield open_again
+    for db in opened:
+        db.close()

@@ -3,34 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from api.db import Database, DatabaseUnavailable, open_database
 from kb.config import Settings
-
-Opener = Callable[[], Database]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
-    """Opens the same database again each time it is called (a restart, or a second process)."""
-    opened: list[Database] = []
-    if request.param == "sqlite":
-        settings = Settings(data_dir=tmp_path)
-    else:
-        settings = Settings(data_dir=tmp_path, database_url=request.getfixturevalue("postgres_url"))
-
-    def open_again() -> Database:
-        db = open_database(settings)
-        opened.append(db)
-        return db
-
-    yield open_again
-    for db in opened:
-        db.close()
+from tests.reliability.conftest import Opener
 
 
 def test_the_setting_chooses_the_backend(opener: Opener, request: pytest.FixtureRequest) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from api import dismissals
 from api.sql.schema import gap_dismissals
-from tests.reliability.test_db_contract import Opener, opener  # noqa: F401  # the two-backend fixture
+from tests.reliability.conftest import Opener  # `opener`, the two-backend fixture, is in that conftest
 
 
-def test_a_dismissal_persists_is_undone_whole_and_copies_no_text(opener: Opener) -> None:  # noqa: F811
+def test_a_dismissal_persists_is_undone_whole_and_copies_no_text(opener: Opener) -> None:
     db = opener()
     for n, message in enumerate(("lol", "asdfgh", "wie wint de derby", "mag ik zonnen na chemo")):
         db.record_request(f"r-{n}", None, message, "x", [])

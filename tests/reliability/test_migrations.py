@@ -4,6 +4,7 @@ database is refused, a new migration is one new file, and a failing one changes 
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import shutil
@@ -180,8 +181,12 @@ def test_a_database_newer_than_this_code_is_refused_with_what_to_do(settings: Se
         open_database(settings)
 
 
+def _versions() -> list[Path]:
+    return sorted((migrate.MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
 #: The newest migration shipped (the file names are numbered); the next one a test adds comes after it.
-NEWEST = max(p.name[:4] for p in (migrate.MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+NEWEST = max(p.name[:4] for p in _versions())
 FOLLOWING = f"{int(NEWEST) + 1:04d}"
 NEXT = '''
 import sqlalchemy as sa
@@ -195,6 +200,32 @@ def upgrade() -> None:
     op.add_column("requests", sa.Column("sentiment", sa.Text))
     {fail}
 '''
+
+
+def test_the_migrations_are_one_chain_numbered_without_gaps() -> None:
+    """A missing or doubled number (two branches that both took the next one) fails here, not at a customer's
+    start-up: each file's revision is its number and its down_revision the number before."""
+    found = [(p.name[:4], _revision_of(p)) for p in _versions()]
+    assert [number for number, _ in found] == [f"{i:04d}" for i in range(1, len(found) + 1)]
+    for number, (revision, down) in found:
+        assert revision == number
+        assert down == (None if number == "0001" else f"{int(number) - 1:04d}")
+    assert migrate.head() == NEWEST
+
+
+def _revision_of(path: Path) -> tuple[str, str | None]:
+    """`revision` and `down_revision` as the file assigns them."""
+    values: dict[str, str | None] = {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign):
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+            values[target.id] = ast.literal_eval(value)
+    return values["revision"] or "", values["down_revision"]
 
 
 @pytest.fixture()
@@ -252,8 +283,7 @@ def test_the_migrations_ship_in_the_wheel_and_run_from_it(tmp_path: Path) -> Non
     unpacked = tmp_path / "site"
     with zipfile.ZipFile(wheel) as z:
         z.extractall(unpacked)
-    for shipped in ("env.py", "script.py.mako", "versions/0001_initial_schema.py",
-                    "versions/0002_insights_and_retention.py", "versions/0003_feedback_one_choice.py"):
+    for shipped in ("env.py", "script.py.mako", *(f"versions/{p.name}" for p in _versions())):
         assert (unpacked / "api/sql/migrations" / shipped).is_file(), shipped
     # Opened from the wheel's files alone (they come first on the path): the migrations are found and applied.
     check = ("import api.sql.migrate as m, pathlib, sys; from api.db import open_database; from kb.config import "

@@ -121,7 +121,7 @@ def test_kb_retention_run_removes_old_texts_and_says_so(settings: Settings, db: 
     monkeypatch.setenv("KB_RETENTION_DAYS", "14")
     assert main(["retention", "run", "--batch", "200"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("removed ") and " message texts and " in out
+    assert out.startswith("removed ") and " message texts, " in out and " unapproved learned phrasings " in out
     messages, _ = _texts(db)
     assert messages and all(text is None for _, text in messages)
     monkeypatch.setenv("KB_RETENTION_DAYS", "0")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -75,4 +76,39 @@ def test_a_withdrawn_choice_counts_nowhere(db: Database) -> None:
         service.withdraw_feedback("nope", SUGAR, db=db)
     with pytest.raises(InvalidInput, match="was not suggested"):
         service.withdraw_feedback("r1", "vaccins-autisme", db=db)
+    db.close()
+
+
+class _Served:
+    """The served articles as service.feedback asks for them (engine.served.get_articles), without an index."""
+
+    def __init__(self, *ids: str) -> None:
+        self.ids = ids
+
+    def get_articles(self, ids: list[str]) -> dict[str, SimpleNamespace]:
+        return {i: SimpleNamespace(id=i, is_served=True) for i in ids if i in self.ids}
+
+
+ENGINE = SimpleNamespace(served=_Served(SUGAR, "5g-kanker", "vaccins-autisme"))
+
+
+def _pick(db: Database, article_id: str) -> int:
+    body = FeedbackIn(request_id="r1", article_id=article_id, action=FeedbackAction.CHOSEN)
+    return service.feedback(body, db=db, key_id="k1", source="page", engine=ENGINE).feedback_id  # type: ignore[arg-type]
+
+
+def test_an_article_chosen_when_the_suggestions_missed_is_one_choice_counted_as_chosen(db: Database) -> None:
+    _choose(db, "rejected")
+    first = _pick(db, "vaccins-autisme")  # served, not offered: chosen may name it
+    assert _pick(db, "vaccins-autisme") == first  # twice: still one row
+    assert _mix(db) == {SUGAR: {"rejected": 1}, "vaccins-autisme": {"chosen": 1}}
+    with pytest.raises(InvalidInput, match="no served article 'gone'"):
+        _pick(db, "gone")
+    with pytest.raises(InvalidInput, match="was not suggested"):  # only chosen may name an article not offered
+        _choose(db, "used", article_id="vaccins-autisme")
+    with pytest.raises(InvalidInput, match="was not suggested"):
+        service.withdraw_feedback("r1", "vaccins-autisme", db=db)
+    assert service.withdraw_feedback("r1", "vaccins-autisme", db=db, action=FeedbackAction.CHOSEN,
+                                     engine=ENGINE) is True  # type: ignore[arg-type]
+    assert _mix(db) == {SUGAR: {"rejected": 1}}
     db.close()

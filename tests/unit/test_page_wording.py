@@ -13,7 +13,7 @@ from api.insights.models import InsightsOut, InsightsQuery, PeriodOut, RuleOut, 
 from api.insights.report import catalog_of
 from api.insights.topics import topic_aliases, translated_pairs
 from api.pages.labels import label
-from api.pages.wording import error_text, finding, findings, nl_date, nl_datetime, validation_problem
+from api.pages.wording import error_text, finding, findings, held, nl_date, nl_datetime, validation_problem
 from eval.charts import _ticks
 from kb.corpus import load_corpus
 from tests.conftest import ARTICLES
@@ -98,3 +98,17 @@ def test_count_axes_step_in_whole_numbers() -> None:
     for top in (1, 3, 7, 25, 99, 1234):
         ticks = _ticks(top, integer=True)
         assert all(float(t).is_integer() for t in ticks) and ticks[-1] >= top and len(ticks) <= 6, (top, ticks)
+
+
+def test_learned_phrasings_and_a_chosen_article_read_in_dutch() -> None:
+    from kb.learning import Book
+    from tests.unit.test_learning import MEASURE, SUGAR, SUGAR_COPIES, learn, only, seen
+
+    assert label("chosen", "action") == "zelf gekozen"
+    assert label("candidate", "learned") == "voorgesteld" and label("active", "learned").startswith("actief")
+    # why a phrasing is held back, as kb.learning says it, worded for the editor
+    book = Book(MEASURE)
+    learn(book, seen(SUGAR, "suiker", "k1"), seen(SUGAR_COPIES[0], "suiker", "k2"),
+          seen(SUGAR_COPIES[1], "other", "k3"))
+    assert held(only(book, "suiker").held) == "botst met 1 bijna-herhaling die medewerkers voor other bevestigden"
+    assert held(None) == "" and held("iets nieuws") == "iets nieuws"  # an unknown reason is shown, not hidden

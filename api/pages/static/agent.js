@@ -1,6 +1,7 @@
 // The agent page: suggestions without a reload, the first draft brought into view, copy, live counters for the
 // message (KB_MAX_MESSAGE_CHARS) and the drafts (the channel's limit, also after the channel changes), and
-// feedback as one choice per suggestion (click the active one again to take it back).
+// feedback as one choice per suggestion (click the active one again to take it back), and when none fits, a
+// search of the knowledge base whose results are chosen the same way (feedback "chosen").
 // Keys: Ctrl+Enter (or Cmd+Enter) sends the message, Alt+C copies the top draft.
 // Server HTML is escaped by Jinja2; text from users is only ever put in the page with textContent.
 "use strict";
@@ -217,7 +218,8 @@
   });
 
   // --- feedback: one choice per suggestion, the last one counts ------------------------------------------
-  const LABEL = { used: "Gebruikt", edited: "Aangepast", rejected: "Afgewezen", no_good_answer: "Geen goed antwoord" };
+  const LABEL = { used: "Gebruikt", edited: "Aangepast", rejected: "Afgewezen", no_good_answer: "Geen goed antwoord",
+                  chosen: "Gekozen" };
 
   async function choose(form, action, finalText) {
     const done = form.querySelector(".done");
@@ -250,8 +252,35 @@
     }
   }
 
+  // --- an article the suggestions missed: search, results in place, then "Kies dit artikel" (feedback chosen)
+  async function search(form) {
+    const box = form.parentElement && form.parentElement.querySelector(".choose-results");
+    if (!box) return;
+    const url = form.getAttribute("action") + "?" + new URLSearchParams(new FormData(form)).toString();
+    box.setAttribute("aria-busy", "true");
+    try {
+      const response = await fetch(url, { headers: { "X-Fragment": "1", "Accept": "text/html, application/json" },
+                                           credentials: "same-origin" });
+      if (!response.ok) throw new Error(await errorText(response));
+      box.innerHTML = await response.text();  // server-rendered, autoescaped fragment
+    } catch (err) {
+      box.innerHTML = "";
+      const failed = document.createElement("p");
+      failed.className = "done small fail";
+      failed.textContent = err.message || String(err);
+      box.appendChild(failed);
+    } finally {
+      box.removeAttribute("aria-busy");
+    }
+  }
+
   document.addEventListener("submit", (event) => {
     const form = event.target;
+    if (form.classList.contains("choose-search")) {
+      event.preventDefault();
+      search(form);
+      return;
+    }
     if (!form.classList.contains("feedback")) return;
     event.preventDefault();
     const submitter = event.submitter;
