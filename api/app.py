@@ -20,10 +20,13 @@ from api import docs, errors, openapi, pages
 from api.db import open_database
 from api.errors import ErrorBody, json_response
 from api.grouping import VectorMemo
+from api.inbox.chatwoot import ChatwootApi, ChatwootInbox
+from api.inbox.connections import Connection, ConnectionFile
+from api.inbox.connector import Connector
 from api.insights.background import Housekeeping
 from api.insights.context import InsightsContext
 from api.limits import ConcurrencyLimit
-from api.routes import admin, articles, health, insights, suggest
+from api.routes import admin, articles, chatwoot, health, insights, suggest
 from api.session import load_secret
 from api.state import AppState, Opened
 from kb import process
@@ -44,7 +47,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.larger.get(scope["path"], self.default)  # a few routes take an upload (pages.LARGER_BODIES)
+        path = scope["path"]  # a few routes take more: an upload (pages.LARGER_BODIES), an inbox webhook (a prefix)
+        limit = self.larger.get(path) or next((n for p, n in self.larger.items() if p.endswith("/") and
+                                               path.startswith(p)), self.default)
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             await self._refuse(scope, receive, send, limit)
@@ -83,6 +88,10 @@ class _TooLarge(Exception):
     pass
 
 
+def _chatwoot(connection: Connection) -> ChatwootInbox:
+    return ChatwootInbox(ChatwootApi.of(connection))
+
+
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """The app and its typed state (`api.state.AppState`, at `app.state.kb`); the model, store, database and
     session secret are opened by its lifespan, at start-up, and closed when it ends."""
@@ -101,13 +110,18 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             raise
         context = InsightsContext(served)
         housekeeping = Housekeeping(db, settings, context)  # retention and alerts, in a thread of its own
+        connector = Connector(db=db, engine=served, settings=settings, metrics=state.metrics,
+                              connections=ConnectionFile(settings.chatwoot_path), inbox_for=_chatwoot)
         state.open(Opened(engine=served, db=db, session_secret=load_secret(settings),
-                          gap_vectors=VectorMemo(served.embedder), insights=context, housekeeping=housekeeping))
+                          gap_vectors=VectorMemo(served.embedder), insights=context, housekeeping=housekeeping,
+                          connector=connector))
         housekeeping.start()
+        connector.start()
         try:
             yield
         finally:
             state.jobs.stop()  # a running evaluation uses the engine and the database: it stops first
+            connector.stop()
             housekeeping.stop()
             db.close()
             if engine is None:
@@ -118,8 +132,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                   openapi_url=None, description="Sourced, channel-fitted reply suggestions for webcare teams.")
     app.state.kb = state  # the one thing on app.state: read through api.deps (or api.state.state_of)
     errors.install(app, page=pages.error_page)  # one handler: JSON for the API, pages for the pages
-    for module in (health, suggest, articles, admin, insights):
+    for module in (health, suggest, articles, admin, insights, chatwoot):
         app.include_router(module.router)
+    chatwoot.redact_access_log()
     app.include_router(docs.router)  # /openapi.json and /docs: open in development, behind keys in production
     pages.install(app)  # the web pages, their static files and their error pages (not in the OpenAPI schema)
     openapi.install(app, settings)  # errors, keys and the settings' bounds documented on every operation
@@ -134,5 +149,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return response
 
     app.add_middleware(ConcurrencyLimit, gate=state.gate)  # inside BodyLimit: oversized bodies cost no slot
-    app.add_middleware(BodyLimit, larger=pages.LARGER_BODIES)
+    app.add_middleware(BodyLimit, larger={**pages.LARGER_BODIES, chatwoot.WEBHOOK_PREFIX: chatwoot.MAX_BODY})
     return app

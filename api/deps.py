@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from api.db import INSIGHTS, ApiKey, Database, needs
 from api.errors import Forbidden, Unauthorized
+from api.inbox.connector import Connector
 from api.insights.context import InsightsContext
 from api.jobs import JobRunner
 from api.limits import check_key_rate
@@ -49,6 +50,10 @@ def get_jobs(request: Request) -> JobRunner:
     return get_state(request).jobs
 
 
+def get_connector(request: Request) -> Connector:
+    return get_state(request).connector
+
+
 StateDep = Annotated[AppState, Depends(get_state)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -56,6 +61,7 @@ DbDep = Annotated[Database, Depends(get_db)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 InsightsDep = Annotated[InsightsContext, Depends(get_insights)]
 JobsDep = Annotated[JobRunner, Depends(get_jobs)]
+ConnectorDep = Annotated[Connector, Depends(get_connector)]
 
 
 def _authenticate(request: Request, db: DbDep, settings: SettingsDep) -> ApiKey:

@@ -40,14 +40,17 @@ class ErrorOut(BaseModel):
 
 ERRORS: dict[int, str] = {
     400: "The body could not be read.",
-    401: "No API key, or an unknown or revoked one.",
-    403: "The key's role does not allow this operation.",
+    401: "No API key, or an unknown or revoked one (an inbox webhook: an unknown URL token, or a missing, wrong or "
+         "stale signature: `bad_signature`).",
+    403: "The key's role does not allow this operation (an inbox webhook: a delivery for another account, "
+         "`unknown_account`).",
     404: "The thing asked for does not exist.",
-    409: "Conflict: a re-index is already running (`reindex_running`, answered at once; wait for it), or the service "
-         "cannot do this as configured (`store_read_only`: re-indexing with a read-only Qdrant key).",
-    413: "The body is over 64 KiB (refused before the rest is read).",
+    409: "Conflict: a re-index is already running (`reindex_running`, answered at once; wait for it), the service "
+         "cannot do this as configured (`store_read_only`: re-indexing with a read-only Qdrant key), or an inbox "
+         "delivery whose signature was delivered before (`replayed_delivery`: nothing is done).",
+    413: "The body is over 64 KiB (2 MiB for an inbox webhook; refused before the rest is read).",
     422: "Invalid input: `details.problems` names each field and why.",
-    429: "This key is over its rate limit; retry after `Retry-After` seconds.",
+    429: "This key (an inbox webhook: this connection) is over its rate limit; retry after `Retry-After` seconds.",
     500: "An unexpected error, logged with its request id.",
     503: "At capacity, or the index, Qdrant or the database is unavailable; retry after `Retry-After` seconds.",
 }
@@ -56,6 +59,9 @@ SPECIFIC: dict[tuple[str, str], set[int]] = {
     ("POST", "/v1/feedback"): {404},  # the request_id or article_id was never suggested
     ("GET", "/readyz"): {503},  # not ready: no index, another model, Qdrant down
     ("POST", "/v1/index"): {409},  # a re-index is already running, or the service holds only the read-only key
+    # Chatwoot's webhook reads its raw body itself (the signature covers the bytes): token, signature, account,
+    # replay, bound and its own rate limit.
+    ("POST", "/v1/integrations/chatwoot/webhook/{token}"): {400, 401, 403, 409, 413, 422, 429},
 }
 _HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}},

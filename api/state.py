@@ -3,7 +3,7 @@
 the dependencies in `api.deps`, never through attributes set on `app.state` by a handler.
 
     state = AppState.build(settings)          # in create_app; nothing opened yet
-    state.open(Opened(engine, db, secret, memo, insights, housekeeping))   # in its lifespan, at start-up
+    state.open(Opened(engine, db, secret, memo, insights, housekeeping, connector))   # in its lifespan
     state_of(app).db.feedback(10)             # tests read the state the same way
 """
 
@@ -22,6 +22,7 @@ from kb.config import Settings
 if TYPE_CHECKING:
     from api.db import Database
     from api.grouping import VectorMemo
+    from api.inbox.connector import Connector
     from api.insights.background import Housekeeping
     from api.insights.context import InsightsContext
     from kb.engine import Engine
@@ -31,8 +32,9 @@ if TYPE_CHECKING:
 class Opened:
     """What start-up opens: the model and store, the database, the page-session secret (read or made once in the
     data directory), the memo of flagged messages' vectors (the gaps page), what the insights read from the
-    running service (`api.insights.context`) and the housekeeping thread (retention and alerts), which the
-    lifespan starts after this is open and stops before the database closes."""
+    running service (`api.insights.context`), the housekeeping thread (retention and alerts) and the inbox connector
+    (api/inbox: its note workers), which the lifespan starts after this is open and stops before the database
+    closes."""
 
     engine: Engine
     db: Database
@@ -40,6 +42,7 @@ class Opened:
     gap_vectors: VectorMemo
     insights: InsightsContext
     housekeeping: Housekeeping
+    connector: Connector
 
 
 @dataclass
@@ -48,6 +51,8 @@ class AppState:
     metrics: Metrics
     gate: Gate
     key_limits: KeyRateLimit
+    #: Inbox deliveries per second per connection (KB_CHATWOOT_RATE): the webhook's own limit.
+    inbox_limits: KeyRateLimit
     #: The QA page's evaluations (one at a time); a job waits between its items while requests are in flight.
     jobs: JobRunner
     #: The last re-index from the editor page (who, when, its report or error), shown on /editor/index.
@@ -60,6 +65,7 @@ class AppState:
                     queue_timeout=settings.queue_timeout)
         return cls(settings=settings, metrics=Metrics(), gate=gate,
                    key_limits=KeyRateLimit(settings.key_rate, settings.key_burst),
+                   inbox_limits=KeyRateLimit(settings.chatwoot_rate, settings.chatwoot_burst),
                    jobs=JobRunner(busy=lambda: gate.in_flight > 0))
 
     def open(self, opened: Opened) -> None:
@@ -89,6 +95,10 @@ class AppState:
     @property
     def insights(self) -> InsightsContext:
         return self._started().insights
+
+    @property
+    def connector(self) -> Connector:
+        return self._started().connector
 
 
 def state_of(app: FastAPI) -> AppState:

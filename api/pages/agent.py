@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from api import service
 from api.deps import DbDep, EngineDep, MetricsDep, SettingsDep
 from api.errors import PAGE_TAG, wants_json
+from api.pages.labels import LABELS
 from api.pages.render import json_ok, render
 from api.schemas import FeedbackIn, SuggestIn, SuggestOut
 from api.session import AgentPage, CheckedForm
@@ -31,14 +32,8 @@ router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are 
 
 M = TypeVar("M", bound=BaseModel)
 
-#: Warning code -> what the agent should read.
-WARNINGS = {
-    "stale": "Review verlopen: controleer of dit nog klopt",
-    "too_long": "Te lang voor dit kanaal: kort in",
-    "language_fallback": "Artikel in een andere taal dan het bericht",
-    "short_message": "Kort bericht: lees mee of dit echt de vraag is",
-    "template_error": "Sjabloon faalde: alleen het goedgekeurde antwoord, zonder aanhef of bronnen",
-}
+#: Warning code -> what the agent should read (one table with the Chatwoot note and sidebar: api/pages/labels.py).
+WARNINGS = LABELS["warning"]
 CONFIDENCE = {"high": "hoog", "medium": "middel", "low": "laag"}
 CHANNELS = [(c.value, {"x": "X (Twitter)", "email": "E-mail"}.get(c.value, c.value.capitalize())) for c in Channel]
 

@@ -30,11 +30,18 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "confidence": {"high": "hoog", "medium": "middel", "low": "laag", "no_match": "geen artikel"},
     "status": {"draft": "concept", "published": "gepubliceerd", "retired": "ingetrokken"},
     "action": {"used": "gebruikt", "edited": "aangepast", "rejected": "afgewezen",
-               "no_good_answer": "geen goed antwoord"},
+               "no_good_answer": "geen goed antwoord", "ignored": "genegeerd"},
+    # What an agent should read about a suggestion (the agent page, the Chatwoot note and sidebar).
+    "warning": {"stale": "Review verlopen: controleer of dit nog klopt",
+                "too_long": "Te lang voor dit kanaal: kort in",
+                "language_fallback": "Artikel in een andere taal dan het bericht",
+                "short_message": "Kort bericht: lees mee of dit echt de vraag is",
+                "template_error": "Sjabloon faalde: alleen het goedgekeurde antwoord, zonder aanhef of bronnen"},
 }
 
 
 def label(code: object, kind: str) -> str:
-    """The Dutch label for `code` of `kind` (type, verdict, channel, language, confidence, status, action)."""
+    """The Dutch label for `code` of `kind` (type, verdict, channel, language, confidence, status, action,
+    warning)."""
     text = str(getattr(code, "value", code))
     return LABELS.get(kind, {}).get(text, text)
