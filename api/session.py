@@ -130,7 +130,12 @@ def key_allowed(key: ApiKey | None, settings: Settings, presented: str | None = 
 
 def current_session(request: Request, db: DbDep, settings: SettingsDep) -> PageSession | None:
     """The logged-in session from the cookie, or None (bad signature, expired, unknown or revoked key)."""
-    token = request.cookies.get(SESSION_COOKIE)
+    return session_of(request, request.cookies.get(SESSION_COOKIE), db, settings)
+
+
+def session_of(request: Request, token: str | None, db: DbDep, settings: SettingsDep) -> PageSession | None:
+    """The session a token stands for, wherever it came from (the page cookie; the Chatwoot sidebar's cookie or
+    header, api/pages/chatwoot.py), or None: every check of the cookie path applies."""
     if not token:
         return None
     secret = _secret(request)

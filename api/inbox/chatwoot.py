@@ -106,13 +106,19 @@ def _sent_at(value: object) -> str:
     return when.astimezone(dt.UTC).isoformat(timespec="milliseconds")
 
 
-def _name(person: object) -> str | None:
-    """A person's name fit for a greeting: one line, no links, and not a phone number or e-mail address (contacts
-    from WhatsApp or e-mail are often named by them)."""
+def _name(person: object, *, first: bool = False) -> str | None:
+    """A person's name fit for a draft: one line, no links, and not a phone number or e-mail address (contacts
+    from WhatsApp or e-mail are often named by them); `first`: the first name alone, as webcare greets.
+
+        >>> _name({"name": "Ria de Vries"}, first=True), _name({"name": "+31 6 12345678"}), _name({"name": "Anna"})
+        ('Ria', None, 'Anna')
+    """
     if not isinstance(person, dict):
         return None
     name = clean_name(str(person.get("available_name") or person.get("name") or ""))
-    return name if name and mask(name) == name else None
+    if not name or mask(name) != name:
+        return None
+    return name.split()[0] if first else name
 
 
 def _obj(value: object) -> dict[str, Any]:
@@ -145,7 +151,7 @@ def event_of(payload: Mapping[str, Any], settings: Settings) -> MessageEvent | I
     if kind == "incoming":
         assignee = _obj(conversation.get("meta")).get("assignee")
         return MessageEvent(message_id, conversation_id, inbox_id, "incoming", text, sent_at, channel=channel,
-                            customer_name=_name(sender), agent_name=_name(assignee))
+                            customer_name=_name(sender, first=True), agent_name=_name(assignee))
     if sender.get("type") != "user":
         return Ignored(f"outgoing message not sent by an agent (sender type {sender.get('type')!r})")
     return MessageEvent(message_id, conversation_id, inbox_id, "outgoing", text, sent_at, channel=channel,
@@ -241,7 +247,7 @@ class ChatwootApi:
 
     def message(self, conversation_id: str, message_id: str) -> dict[str, Any] | None:
         """One message of the conversation, read from Chatwoot itself (the sidebar's verified text)."""
-        if not message_id.isdigit():
+        if not (message_id.isdigit() and conversation_id.isdigit()):
             return None
         for message in self.messages_after(conversation_id, str(int(message_id) - 1)):
             if str(message.get("id")) == message_id:
@@ -308,6 +314,9 @@ class ChatwootInbox:
                 return str(message["id"])
         return None
 
+
+    def context_channel(self, conversation: Mapping[str, Any]) -> Channel:
+        return channel_of(conversation)
 
     def message_text(self, conversation_id: str, message_id: str) -> str | None:
         message = self.api.message(conversation_id, message_id)

@@ -8,8 +8,9 @@ reads a Chatwoot (or Zendesk) payload itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from kb.channels import Channel
 from kb.errors import KbError
@@ -95,6 +96,10 @@ class Inbox(Protocol):
     def find_note(self, conversation_id: str, after_message_id: str, marker: str) -> str | None:
         """The id of a private note after that message whose text contains `marker`, if there is one (a note
         whose first posting timed out may exist). Raises NoteFailed."""
+        ...
+
+    def context_channel(self, conversation: Mapping[str, Any]) -> Channel:
+        """The reply channel of a conversation as the inbox's sidebar context describes it."""
         ...
 
     def message_text(self, conversation_id: str, message_id: str) -> str | None:

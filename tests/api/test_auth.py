@@ -187,7 +187,8 @@ def test_every_route_the_app_serves_is_open_on_purpose_or_needs_a_role() -> None
     api_routes = {route: role for route, (role, page) in INVENTORY.items() if role is not None and not page}
     assert api_routes == NEEDS  # the API's roles are pinned: changing one is a decision, not an accident
     pages = {route for route, (role, page) in INVENTORY.items() if page}
-    assert pages and all(path.startswith(("/agent", "/editor", "/qa", "/insights", "/logout")) for _, path in pages)
+    assert pages and all(path.startswith(("/agent", "/editor", "/qa", "/insights", "/logout",
+                                          "/integrations/chatwoot/sidebar")) for _, path in pages)
     for route, (role, _) in INVENTORY.items():
         assert role is None or role in ROLES or role == INSIGHTS, (route, role)
 

@@ -197,6 +197,56 @@ class FakeChatwoot:
         assert self.webhooks, "no webhook registered"
         return str(self.webhooks[0]["url"])
 
+    # --- the dashboard: a conversation with the sidebar app, as Frame.vue shows it ----------------------------
+
+    def app_context(self, conversation_id: int = 17, *, channel: str = "Channel::FacebookPage") -> dict[str, Any]:
+        """What Frame.vue posts to the app (app_context.json), with this conversation's messages as the dashboard's
+        store holds them (`message_type` an integer)."""
+        context = fixture("app_context.json")["data"]
+        conversation = context["conversation"]
+        conversation.update(id=conversation_id, channel=channel)
+        template = conversation["messages"][0]
+        conversation["messages"] = [{**template, "id": m["id"], "content": m["content"],
+                                     "message_type": m["message_type"], "private": m["private"],
+                                     "conversation_id": conversation_id, "created_at": m["created_at"]}
+                                    for m in self.messages.get(str(conversation_id), [])]
+        return dict(context)
+
+    def dashboard(self, conversation_id: int, app_url: str) -> str:
+        """A page standing in for Chatwoot's conversation view: the conversation, and the dashboard app in a 400 px
+        frame that gets the context exactly as Frame.vue sends it (on load, and on `fetch-info`)."""
+        context = json.dumps(self.app_context(conversation_id)).replace("</", "<\\/")
+        return f"""<!doctype html><html lang="nl"><head><meta charset="utf-8"><title>Chatwoot</title><style>
+body {{ margin: 0; display: flex; height: 100vh; font: 14px system-ui, sans-serif; background: #f7f8fa; }}
+.conversation {{ flex: 1; padding: 1rem 1.5rem; overflow: auto; }}
+.bubble {{ background: #fff; border: 1px solid #e1e5ea; border-radius: 10px; padding: .5rem .8rem; margin: .5rem 0;
+  max-width: 34rem; }}
+.bubble.private {{ background: #fff8e1; }}
+iframe {{ width: 400px; height: 100%; border: 0; border-left: 1px solid #dde1e6; background: #fff; }}
+</style></head><body>
+<div class="conversation"><h2>Gesprek #{conversation_id}</h2><div id="bubbles"></div></div>
+<iframe id="dashboard-app--frame-0-0" src="{app_url}"></iframe>
+<script>
+let context = {context};
+const frame = document.getElementById("dashboard-app--frame-0-0");
+function bubbles() {{
+  const box = document.getElementById("bubbles"); box.textContent = "";
+  for (const m of context.conversation.messages) {{
+    const div = document.createElement("div"); div.className = "bubble" + (m.private ? " private" : "");
+    div.textContent = m.content.slice(0, 300); box.appendChild(div);
+  }}
+}}
+function onIframeLoad() {{
+  frame.contentWindow.postMessage(JSON.stringify({{ event: "appContext", data: context }}), "*");
+}}
+frame.addEventListener("load", onIframeLoad);
+window.addEventListener("message", (event) => {{
+  if (event.data === "chatwoot-dashboard-app:fetch-info") onIframeLoad();
+}});
+window.switchTo = (next) => {{ context = next; bubbles(); onIframeLoad(); }};
+bubbles();
+</script></body></html>"""
+
     # --- answering the API, as Chatwoot's views do ---------------------------------------------------------------
 
     def answer(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
@@ -332,6 +382,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         parts = urlsplit(self.path)
+        dashboard = self.command == "GET" and parts.path.startswith("/app/")
+        if not parts.path.startswith("/api/") and not dashboard:  # the browser asking for an icon, say
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.command == "GET" and parts.path.startswith("/app/"):  # the dashboard, not the API
+            query = dict(parse_qsl(parts.query))
+            registered = self.fake.dashboard_apps[0]["content"][0]["url"] if self.fake.dashboard_apps else ""
+            conversation = int(parts.path.rstrip("/").rsplit("/", 1)[1])
+            html = self.fake.dashboard(conversation, query.get("app") or registered).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(html)))
+            self.end_headers()
+            self.wfile.write(html)
+            return
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.chatwoot.conftest import wait_for
 from tests.chatwoot.fake import Answer, FakeChatwoot, post
+from tests.chatwoot.serving import wait_for
 
 SUGAR = "klopt het dat suiker kanker voedt?? mn schoonmoeder zegt dat ik moet stoppen met fruit"
 
