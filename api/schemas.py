@@ -99,6 +99,8 @@ class FeedbackAction(StrEnum):
     EDITED = "edited"
     REJECTED = "rejected"
     NO_GOOD_ANSWER = "no_good_answer"
+    #: The agent sent a reply unlike every draft (recorded from an inbox, api/inbox/compare.py).
+    IGNORED = "ignored"
 
 
 class FeedbackIn(BaseModel):
@@ -106,7 +108,8 @@ class FeedbackIn(BaseModel):
 
     request_id: str = Field(min_length=1, max_length=64)
     article_id: str | None = Field(None, max_length=120)
-    action: FeedbackAction
+    action: FeedbackAction = Field(description="used, edited, rejected, no_good_answer; ignored: a reply in the "
+                                   "agent's own words (what the Chatwoot integration records from what was sent).")
     final_text: str | None = Field(None, max_length=5000)
 
 

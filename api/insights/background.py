@@ -70,7 +70,7 @@ class Housekeeping:
         if not self.settings.retention_days:
             return None
         result = remove_expired_texts(self.db, self.settings.retention_days, stop=self._stop)
-        if result.requests or result.feedback:
+        if result.requests or result.feedback or result.inbox:
             log.info("retention: %s", result)
         return result
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from fastapi.responses import Response
 
 from api.insights.models import InsightsOut
+from api.insights.queries import ACTIONS
 
 COLUMNS = ("period", "start", "kind", "id", "title", "count", "rising", "expected", "ratio", "p_value")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -41,7 +42,7 @@ def rows(out: InsightsOut) -> Iterator[tuple[object, ...]]:
     if out.periods:
         window = f"{out.periods[0].label}/{out.periods[-1].label}"
         for f in out.feedback:
-            for action in ("used", "edited", "rejected", "no_good_answer"):
+            for action in ACTIONS:
                 yield (window, out.periods[0].start, f"feedback_{action}", f.article_id, f.title, getattr(f, action),
                        "", "", "", "")
     if out.unanswered is not None and out.periods:

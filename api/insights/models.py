@@ -107,8 +107,9 @@ class FeedbackMix(BaseModel):
     edited: int
     rejected: int
     no_good_answer: int
+    ignored: int = Field(0, description="Replies in the agent's own words, unlike every draft (from an inbox).")
     total: int
-    needs_work: float = Field(description="Share of rejected and no good answer.")
+    needs_work: float = Field(description="Share of rejected, no good answer and ignored.")
 
 
 class GroupOut(BaseModel):

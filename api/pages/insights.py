@@ -29,7 +29,8 @@ router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are 
 #: Lines in one chart: more is a tangle; rising subjects are added to these.
 LINES = 6
 FEEDBACK_PARTS = (("used", "gebruikt", "#2f7d32"), ("edited", "aangepast", "#1f5fa8"),
-                  ("rejected", "afgewezen", "#ad5700"), ("no_good_answer", "geen goed antwoord", ALERT))
+                  ("rejected", "afgewezen", "#ad5700"), ("no_good_answer", "geen goed antwoord", ALERT),
+                  ("ignored", "genegeerd", "#6b4fa0"))
 KIND_TEXT = {"article": "artikel", "topic": "onderwerp", "group": "onbeantwoord"}
 _PARAMS = ("period", "periods", "until", "channel", "language")
 

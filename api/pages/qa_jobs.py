@@ -7,7 +7,7 @@ period. The report of a run lands under `KB_REPORTS_DIR/runs/`, where the QA pag
     POST /qa/jobs/{job_id}/cancel      csrf -> 303 /qa
     GET  /qa/jobs                      {"current": job | null, "recent": [job, …]} (polled by qa.js)
 
-Agent consistency reads the replies agents sent through the service (feedback `used`/`edited` and its
+Agent consistency reads the replies agents sent through the service (feedback `used`/`edited`/`ignored` and its
 `final_text`) in a period, or an uploaded export (at most `MAX_UPLOAD_BYTES`; a bad file is refused with its
 line and column before anything runs). The upload is held in memory for the run only: its report is all that is
 written.
