@@ -29,7 +29,7 @@ from api.limits import ConcurrencyLimit
 from api.routes import admin, articles, chatwoot, health, insights, suggest
 from api.session import load_secret
 from api.state import AppState, Opened
-from kb import process
+from kb import language, process
 from kb.config import Settings
 from kb.engine import Engine
 
@@ -102,6 +102,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # A broken template stops start-up here. The service reads with the read-only Qdrant key where one is set.
         served = engine or Engine.open(settings, read_only=True)
+        language.warm()  # before requests come: its first load would hold every request (and webhook) up ~3 s
         try:
             db = open_database(settings)  # SQLite in the data dir, or PostgreSQL when set
         except BaseException:

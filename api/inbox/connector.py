@@ -4,7 +4,9 @@ a customer's message into a private note of drafts and an agent's reply into fee
 - **One seam into the suggestion path**: a note's drafts come from `api.service.suggest`, the function behind
   `POST /v1/suggest` and the agent page, so the request is recorded, masked, counted and kept like any other.
 - **Fast answers**: the webhook only checks and records (api/inbox/store.py); suggesting and posting happen here,
-  in `KB_CHATWOOT_WORKERS` threads per process that never take the request slots of api/limits.py.
+  in `KB_CHATWOOT_WORKERS` threads per process that never take the request slots of api/limits.py. Deliveries
+  that arrive together are recorded in one transaction (`Recorder`, a group commit): a burst of 200 costs a few
+  commits, not 200 waits for the disk.
 - **Once**: deliveries and messages are keyed in the shared database, a row is worked by the one worker that
   claimed it, and a note whose posting may have arrived (a timeout) is looked for before it is posted again.
 - **Bounded retries**: a note the inbox does not take is tried again after 1, 2, 4 … 60 s, for at most
@@ -28,6 +30,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from api import service
@@ -66,6 +69,55 @@ def _age(row: dict[str, Any]) -> float:
     return (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(row["created"])).total_seconds()
 
 
+class Recorder:
+    """Group commit: a thread that records the deliveries waiting for it in one transaction, at most `batch` at a
+    time, and resolves each one's future with its outcome (or the database's error)."""
+
+    def __init__(self, db: Database, *, batch: int = 200) -> None:
+        self.db, self.batch = db, batch
+        self._queue: queue.Queue[tuple[str, Delivery, Future[store.Outcome]] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, connection: str, delivery: Delivery) -> Future[store.Outcome]:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="kb-inbox-recorder", daemon=True)
+                self._thread.start()
+        done: Future[store.Outcome] = Future()
+        self._queue.put((connection, delivery, done))
+        return done
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            waiting = [first]
+            while len(waiting) < self.batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                waiting.append(more)
+            try:
+                outcomes = store.accept_many(self.db, [(c, d) for c, d, _ in waiting])
+            except Exception as e:  # the database away: every waiting delivery gets the error (503)
+                for _, _, done in waiting:
+                    done.set_exception(e)
+                continue
+            for (_, _, done), outcome in zip(waiting, outcomes, strict=True):
+                done.set_result(outcome)
+
+
 def marker(row: dict[str, Any]) -> str:
     """The reference a note carries, so that a note whose posting timed out is found instead of posted twice."""
     return f"kb:{row['message_id']}"
@@ -87,17 +139,25 @@ class Connector:
         self._inboxes: dict[str, tuple[Connection, Inbox]] = {}
         self._lock = threading.Lock()
         self._started = False
+        self.recorder = Recorder(db)
         self._purged = time.monotonic()
 
     # --- the webhook side ----------------------------------------------------------------------------------------
 
-    def accept(self, connection: Connection, delivery: Delivery) -> store.Outcome:
-        """Record a proven delivery (once) and wake a worker for it; returns at once."""
-        outcome = store.accept(self.db, connection.key, delivery)
-        if outcome == "accepted" and isinstance(delivery.event, MessageEvent):
-            self._run()
-            self._queue.put((connection.key, delivery.event.message_id))
-        return outcome
+    def accept(self, connection: Connection, delivery: Delivery) -> Future[store.Outcome]:
+        """Record a proven delivery (once, with the others arriving now) and wake a worker for it; the future is
+        done once it is committed."""
+        recorded = self.recorder.submit(connection.key, delivery)
+        if isinstance(delivery.event, MessageEvent):
+            event = delivery.event
+
+            def wake(done: Future[store.Outcome]) -> None:
+                if not done.exception() and done.result() == "accepted":
+                    self._run()
+                    self._queue.put((connection.key, event.message_id))
+
+            recorded.add_done_callback(wake)
+        return recorded
 
     def refused(self, connection: Connection, reason: str) -> None:
         store.refused(self.db, connection.key, reason)
@@ -134,6 +194,7 @@ class Connector:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self.recorder.stop(timeout)
         for thread in self._threads:
             thread.join(timeout)
         with self._lock:

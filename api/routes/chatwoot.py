@@ -14,6 +14,7 @@ per connection and body bound instead, and its URL token is kept out of the acce
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
@@ -57,7 +58,7 @@ async def webhook(token: str, request: Request, state: StateDep, connector: Conn
     except Refused as e:
         await run_in_threadpool(connector.refused, connection, e.message)
         raise
-    outcome = await run_in_threadpool(connector.accept, connection, delivery)
+    outcome = await asyncio.wrap_future(connector.accept(connection, delivery))  # committed: no thread held waiting
     if outcome == "replayed":
         raise Replayed("this signature was delivered before: a replay; nothing was done")
     reason = delivery.event.reason if outcome == "ignored" and isinstance(delivery.event, Ignored) else None

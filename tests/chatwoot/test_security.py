@@ -60,7 +60,7 @@ def test_forged_stale_replayed_and_foreign_deliveries_are_refused_and_post_nothi
 
 
 def test_the_webhook_has_its_own_body_bound_and_rate_limit(make_kb: Any, fake: FakeChatwoot) -> None:
-    kb = make_kb(chatwoot_rate=1, chatwoot_burst=3)
+    kb = make_kb(chatwoot_rate=0.01, chatwoot_burst=3)  # refills one delivery per 100 s: none during the test
     kb.connect(fake)
     url = fake.webhook_url
     huge = post(url, b"{" + b" " * (2 * 1024 * 1024) + b"}", {"Content-Type": "application/json"})
