@@ -301,8 +301,10 @@ class Connector:
         key = (row["connection"], row["message_id"])
         wait = backoff(row["attempts"])
         if retry and _age(row) + wait <= self.settings.chatwoot_retry_seconds:
-            log.info("inbox: note for message %s of %s not posted (attempt %d), again in %.0f s: %s", key[1],
-                     key[0], row["attempts"], wait, reason)
+            # The first failure is a warning (the inbox is in trouble); the retries after it are not repeated there.
+            log.log(logging.WARNING if row["attempts"] == 1 else logging.INFO,
+                    "inbox: note for message %s of %s not posted (attempt %d), trying again in %.0f s, for at most "
+                    "%.0f s: %s", key[1], key[0], row["attempts"], wait, self.settings.chatwoot_retry_seconds, reason)
             store.later(self.db, key, wait, reason)
             return "pending"
         log.warning("inbox: note for message %s of %s failed for good after %d attempts: %s", key[1], key[0],
