@@ -71,7 +71,11 @@ def _age(row: dict[str, Any]) -> float:
 
 class Recorder:
     """Group commit: a thread that records the deliveries waiting for it in one transaction, at most `batch` at a
-    time, and resolves each one's future with its outcome (or the database's error)."""
+    time, and resolves each one's future with its outcome (or the database's error).
+
+    Several services on one PostgreSQL may record the same delivery at once (a load balancer retrying): each batch
+    takes its rows in one order (connection, delivery id), and a batch that fails all the same (a deadlock, a bad
+    row) is recorded again one delivery per transaction, so one delivery's trouble is never its neighbours'."""
 
     def __init__(self, db: Database, *, batch: int = 200) -> None:
         self.db, self.batch = db, batch
@@ -108,14 +112,21 @@ class Recorder:
                     self._queue.put(None)  # stop after this batch
                     break
                 waiting.append(more)
+            waiting.sort(key=lambda w: (w[0], w[1].delivery_id))
             try:
                 outcomes = store.accept_many(self.db, [(c, d) for c, d, _ in waiting])
-            except Exception as e:  # the database away: every waiting delivery gets the error (503)
-                for _, _, done in waiting:
-                    done.set_exception(e)
+            except Exception:
+                self._one_by_one(waiting)
                 continue
             for (_, _, done), outcome in zip(waiting, outcomes, strict=True):
                 done.set_result(outcome)
+
+    def _one_by_one(self, waiting: list[tuple[str, Delivery, Future[store.Outcome]]]) -> None:
+        for connection, delivery, done in waiting:
+            try:
+                done.set_result(store.accept(self.db, connection, delivery))
+            except Exception as e:  # the database away: this delivery is answered with the error (503)
+                done.set_exception(e)
 
 
 def marker(row: dict[str, Any]) -> str:

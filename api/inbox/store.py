@@ -36,7 +36,8 @@ def now(offset: float = 0.0) -> str:
 
 
 def _insert_ignore(db: Database, table: Any) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING (any unique key), in the dialect's own spelling."""
+    """INSERT ... ON CONFLICT DO NOTHING (any unique key), in the dialect's own spelling. Whether a row went in is
+    told by RETURNING (a row, or none), not by `rowcount`: psycopg reports -1 for an INSERT under SQLAlchemy."""
     insert = postgresql.insert if db.backend == "postgresql" else sqlite.insert
     return insert(table).on_conflict_do_nothing()
 
@@ -79,9 +80,9 @@ def accept_many(db: Database, deliveries: list[tuple[str, Delivery]]) -> list[Ou
 
 
 def _accept(conn: Connection, db: Database, connection: str, delivery: Delivery, at: str) -> Outcome:
-    fresh = conn.execute(_insert_ignore(db, inbox_deliveries), {
+    fresh = conn.execute(_insert_ignore(db, inbox_deliveries).returning(inbox_deliveries.c.delivery_id), {
         "connection": connection, "delivery_id": delivery.delivery_id, "signature": delivery.signature,
-        "received": at}).rowcount
+        "received": at}).first() is not None
     if not fresh:
         seen = delivery.signature is not None and conn.execute(select(inbox_deliveries.c.delivery_id).where(
             inbox_deliveries.c.connection == connection,
@@ -92,11 +93,11 @@ def _accept(conn: Connection, db: Database, connection: str, delivery: Delivery,
         return "ignored"
     details = {"customer_name": event.customer_name, "agent_name": event.agent_name, "agent_id": event.agent_id,
                "channel": str(event.channel)}
-    new = conn.execute(_insert_ignore(db, inbox_messages), {
+    new = conn.execute(_insert_ignore(db, inbox_messages).returning(inbox_messages.c.message_id), {
         "connection": connection, "message_id": event.message_id, "conversation_id": event.conversation_id,
         "inbox_id": event.inbox_id, "kind": event.kind, "sent_at": event.sent_at, "created": at,
         "content": mask(event.text), "details": json.dumps(details), "status": "pending", "attempts": 0,
-        "next_attempt": at, "updated": at}).rowcount
+        "next_attempt": at, "updated": at}).first() is not None
     return "accepted" if new else "duplicate"
 
 

@@ -35,3 +35,13 @@ def make_kb(sample_engine: Any, tmp_path: Path) -> Iterator[Callable[..., KbServ
     yield make
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL (tests/reliability/postgres.py), for several services sharing one database."""
+    from tests.reliability.postgres import PostgresServer
+
+    server = PostgresServer.start()
+    yield server
+    server.stop()

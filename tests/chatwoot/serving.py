@@ -73,7 +73,11 @@ class KbServer:
         become `error: …` and exit 1, as for a user)."""
         from kb.cli import main
 
-        env = {"KB_DATA_DIR": str(self.settings.data_dir), "KB_ARTICLES_DIR": str(self.settings.articles_dir)}
+        env: dict[str, str | None] = {"KB_DATA_DIR": str(self.settings.data_dir),
+                                      "KB_ARTICLES_DIR": str(self.settings.articles_dir),
+                                      "KB_CHATWOOT_FILE": str(self.settings.chatwoot_path), "KB_DATABASE_URL": None}
+        if self.settings.database_url is not None:
+            env["KB_DATABASE_URL"] = self.settings.database_url.get_secret_value()
         with CliRunner().isolation(input=stdin, env=env) as (_, _, output):
             code = main(list(args))
             return Ran(code, output.getvalue().decode())
@@ -99,5 +103,6 @@ def serve_kb(engine: Any, data_dir: Path, *, host: str = "127.0.0.1", **override
                                            timeout_graceful_shutdown=5))
     thread = threading.Thread(target=server.run, name="kb-test-server", daemon=True)
     thread.start()
-    wait_for(lambda: server.started, 30)
+    wait_for(lambda: server.started or not thread.is_alive(), 60)
+    assert server.started, "the app did not start (its error is logged above)"
     return KbServer(f"http://{host}:{port}", app, settings, server, thread)
