@@ -61,6 +61,7 @@ def test_the_sidebar_works_inside_chatwoots_frame(browser: Any, chatwoot: tuple[
 
     # Signing in inside the frame: no cookie of Kennisbank's reaches a third-party frame.
     frame.locator("#sign-in").wait_for()
+    assert not frame.locator("#sign-out").is_visible() and not frame.locator("#work").is_visible()
     page.locator(FRAME).screenshot(path=str(_shot("chatwoot-sidebar-sign-in")))
     frame.locator("#key").fill(key)
     frame.locator("#sign-in button[type=submit]").click()
@@ -77,6 +78,7 @@ def test_the_sidebar_works_inside_chatwoots_frame(browser: Any, chatwoot: tuple[
     assert sidebar.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # fits ~400 px
     assert sidebar.evaluate("window.innerWidth") <= 400
     page.screenshot(path=str(_shot("chatwoot-sidebar")))
+    page.locator(FRAME).screenshot(path=str(_shot("chatwoot-sidebar-drafts")))
 
     # Copy (Chatwoot's frame grants no clipboard permission: the fallback copies), then say it was used.
     first.locator("button.copy").click()
