@@ -28,6 +28,9 @@ from kb.config import Settings
 from kb.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The highest-numbered migration file: the head must be it (one line of migrations, no second head).
+NEWEST = max(path.name[:4] for path in (migrate.MIGRATIONS / "versions").glob("[0-9]*.py"))
+NEXT_REVISION = f"{int(NEWEST) + 1:04d}"
 
 # The schema as api/db.py and api/db_postgres.py created it before migrations existed, verbatim.
 OLD_SQLITE = """
@@ -113,7 +116,7 @@ def test_a_fresh_database_gets_the_head_and_matches_the_schema_module(settings: 
     open_database(settings).close()
     engine = direct_engine(settings)
     try:
-        assert migrate.current(engine) == migrate.head() == "0002"
+        assert migrate.current(engine) == migrate.head() == NEWEST
         assert set(inspect(engine).get_table_names()) == {*metadata.tables, "alembic_version"}
     finally:
         engine.dispose()
@@ -150,7 +153,7 @@ def test_a_database_newer_than_this_code_is_refused_with_what_to_do(settings: Se
             conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
     finally:
         engine.dispose()
-    with pytest.raises(ConfigError, match=r"9999.*newest migration is 0002.*restore a backup"):
+    with pytest.raises(ConfigError, match=rf"9999.*newest migration is {NEWEST}.*restore a backup"):
         open_database(settings)
 
 
@@ -158,8 +161,8 @@ NEXT = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "{revision}"
+down_revision = "{head}"
 
 
 def upgrade() -> None:
@@ -175,7 +178,8 @@ def with_next_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Call
     def add(fail: str = "") -> None:
         shipped = tmp_path / "migrations"
         shutil.copytree(migrate.MIGRATIONS, shipped, ignore=shutil.ignore_patterns("__pycache__"))
-        (shipped / "versions" / "0003_request_sentiment.py").write_text(NEXT.format(fail=fail))
+        (shipped / "versions" / f"{NEXT_REVISION}_request_sentiment.py").write_text(
+            NEXT.format(fail=fail, revision=NEXT_REVISION, head=NEWEST))
         monkeypatch.setattr(migrate, "MIGRATIONS", shipped)
 
     return add
@@ -184,11 +188,11 @@ def with_next_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Call
 def test_the_next_migration_is_one_new_file_applied_at_start_up(
         tmp_path: Path, with_next_migration: Callable[[str], None]) -> None:
     settings = Settings(data_dir=tmp_path / "data")
-    _old_sqlite(settings.data_dir)  # a database from before migrations goes 0001, 0002, then 0003, in one start-up
+    _old_sqlite(settings.data_dir)  # a database from before migrations goes 0001, 0002, … the next, in one start-up
     with_next_migration("")
     db = open_database(settings)
     try:
-        assert migrate.current(db.engine) == migrate.head() == "0003"
+        assert migrate.current(db.engine) == migrate.head() == NEXT_REVISION
         assert "sentiment" in {c["name"] for c in inspect(db.engine).get_columns("requests")}
         assert db.request_articles("r-old") == ["5g-kanker"]
     finally:
@@ -203,7 +207,7 @@ def test_a_failing_migration_changes_nothing(tmp_path: Path, with_next_migration
         open_database(settings)
     engine = direct_engine(settings)
     try:
-        assert migrate.current(engine) == "0002"
+        assert migrate.current(engine) == NEWEST
         assert "sentiment" not in {c["name"] for c in inspect(engine).get_columns("requests")}
     finally:
         engine.dispose()
