@@ -40,17 +40,14 @@ class ErrorOut(BaseModel):
 
 ERRORS: dict[int, str] = {
     400: "The body could not be read.",
-    401: "No API key, or an unknown or revoked one (an inbox webhook: an unknown URL token, or a missing, wrong or "
-         "stale signature: `bad_signature`).",
-    403: "The key's role does not allow this operation (an inbox webhook: a delivery for another account, "
-         "`unknown_account`).",
+    401: "No API key, or an unknown or revoked one.",
+    403: "The key's role does not allow this operation.",
     404: "The thing asked for does not exist.",
-    409: "Conflict: a re-index is already running (`reindex_running`, answered at once; wait for it), the service "
-         "cannot do this as configured (`store_read_only`: re-indexing with a read-only Qdrant key), or an inbox "
-         "delivery whose signature was delivered before (`replayed_delivery`: nothing is done).",
-    413: "The body is over 64 KiB (2 MiB for an inbox webhook; refused before the rest is read).",
+    409: "Conflict: a re-index is already running (`reindex_running`, answered at once; wait for it), or the service "
+         "cannot do this as configured (`store_read_only`: re-indexing with a read-only Qdrant key).",
+    413: "The body is over 64 KiB (refused before the rest is read).",
     422: "Invalid input: `details.problems` names each field and why.",
-    429: "This key (an inbox webhook: this connection) is over its rate limit; retry after `Retry-After` seconds.",
+    429: "This key is over its rate limit; retry after `Retry-After` seconds.",
     500: "An unexpected error, logged with its request id.",
     503: "At capacity, or the index, Qdrant or the database is unavailable; retry after `Retry-After` seconds.",
 }
@@ -61,7 +58,18 @@ SPECIFIC: dict[tuple[str, str], set[int]] = {
     ("POST", "/v1/index"): {409},  # a re-index is already running, or the service holds only the read-only key
     # Chatwoot's webhook reads its raw body itself (the signature covers the bytes): token, signature, account,
     # replay, bound and its own rate limit.
-    ("POST", "/v1/integrations/chatwoot/webhook/{token}"): {400, 401, 403, 409, 413, 422, 429},
+    (WEBHOOK := ("POST", "/v1/integrations/chatwoot/webhook/{token}")): {400, 401, 403, 409, 413, 422, 429},
+}
+#: What an error means on one operation, where it differs from `ERRORS`.
+MEANING: dict[tuple[str, str], dict[int, str]] = {
+    WEBHOOK: {
+        401: "An unknown URL token, or (when the webhook has a secret) a missing or wrong `X-Chatwoot-Signature` "
+             "or an `X-Chatwoot-Timestamp` outside KB_CHATWOOT_SKEW: `bad_signature`. Nothing is done.",
+        403: "A delivery for another Chatwoot account than this URL's: `unknown_account`. Nothing is done.",
+        409: "A signature delivered before, whatever delivery id it claims: `replayed_delivery`. Nothing is done.",
+        413: "The body is over 2 MiB (refused before the rest is read).",
+        429: "This connection is over KB_CHATWOOT_RATE deliveries per second; retry after `Retry-After` seconds.",
+    },
 }
 _HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}},
@@ -111,9 +119,10 @@ def _document(schema: dict[str, Any], app: FastAPI, settings: Settings) -> None:
         for method in route.methods or ():
             operation = schema["paths"][route.path_format][method.lower()]
             responses = operation.setdefault("responses", {})
+            meaning = MEANING.get((method, route.path_format), {})
             for status in sorted(error_statuses(route, method)):
                 responses[str(status)] = {
-                    "description": ERRORS[status],
+                    "description": meaning.get(status, ERRORS[status]),
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
                     **({"headers": _HEADERS[status]} if status in _HEADERS else {}),
                 }

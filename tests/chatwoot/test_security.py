@@ -57,6 +57,12 @@ def test_forged_stale_replayed_and_foreign_deliveries_are_refused_and_post_nothi
 
     stats = store.stats(kb.db, kb.state.connector.connections.all()[0].key)
     assert stats["refused"] == 8 and stats["accepted"] == 1
+    # The OpenAPI document says what each refusal means on this route, and only on this route.
+    paths = kb.app.openapi()["paths"]
+    documented = paths["/v1/integrations/chatwoot/webhook/{token}"]["post"]["responses"]
+    for status, code in (("401", "bad_signature"), ("403", "unknown_account"), ("409", "replayed_delivery")):
+        assert code in documented[status]["description"]
+    assert "replayed_delivery" not in paths["/v1/index"]["post"]["responses"]["409"]["description"]
 
 
 def test_the_webhook_has_its_own_body_bound_and_rate_limit(make_kb: Any, fake: FakeChatwoot) -> None:
