@@ -119,7 +119,7 @@ def _document(schema: dict[str, Any], app: FastAPI, settings: Settings) -> None:
         for method in route.methods or ():
             operation = schema["paths"][route.path_format][method.lower()]
             responses = operation.setdefault("responses", {})
-            meaning = MEANING.get((method, route.path_format), {})
+            meaning = MEANING.get((method, str(route.path_format)), {})
             for status in sorted(error_statuses(route, method)):
                 responses[str(status)] = {
                     "description": meaning.get(status, ERRORS[status]),

@@ -29,12 +29,12 @@ import httpx
 from api.errors import BadSignature, InboxUnavailable, UnknownAccount
 from api.inbox.connections import Connection
 from api.inbox.events import Delivery, Draft, Ignored, MessageEvent, NoteFailed
-from api.insights.masking import mask
 from api.pages.labels import label
 from kb.channels import Channel
 from kb.config import Settings
 from kb.drafting import clean_name
 from kb.errors import InvalidInput
+from kb.masking import mask
 
 log = logging.getLogger("kb.inbox.chatwoot")
 

@@ -9,7 +9,7 @@ message, without a click:
   it); the edit distance (characters, between the draft and the reply with those parts set aside) says how much;
 - `ignored`: like none of them: the agent answered in their own words.
 
-Both sides are compared masked (api/insights/masking.py), since the reply is only ever stored masked.
+Both sides are compared masked (kb/masking.py), since the reply is only ever stored masked.
 
     >>> d = Draft("suiker", "Suiker", "high", 0.9, "Hoi Ria,\\n\\nNee, suiker voedt kanker niet.\\n\\nGroetjes, Anna")
     >>> compare("Hallo Ria!\\n\\nNee, suiker voedt kanker niet.\\n\\nGroet, Bert", [d]).action
@@ -29,7 +29,7 @@ from difflib import SequenceMatcher
 from typing import Literal
 
 from api.inbox.events import Draft
-from api.insights.masking import mask
+from kb.masking import mask
 
 Action = Literal["used", "edited", "ignored"]
 #: Words a greeting line starts with, and a sign-off line (the templates' own, and what agents type instead).
@@ -41,6 +41,10 @@ CLOSINGS = ("groetjes", "groet", "met hartelijke groet", "met vriendelijke groet
 SIMILAR = 0.4  # share of words in order (2·matched / all) from which a reply counts as built on a draft
 TAKEN = 0.8  # or: this share of a reply's own words comes from the draft (a shortened draft)
 _INITIALS = re.compile(r"\s*\^[^\s^]{1,4}\s*$")
+#: Words a sign-off as given may hold besides capitalised ones (kb/drafting.py puts the agent's sign-off in exactly
+#: as typed: `^SA`, `Anna de Vries`, `Team Hoop & Gezondheid`).
+_NAME_PARTS = frozenset({"de", "van", "der", "den", "ter", "ten", "het", "'t", "&", "-", "en", "and"})
+_SIGN_OFF_WORDS = 5
 _WORDS = re.compile(r"https?://\S+|[^\W_]+(?:['’-][^\W_]+)*")
 _SPACE = re.compile(r"\s+")
 
@@ -84,8 +88,34 @@ def core(text: str, names: tuple[str, ...] = ()) -> str:
         one = lines[nonblank[0]] if nonblank else ""
         match = re.match(r"\s*([^\s!,:]+(?:\s+[^\s!,:]+){0,3})\s*[!,:]\s+", one)
         if match and (_starts(match.group(1), GREETINGS) or any(n in match.group(1).lower() for n in filled)):
-            lines = [one[match.end():]]
+            one = one[match.end():]
+        lines = [_without_sign_off(one, filled)]
     return _SPACE.sub(" ", "\n".join(lines)).strip().lower()
+
+
+def _without_sign_off(line: str, names: list[str]) -> str:
+    """A one-line reply (X) without the sign-off after its last link or sentence: a name given (`names`), initials
+    (`^AV`) or up to five capitalised words (`Bert Jansen`, `Team Hoop & Gezondheid`).
+
+        >>> _without_sign_off("Nee, dat klopt niet. https://kwf.nl Bert Jansen", [])
+        'Nee, dat klopt niet. https://kwf.nl'
+        >>> _without_sign_off("Nee, dat klopt niet. anna v.", ["anna v."])
+        'Nee, dat klopt niet.'
+        >>> _without_sign_off("Nee. Dat Klopt Echt Niet Hoor Zeg", []), _without_sign_off("Nee. Zie KWF.", [])
+        ('Nee. Dat Klopt Echt Niet Hoor Zeg', 'Nee. Zie KWF.')
+    """
+    line = _INITIALS.sub("", line).rstrip()
+    for name in sorted(names, key=len, reverse=True):
+        if name and line.lower().endswith(" " + name):
+            return line[:-len(name)].rstrip()
+    words = line.split()
+    for size in range(min(_SIGN_OFF_WORDS, len(words) - 1), 0, -1):
+        before, tail = words[-size - 1], words[-size:]
+        ends = before.endswith((".", "!", "?")) or before.startswith(("http://", "https://"))
+        if ends and not tail[-1].endswith((".", "!", "?", ",", ":")) and \
+                all(w[:1].isupper() or w.lower() in _NAME_PARTS for w in tail):
+            return " ".join(words[:-size])
+    return line
 
 
 def levenshtein(a: str, b: str) -> int:
@@ -123,10 +153,11 @@ def levenshtein(a: str, b: str) -> int:
     return score
 
 
-def compare(reply: str, drafts: list[Draft], *, customer_name: str | None = None,
-            agent_name: str | None = None) -> Comparison:
-    """How `reply` relates to the closest of `drafts` (see the module docstring)."""
-    names = tuple(n for n in (customer_name, agent_name) if n)
+def compare(reply: str, drafts: list[Draft], *, customer_name: str | None = None, agent_name: str | None = None,
+            sender_name: str | None = None) -> Comparison:
+    """How `reply` relates to the closest of `drafts` (see the module docstring); `agent_name` signed the drafts,
+    `sender_name` sent the reply (another agent may have taken the conversation over)."""
+    names = tuple(n for n in (customer_name, agent_name, sender_name) if n)
     sent = core(reply, names)
     sent_words = _WORDS.findall(sent)
     best: tuple[float, Draft, str] | None = None

@@ -39,7 +39,6 @@ from api.inbox import store
 from api.inbox.compare import compare
 from api.inbox.connections import Connection, ConnectionFile
 from api.inbox.events import Delivery, Draft, Inbox, MessageEvent, NoteFailed
-from api.inbox.feedback import record_feedback
 from api.metrics import Metrics
 from api.schemas import SuggestIn
 from kb.channels import Channel
@@ -365,11 +364,13 @@ class Connector:
             store.finish(self.db, key, "observed", reply_to=customer["message_id"])
             return "observed"
         details = json.loads(customer["details"] or "{}")
+        sender = json.loads(reply["details"] or "{}")
         result = compare(reply["content"], drafts, customer_name=details.get("customer_name"),
-                         agent_name=details.get("agent_name"))
-        agent = json.loads(reply["details"] or "{}").get("agent_id")
+                         agent_name=details.get("agent_name"), sender_name=sender.get("agent_name"))
+        agent = sender.get("agent_id")
         who = f"{connection.kind}:{connection.account_id}:{agent}" if agent else connection.key  # the agent who sent it
-        record_feedback(self.db, customer["request_id"], result.article_id, result.action, reply["content"], who,
-                        source=connection.kind, edit_distance=result.edit_distance)
+        # One row per (request, article), the last choice winning: a click in the sidebar later replaces this.
+        self.db.record_feedback(customer["request_id"], result.article_id, result.action, reply["content"], who,
+                                source=connection.kind, edit_distance=result.edit_distance)
         store.finish(self.db, key, "matched", reply_to=customer["message_id"], counters={"feedback": 1})
         return "matched"

@@ -22,8 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from api.db import Database
 from api.inbox.events import Delivery, Draft, Ignored
-from api.insights.masking import mask
 from api.sql.schema import inbox_deliveries, inbox_messages, inbox_stats
+from kb.masking import mask
 
 Outcome = Literal["accepted", "duplicate", "ignored", "replayed"]
 Key = tuple[str, str]  # (connection, message id)

@@ -194,7 +194,7 @@ def sidebar_suggest(request: Request, body: SidebarSuggestIn, session: SidebarAg
 
 @router.post(f"{BASE}/feedback")
 def sidebar_feedback(body: FeedbackIn, session: SidebarAgent, db: DbDep) -> Response:
-    out = service.feedback(body, db=db, key_id=session.key.id)
+    out = service.feedback(body, db=db, key_id=session.key.id, source="chatwoot")
     return json_ok(out.model_dump(), status=201)
 
 

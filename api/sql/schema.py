@@ -11,7 +11,20 @@ Every text column is `StoredText`: what is written or compared is text both back
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Dialect, Identity, Index, Integer, MetaData, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Dialect,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    func,
+    literal_column,
+)
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
@@ -54,7 +67,7 @@ requests = Table(
     Column("request_id", StoredText, primary_key=True),
     Column("created", StoredText, nullable=False),
     Column("key_id", StoredText),
-    # Masked (api/insights/masking.py) when stored; NULL once older than KB_RETENTION_DAYS (api/insights/retention.py).
+    # Masked (kb/masking.py) when stored; NULL once older than KB_RETENTION_DAYS (api/insights/retention.py).
     Column("message", StoredText),
     Column("channel", StoredText, nullable=False),
     Column("article_ids", StoredText, nullable=False),  # JSON list of the article ids offered, best first
@@ -72,6 +85,8 @@ Index("ix_requests_text_kept", requests.c.created, sqlite_where=requests.c.messa
       postgresql_where=requests.c.message.is_not(None))
 
 feedback = Table(
+    # One row per suggestion (request and article; per request for a "no good answer" without an article): the
+    # agent's choice that stands, overwritten by a newer one (api.db.Database.record_feedback; migration 0003).
     "feedback", metadata,
     # BIGINT identity on PostgreSQL; on SQLite exactly INTEGER PRIMARY KEY AUTOINCREMENT (the rowid, never reused).
     Column("id", BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True),
@@ -79,11 +94,16 @@ feedback = Table(
     Column("article_id", StoredText),
     Column("action", StoredText, nullable=False),
     Column("final_text", StoredText),
-    Column("key_id", StoredText),
-    Column("created", StoredText, nullable=False),
+    Column("key_id", StoredText),  # the key that made the choice that stands
+    Column("created", StoredText, nullable=False),  # when that choice was made (a newer choice moves it)
+    Column("source", StoredText),  # page, api or chatwoot; NULL on rows from before migration 0003
+    Column("edit_distance", Integer),  # characters changed from the offered draft, where an inbox integration knows
     sqlite_autoincrement=True,
 )
-Index("ix_feedback_request", feedback.c.request_id)
+#: What makes a feedback row one choice: NULL article ids are distinct in a plain unique index (on both backends),
+#: so a request-wide "no good answer" is keyed by '' instead. `record_feedback` names the same expression.
+FEEDBACK_CHOICE = (feedback.c.request_id, func.coalesce(feedback.c.article_id, literal_column("''")))
+Index("ux_feedback_choice", *FEEDBACK_CHOICE, unique=True)  # leads with request_id: also the join to requests
 Index("ix_feedback_text_kept", feedback.c.created, sqlite_where=feedback.c.final_text.is_not(None),
       postgresql_where=feedback.c.final_text.is_not(None))
 
@@ -107,6 +127,18 @@ alerts = Table(
     Column("error", StoredText),
 )
 
+gap_dismissals = Table(
+    "gap_dismissals", metadata,
+    # A message an editor dismissed from the gaps page as noise ("lol", football): it no longer shows there. One
+    # row per request; `batch` is the one click that dismissed a group, so that click can be undone as a whole.
+    # No text is kept here: the message stays in `requests`, under its own retention.
+    Column("request_id", StoredText, primary_key=True),
+    Column("batch", StoredText, nullable=False),
+    Column("key_id", StoredText),
+    Column("created", StoredText, nullable=False),
+)
+Index("ix_gap_dismissals_batch", gap_dismissals.c.batch)
+
 # --- inbox integrations (api/inbox): shared by every process, so a delivery or a message is handled once ---------
 
 inbox_messages = Table(
@@ -120,7 +152,7 @@ inbox_messages = Table(
     Column("kind", StoredText, nullable=False),  # incoming (a customer's), outgoing (an agent's public reply)
     Column("sent_at", StoredText, nullable=False),  # when the inbox says it was sent (orders a conversation)
     Column("created", StoredText, nullable=False),  # when it reached us
-    # Masked (api/insights/masking.py); NULL once older than KB_RETENTION_DAYS, like requests.message.
+    # Masked (kb/masking.py); NULL once older than KB_RETENTION_DAYS, like requests.message.
     Column("content", StoredText),
     # JSON: who and where (customer and agent names, channel); NULL once older than KB_RETENTION_DAYS.
     Column("details", StoredText),

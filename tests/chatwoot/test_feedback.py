@@ -73,6 +73,10 @@ def test_the_agents_reply_is_recorded_as_used_edited_or_ignored(make_kb: Any, fa
     assert rows[sugar_request]["final_text"] == used and rows[sugar_request]["key_id"] == "chatwoot:1:7"
     assert rows[five_g_request]["action"] == "edited" and rows[five_g_request]["article_id"].startswith("5g")
     assert (rows[stop_request]["action"], rows[stop_request]["article_id"]) == ("ignored", None)
+    # Through Database.record_feedback: where it came from, and how much the agent changed.
+    assert {r["source"] for r in rows.values()} == {"chatwoot"}
+    assert rows[sugar_request]["edit_distance"] == 0 and rows[stop_request]["edit_distance"] is None
+    assert 0 < rows[five_g_request]["edit_distance"] < len(edited)
 
     # The feedback's paths: consistency over sent replies, the gaps, the insights' feedback mix.
     today = dt.datetime.now(dt.UTC).date()

@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,19 +19,16 @@ import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import exc, insert, inspect, select
 
 from api.db import open_database
 from api.sql import migrate
 from api.sql.engine import SQLITE_FILE, direct_engine
-from api.sql.schema import metadata, requests
+from api.sql.schema import feedback, metadata, requests
 from kb.config import Settings
 from kb.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-#: The highest-numbered migration file: the head must be it (one line of migrations, no second head).
-NEWEST = max(path.name[:4] for path in (migrate.MIGRATIONS / "versions").glob("[0-9]*.py"))
-NEXT_REVISION = f"{int(NEWEST) + 1:04d}"
 
 # The schema as api/db.py and api/db_postgres.py created it before migrations existed, verbatim.
 OLD_SQLITE = """
@@ -52,7 +50,7 @@ OLD_POSTGRESQL = (
     "created TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS ended_sessions (nonce TEXT PRIMARY KEY, expires BIGINT NOT NULL)",
 )
-# Rows as the old code wrote them: a key (secret "s3cret", salted sha256), a request and two feedbacks.
+# Rows as the old code wrote them: a key (secret "s3cret", salted sha256), a request and three feedbacks.
 OLD_ROWS = (
     ("INSERT INTO api_keys VALUES ('ab12cd34', 'Anna', 'editor', 'f00d', "
      f"'{hashlib.sha256(b'f00d:s3cret').hexdigest()}', '2026-11-01T09:00:00+00:00', NULL)"),
@@ -62,6 +60,9 @@ OLD_ROWS = (
     "('r-old', NULL, 'no_good_answer', NULL, 'ab12cd34', '2026-11-01T09:02:00+00:00')",
     "INSERT INTO feedback (request_id, article_id, action, final_text, key_id, created) VALUES "
     "('r-old', '5g-kanker', 'used', NULL, 'ab12cd34', '2026-11-01T09:03:00+00:00')",
+    # The agent changed their mind: before 0003 that was a second row for the same suggestion.
+    "INSERT INTO feedback (request_id, article_id, action, final_text, key_id, created) VALUES "
+    "('r-old', '5g-kanker', 'edited', 'Nee hoor.', 'ab12cd34', '2026-11-01T09:04:00+00:00')",
 )
 
 
@@ -101,7 +102,10 @@ def _schema_differences(settings: Settings, *, adopted: bool = False) -> list[ob
     as it is, that one difference stays (the code always writes the keys)."""
     engine = direct_engine(settings)
     try:
-        with engine.connect() as conn:
+        with engine.connect() as conn, warnings.catch_warnings():
+            # SQLite cannot reflect the expression index ux_feedback_choice, so it is not compared there:
+            # test_one_feedback_row_per_suggestion_is_enforced_by_the_database checks it on both backends.
+            warnings.filterwarnings("ignore", message=".*expression-based index")
             found = compare_metadata(MigrationContext.configure(conn), metadata)
     finally:
         engine.dispose()
@@ -123,6 +127,22 @@ def test_a_fresh_database_gets_the_head_and_matches_the_schema_module(settings: 
     assert _schema_differences(settings) == []
 
 
+def test_one_feedback_row_per_suggestion_is_enforced_by_the_database(settings: Settings) -> None:
+    open_database(settings).close()
+    engine = direct_engine(settings)
+    row = {"request_id": "r1", "article_id": None, "action": "no_good_answer", "created": "2026-12-01T09:00:00"}
+    try:
+        for article in (None, "a"):  # a request-wide choice too: NULL article ids count as one
+            with engine.begin() as conn:
+                conn.execute(insert(feedback), {**row, "article_id": article})
+            with pytest.raises(exc.IntegrityError), engine.begin() as conn:
+                conn.execute(insert(feedback), {**row, "article_id": article, "action": "used"})
+        with engine.begin() as conn:
+            conn.execute(insert(feedback), {**row, "request_id": "r2"})  # another request: its own row
+    finally:
+        engine.dispose()
+
+
 def test_a_database_made_before_migrations_is_adopted_with_every_row(settings: Settings) -> None:
     _make_old(settings)
     db = open_database(settings)
@@ -130,10 +150,13 @@ def test_a_database_made_before_migrations_is_adopted_with_every_row(settings: S
         key = db.check_key("kb_ab12cd34_s3cret")
         assert key is not None and (key.name, key.role) == ("Anna", "editor")
         assert db.request_articles("r-old") == ["5g-kanker"]
-        assert [(r["action"], r["message"]) for r in db.feedback(limit=10)] == [
-            ("used", "is 5G gevaarlijk?"), ("no_good_answer", "is 5G gevaarlijk?")]
+        # 0003 kept the newest choice per suggestion: the edit, not the "used" before it
+        assert [(r["id"], r["action"], r["final_text"], r["message"]) for r in db.feedback(limit=10)] == [
+            (3, "edited", "Nee hoor.", "is 5G gevaarlijk?"), (1, "no_good_answer", None, "is 5G gevaarlijk?")]
         assert [r["request_id"] for r in db.no_good_answers(limit=10)] == ["r-old"]
-        assert db.add_feedback("r-old", None, "used", None, None) == 3  # the id sequence goes on after the old rows
+        assert db.record_feedback("r-old", "5g-kanker", "rejected", None, None, source="page") == 3  # one row
+        db.record_request("r-new", None, "m", "x", ["a"])
+        assert db.record_feedback("r-new", "a", "used", None, None, source="page") > 3  # ids go on after the old
         # 0002 filled in what the insights count from what the old row says: offered 5g-kanker, so a match
         [old] = db.read(select(requests).where(requests.c.request_id == "r-old"))
         assert (old["top_article"], bool(old["no_match"]), old["tier"], old["language"]) == \
@@ -157,12 +180,15 @@ def test_a_database_newer_than_this_code_is_refused_with_what_to_do(settings: Se
         open_database(settings)
 
 
+#: The newest migration shipped (the file names are numbered); the next one a test adds comes after it.
+NEWEST = max(p.name[:4] for p in (migrate.MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+FOLLOWING = f"{int(NEWEST) + 1:04d}"
 NEXT = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "{revision}"
-down_revision = "{head}"
+revision = "{following}"
+down_revision = "{newest}"
 
 
 def upgrade() -> None:
@@ -178,8 +204,8 @@ def with_next_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Call
     def add(fail: str = "") -> None:
         shipped = tmp_path / "migrations"
         shutil.copytree(migrate.MIGRATIONS, shipped, ignore=shutil.ignore_patterns("__pycache__"))
-        (shipped / "versions" / f"{NEXT_REVISION}_request_sentiment.py").write_text(
-            NEXT.format(fail=fail, revision=NEXT_REVISION, head=NEWEST))
+        (shipped / "versions" / f"{FOLLOWING}_request_sentiment.py").write_text(
+            NEXT.format(fail=fail, following=FOLLOWING, newest=NEWEST))
         monkeypatch.setattr(migrate, "MIGRATIONS", shipped)
 
     return add
@@ -188,11 +214,11 @@ def with_next_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Call
 def test_the_next_migration_is_one_new_file_applied_at_start_up(
         tmp_path: Path, with_next_migration: Callable[[str], None]) -> None:
     settings = Settings(data_dir=tmp_path / "data")
-    _old_sqlite(settings.data_dir)  # a database from before migrations goes 0001, 0002, … the next, in one start-up
+    _old_sqlite(settings.data_dir)  # a database from before migrations goes 0001 … the newest, then the next, at once
     with_next_migration("")
     db = open_database(settings)
     try:
-        assert migrate.current(db.engine) == migrate.head() == NEXT_REVISION
+        assert migrate.current(db.engine) == migrate.head() == FOLLOWING
         assert "sentiment" in {c["name"] for c in inspect(db.engine).get_columns("requests")}
         assert db.request_articles("r-old") == ["5g-kanker"]
     finally:
@@ -227,7 +253,7 @@ def test_the_migrations_ship_in_the_wheel_and_run_from_it(tmp_path: Path) -> Non
     with zipfile.ZipFile(wheel) as z:
         z.extractall(unpacked)
     for shipped in ("env.py", "script.py.mako", "versions/0001_initial_schema.py",
-                    "versions/0002_insights_and_retention.py"):
+                    "versions/0002_insights_and_retention.py", "versions/0003_feedback_one_choice.py"):
         assert (unpacked / "api/sql/migrations" / shipped).is_file(), shipped
     # Opened from the wheel's files alone (they come first on the path): the migrations are found and applied.
     check = ("import api.sql.migrate as m, pathlib, sys; from api.db import open_database; from kb.config import "

@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from api.inbox.compare import compare, core, levenshtein
 from api.inbox.events import Draft
-from api.inbox.feedback import record_feedback
 from kb.channels import Channel
 from kb.drafting import Drafter
 from kb.parsing import parse_article
@@ -42,6 +40,14 @@ def test_a_draft_sent_with_other_names_greeting_and_sign_off_is_used(drafter: Dr
         sent = _draft(drafter, path, channel, customer, agent).text
         result = compare(sent, [offered], customer_name="Ria", agent_name="Anna de Vries")
         assert (result.action, result.article_id, result.edit_distance) == ("used", offered.article_id, 0), sent
+
+
+def test_an_x_reply_signed_as_its_sender_typed_it_is_used(drafter: Drafter) -> None:
+    """On X the sign-off goes in as typed (kb/drafting.py): the sender's own, even lower-case, is set aside."""
+    offered = _draft(drafter, SAMPLES[0], Channel.X, "Ria", "^AV")
+    sent = _draft(drafter, SAMPLES[0], Channel.X, "Ria", "bert j.").text
+    assert compare(sent, [offered], customer_name="Ria", agent_name="^AV").action == "edited"
+    assert compare(sent, [offered], customer_name="Ria", agent_name="^AV", sender_name="bert j.").action == "used"
 
 
 def test_an_agent_who_greets_and_signs_in_their_own_way_still_used_the_draft(drafter: Drafter) -> None:
@@ -82,26 +88,3 @@ def test_the_edit_distance_is_levenshteins() -> None:
         a = "".join(rng.choice("ab c") for _ in range(rng.randint(0, 70)))
         b = "".join(rng.choice("ab c") for _ in range(rng.randint(0, 70)))
         assert levenshtein(a, b) == naive(a, b)
-
-
-def test_feedback_goes_through_record_feedback_once_it_exists() -> None:
-    """The feedback change of issue 26 (Database.record_feedback with source and edit distance) is used as soon
-    as the database has it; until then one row per call through add_feedback."""
-    calls: list[tuple[Any, ...]] = []
-
-    class After:
-        def record_feedback(self, *args: Any, **kwargs: Any) -> int:
-            calls.append(("record", args, kwargs))
-            return 7
-
-    class Before:
-        def add_feedback(self, *args: Any) -> int:
-            calls.append(("add", args))
-            return 8
-
-    assert record_feedback(After(), "r1", "a1", "edited", "tekst", "chatwoot:1:7", source="chatwoot",  # type: ignore[arg-type]
-                           edit_distance=12) == 7
-    assert record_feedback(Before(), "r1", None, "ignored", "tekst", "chatwoot:1:7", source="chatwoot") == 8  # type: ignore[arg-type]
-    assert calls == [("record", ("r1", "a1", "edited", "tekst", "chatwoot:1:7"),
-                      {"source": "chatwoot", "edit_distance": 12}),
-                     ("add", ("r1", None, "ignored", "tekst", "chatwoot:1:7"))]

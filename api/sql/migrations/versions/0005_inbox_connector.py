@@ -5,7 +5,7 @@
 - inbox_deliveries: the deliveries accepted, by delivery id and signature (repeats and replays).
 - inbox_stats: counters per connection for `kb chatwoot status`.
 
-Numbered 0005 on its branch: 0003 and 0004 are taken by other branches; the lead chains them at merge.
+After 0004 (gap_dismissals).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels = None
 depends_on = None
 
