@@ -45,6 +45,7 @@ from api.session import (
     SESSION_SECONDS,
     PageSession,
     key_allowed,
+    same,
     session_of,
     session_token,
 )
@@ -79,7 +80,7 @@ def require_sidebar(role: str):  # type: ignore[no-untyped-def]
             raise Unauthorized("sign in with your Kennisbank key in the sidebar")
         if not session.key.may(role):
             raise Forbidden(f"the sidebar needs the {role} role; you are signed in with role {session.key.role}")
-        if request.headers.get(CSRF_HEADER) != session.csrf:
+        if not same(request.headers.get(CSRF_HEADER, ""), session.csrf):
             raise CsrfRefused("the sidebar's security token is missing or does not match: reload the sidebar")
         return session
 
