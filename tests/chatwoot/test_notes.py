@@ -135,6 +135,17 @@ def test_drafts_fit_the_conversations_channel(make_kb: Any, fake: FakeChatwoot) 
     assert "X (Twitter)" in note and all(d.rstrip().split()[-1].startswith("^") for d in drafts)
 
 
+def test_drafts_are_in_the_customers_language(make_kb: Any, fake: FakeChatwoot) -> None:
+    """Chatwoot's payload names no language: the message's own decides, as on /v1/suggest."""
+    kb = make_kb()
+    kb.connect(fake)
+    english = "Is it true that sugar feeds cancer? My aunt told me to stop eating fruit"
+    fake.deliver(fake.webhook_url, fake.incoming(4711, english), secret=fake.secret)
+    note = wait_for(lambda: fake.notes)[0]["content"]
+    first = note.split("\n\n")[1]
+    assert "`sugar-feeds-cancer-en`" in first and "> Hi Ria," in first
+
+
 def test_suggestions_keep_answering_while_chatwoot_is_down(make_kb: Any, fake: FakeChatwoot) -> None:
     kb = make_kb(chatwoot_retry_seconds=10)
     kb.connect(fake)
