@@ -62,9 +62,10 @@ def test_the_agents_reply_is_recorded_as_used_edited_or_ignored(make_kb: Any, fa
     fake.deliver(fake.webhook_url, fake.reply(4722, edited, conversation_id=18), secret=fake.secret)
     wait_for(lambda: _status(kb, "4722") == "matched")
 
-    stop_request, _ = _note_for(kb, fake, 4731, "ik wil mijn maandelijkse donatie stopzetten, hoe doe ik dat?",
-                                conversation_id=19)
-    own = "Hoi! Ik heb je donatie voor je stopgezet, je hoort het nog per mail. Groetjes, Anna"
+    stop_request, _ = _note_for(kb, fake, 4731, "ik wil mijn maandelijkse donatie stopzetten, hoe doe ik dat? "
+                                "mail me op ria@example.nl", conversation_id=19)
+    own = "Hoi! Ik heb je donatie voor je stopgezet, je hoort het nog per mail. Bel gerust 06-12345678. Groetjes, Anna"
+    masked = own.replace("06-12345678", "[telefoon]")  # stored masked, like every reply text
     fake.deliver(fake.webhook_url, fake.reply(4732, own, conversation_id=19), secret=fake.secret)
     wait_for(lambda: _status(kb, "4732") == "matched")
 
@@ -81,7 +82,10 @@ def test_the_agents_reply_is_recorded_as_used_edited_or_ignored(make_kb: Any, fa
     # The feedback's paths: consistency over sent replies, the gaps, the insights' feedback mix.
     today = dt.datetime.now(dt.UTC).date()
     sent = kb.db.sent_replies(today.isoformat(), (today + dt.timedelta(days=1)).isoformat())
-    assert {r["final_text"] for r in sent} == {used, edited, own}
+    assert {r["final_text"] for r in sent} == {used, edited, masked}
+    assert rows[stop_request]["final_text"] == masked
+    stored = kb.db.read(select(inbox_messages.c.message_id, inbox_messages.c.content))
+    assert not [r for r in stored if "ria@example.nl" in r["content"] or "06-12345678" in r["content"]]
     assert [r["request_id"] for r in kb.db.no_good_answers()] == [stop_request]
     mix = build(kb.db, {}, InsightsQuery(period="day", periods=1, groups=False)).feedback
     by_article = {f.article_id: f for f in mix}
