@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -29,6 +29,7 @@ from kb.confidence import UNCALIBRATED, Calibration, probabilities
 from kb.config import Settings
 from kb.drafting import Drafter
 from kb.errors import InvalidInput
+from kb.kinds import KindDecision, KindResult
 from kb.language import detect
 from kb.normalize import Message
 from kb.retrieval import Match, Retriever
@@ -85,6 +86,7 @@ class SuggestResult:
     channel: Channel
     suggestions: tuple[Suggestion, ...]
     no_match: bool
+    kind: KindResult | None = None  # the message's kind and its reply (kb.kind_replies); None without kinds
 
 
 @dataclass(frozen=True)
@@ -105,19 +107,32 @@ class ArticleSource(Protocol):
     def get_articles(self, ids: list[str]) -> dict[str, Article]: ...
 
 
+class ReplyShaper(Protocol):
+    """What shapes a result by the message's kind (kb.kind_replies.KindReplies): `apply` is called once per
+    message; `classify` tells a message's kind alone (evaluation)."""
+
+    def apply(self, result: SuggestResult, message: Message, query: SuggestQuery,
+              articles: Mapping[str, Article]) -> SuggestResult: ...
+
+    def classify(self, message: str | Message) -> KindDecision: ...
+
+
 class Suggester:
     def __init__(self, settings: Settings, retriever: Retriever, drafter: Drafter, articles: ArticleSource,
-                 clock: Callable[[], dt.date] = dt.date.today, calibration: Calibration = UNCALIBRATED) -> None:
+                 clock: Callable[[], dt.date] = dt.date.today, calibration: Calibration = UNCALIBRATED,
+                 kinds: ReplyShaper | None = None) -> None:
         self.settings = settings
         self.retriever = retriever
         self.drafter = drafter
         self.articles = articles
         self.clock = clock
         self.calibration = calibration
+        self.kinds = kinds
 
     def suggest(self, query: SuggestQuery, *, ranked: list[Match] | None = None) -> SuggestResult:
         """Read the message (once: bounded by KB_MAX_MESSAGE_CHARS, normalised), detect its language, rank,
-        apply the tiers and draft. `ranked` reuses a ranking."""
+        apply the tiers and draft; then the message's kind shapes the replies (kb.kind_replies). `ranked` reuses
+        a ranking."""
         message = Message.bounded(query.message, self.settings.max_message_chars)
         limit = query.limit or self.settings.default_limit
         if not 1 <= limit <= 10:
@@ -133,8 +148,9 @@ class Suggester:
         articles = self.articles.get_articles([m.article_id for m, _ in shown])
         suggestions = tuple(self._suggestion(m, p, articles[m.article_id], query, language, words)
                             for m, p in shown if m.article_id in articles and articles[m.article_id].is_served)
-        return SuggestResult(language=language, language_detected=detected, channel=query.channel,
-                             suggestions=suggestions, no_match=not suggestions)
+        result = SuggestResult(language=language, language_detected=detected, channel=query.channel,
+                               suggestions=suggestions, no_match=not suggestions)
+        return self.kinds.apply(result, message, query, articles) if self.kinds else result
 
     def rank(self, message: str | Message, language: Language) -> list[Match]:
         """Candidate articles, best first, before thresholds, with translation pairs merged (see the module

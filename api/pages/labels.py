@@ -36,7 +36,14 @@ LABELS: Mapping[str, Mapping[str, str]] = {
                 "too_long": "Te lang voor dit kanaal: kort in",
                 "language_fallback": "Artikel in een andere taal dan het bericht",
                 "short_message": "Kort bericht: lees mee of dit echt de vraag is",
-                "template_error": "Sjabloon faalde: alleen het goedgekeurde antwoord, zonder aanhef of bronnen"},
+                "template_error": "Sjabloon faalde: alleen het goedgekeurde antwoord, zonder aanhef of bronnen",
+                "answer_shortened": "Antwoord ingekort om in het kanaal te passen (de erkenning niet)",
+                "answer_left_out": "Het antwoord paste niet naast de erkenning: alleen erkenning en vervolgstap"},
+    # The message kinds (kb.kinds) and what moderation asks.
+    "kind": {"question": "vraag of bewering", "complaint": "klacht", "thanks": "bedankje of compliment",
+             "story": "persoonlijk verhaal", "abuse": "scheldpartij of belediging", "spam": "spam of reclame",
+             "offtopic": "off-topic"},
+    "moderation": {"hide": "verbergen"},
     # Flags on agent replies (eval.agents): what each code means, in one line (what it holds the reply to is in
     # its finding, worded by api.pages.wording.finding).
     "flag": {"different_stance": "ander standpunt", "missing_source": "geen bron", "outdated_policy": "verouderd",
@@ -56,7 +63,7 @@ LABELS: Mapping[str, Mapping[str, str]] = {
               "perturbed golden messages": "gevarieerde golden berichten", "agent replies": "antwoorden van agents"},
     "job_state": {"running": "bezig", "done": "klaar", "failed": "mislukt", "cancelled": "gestopt"},
     "period": {"week": "week", "month": "maand", "day": "dag"},
-    "subject": {"article": "artikel", "topic": "onderwerp", "group": "onbeantwoord"},
+    "subject": {"article": "artikel", "topic": "onderwerp", "group": "onbeantwoord", "kind": "berichtsoort"},
     # Report headline figures (eval: golden, paraphrase, agents, diff, dataset), as the QA page names them.
     "metric": {
         "messages": "berichten", "hit@1": "juist artikel bovenaan", "hit@3": "juist artikel in top 3",
@@ -122,7 +129,8 @@ _DEV = "dev "
 
 def label(code: object, kind: str) -> str:
     """The Dutch label for `code` of `kind` (type, verdict, channel, language, confidence, status, action,
-    warning, flag, flag_help, job, phase, job_state, period, subject, metric, metric_help, metric_none).
+    warning, flag, flag_help, job, phase, job_state, period, subject, metric, metric_help, metric_none, kind,
+    moderation).
 
         >>> label("dev hit@1", "metric"), label("dev hit@1", "metric_help")[:25]
         ('dev: juist artikel bovenaan', 'aandeel berichten met een')

@@ -1,11 +1,11 @@
-"""0005: inbox integrations (issue 22): what a connector (api/inbox) shares between processes.
+"""0006: inbox integrations (issue 22): what a connector (api/inbox) shares between processes.
 
 - inbox_messages: one row per message an inbox (Chatwoot) told us about: the work queue of the note workers, the
   drafts offered for a customer's message and the agent's reply compared with them; texts expire like requests'.
 - inbox_deliveries: the deliveries accepted, by delivery id and signature (repeats and replays).
 - inbox_stats: counters per connection for `kb chatwoot status`.
 
-After 0004 (gap_dismissals).
+After 0005 (request_kinds).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision: str | None = "0004"
+revision = "0006"
+down_revision: str | None = "0005"
 branch_labels = None
 depends_on = None
 
