@@ -28,7 +28,7 @@ import httpx
 
 from api.errors import BadSignature, InboxUnavailable, UnknownAccount
 from api.inbox.connections import Connection
-from api.inbox.events import Delivery, Draft, Ignored, MessageEvent, NoteFailed
+from api.inbox.events import Delivery, Draft, Ignored, KindAdvice, MessageEvent, NoteFailed
 from api.pages.labels import label
 from kb.channels import Channel
 from kb.config import Settings
@@ -269,25 +269,43 @@ class ChatwootInbox:
     def close(self) -> None:
         self.api.close()
 
-    def note(self, drafts: list[Draft], event: MessageEvent, *, marker: str) -> str:
-        """The fixed layout: a heading, then per draft its title, tier, article id, warnings, the draft quoted, and
-        its sources; a footer that says who wrote it and carries `marker`.
+    def note(self, drafts: list[Draft], event: MessageEvent, *, marker: str, kind: KindAdvice | None = None) -> str:
+        """The fixed layout: a heading; the message's kind with its guideline (moderation instead of a draft for
+        abuse and spam) and the kind's own reply, offered first, unless it is a plain question; then per draft its
+        title, tier, article id, warnings, the draft quoted, and its sources; a footer that says who wrote it and
+        carries `marker`.
 
             **Kennisbank** · 2 concepten voor X (Twitter)
+
+            Soort bericht: **klacht** (0,91) · Vraag om een privébericht ...
+
+            **Eerst de reactie op het bericht** (klacht)
+            > Hoi Ria, wat vervelend, sorry ...
 
             **1. Voedt suiker kanker?** · hoog (0,87) · `suiker-voedt-kanker`
             > Hoi Ria! Nee, suiker voedt kanker niet ... ^AV
 
             Bronnen: [KWF Kankerbestrijding](https://www.kwf.nl/)
         """
-        count = "1 concept" if len(drafts) == 1 else f"{len(drafts)} concepten"
+        offered = len(drafts) + (1 if kind and kind.reply else 0)
+        count = "1 concept" if offered == 1 else f"{offered} concepten"
+        if kind and kind.moderation and not offered:
+            count = "niet beantwoorden"
         parts = [f"**Kennisbank** · {count} voor {label(event.channel, 'channel')}"]
+        if kind and kind.kind != "question":
+            sure = f" ({kind.probability:.2f})".replace(".", ",") if kind.probability is not None else ""
+            line = f"Soort bericht: **{label(kind.kind, 'kind')}**{sure}"
+            if kind.moderation:
+                line += f" · ⚠️ Modereren: {label(kind.moderation, 'moderation')}, geen concept"
+            parts.append(line + (f"\n{kind.guideline.strip()}" if kind.guideline else ""))
+        if kind and kind.reply:
+            parts.append(f"**Eerst de reactie op het bericht** ({label(kind.kind, 'kind')})\n" + _quoted(kind.reply))
         for rank, d in enumerate(drafts, 1):
             score = f"{d.score:.2f}".replace(".", ",")
             head = f"**{rank}. {_md(d.title)}** · {label(d.confidence, 'confidence')} ({score}) · `{d.article_id}`"
             lines = [head]
             lines += [f"⚠️ {label(w, 'warning')}" for w in d.warnings]
-            lines += ["> " + line if line.strip() else ">" for line in d.text.splitlines()]
+            lines.append(_quoted(d.text))
             if d.sources:
                 lines.append("Bronnen: " + " · ".join(f"[{_md(t)}]({u})" for t, u in d.sources))
             parts.append("\n".join(lines))
@@ -332,6 +350,11 @@ def _note_failed(e: InboxUnavailable) -> NoteFailed:
     status = given if isinstance(given, int) else 0
     return NoteFailed(e.message, retry=status not in (400, 404, 410, 422),
                       maybe_sent=bool(e.details.get("sent")) and status == 0)
+
+
+def _quoted(text: str) -> str:
+    """A draft as a Markdown quote, its blank lines kept inside the quote."""
+    return "\n".join("> " + line if line.strip() else ">" for line in text.splitlines())
 
 
 def _md(text: str) -> str:

@@ -38,7 +38,7 @@ from api.db import Database
 from api.inbox import store
 from api.inbox.compare import compare
 from api.inbox.connections import Connection, ConnectionFile
-from api.inbox.events import Delivery, Draft, Inbox, MessageEvent, NoteFailed
+from api.inbox.events import Delivery, Draft, Inbox, KindAdvice, MessageEvent, NoteFailed
 from api.metrics import Metrics
 from api.schemas import SuggestIn
 from kb.channels import Channel
@@ -256,8 +256,10 @@ class Connector:
                             customer_name=details.get("customer_name"), agent_name=details.get("agent_name"),
                             agent_id=details.get("agent_id"))
 
-    def _suggest(self, connection: Connection, row: dict[str, Any], event: MessageEvent) -> list[Draft]:
-        """The drafts for a customer's message, through the service (recorded like any request), kept in the row."""
+    def _suggest(self, connection: Connection, row: dict[str, Any],
+                 event: MessageEvent) -> tuple[list[Draft], KindAdvice | None]:
+        """The drafts for a customer's message and its kind, through the service (recorded like any request), kept
+        in the row."""
         text = event.text[:self.settings.max_message_chars]  # a long e-mail: its start, not a refusal
         out = service.suggest(SuggestIn(message=text, channel=event.channel, language=None, limit=None,
                                         customer_name=event.customer_name, agent_signature=event.agent_name),
@@ -267,9 +269,12 @@ class Connector:
         drafts = [Draft(s.article_id, s.title, str(s.confidence), s.score, s.draft,
                         tuple((src.title, src.url) for src in s.sources), tuple(s.warnings))
                   for s in out.suggestions if str(s.confidence) in tiers][:self.settings.chatwoot_drafts]
-        store.save_drafts(self.db, (row["connection"], row["message_id"]), out.request_id, drafts)
+        kind = KindAdvice(out.kind, out.kind_probability, out.kind_guideline,
+                          out.kind_reply.draft if out.kind_reply else None,
+                          out.moderation.action if out.moderation else None) if out.kind else None
+        store.save_drafts(self.db, (row["connection"], row["message_id"]), out.request_id, drafts, kind)
         row["request_id"] = out.request_id
-        return drafts
+        return drafts, kind
 
     def _incoming(self, connection: Connection, row: dict[str, Any]) -> str:
         key = (row["connection"], row["message_id"])
@@ -278,17 +283,18 @@ class Connector:
             store.finish(self.db, key, "skipped", error="the message text was removed (KB_RETENTION_DAYS)")
             return "skipped"
         try:
-            drafts = store.drafts_of(row)
+            drafts, kind = store.drafts_of(row), store.kind_of(row)
             if drafts is None:
-                drafts = self._suggest(connection, row, event)
+                drafts, kind = self._suggest(connection, row, event)
         except InvalidInput as e:  # asking again will not help
             store.finish(self.db, key, "skipped", error=e.message)
             return "skipped"
         except KbError as e:  # the index or the database away: try again, within the same bounds as a note
             return self._retry_or_fail(row, f"suggesting failed: {e.message}", retry=True)
         inbox = self.inbox(connection)
-        if drafts:
-            text = inbox.note(drafts, event, marker=marker(row))
+        noted = bool(drafts) or (kind is not None and kind.worth_a_note)
+        if noted:
+            text = inbox.note(drafts, event, marker=marker(row), kind=kind)
         elif self.settings.chatwoot_no_match_note:
             text = inbox.no_match_note(event, marker=marker(row))
         else:
@@ -301,9 +307,9 @@ class Connector:
             note_id = note_id or inbox.post_note(event.conversation_id, text)
         except NoteFailed as e:
             return self._retry_or_fail(row, str(e), retry=e.retry)
-        status = "posted" if drafts else "no_match"
+        status = "posted" if noted else "no_match"
         store.finish(self.db, key, status, note_id=note_id,
-                     counters={"notes_posted": 1, **({"no_match": 1} if not drafts else {})})
+                     counters={"notes_posted": 1, **({"no_match": 1} if not noted else {})})
         self._match_replies(connection, row)
         return status
 
@@ -359,7 +365,9 @@ class Connector:
 
     def _feedback(self, connection: Connection, customer: dict[str, Any], reply: dict[str, Any]) -> str:
         key = (reply["connection"], reply["message_id"])
-        drafts = store.drafts_of(customer)
+        drafts, kind = store.drafts_of(customer) or [], store.kind_of(customer)
+        if kind is not None and kind.reply:  # the kind's own reply was offered too (about the request as a whole)
+            drafts = [*drafts, Draft("", kind.kind, "kind", kind.probability or 0.0, kind.reply)]
         if not drafts or customer["request_id"] is None or not reply["content"]:
             store.finish(self.db, key, "observed", reply_to=customer["message_id"])
             return "observed"
@@ -370,7 +378,7 @@ class Connector:
         agent = sender.get("agent_id")
         who = f"{connection.kind}:{connection.account_id}:{agent}" if agent else connection.key  # the agent who sent it
         # One row per (request, article), the last choice winning: a click in the sidebar later replaces this.
-        self.db.record_feedback(customer["request_id"], result.article_id, result.action, reply["content"], who,
+        self.db.record_feedback(customer["request_id"], result.article_id or None, result.action, reply["content"], who,
                                 source=connection.kind, edit_distance=result.edit_distance)
         store.finish(self.db, key, "matched", reply_to=customer["message_id"], counters={"feedback": 1})
         return "matched"

@@ -68,6 +68,26 @@ class Draft:
     warnings: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class KindAdvice:
+    """What the customer's message is (kb.kinds, through the suggestion path) and what that asks of the agent: the
+    kind's own reply to offer first (thanks, a complaint's acknowledgement), the guideline, and for abuse and spam
+    the moderation instead of a draft. Kept with the drafts, so a retried note says the same."""
+
+    kind: str
+    probability: float | None = None
+    guideline: str | None = None
+    reply: str | None = None  # the kind's reply draft
+    moderation: str | None = None  # what to do instead of answering: `hide`
+
+    @property
+    def worth_a_note(self) -> bool:
+        """A note is worth posting for it even without an article's draft: moderation, or the kind's reply (thanks,
+        a story). Off-topic without an article is a no-match, as the insights count it: KB_CHATWOOT_NO_MATCH_NOTE
+        decides, as for a question nothing answers."""
+        return bool(self.moderation) or (bool(self.reply) and self.kind != "offtopic")
+
+
 class NoteFailed(KbError):
     """The inbox did not take a note (or a lookup). `retry`: worth asking again later (down, 5xx, 429, a timeout)
     as opposed to a request the inbox will never accept; `maybe_sent`: the note may exist all the same (a
@@ -83,8 +103,9 @@ class NoteFailed(KbError):
 class Inbox(Protocol):
     """What the connector needs of one inbox account (api/inbox/chatwoot.py is the first)."""
 
-    def note(self, drafts: list[Draft], event: MessageEvent, *, marker: str) -> str:
-        """The private note's text for these drafts (at least one), ending with `marker`."""
+    def note(self, drafts: list[Draft], event: MessageEvent, *, marker: str, kind: KindAdvice | None = None) -> str:
+        """The private note's text for these drafts and the message's kind (at least one draft, or a kind worth a
+        note), ending with `marker`."""
         ...
 
     def no_match_note(self, event: MessageEvent, *, marker: str) -> str: ...

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from api.db import Database
-from api.inbox.events import Delivery, Draft, Ignored
+from api.inbox.events import Delivery, Draft, Ignored, KindAdvice
 from api.sql.schema import inbox_deliveries, inbox_messages, inbox_stats
 from kb.masking import mask
 
@@ -136,7 +136,7 @@ def claim(db: Database, key: Key, *, lease: float) -> dict[str, Any] | None:
         return dict(row)
 
 
-def save_drafts(db: Database, key: Key, request_id: str, drafts: list[Draft]) -> None:
+def save_drafts(db: Database, key: Key, request_id: str, drafts: list[Draft], kind: KindAdvice | None = None) -> None:
     """Keep the suggestion made for a customer's message, so a retry posts the same note without asking again.
 
     The drafts are kept as rendered (approved article text, the customer's and agent's names) and removed with
@@ -144,14 +144,29 @@ def save_drafts(db: Database, key: Key, request_id: str, drafts: list[Draft]) ->
     with db.writing() as conn:
         conn.execute(update(inbox_messages).where(inbox_messages.c.connection == key[0],
                                                   inbox_messages.c.message_id == key[1])
-                     .values(request_id=request_id, drafts=json.dumps([asdict(d) for d in drafts]), updated=now()))
+                     .values(request_id=request_id, updated=now(), drafts=json.dumps(
+                         {"drafts": [asdict(d) for d in drafts], "kind": asdict(kind) if kind else None})))
+
+
+def _kept(row: dict[str, Any]) -> dict[str, Any] | None:
+    if row.get("drafts") is None:
+        return None
+    kept = json.loads(row["drafts"])
+    return kept if isinstance(kept, dict) else {"drafts": kept, "kind": None}  # a row kept before kinds
 
 
 def drafts_of(row: dict[str, Any]) -> list[Draft] | None:
-    if row.get("drafts") is None:
+    kept = _kept(row)
+    if kept is None:
         return None
     return [Draft(**{**d, "sources": tuple(tuple(s) for s in d["sources"]), "warnings": tuple(d["warnings"])})
-            for d in json.loads(row["drafts"])]
+            for d in kept["drafts"]]
+
+
+def kind_of(row: dict[str, Any]) -> KindAdvice | None:
+    """The message's kind as it was when its drafts were made (None: no kinds, or not suggested yet)."""
+    kept = _kept(row)
+    return KindAdvice(**kept["kind"]) if kept and kept.get("kind") else None
 
 
 def finish(db: Database, key: Key, status: str, *, counters: dict[str, int] | None = None,

@@ -5,6 +5,7 @@ the gaps, the insights and the consistency check over sent replies."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from typing import Any
 
@@ -22,7 +23,7 @@ FIVE_G = "is die nieuwe 5G mast naast de school gevaarlijk voor de kinderen? gee
 
 def note_drafts(note: str) -> list[str]:
     """The drafts quoted in a note, in order."""
-    blocks = [b for b in note.split("\n\n") if b.startswith("**") and ". " in b.split("·")[0]]
+    blocks = [b for b in note.split("\n\n") if re.match(r"\*\*\d+\. ", b)]
     return ["\n".join(line[2:] if line.startswith("> ") else "" for line in b.splitlines() if line.startswith(">"))
             for b in blocks]
 

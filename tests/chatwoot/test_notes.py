@@ -135,6 +135,41 @@ def test_drafts_fit_the_conversations_channel(make_kb: Any, fake: FakeChatwoot) 
     assert "X (Twitter)" in note and all(d.rstrip().split()[-1].startswith("^") for d in drafts)
 
 
+COMPLAINT = ("Belachelijk! Al drie weken geen antwoord op mijn mail over mijn donatie. Slechtste organisatie ooit, "
+             "ik stop ermee.")
+ABUSE = "Stelletje oplichters, kankerlijers zijn jullie"
+
+
+def test_a_note_says_what_kind_of_message_it_is_and_offers_the_kinds_reply_first(make_kb: Any,
+                                                                                  fake: FakeChatwoot) -> None:
+    """The message kinds (kb.kinds) on the note as on the agent page: a complaint's acknowledgement first, then
+    the article, with the guideline; abuse gets the moderation guideline and no draft. The agent who sends the
+    acknowledgement as it was offered used it (feedback about the request as a whole)."""
+    from sqlalchemy import select
+
+    from api.sql.schema import feedback
+
+    kb = make_kb(chatwoot_tiers="high,medium,low")
+    kb.connect(fake)
+    fake.deliver(fake.webhook_url, fake.incoming(4711, COMPLAINT), secret=fake.secret)
+    fake.deliver(fake.webhook_url, fake.incoming(4721, ABUSE, conversation_id=18), secret=fake.secret)
+    wait_for(lambda: len(fake.notes) == 2)
+    notes = {n["conversation_id"]: n["content"] for n in fake.notes}
+    complaint, abuse = notes["17"], notes["18"]
+    assert "Soort bericht: **klacht**" in complaint and "Vraag om een privébericht" in complaint
+    assert "> Wat vervelend dat je dit zo hebt ervaren" in complaint
+    assert complaint.index("**Eerst de reactie op het bericht**") < complaint.index("`donatie-stopzetten`")
+    assert "Modereren: verbergen, geen concept" in abuse and "niet op reageren" in abuse
+    assert "\n>" not in abuse and "· niet beantwoorden voor" in abuse
+
+    block = next(b for b in complaint.split("\n\n**") if b.startswith("Eerst de reactie"))
+    sent = "\n".join(line[2:] if line.startswith("> ") else "" for line in block.splitlines()[1:])
+    fake.deliver(fake.webhook_url, fake.reply(4712, sent), secret=fake.secret)
+    wait_for(lambda: kb.db.read(select(feedback)))
+    [row] = kb.db.read(select(feedback))
+    assert (row["action"], row["article_id"], row["source"], row["edit_distance"]) == ("used", None, "chatwoot", 0)
+
+
 def test_drafts_are_in_the_customers_language(make_kb: Any, fake: FakeChatwoot) -> None:
     """Chatwoot's payload names no language: the message's own decides, as on /v1/suggest."""
     kb = make_kb()

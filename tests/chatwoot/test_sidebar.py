@@ -87,6 +87,17 @@ def test_the_sidebar_suggests_for_what_chatwoot_signed_not_for_the_context(make_
     assert _requests(kb) == before  # shown again under the note's own request: one request per message
 
 
+def test_the_sidebar_shows_the_kind_its_guideline_and_its_reply_first(make_kb: Any, fake: FakeChatwoot) -> None:
+    kb = make_kb()
+    kb.connect(fake)
+    fake.incoming(4730, "Belachelijk! Al drie weken geen antwoord op mijn mail over mijn donatie. Slechtste "
+                        "organisatie ooit, ik stop ermee.")
+    html = _ask(kb, _sign_in(kb), message_id="4730", channel="Channel::FacebookPage").text
+    assert 'data-kind="complaint"' in html and "Vraag om een privébericht" in html
+    assert html.index('class="suggestion kind-reply"') < html.index('data-article-id="donatie-stopzetten"')
+    assert "Geen passend artikel gevonden" not in html
+
+
 def test_a_message_chatwoot_has_but_never_delivered_is_read_from_its_api(make_kb: Any, fake: FakeChatwoot) -> None:
     kb = make_kb()
     kb.connect(fake)
