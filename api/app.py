@@ -19,14 +19,17 @@ from api import docs, errors, openapi, pages
 from api.db import open_database
 from api.errors import ErrorBody, json_response
 from api.grouping import VectorMemo
+from api.inbox.chatwoot import ChatwootApi, ChatwootInbox
+from api.inbox.connections import Connection, ConnectionFile
+from api.inbox.connector import Connector
 from api.insights.background import Housekeeping
 from api.insights.context import InsightsContext
 from api.learned.service import Learning
 from api.limits import ConcurrencyLimit
-from api.routes import admin, articles, health, insights, suggest
+from api.routes import admin, articles, chatwoot, health, insights, suggest
 from api.session import load_secret
 from api.state import AppState, Opened
-from kb import process
+from kb import language, process
 from kb.config import Settings
 from kb.engine import Engine
 
@@ -44,7 +47,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.larger.get(scope["path"], self.default)  # a few routes take an upload (pages.LARGER_BODIES)
+        path = scope["path"]  # a few routes take more: an upload (pages.LARGER_BODIES), an inbox webhook (a prefix)
+        limit = self.larger.get(path) or next((n for p, n in self.larger.items() if p.endswith("/") and
+                                               path.startswith(p)), self.default)
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             await self._refuse(scope, receive, send, limit)
@@ -85,6 +90,10 @@ class _TooLarge(Exception):
     pass
 
 
+def _chatwoot(connection: Connection) -> ChatwootInbox:
+    return ChatwootInbox(ChatwootApi.of(connection))
+
+
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """The app and its typed state (`api.state.AppState`, at `app.state.kb`); the model, store, database and
     session secret are opened by its lifespan, at start-up, and closed when it ends."""
@@ -95,6 +104,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # A broken template stops start-up here. The service reads with the read-only Qdrant key where one is set.
         served = engine or Engine.open(settings, read_only=True)
+        language.warm()  # before requests come: its first load would hold every request (and webhook) up ~3 s
         try:
             db = open_database(settings)  # SQLite in the data dir, or PostgreSQL when set
         except BaseException:
@@ -106,14 +116,18 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         learning.refresh(articles_changed=True)  # the learned phrasings in force from the first request
         # retention, alerts and the learned phrasings other processes changed, in a thread of its own
         housekeeping = Housekeeping(db, settings, context, learning=learning)
+        connector = Connector(db=db, engine=served, settings=settings, metrics=state.metrics,
+                              connections=ConnectionFile(settings.chatwoot_path), inbox_for=_chatwoot)
         state.open(Opened(engine=served, db=db, session_secret=load_secret(settings),
                           gap_vectors=VectorMemo(served.embedder), insights=context, housekeeping=housekeeping,
-                          learning=learning))
+                          learning=learning, connector=connector))
         housekeeping.start()
+        connector.start()
         try:
             yield
         finally:
             state.jobs.stop()  # a running evaluation uses the engine and the database: it stops first
+            connector.stop()
             housekeeping.stop()
             db.close()
             if engine is None:
@@ -126,8 +140,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                   openapi_url=None, description="Sourced, channel-fitted reply suggestions for webcare teams.")
     app.state.kb = state  # the one thing on app.state: read through api.deps (or api.state.state_of)
     errors.install(app, page=pages.error_page)  # one handler: JSON for the API, pages for the pages
-    for module in (health, suggest, articles, admin, insights):
+    for module in (health, suggest, articles, admin, insights, chatwoot):
         app.include_router(module.router)
+    chatwoot.redact_access_log()
     app.include_router(docs.router)  # /openapi.json and /docs: open in development, behind keys in production
     pages.install(app)  # the web pages, their static files and their error pages (not in the OpenAPI schema)
     openapi.install(app, settings)  # errors, keys and the settings' bounds documented on every operation
@@ -142,5 +157,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return response
 
     app.add_middleware(ConcurrencyLimit, gate=state.gate)  # inside BodyLimit: oversized bodies cost no slot
-    app.add_middleware(BodyLimit, larger=pages.LARGER_BODIES)
+    app.add_middleware(BodyLimit, larger={**pages.LARGER_BODIES, chatwoot.WEBHOOK_PREFIX: chatwoot.MAX_BODY})
     return app

@@ -124,17 +124,19 @@ _FEEDBACK = (select(feedback.c.id, feedback.c.request_id, feedback.c.article_id,
                     requests.c.message)
              .select_from(feedback.outerjoin(requests, requests.c.request_id == feedback.c.request_id))
              .order_by(feedback.c.id.desc()).limit(bindparam("limit")))
+# Also the replies agents wrote in their own words, unlike every draft (an inbox records them as `ignored`).
 _NO_GOOD_ANSWERS = (select(feedback.c.id, feedback.c.request_id, feedback.c.created, requests.c.message,
                            requests.c.channel, requests.c.article_ids)
                     .select_from(feedback.join(requests, requests.c.request_id == feedback.c.request_id))
-                    .where(feedback.c.action == "no_good_answer")
+                    .where(feedback.c.action.in_(("no_good_answer", "ignored")))
                     .order_by(feedback.c.id.desc()).limit(bindparam("limit")))
-# Replies agents really sent (a suggestion used as it was, or edited): for the agent-consistency evaluation.
+# Replies agents really sent (a suggestion used as it was or edited; an inbox also records the replies written in
+# the agent's own words, `ignored`): for the agent-consistency evaluation.
 _SENT_REPLIES = (select(feedback.c.id, feedback.c.final_text, feedback.c.created, feedback.c.key_id,
                         requests.c.message, requests.c.channel, api_keys.c.name.label("agent"))
                  .select_from(feedback.join(requests, requests.c.request_id == feedback.c.request_id)
                               .outerjoin(api_keys, api_keys.c.id == feedback.c.key_id))
-                 .where(feedback.c.action.in_(("used", "edited")), feedback.c.final_text.is_not(None),
+                 .where(feedback.c.action.in_(("used", "edited", "ignored")), feedback.c.final_text.is_not(None),
                         feedback.c.created >= bindparam("start"), feedback.c.created < bindparam("end"))
                  .order_by(feedback.c.id).limit(bindparam("limit")))
 
@@ -286,8 +288,9 @@ class Database:
         return self._rows(_FEEDBACK, limit=limit)
 
     def sent_replies(self, start: str, end: str, limit: int = 5001) -> list[dict[str, Any]]:
-        """Replies agents sent (feedback `used` or `edited` with its `final_text`) from `start` up to `end` (ISO
-        dates or times, UTC; `end` not included), oldest first, with the message, channel and the key's name.
+        """Replies agents sent (feedback `used`, `edited` or `ignored` with its `final_text`) from `start` up to
+        `end` (ISO dates or times, UTC; `end` not included), oldest first, with the message, channel and the key's
+        name.
 
             >>> db.sent_replies("2026-11-01", "2026-12-01")[0]["agent"]  # doctest: +SKIP
             'Anna'
@@ -295,7 +298,8 @@ class Database:
         return self._rows(_SENT_REPLIES, start=start, end=end, limit=limit)
 
     def no_good_answers(self, limit: int = 300) -> list[dict[str, Any]]:
-        """Newest feedback marked no_good_answer, with the message, channel and articles that were offered."""
+        """Newest feedback marked no_good_answer (or `ignored`: answered in the agent's own words), with the message,
+        channel and articles that were offered."""
         return self._rows(_NO_GOOD_ANSWERS, limit=limit)
 
 

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from api.db import INSIGHTS, ApiKey, Database, needs
 from api.errors import Forbidden, Unauthorized
+from api.inbox.connector import Connector
 from api.insights.context import InsightsContext
 from api.jobs import JobRunner
 from api.learned.service import Learning
@@ -55,6 +56,10 @@ def get_learning(request: Request) -> Learning:
     return get_state(request).learning
 
 
+def get_connector(request: Request) -> Connector:
+    return get_state(request).connector
+
+
 StateDep = Annotated[AppState, Depends(get_state)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -63,6 +68,7 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 InsightsDep = Annotated[InsightsContext, Depends(get_insights)]
 JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 LearningDep = Annotated[Learning, Depends(get_learning)]
+ConnectorDep = Annotated[Connector, Depends(get_connector)]
 
 
 def _authenticate(request: Request, db: DbDep, settings: SettingsDep) -> ApiKey:

@@ -3,7 +3,8 @@
     {"error": {"code": "invalid_input", "message": "channel: …", "request_id": "…", "details": {}}}
 
 Everything refused on purpose is a `kb.errors.KbError`; the refusals only a request can meet (no key, wrong role,
-CSRF, over the key's rate) are the `Refused` branch below, which carries its own status and headers. `describe`
+CSRF, over the key's rate, an inbox delivery that is forged, replayed or for another account) are the `Refused`
+branch below, which carries its own status and headers. `describe`
 turns any exception (those, FastAPI's validation errors, Starlette's 404/405, anything unexpected) into one
 `ErrorBody`; `install` registers one handler that writes it:
 
@@ -83,14 +84,40 @@ class TooManyRequests(Refused):
     status, code = 429, "too_many_requests"
 
 
+class BadSignature(Unauthorized):
+    """An inbox delivery whose URL token, signature or timestamp does not check out (api/inbox)."""
+
+    code = "bad_signature"
+
+
+class UnknownAccount(Forbidden):
+    """An inbox delivery for an account this connection does not serve."""
+
+    code = "unknown_account"
+
+
+class Replayed(Refused):
+    """An inbox delivery whose signature was seen before: a replay, answered without doing anything."""
+
+    status, code = 409, "replayed_delivery"
+
+
+class InboxUnavailable(KbError):
+    """An inbox's API (Chatwoot) did not do what was asked: down, a timeout, or an error status (`details.status`,
+    0 when it never answered; `details.sent`, the request may have arrived all the same)."""
+
+    code = "inbox_unavailable"
+
+
 _STATUS: dict[type[KbError], int] = {
+    InboxUnavailable: 502,
     InvalidInput: 422, NotFound: 404, IndexNotReady: 503, StoreUnavailable: 503, TemplateError: 500, ConfigError: 500,
     StoreReadOnly: 409,  # retrying will not help: the service's Qdrant key cannot write (see POST /v1/index)
     ReindexRunning: 409,  # answered at once while a re-index runs, never queued behind it
 }
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
-               422: "invalid_input", 429: "too_many_requests", 503: "unavailable"}
+               422: "invalid_input", 429: "too_many_requests", 502: "bad_gateway", 503: "unavailable"}
 
 
 @dataclass(frozen=True)

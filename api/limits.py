@@ -37,9 +37,11 @@ from api.errors import ErrorBody, TooManyRequests, json_response
 if TYPE_CHECKING:
     from api.db import ApiKey
 
-#: Paths never held back: probes, docs, and the re-index from the API or the editor page (one at a time already,
-#: and a minutes-long re-index must not hold one of the slots suggestions are served from).
-EXEMPT = ("/healthz", "/readyz", "/docs", "/openapi.json", "/v1/index", "/editor/reindex")
+#: Paths never held back: probes, docs, the re-index from the API or the editor page (one at a time already,
+#: and a minutes-long re-index must not hold one of the slots suggestions are served from), and inbox webhooks
+#: (they only record; Chatwoot gives up after 5 s, so they must not queue behind suggestions; their own rate
+#: limit is KB_CHATWOOT_RATE, and their background workers never take a slot either: api/inbox/connector.py).
+EXEMPT = ("/healthz", "/readyz", "/docs", "/openapi.json", "/v1/index", "/editor/reindex", "/v1/integrations/")
 
 
 class Gate:

@@ -56,6 +56,20 @@ SPECIFIC: dict[tuple[str, str], set[int]] = {
     ("POST", "/v1/feedback"): {404},  # the request_id or article_id was never suggested
     ("GET", "/readyz"): {503},  # not ready: no index, another model, Qdrant down
     ("POST", "/v1/index"): {409},  # a re-index is already running, or the service holds only the read-only key
+    # Chatwoot's webhook reads its raw body itself (the signature covers the bytes): token, signature, account,
+    # replay, bound and its own rate limit.
+    (WEBHOOK := ("POST", "/v1/integrations/chatwoot/webhook/{token}")): {400, 401, 403, 409, 413, 422, 429},
+}
+#: What an error means on one operation, where it differs from `ERRORS`.
+MEANING: dict[tuple[str, str], dict[int, str]] = {
+    WEBHOOK: {
+        401: "An unknown URL token, or (when the webhook has a secret) a missing or wrong `X-Chatwoot-Signature` "
+             "or an `X-Chatwoot-Timestamp` outside KB_CHATWOOT_SKEW: `bad_signature`. Nothing is done.",
+        403: "A delivery for another Chatwoot account than this URL's: `unknown_account`. Nothing is done.",
+        409: "A signature delivered before, whatever delivery id it claims: `replayed_delivery`. Nothing is done.",
+        413: "The body is over 2 MiB (refused before the rest is read).",
+        429: "This connection is over KB_CHATWOOT_RATE deliveries per second; retry after `Retry-After` seconds.",
+    },
 }
 _HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}},
@@ -105,9 +119,10 @@ def _document(schema: dict[str, Any], app: FastAPI, settings: Settings) -> None:
         for method in route.methods or ():
             operation = schema["paths"][route.path_format][method.lower()]
             responses = operation.setdefault("responses", {})
+            meaning = MEANING.get((method, str(route.path_format)), {})
             for status in sorted(error_statuses(route, method)):
                 responses[str(status)] = {
-                    "description": ERRORS[status],
+                    "description": meaning.get(status, ERRORS[status]),
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
                     **({"headers": _HEADERS[status]} if status in _HEADERS else {}),
                 }

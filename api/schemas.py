@@ -155,6 +155,8 @@ class FeedbackAction(StrEnum):
     EDITED = "edited"
     REJECTED = "rejected"
     NO_GOOD_ANSWER = "no_good_answer"
+    #: The agent sent a reply unlike every draft (recorded from an inbox, api/inbox/compare.py).
+    IGNORED = "ignored"
     #: The agent searched the knowledge base and picked an article that was not suggested (or not first).
     CHOSEN = "chosen"
 
@@ -167,9 +169,11 @@ class FeedbackIn(BaseModel):
 
     request_id: str = Field(min_length=1, max_length=64)
     article_id: str | None = Field(None, max_length=120, description="The suggestion's article; left out for "
-                                   "feedback about the request as a whole (no_good_answer). For `chosen`: any "
+                                   "feedback about the request as a whole (no_good_answer, ignored). For `chosen`: any "
                                    "served article, the one the agent searched for and picked (required then).")
-    action: FeedbackAction
+    action: FeedbackAction = Field(description="used, edited, rejected, no_good_answer; ignored: a reply in the "
+                                   "agent's own words (what the Chatwoot integration records from what was sent); "
+                                   "chosen: an article the agent searched for because the suggestions missed it.")
     final_text: str | None = Field(None, max_length=5000, description="The reply as it was finally sent (for "
                                    "edited: the edited text).")
 

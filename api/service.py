@@ -45,14 +45,20 @@ _index_lock = threading.Lock()
 
 
 def suggest(body: SuggestIn, *, settings: Settings, engine: Engine, db: Database, metrics: Metrics,
-            key_id: str) -> SuggestOut:
+            key_id: str, again: str | None = None) -> SuggestOut:
     """Ranked, sourced drafts for `body`, recorded under a new request id (which feedback refers to) and counted
-    in `metrics`. A message over KB_MAX_MESSAGE_CHARS is refused (InvalidInput) before the index is asked."""
+    in `metrics`. A message over KB_MAX_MESSAGE_CHARS is refused (InvalidInput) before the index is asked.
+
+    `again`: the request this message was answered under before (an inbox's note, shown again in its sidebar).
+    When the same articles come out, the answer carries that id and nothing is recorded or counted twice, so
+    feedback on it lands on the one request per message; otherwise it is a new request like any other."""
     message = Message.bounded(body.message, settings.max_message_chars)
     engine.ready()
     result = engine.suggester.suggest(SuggestQuery(
         message=message, channel=body.channel, language=body.language, customer_name=body.customer_name,
         agent_signature=body.agent_signature, limit=body.limit))
+    if again is not None and db.request_articles(again) == [s.article_id for s in result.suggestions]:
+        return SuggestOut.of(result, again)
     request_id = uuid.uuid4().hex
     tier = str(result.suggestions[0].confidence) if result.suggestions else None  # the insights count tiers
     # Stored masked, the customer's name too: what agents confirm of it may become a learned phrasing.

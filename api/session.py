@@ -115,13 +115,23 @@ def issue(secret: bytes, key: ApiKey, *, now: float | None = None) -> str:
     return ".".join(["v1", key.id, nonce, expires, _mac(secret, "session", key.id, nonce, expires)])
 
 
+def same(presented: str, expected: str) -> bool:
+    """A presented token against the expected one, in constant time, whatever characters it holds: a form or a
+    cookie may carry any text, and `hmac.compare_digest` raises on non-ASCII `str` (a 500 instead of a refusal).
+
+        >>> same("abc", "abc"), same("ab\u00e9", "abc")
+        (True, False)
+    """
+    return hmac.compare_digest(presented.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
+
+
 def read_token(secret: bytes, token: str, *, now: float | None = None) -> tuple[str, str, int] | None:
     """(key id, nonce, expires) of a well-signed, unexpired token; None otherwise."""
     parts = token.split(".")
     if len(parts) != 5 or parts[0] != "v1" or not parts[3].isdigit():
         return None
     _, key_id, nonce, expires, mac = parts
-    if not hmac.compare_digest(mac, _mac(secret, "session", key_id, nonce, expires)):
+    if not same(mac, _mac(secret, "session", key_id, nonce, expires)):
         return None
     if int(expires) < (now or time.time()):
         return None
@@ -144,7 +154,12 @@ def key_allowed(key: ApiKey | None, settings: Settings, presented: str | None = 
 
 def current_session(request: Request, db: DbDep, settings: SettingsDep) -> PageSession | None:
     """The logged-in session from the cookie, or None (bad signature, expired, unknown or revoked key)."""
-    token = request.cookies.get(SESSION_COOKIE)
+    return session_of(request, request.cookies.get(SESSION_COOKIE), db, settings)
+
+
+def session_of(request: Request, token: str | None, db: DbDep, settings: SettingsDep) -> PageSession | None:
+    """The session a token stands for, wherever it came from (the page cookie; the Chatwoot sidebar's cookie or
+    header, api/pages/chatwoot.py), or None: every check of the cookie path applies."""
     if not token:
         return None
     secret = _secret(request)
@@ -203,7 +218,7 @@ async def checked_form(request: Request,
         raise Unauthorized("your session has ended: log in again")
     form = await read_form(request)
     presented = request.headers.get(CSRF_HEADER) or form.get("csrf", "")
-    if not presented or not hmac.compare_digest(presented, session.csrf):
+    if not presented or not same(presented, session.csrf):
         raise CsrfRefused("the form's security token is missing or does not match your session: reload the page")
     return form
 
@@ -216,7 +231,7 @@ def login_csrf(request: Request) -> tuple[str, str]:
 
 def check_login_csrf(request: Request, presented: str) -> None:
     nonce = request.cookies.get(LOGIN_COOKIE, "")
-    if not nonce or not presented or not hmac.compare_digest(presented, csrf_for(_secret(request), nonce, "login")):
+    if not nonce or not presented or not same(presented, csrf_for(_secret(request), nonce, "login")):
         expired = "the login form expired or came from elsewhere: reload the login page and try again"
         if not nonce and state_of(request.app).settings.env == "production":  # a Secure cookie never came back
             raise CsrfRefused(expired + " (in production the login cookie travels over HTTPS only: open this page "

@@ -3,7 +3,7 @@
 the dependencies in `api.deps`, never through attributes set on `app.state` by a handler.
 
     state = AppState.build(settings)          # in create_app; nothing opened yet
-    state.open(Opened(engine, db, secret, memo, insights, housekeeping, learning))   # in its lifespan, at start-up
+    state.open(Opened(engine, db, secret, memo, insights, housekeeping, learning, connector))   # at start-up
     state_of(app).db.feedback(10)             # tests read the state the same way
 """
 
@@ -23,6 +23,7 @@ from kb.config import Settings
 if TYPE_CHECKING:
     from api.db import Database
     from api.grouping import VectorMemo
+    from api.inbox.connector import Connector
     from api.insights.background import Housekeeping
     from api.insights.context import InsightsContext
     from api.learned.service import Learning
@@ -33,8 +34,9 @@ if TYPE_CHECKING:
 class Opened:
     """What start-up opens: the model and store, the database, the page-session secret (read or made once in the
     data directory), the memo of flagged messages' vectors (the gaps page), what the insights read from the
-    running service (`api.insights.context`) and the housekeeping thread (retention and alerts), which the
-    lifespan starts after this is open and stops before the database closes."""
+    running service (`api.insights.context`), the housekeeping thread (retention and alerts) and the inbox connector
+    (api/inbox: its note workers), which the lifespan starts after this is open and stops before the database
+    closes."""
 
     engine: Engine
     db: Database
@@ -44,6 +46,7 @@ class Opened:
     housekeeping: Housekeeping
     #: The learned phrasings (api/learned/service.py): the book, and the evidence it puts in force in the engine.
     learning: Learning
+    connector: Connector
 
 
 @dataclass
@@ -52,6 +55,8 @@ class AppState:
     metrics: Metrics
     gate: Gate
     key_limits: KeyRateLimit
+    #: Inbox deliveries per second per connection (KB_CHATWOOT_RATE): the webhook's own limit.
+    inbox_limits: KeyRateLimit
     #: Failed logins and bad keys, per client and per key id (api/throttle.py).
     failures: FailureThrottle
     #: The QA page's evaluations (one at a time); a job waits between its items while requests are in flight.
@@ -66,6 +71,7 @@ class AppState:
                     queue_timeout=settings.queue_timeout)
         return cls(settings=settings, metrics=Metrics(), gate=gate,
                    key_limits=KeyRateLimit(settings.key_rate, settings.key_burst),
+                   inbox_limits=KeyRateLimit(settings.chatwoot_rate, settings.chatwoot_burst),
                    failures=FailureThrottle(settings.auth_failures, settings.auth_failure_seconds),
                    jobs=JobRunner(busy=lambda: gate.in_flight > 0))
 
@@ -100,6 +106,10 @@ class AppState:
     @property
     def learning(self) -> Learning:
         return self._started().learning
+
+    @property
+    def connector(self) -> Connector:
+        return self._started().connector
 
 
 def state_of(app: FastAPI) -> AppState:

@@ -1,6 +1,6 @@
 """Where agent replies for the consistency check come from: a CSV or JSONL export of the webcare tool (a file, or
 bytes uploaded on the QA page), or the replies agents sent through the service (feedback `used`/`edited` with
-their `final_text`).
+their `final_text`, and `ignored`: what an agent sent in their own words, recorded from an inbox).
 
 Bad input is refused whole, with the line and column, before anything is checked: a QA lead fixes the export
 and uploads it again. Nothing read here is written anywhere; the run's report is the only trace.
@@ -207,8 +207,8 @@ def sent_replies(db: SentReplies, start: dt.date, end: dt.date, *, max_replies: 
     """
     rows = db.sent_replies(start.isoformat(), (end + dt.timedelta(days=1)).isoformat(), limit=max_replies + 1)
     if not rows:
-        raise InvalidInput(f"no replies sent through the service from {start} to {end} (feedback 'used' or "
-                           "'edited'): nothing to compare; choose another period or upload an export")
+        raise InvalidInput(f"no replies sent through the service from {start} to {end} (feedback 'used', 'edited' "
+                           "or 'ignored'): nothing to compare; choose another period or upload an export")
     if len(rows) > max_replies:
         raise InvalidInput(f"more than {max_replies} replies from {start} to {end}: choose a shorter period")
     return replies_from_feedback(rows)

@@ -245,7 +245,8 @@ def paraphrase(out_dir: Path | None, sick_path: Path, thresholds: Path | None) -
 @eval_group.command("agents")
 @click.argument("log", required=False, type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--sent-from", "sent_from", type=click.DateTime(["%Y-%m-%d"]),
-              help="Instead of LOG: the replies agents sent through the service (feedback used/edited) from this day.")
+              help="Instead of LOG: the replies agents sent through the service (feedback used/edited/ignored) from "
+                   "this day.")
 @click.option("--sent-to", "sent_to", type=click.DateTime(["%Y-%m-%d"]),
               help="With --sent-from: up to and including this day (default today, UTC).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write agents.json/.html here.")

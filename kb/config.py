@@ -172,6 +172,48 @@ class Settings(BaseSettings):
         "value under 32 characters or failing the entropy rule (kb/secret_strength.py) stops start-up."
     )
 
+    # --- inbox integrations (api/inbox): Chatwoot ----------------------------------------------------------
+    chatwoot_file: Path | None = Field(
+        None, description="The Chatwoot connections `kb chatwoot connect` writes (URL, account, API token, webhook "
+        "secret; mode 0600); unset means `chatwoot.json` in data_dir. With several processes, every one reads the "
+        "same file (a shared secret mount).")
+    chatwoot_tiers: str = Field("high,medium", description="Tiers whose drafts go into a private note, "
+                                "comma-separated (high, medium, low).")
+    chatwoot_inboxes: str = Field("", description="Chatwoot inbox ids whose messages get notes, comma-separated; "
+                                  "empty means every inbox.")
+    chatwoot_no_match_note: bool = Field(False, description="Post a one-line 'no article found' note when no "
+                                         "suggestion reaches the tiers; off means no note at all.")
+    chatwoot_drafts: int = Field(2, ge=1, le=3, description="Drafts in one private note, best first.")
+    chatwoot_skew: int = Field(300, ge=30, le=3600, description="Seconds a signed delivery's timestamp may differ "
+                               "from this machine's clock.")
+    chatwoot_retry_seconds: float = Field(900.0, ge=10, le=86_400, description="How long a note Chatwoot does "
+                                          "not take (down, 4xx, 5xx) is retried, with backoff, before it is "
+                                          "logged as failed.")
+    chatwoot_workers: int = Field(1, ge=1, le=8, description="Threads per process that turn deliveries into "
+                                  "notes (each uses one core while it suggests).")
+    chatwoot_rate: float = Field(20.0, ge=0, le=10_000, description="Deliveries per second the webhook accepts "
+                                 "per connection, per process (0 turns the limit off); over it: 429.")
+    chatwoot_burst: int = Field(400, ge=1, le=100_000, description="Deliveries a connection may send at once "
+                                "before `chatwoot_rate` applies.")
+
+    @field_validator("chatwoot_tiers")
+    @classmethod
+    def _tiers_known(cls, value: str) -> str:
+        tiers = [t.strip().lower() for t in value.split(",") if t.strip()]
+        unknown = sorted(set(tiers) - {"high", "medium", "low"})
+        if unknown:
+            raise ValueError(f"chatwoot_tiers: unknown tier(s) {', '.join(unknown)}; use high, medium, low")
+        return ",".join(tiers)
+
+    @field_validator("chatwoot_inboxes")
+    @classmethod
+    def _inbox_ids(cls, value: str) -> str:
+        ids = [i.strip() for i in value.split(",") if i.strip()]
+        bad = [i for i in ids if not i.isdigit()]
+        if bad:
+            raise ValueError(f"chatwoot_inboxes: not inbox ids: {', '.join(bad)} (numbers, comma-separated)")
+        return ",".join(ids)
+
     @field_validator("qdrant_url")
     @classmethod
     def _urls_are_http(cls, value: str | None) -> str | None:
@@ -251,3 +293,16 @@ class Settings(BaseSettings):
     @property
     def templates_dir(self) -> Path:
         return self.articles_dir / "_templates"
+
+    @property
+    def chatwoot_path(self) -> Path:
+        return self.chatwoot_file or self.data_dir / "chatwoot.json"
+
+    @property
+    def chatwoot_tier_set(self) -> frozenset[str]:
+        return frozenset(t for t in self.chatwoot_tiers.split(",") if t)
+
+    @property
+    def chatwoot_inbox_set(self) -> frozenset[str]:
+        """Empty: every inbox."""
+        return frozenset(i for i in self.chatwoot_inboxes.split(",") if i)

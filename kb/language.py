@@ -33,8 +33,15 @@ def _get():  # type: ignore[no-untyped-def]
     global _detector
     with _lock:
         if _detector is None:
-            _detector = LanguageDetectorBuilder.from_languages(Lingua.DUTCH, Lingua.ENGLISH).build()
+            _detector = (LanguageDetectorBuilder.from_languages(Lingua.DUTCH, Lingua.ENGLISH)
+                         .with_preloaded_language_models().build())
         return _detector
+
+
+def warm() -> None:
+    """Load the language models now (about 3 s, holding Python's interpreter lock nearly all that time), so that a
+    service does it at start-up instead of stalling every request in flight on its first suggestion."""
+    _get()
 
 
 def detect_language(text: str, default: Language = Language.NL) -> Detection:

@@ -81,7 +81,7 @@ class Housekeeping:
         if not self.settings.retention_days:
             return None
         result = remove_expired_texts(self.db, self.settings.retention_days, stop=self._stop)
-        if result.requests or result.feedback or result.phrasings:
+        if result.requests or result.feedback or result.inbox or result.phrasings:
             log.info("retention: %s", result)
         reports = remove_expired_report_texts(self.settings.reports_dir, self.settings.retention_days)
         if reports:

@@ -61,10 +61,10 @@ def render_text(out: InsightsOut) -> str:
         usual = f"usually about {r.expected:.0f} ({r.ratio:g}x)" if r.ratio is not None else "none before"
         lines.append(f"  ^ {r.period}  {KIND_NAMES[r.kind]} {r.id}: {r.count} messages, {usual}, p {r.p_value:.2g}")
     if out.feedback:
-        lines += ["", "Feedback per article: used / edited / rejected / no good answer / chosen (needs work)"]
+        lines += ["", "Feedback per article: used / edited / rejected / no good answer / ignored / chosen (needs work)"]
         for f in out.feedback:
             lines.append(f"  {f.article_id[:36]:<36} {f.used:>5} / {f.edited:>4} / {f.rejected:>4} / "
-                         f"{f.no_good_answer:>4} / {f.chosen:>4}   ({f.needs_work:.0%})")
+                         f"{f.no_good_answer:>4} / {f.ignored:>4} / {f.chosen:>4}   ({f.needs_work:.0%})")
     if out.unanswered is not None:
         u = out.unanswered
         lines += ["", f"Unanswered in {u.periods[-1]}, grouped by meaning ({u.sampled[-1]} read; before: "

@@ -111,10 +111,11 @@ class FeedbackMix(BaseModel):
     edited: int
     rejected: int
     no_good_answer: int
+    ignored: int = Field(0, description="Replies in the agent's own words, unlike every draft (from an inbox).")
     chosen: int = Field(description="Messages for which agents searched for this article and chose it themselves "
                         "because the suggestions missed it: the answer was right, finding it was not.")
     total: int
-    needs_work: float = Field(description="Share of rejected and no good answer.")
+    needs_work: float = Field(description="Share of rejected, no good answer and ignored.")
 
 
 class GroupOut(BaseModel):

@@ -21,8 +21,12 @@ from sqlalchemy import ColumnElement, Select, and_, distinct, exists, func, or_,
 from api.db import Database
 from api.sql.schema import feedback, requests
 
-#: The feedback mix's actions, in the order every output lists them (chosen: an article the agent searched for).
-ACTIONS = ("used", "edited", "rejected", "no_good_answer", "chosen")
+#: The feedback mix's actions, in the order every output lists them (ignored: a reply in the agent's own words,
+#: from an inbox; chosen: an article the agent searched for).
+ACTIONS = ("used", "edited", "rejected", "no_good_answer", "ignored", "chosen")
+#: Feedback that says the knowledge base had no good answer: flagged by the agent, or a reply in the agent's own
+#: words instead of any draft (an inbox integration records it from what was sent).
+NO_ANSWER = ("no_good_answer", "ignored")
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,8 @@ class DayCount:
 
 @dataclass(frozen=True)
 class Unanswered:
-    """A message that got no suggestion or that an agent marked as having no good answer (text masked)."""
+    """A message that got no suggestion, that an agent marked as having no good answer, or that an agent answered
+    in their own words (text masked)."""
 
     request_id: str
     created: str
@@ -86,7 +91,7 @@ def first_day(db: Database) -> dt.date | None:
 
 def feedback_mix(db: Database, start: dt.date, end: dt.date, filters: Filters) -> dict[str, dict[str, int]]:
     """article id -> action -> requests with that feedback, for requests made in [start, end). A "no good
-    answer" without an article counts for the article that was offered first."""
+    answer" or an "ignored" without an article counts for the article that was offered first."""
     article = func.coalesce(feedback.c.article_id, requests.c.top_article).label("article")
     query = (select(article, feedback.c.action, func.count(distinct(feedback.c.request_id)).label("n"))
              .select_from(feedback.join(requests, requests.c.request_id == feedback.c.request_id))
@@ -100,7 +105,7 @@ def feedback_mix(db: Database, start: dt.date, end: dt.date, filters: Filters) -
 
 
 def _unanswered(start: dt.date, end: dt.date, filters: Filters) -> Select[tuple[str, str, str, str, str]]:
-    flagged = exists().where(feedback.c.request_id == requests.c.request_id, feedback.c.action == "no_good_answer")
+    flagged = exists().where(feedback.c.request_id == requests.c.request_id, feedback.c.action.in_(NO_ANSWER))
     return (select(requests.c.request_id, requests.c.created, requests.c.message, requests.c.channel,
                    requests.c.article_ids)
             .where(_window(start, end), requests.c.message.is_not(None), *filters.where(),

@@ -173,7 +173,7 @@ def _feedback(mix: dict[str, dict[str, int]], catalog: Mapping[str, ArticleInfo]
     for article, actions in mix.items():
         counts = {a: actions.get(a, 0) for a in ACTIONS}
         total = sum(counts.values())
-        needs_work = round((counts["rejected"] + counts["no_good_answer"]) / total, 3)
+        needs_work = round((counts["rejected"] + counts["no_good_answer"] + counts["ignored"]) / total, 3)
         rows.append(FeedbackMix(article_id=article, title=catalog[article].title if article in catalog else article,
                                 total=total, needs_work=needs_work, **counts))
     rows.sort(key=lambda r: (-r.total, r.article_id))

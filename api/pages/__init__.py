@@ -24,7 +24,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.deps import required_role
 from api.errors import ErrorBody
-from api.pages import agent, auth, editor, gaps, insights, learned, qa, qa_jobs
+from api.pages import agent, auth, chatwoot, editor, gaps, insights, learned, qa, qa_jobs
 from api.pages.qa_jobs import LARGER_BODIES
 from api.pages.render import STATIC_DIR, render
 from api.pages.wording import error_text
@@ -32,7 +32,7 @@ from api.pages.wording import error_text
 __all__ = ["LARGER_BODIES", "ROUTERS", "error_page", "install", "page_routes"]
 
 ROUTERS = (auth.router, agent.router, editor.router, gaps.router, learned.router, qa.router, qa_jobs.router,
-           insights.router)
+           insights.router, chatwoot.router)
 STATIC_PATH = "/static"
 
 

@@ -28,7 +28,7 @@ from api import service
 from api.deps import DbDep, EngineDep, LearningDep, MetricsDep, SettingsDep
 from api.errors import PAGE_TAG, wants_json
 from api.pages.agent_errors import from_validation, in_dutch, thousands
-from api.pages.labels import label
+from api.pages.labels import LABELS, label
 from api.pages.render import json_ok, render
 from api.schemas import FeedbackAction, FeedbackIn, SuggestIn, SuggestOut
 from api.session import AgentPage, CheckedForm
@@ -40,16 +40,8 @@ router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are 
 
 M = TypeVar("M", bound=BaseModel)
 
-#: Warning code -> what the agent should read.
-WARNINGS = {
-    "stale": "Review verlopen: controleer of dit nog klopt",
-    "too_long": "Te lang voor dit kanaal: kort in",
-    "language_fallback": "Artikel in een andere taal dan het bericht",
-    "short_message": "Kort bericht: lees mee of dit echt de vraag is",
-    "template_error": "Sjabloon faalde: alleen het goedgekeurde antwoord, zonder aanhef of bronnen",
-    "answer_shortened": "Antwoord ingekort om in het kanaal te passen (de erkenning niet)",
-    "answer_left_out": "Het antwoord paste niet naast de erkenning: alleen erkenning en vervolgstap",
-}
+#: Warning code -> what the agent should read (one table with the Chatwoot note and sidebar: api/pages/labels.py).
+WARNINGS = LABELS["warning"]
 #: Why a tier is capped (`tier_capped_by`), beside the tier: "middel — kort bericht, lees mee".
 CAPPED = {"short_message": "kort bericht, lees mee", "stale": "review verlopen, controleer"}
 #: What each tier asks of the agent (the badge's tooltip and the screen reader's description).

@@ -38,7 +38,9 @@ from api.throttle import after_failed_key, before_key_check
 router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
 #: Routes anyone may open (no session needed); every other page route carries `required_role`.
-OPEN_PAGES = frozenset({("GET", "/login"), ("POST", "/login"), ("GET", "/")})
+OPEN_PAGES = frozenset({("GET", "/login"), ("POST", "/login"), ("GET", "/"),
+                        # the Chatwoot sidebar signs the agent in itself (api/pages/chatwoot.py)
+                        ("GET", "/integrations/chatwoot/sidebar"), ("POST", "/integrations/chatwoot/sidebar/session")})
 HOME = {"agent": "/agent", "editor": "/editor", "qa": "/qa", "admin": "/agent"}
 _KEY_MAX = 200
 

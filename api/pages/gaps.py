@@ -1,4 +1,5 @@
-"""The articles to write next: messages agents marked "no good answer", grouped by meaning.
+"""The articles to write next: messages agents marked "no good answer", or answered in their own words instead of
+any draft (`ignored`, recorded from Chatwoot), grouped by meaning.
 
 Grouped by `api.grouping` (each message embedded with the service's own model, greedily by cosine to a group's
 centroid). Biggest groups first: those are the questions the knowledge base misses most often.

@@ -39,7 +39,7 @@ router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are 
 LINES = 6
 FEEDBACK_PARTS = tuple((action, label(action, "action"), colour) for action, colour in
                        (("used", "#2f7d32"), ("edited", "#1f5fa8"), ("rejected", "#ad5700"),
-                        ("no_good_answer", ALERT), ("chosen", "#6a3d9a")))
+                        ("no_good_answer", ALERT), ("ignored", "#6b4fa0"), ("chosen", "#3d6a9a")))
 CHANNELS = [(c.value, label(c.value, "channel")) for c in Channel]
 _PARAMS = ("period", "periods", "until", "channel", "language")
 #: Chart widths in SVG units: a laptop's card, and a phone's (the same text size then reads the same).

@@ -30,7 +30,15 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "confidence": {"high": "hoog", "medium": "middel", "low": "laag", "no_match": "geen artikel"},
     "status": {"draft": "concept", "published": "gepubliceerd", "retired": "ingetrokken"},
     "action": {"used": "gebruikt", "edited": "aangepast", "rejected": "afgewezen",
-               "no_good_answer": "geen goed antwoord", "chosen": "zelf gekozen"},
+               "no_good_answer": "geen goed antwoord", "ignored": "genegeerd", "chosen": "zelf gekozen"},
+    # What an agent should read about a suggestion (the agent page, the Chatwoot note and sidebar).
+    "warning": {"stale": "Review verlopen: controleer of dit nog klopt",
+                "too_long": "Te lang voor dit kanaal: kort in",
+                "language_fallback": "Artikel in een andere taal dan het bericht",
+                "short_message": "Kort bericht: lees mee of dit echt de vraag is",
+                "template_error": "Sjabloon faalde: alleen het goedgekeurde antwoord, zonder aanhef of bronnen",
+                "answer_shortened": "Antwoord ingekort om in het kanaal te passen (de erkenning niet)",
+                "answer_left_out": "Het antwoord paste niet naast de erkenning: alleen erkenning en vervolgstap"},
     # A learned phrasing's status (kb/learning.py).
     "learned": {"candidate": "voorgesteld", "active": "actief (door medewerkers)", "approved": "goedgekeurd",
                 "rejected": "afgewezen", "merged": "in het artikel", "dropped": "artikel weg", "expired": "verlopen"},
@@ -124,7 +132,7 @@ _DEV = "dev "
 
 def label(code: object, kind: str) -> str:
     """The Dutch label for `code` of `kind` (type, verdict, channel, language, confidence, status, action,
-    learned, flag, flag_help, job, phase, job_state, period, subject, metric, metric_help, metric_none, kind,
+    learned, warning, flag, flag_help, job, phase, job_state, period, subject, metric, metric_help, metric_none, kind,
     moderation).
 
         >>> label("dev hit@1", "metric"), label("dev hit@1", "metric_help")[:25]

@@ -7,7 +7,7 @@ period. The report of a run lands under `KB_REPORTS_DIR/runs/`, where the QA pag
     POST /qa/jobs/{job_id}/cancel      csrf -> 303 /qa
     GET  /qa/jobs                      {"current": job | null, "recent": [job, …]} (polled by qa.js)
 
-Agent consistency reads the replies agents sent through the service (feedback `used`/`edited` and its
+Agent consistency reads the replies agents sent through the service (feedback `used`/`edited`/`ignored` and its
 `final_text`) in a period, or an uploaded export (at most `MAX_UPLOAD_BYTES`; a bad file is refused with its
 line and column before anything runs). The upload is held in memory for the run only: its report is all that is
 written.
@@ -16,7 +16,6 @@ written.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +33,7 @@ from api.jobs import Job, JobRunner, JobRunning, Progress, Result
 from api.pages.labels import LABELS, label
 from api.pages.render import json_ok
 from api.pages.wording import nl_date
-from api.session import CSRF_HEADER, CheckedForm, QaPage
+from api.session import CSRF_HEADER, CheckedForm, QaPage, same
 from eval.agent_sources import (
     MAX_REPLIES,
     MAX_UPLOAD_BYTES,
@@ -167,7 +166,7 @@ async def upload_job(request: Request, settings: SettingsDep, engine: EngineDep,
     """Agent consistency over an uploaded export: checked whole before the run starts (422 naming line and
     column); 409 while another run goes on (`JobRunning`); 202 with the job once it runs."""
     presented = request.headers.get(CSRF_HEADER, "")
-    if not presented or not hmac.compare_digest(presented, session.csrf):
+    if not presented or not same(presented, session.csrf):
         raise CsrfRefused("the upload's security token is missing or does not match your session: reload the page")
     period = request.query_params.get("period") or None
     if period is not None and period not in PERIODS:

@@ -78,12 +78,28 @@ def article_html(markdown: str) -> Markup:
     return Markup(_md.render(markdown))  # markdown-it escapes all text (html=False)
 
 
-def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
-    """A full page or a fragment, with the security headers; `session` and `nav` come from the request."""
+def framed_by(origins: Sequence[str]) -> dict[str, str]:
+    """The security headers for a page another site may show in a frame: only those `origins` (the Chatwoot
+    sidebar, api/pages/chatwoot.py), no one when there are none. X-Frame-Options cannot name an origin, so it is
+    left out and CSP's frame-ancestors decides (every browser that frames honours it).
+
+        >>> framed_by(["https://chat.example.org"])["Content-Security-Policy"].split("frame-ancestors ")[1][:26]
+        'https://chat.example.org; '
+    """
+    ancestors = " ".join(origins) or "'none'"
+    headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "X-Frame-Options"}
+    headers["Content-Security-Policy"] = CSP.replace("frame-ancestors 'none'", f"frame-ancestors {ancestors}")
+    return headers
+
+
+def render(request: Request, template: str, *, status: int = 200, headers: dict[str, str] | None = None,
+           **context: Any) -> HTMLResponse:
+    """A full page or a fragment, with the security headers (`headers` instead, e.g. `framed_by`); `session` and
+    `nav` come from the request."""
     session: PageSession | None = getattr(request.state, "page_session", None)
     nav = [(label, path) for label, path, role in NAV if session is not None and session.key.may(role)]
     html = env.get_template(template).render(session=session, nav=nav, path=request.url.path, **context)
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    return HTMLResponse(html, status_code=status, headers=headers or SECURITY_HEADERS)
 
 
 def json_ok(data: dict[str, Any], status: int = 200) -> JSONResponse:

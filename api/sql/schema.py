@@ -186,3 +186,65 @@ learned_choices = Table(
     Column("created", StoredText, nullable=False),  # when it was counted
 )
 Index("ix_learned_choices_phrasing", learned_choices.c.phrasing_id)
+
+# --- inbox integrations (api/inbox): shared by every process, so a delivery or a message is handled once ---------
+
+inbox_messages = Table(
+    "inbox_messages", metadata,
+    # One row per message an inbox told us about (its id in that inbox): the key that makes a repeated delivery
+    # or a second process a no-op. `connection` names the inbox account (api/inbox/connections.py).
+    Column("connection", StoredText, primary_key=True),
+    Column("message_id", StoredText, primary_key=True),
+    Column("conversation_id", StoredText, nullable=False),
+    Column("inbox_id", StoredText),
+    Column("kind", StoredText, nullable=False),  # incoming (a customer's), outgoing (an agent's public reply)
+    Column("sent_at", StoredText, nullable=False),  # when the inbox says it was sent (orders a conversation)
+    Column("created", StoredText, nullable=False),  # when it reached us
+    # Masked (kb/masking.py); NULL once older than KB_RETENTION_DAYS, like requests.message.
+    Column("content", StoredText),
+    # JSON: who and where (customer and agent names, channel); NULL once older than KB_RETENTION_DAYS.
+    Column("details", StoredText),
+    # JSON: the drafts offered for an incoming message (article, tier, draft text); NULL after KB_RETENTION_DAYS.
+    Column("drafts", StoredText),
+    Column("status", StoredText, nullable=False),  # pending working posted no_match skipped failed | observed matched
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt", StoredText),  # a pending row is due from then on
+    Column("lease_until", StoredText),  # a working row belongs to one worker until then
+    Column("error", StoredText),
+    Column("request_id", StoredText),  # the suggestion request (requests.request_id) of an incoming message
+    Column("note_id", StoredText),  # the private note posted for it
+    Column("reply_to", StoredText),  # an agent's reply: the incoming message it was compared with
+    Column("updated", StoredText, nullable=False),
+)
+# The workers' poll: due and stale rows, without reading the finished ones.
+Index("ix_inbox_messages_due", inbox_messages.c.status, inbox_messages.c.next_attempt)
+# "The customer's message before this reply" and "the reply after this message", per conversation.
+Index("ix_inbox_messages_conversation", inbox_messages.c.connection, inbox_messages.c.conversation_id,
+      inbox_messages.c.sent_at)
+Index("ix_inbox_messages_text_kept", inbox_messages.c.created, sqlite_where=inbox_messages.c.details.is_not(None),
+      postgresql_where=inbox_messages.c.details.is_not(None))
+
+inbox_deliveries = Table(
+    "inbox_deliveries", metadata,
+    # Every delivery accepted, by the inbox's delivery id (or a digest of the body where it sends none): a delivery
+    # sent again is answered "duplicate"; one whose signature was seen before is a replay (409).
+    Column("connection", StoredText, primary_key=True),
+    Column("delivery_id", StoredText, primary_key=True),
+    Column("signature", StoredText),  # sha256 of the signature header; NULL when unsigned
+    Column("received", StoredText, nullable=False),
+)
+Index("ix_inbox_deliveries_signature", inbox_deliveries.c.connection, inbox_deliveries.c.signature, unique=True)
+Index("ix_inbox_deliveries_received", inbox_deliveries.c.received)
+
+inbox_stats = Table(
+    "inbox_stats", metadata,
+    # Counters per connection, for `kb chatwoot status`: each a single UPDATE ... = x + 1, so processes add up.
+    Column("connection", StoredText, primary_key=True),
+    *(Column(name, BigInteger, nullable=False, server_default="0") for name in (
+        "received", "accepted", "duplicates", "ignored", "refused", "notes_posted", "no_match", "notes_failed",
+        "feedback")),
+    Column("last_delivery", StoredText),
+    Column("last_note", StoredText),
+    Column("last_error", StoredText),
+    Column("last_error_at", StoredText),
+)

@@ -25,8 +25,11 @@ from tests.api.conftest import ROLES, assert_error_shape
 OPEN = {"/healthz", "/readyz"}
 #: Routes anyone may open besides the health checks: API docs, static files and the login pages. The docs are
 #: open in development only; with KB_ENV=production they need a key or a session (tests/security/test_edges.py).
+#: Inbox webhooks: no key, because the inbox (Chatwoot) cannot send one; each delivery is proven by the secret
+#: token in its URL and the inbox's signature instead (tests/chatwoot/test_security.py).
+SIGNED = {("POST", "/v1/integrations/chatwoot/webhook/{token}")}
 OPEN_ROUTES = {("GET", p) for p in ("/healthz", "/readyz", "/openapi.json", "/docs", "/static/{path}")} | \
-    {(m, p) for m, p in OPEN_PAGES}
+    {(m, p) for m, p in OPEN_PAGES} | SIGNED
 #: Values for path parameters, so that a route can be called.
 PATH_VALUES = {"{article_id}": "suiker-voedt-kanker", "{relative}": "golden/golden.html", "{path}": "pages.css"}
 #: The role each route needs. A new route fails `test_every_route_is_in_the_role_matrix` until it is listed.
@@ -57,7 +60,7 @@ def _call(client: Any, method: str, path: str, headers: dict[str, str] | None = 
 def test_every_route_is_in_the_role_matrix(client: Any) -> None:
     paths = client.app.openapi()["paths"]
     routes = {(method.upper(), path) for path, ops in paths.items() for method in ops}
-    assert routes - {(m, p) for m, p in routes if p in OPEN} == set(NEEDS)
+    assert routes - {(m, p) for m, p in routes if p in OPEN} - SIGNED == set(NEEDS)
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(NEEDS))
@@ -185,7 +188,8 @@ def test_every_route_the_app_serves_is_open_on_purpose_or_needs_a_role() -> None
     api_routes = {route: role for route, (role, page) in INVENTORY.items() if role is not None and not page}
     assert api_routes == NEEDS  # the API's roles are pinned: changing one is a decision, not an accident
     pages = {route for route, (role, page) in INVENTORY.items() if page}
-    assert pages and all(path.startswith(("/agent", "/editor", "/qa", "/insights", "/logout")) for _, path in pages)
+    assert pages and all(path.startswith(("/agent", "/editor", "/qa", "/insights", "/logout",
+                                          "/integrations/chatwoot/sidebar")) for _, path in pages)
     for route, (role, _) in INVENTORY.items():
         assert role is None or role in ROLES or role == INSIGHTS, (route, role)
 

@@ -186,6 +186,7 @@ def test_login_without_its_csrf_token_is_refused(pages_app: tuple[Any, dict[str,
     client.get("/login")
     assert client.post("/login", data={"key": keys["agent"]}).status_code == 403
     assert client.post("/login", data={"key": keys["agent"], "csrf": "forged"}).status_code == 403
+    assert client.post("/login", data={"key": keys["agent"], "csrf": "vervalst-é"}).status_code == 403  # not 500
     assert SESSION_COOKIE not in client.cookies
 
 
@@ -224,6 +225,8 @@ def test_a_tampered_cookie_or_a_revoked_key_ends_the_session(pages_app: tuple[An
                    f"v1.{key_id}.{nonce}.{int(expires) + 3600}.{mac}",  # lifetime stretched
                    f"v1.{pages_app[1]['agent'].split('_')[1]}.{nonce}.{expires}.{mac}"):  # another key's id
         assert fresh.get("/agent", headers={"Cookie": f"{SESSION_COOKIE}={forged}"}).status_code == 303
+    non_ascii = f"v1.{key_id}.{nonce}.{expires}.{mac[:-1]}é".encode()  # a cookie may carry any byte
+    assert fresh.get("/agent", headers={"Cookie": b"%s=%s" % (SESSION_COOKIE.encode(), non_ascii)}).status_code == 303
     state_of(app).db.revoke_key(record.id)
     assert client.get("/agent").status_code == 303
 

@@ -22,6 +22,8 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from api.db import open_database
 from api.pages import page_routes
@@ -99,8 +101,19 @@ schema = schemathesis.openapi.from_dict(_openapi())
 def test_every_operation_answers_as_documented_and_never_5xx(case: Any, fuzz_app: tuple[Any, str]) -> None:
     app, admin = fuzz_app
     case.operation.app = case.operation.schema.app = app  # as from_asgi would; the checks' probes go there too
-    response = case.call_and_validate(headers={"Authorization": f"Bearer {admin}"})
+    response = case.call_and_validate(headers={"Authorization": f"Bearer {admin}"},
+                                      excluded_checks=[negative_data_rejection] if _lossy(case) else None)
     assert response.status_code < 500, response.text
+
+
+def _lossy(case: Any) -> bool:
+    """A "negative" case whose only invalid parts are its headers or query: the test sends its own valid key, and
+    a query goes out as text (an object, a number or an empty-named parameter that makes it invalid is gone or a
+    valid string on the wire), so the request as sent may well be valid. Which such cases hypothesis draws shifts
+    with any change to the schema; invalid bodies and paths are still required to be refused."""
+    negative = {location for location, part in (case.meta.components if case.meta else {}).items()
+                if part.mode.is_negative}
+    return bool(negative) and negative <= {ParameterLocation.QUERY, ParameterLocation.HEADER}
 
 
 def test_the_fuzz_run_covers_every_operation_of_the_app(fuzz_app: tuple[Any, str]) -> None:

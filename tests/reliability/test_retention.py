@@ -19,7 +19,7 @@ from api.insights.background import Housekeeping
 from api.insights.models import InsightsQuery
 from api.insights.report import build, catalog_of
 from api.insights.retention import remove_expired_texts
-from api.sql.schema import feedback, requests
+from api.sql.schema import feedback, inbox_messages, requests
 from bench.traffic import TrafficPlan, generate, load
 from kb.cli import main
 from kb.config import Settings
@@ -144,3 +144,23 @@ def test_the_service_removes_expired_texts_on_its_own(settings: Settings, db: Da
     messages, _ = _texts(db)
     assert len(messages) > 100
     assert [text for created, text in messages if text is not None] == ["klopt het dat suiker kanker voedt?"]
+
+
+def test_inbox_messages_lose_their_texts_names_and_drafts_and_keep_the_rest(db: Database) -> None:
+    """The Chatwoot integration's copies (api/inbox): the message, the customer's and agent's names and the drafts
+    made with them go after KB_RETENTION_DAYS like every other text; ids and statuses stay."""
+    old, new = (NOW - dt.timedelta(days=20)).isoformat(), (NOW - dt.timedelta(days=2)).isoformat()
+    rows = [{"connection": "chatwoot:chat.example.org/1", "message_id": str(n), "conversation_id": "17",
+             "inbox_id": "3", "kind": "incoming", "sent_at": created, "created": created,
+             "content": "klopt het dat suiker kanker voedt?", "details": '{"customer_name": "Ria"}',
+             "drafts": '[{"text": "Hoi Ria, ..."}]', "status": "posted", "attempts": 1, "request_id": f"r{n}",
+             "note_id": "9000", "updated": created} for n, created in ((1, old), (2, old), (3, new))]
+    with db.writing() as conn:
+        conn.execute(inbox_messages.insert(), rows)
+    result = remove_expired_texts(db, 14, now=NOW, batch=1)
+    assert result.inbox == 2 and "inbox" in str(result)
+    kept = {r["message_id"]: r for r in db.read(select(inbox_messages))}
+    for n in ("1", "2"):
+        assert (kept[n]["content"], kept[n]["details"], kept[n]["drafts"]) == (None, None, None)
+        assert (kept[n]["status"], kept[n]["request_id"], kept[n]["note_id"]) == ("posted", f"r{n}", "9000")
+    assert kept["3"]["content"] and kept["3"]["details"] and kept["3"]["drafts"]
