@@ -104,6 +104,8 @@ def test_the_token_and_secrets_live_in_a_0600_file_and_are_never_shown(make_kb: 
     fake.faults.statuses = [500]
     fake.deliver(fake.webhook_url, fake.incoming(4711, SUGAR), secret=fake.secret)
     wait_for(lambda: fake.notes)
+    # the counters are written after Chatwoot's answer arrives, a moment after the fake recorded the note
+    wait_for(lambda: "notes posted 1" in kb.kb("chatwoot", "status").output)
     status = kb.kb("chatwoot", "status")
     as_json = kb.kb("chatwoot", "status", "--json")
     assert status.exit_code == 0 and "notes posted 1" in status.output and "Chatwoot answered 500" in status.output
