@@ -126,7 +126,8 @@ def test_one_agents_mistakes_never_push_a_wrong_article_to_high_for_everyone(ser
     wrong = _top(before)["article_id"]
     assert wrong != "privacy-data-en"
     for message in (PRIVACY, *PRIVACY_COPIES[:2], PRIVACY, PRIVACY_COPIES[0]):  # anna, again and again
-        service.confirm("anna", message, wrong)
+        asked = service.suggest("anna", message)  # she picks the wrong article, suggested or searched for
+        service.feedback("anna", asked["request_id"], wrong, "chosen")
     after = service.suggest("bram", PRIVACY_COPIES[2])
     assert [(s["article_id"], s["confidence"], s["learned"]) for s in after["suggestions"]] == \
         [(s["article_id"], s["confidence"], False) for s in before["suggestions"]]

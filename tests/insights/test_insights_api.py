@@ -125,8 +125,8 @@ def test_the_csv_has_a_row_per_period_and_subject_and_marks_the_surge(insights_a
     assert {r["kind"] for r in rows} >= {"volume", "no_match", "article", "topic", "feedback_used",
                                          "feedback_no_good_answer", "feedback_chosen"}
     feedback = [r["kind"] for r in rows if r["kind"].startswith("feedback_")]
-    assert feedback[:5] == ["feedback_used", "feedback_edited", "feedback_rejected", "feedback_no_good_answer",
-                            "feedback_chosen"]  # each article's five, in the order of the JSON's fields
+    assert feedback[:6] == ["feedback_used", "feedback_edited", "feedback_rejected", "feedback_no_good_answer",
+                            "feedback_ignored", "feedback_chosen"]  # each article's six, in the JSON's order
 
 
 def test_the_operations_are_documented_with_their_bounds_and_errors(insights_app: Any) -> None:
