@@ -11,8 +11,10 @@ rows they are judged on:
 - `high` and `medium`: the lowest probability from which the top suggestion is right for at least 95% and 80% of
   the messages at or above it (no-article messages count as wrong whenever they get a suggestion); `high` is
   raised further, if need be, until at most 1% of the dev tweets without an article reach it;
-- `low`, the no-match line: the probability that handles most golden dev messages right (an answerable message
-  keeps its article among what is shown; a no-article message gets no_match).
+- `low`, the no-match line: set only on messages written without seeing the articles' claims (the blind dev
+  files, `golden_dev_*blind*.jsonl`, and with `--line-dataset` a public set's dev questions, e.g. policyqa-nl),
+  never on the core and extra sets whose words come from the claims: the highest probability at which
+  `LINE_SHOWN` of those answerable messages whose right article ranks first still get it shown.
 
     >>> w = fit_logistic(np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0.0, 0.0, 1.0, 1.0]))
     >>> bool(w[1] > 0)
@@ -22,8 +24,10 @@ rows they are judged on:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -32,10 +36,13 @@ from kb.confidence import FEATURES, Calibration, features
 from kb.engine import Engine
 from kb.language import detect_language
 from kb.normalize import normalize
+from kb.retrieval import Match
 
 #: Candidates of each message the model is fitted on (the agent sees at most three).
 TOP = 5
 FOLDS = 5
+#: Share of the line messages whose right article ranks first that must stay above the no-match line.
+LINE_SHOWN = 0.99
 
 
 @dataclass(frozen=True)
@@ -48,23 +55,44 @@ class Row:
     right: bool  # the candidate is the expected article
     answerable: bool  # the message has an expected article at all
     source: str  # "golden" or "tweets"
+    line: bool = False  # written without seeing the claims: may set the no-match line
 
 
 def collect(engine: Engine, messages: Sequence[GoldenMessage], *, source: str = "golden",
-            progress: Callable[[int, int], None] | None = None) -> list[Row]:
-    """The feature rows of each message's first TOP candidates, ranked as the service ranks them."""
+            line: Collection[str] = (), progress: Callable[[int, int], None] | None = None) -> list[Row]:
+    """The feature rows of each message's first TOP candidates, ranked as the service ranks them; messages whose
+    id is in `line` may set the no-match line."""
     rows: list[Row] = []
     for n, msg in enumerate(messages):
         language = detect_language(msg.text).language
-        ranked = engine.suggester.rank(msg.text, language)[:TOP]
-        words = len(normalize(msg.text).split())
-        for i, match in enumerate(ranked):
-            f = features(ranked, i, words=words, language=str(language))
-            rows.append(Row(msg.id, i, tuple(f[name] for name in FEATURES), match.article_id == msg.expected,
-                            msg.expected is not None, source))
+        rows += candidate_rows(msg.id, engine.suggester.rank(msg.text, language)[:TOP], msg.expected,
+                               words=len(normalize(msg.text).split()), language=str(language), source=source,
+                               line=msg.id in line)
         if progress:
             progress(n + 1, len(messages))
     return rows
+
+
+def candidate_rows(message_id: str, ranked: Sequence[Match], expected: str | None, *, words: int, language: str,
+                   source: str, line: bool) -> list[Row]:
+    return [Row(message_id, i, tuple(f[name] for name in FEATURES), match.article_id == expected,
+                expected is not None, source, line)
+            for i, match in enumerate(ranked)
+            for f in [features(ranked, i, words=words, language=language)]]
+
+
+def no_match_line(rows: Sequence[Row], probabilities: Sequence[float], shown: float = LINE_SHOWN) -> float:
+    """The highest probability (to 0.001, rounded down) at which `shown` of the line messages whose right article
+    ranks first keep it; 0 without line messages.
+
+        >>> rows = [Row(str(i), 0, (), True, True, "golden", True) for i in range(4)]
+        >>> no_match_line(rows, [0.2, 0.5, 0.6, 0.9], shown=0.75)
+        0.5
+    """
+    right_first = sorted(p for p, r in zip(probabilities, rows, strict=True) if r.line and r.rank == 0 and r.right)
+    if not right_first:
+        return 0.0
+    return math.floor(right_first[int((1 - shown) * len(right_first))] * 1000) / 1000
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.01, steps: int = 50) -> np.ndarray:
@@ -126,7 +154,7 @@ class Proposal:
 def propose(rows: Sequence[Row], probabilities: Sequence[float], *, high: float = 0.95,
             medium: float = 0.80, off_topic_high: float = 0.01) -> Proposal:
     """Thresholds from (out-of-fold) probabilities; see the module docstring."""
-    tops = [(p, r) for p, r in zip(probabilities, rows, strict=True) if r.rank == 0]
+    tops = [(p, r) for p, r in zip(probabilities, rows, strict=True) if r.rank == 0 and r.source != "dataset"]
     golden = [(p, r) for p, r in tops if r.source == "golden"]
     grid = sorted({round(p, 3) for p, _ in tops})
 
@@ -146,12 +174,10 @@ def propose(rows: Sequence[Row], probabilities: Sequence[float], *, high: float 
         return lowest if lowest is not None else 1.0
 
     shown_right = {r.message_id: p for p, r in zip(probabilities, rows, strict=True) if r.right and r.rank < 3}
-    best_low, best_accuracy = 0.0, -1.0
-    for t in grid:
-        right = sum((p < t) if not r.answerable else shown_right.get(r.message_id, -1.0) >= t for p, r in golden)
-        accuracy = right / len(golden) if golden else 0.0
-        if accuracy > best_accuracy:
-            best_low, best_accuracy = t, accuracy
+    best_low = no_match_line(rows, probabilities) if any(r.line for r in rows) else 0.0
+    right = sum((p < best_low) if not r.answerable else shown_right.get(r.message_id, -1.0) >= best_low
+                for p, r in golden)
+    best_accuracy = right / len(golden) if golden else 0.0
     t_medium = max(best_low, lowest_with(medium, best_low))
     t_high = max(t_medium, lowest_with(high, t_medium))
     tweets = [p for p, r in tops if r.source == "tweets" and not r.answerable]
@@ -165,3 +191,28 @@ def propose(rows: Sequence[Row], probabilities: Sequence[float], *, high: float 
         tweets_shown=round(sum(p >= best_low for p in tweets) / len(tweets), 4) if tweets else None,
         tweets_high=round(sum(p >= t_high for p in tweets) / len(tweets), 4) if tweets else None,
     )
+
+
+def dataset_line_rows(engine: Engine, root: Path, progress: Callable[[int, int], None] | None = None) -> list[Row]:
+    """Rows for the no-match line from a public set's dev questions (`root/queries_dev.jsonl`, e.g. policyqa-nl),
+    ranked by the engine's own retrieval settings over that set's targets held in memory (eval.workbench; every
+    text embedded once through the engine's embedding cache). Every question has its answer, so these rows only
+    ever push the line down."""
+    from eval.workbench import Variant, Workbench, dataset_corpus
+
+    corpus = dataset_corpus(root)
+    corpus.queries = corpus.split("dev")
+    retriever = engine.retriever
+    bench = Workbench.load(corpus, engine.settings, engine.settings.cache_path, log=lambda _: None)
+    variant = Variant("service", retriever={"lexical_weight": retriever.lexical_weight,
+                                            "cross_language_bonus": retriever.cross_language_bonus,
+                                            "reranker": retriever.reranker, "fusion": retriever.fusion})
+    rows: list[Row] = []
+    for n, q in enumerate(corpus.queries):
+        ranked = bench.rank(variant, q, limit=TOP)
+        expected = next(iter(q.relevant), None)
+        rows += candidate_rows(q.id, ranked, expected, words=len(normalize(q.text).split()), language=str(q.language),
+                               source="dataset", line=True)
+        if progress:
+            progress(n + 1, len(corpus.queries))
+    return rows

@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,6 +22,7 @@ from eval.agent_sources import Reply, load_replies, sent_replies
 from eval.agents import PERIODS
 from eval.charts import bars_svg
 from eval.golden import (
+    DATA,
     NOT_SLICES,
     GoldenItem,
     GoldenMessage,
@@ -35,6 +38,7 @@ from eval.markdown import DEFAULT_MAX_CHARS, diff_markdown
 from eval.report import Section, write_report
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
 from kb.config import Settings
+from kb.embedding import copy_cache
 from kb.engine import Engine
 
 T = TypeVar("T")
@@ -68,6 +72,32 @@ def _golden_dir(folder: Path | None) -> Path | None:
 GOLDEN_OPTION = click.option(
     "--golden", "golden_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
     help="Folder with your own golden_{dev,test}_*.jsonl (and paraphrases.jsonl); default: the bundled set.")
+ARTICLES_OPTION = click.option(
+    "--articles", "articles_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="Another knowledge base's articles folder: indexed into its own local collection under "
+         "KB_DATA_DIR/eval (incrementally, through the embedding cache) and evaluated there.")
+
+
+@contextlib.contextmanager
+def _engine(articles_dir: Path | None) -> Iterator[Engine]:
+    """The served index, or (with `articles_dir`) a local index of that folder kept beside it for evaluations."""
+    from indexer.run import run_index
+
+    settings = settings_from()
+    if articles_dir is not None:
+        slug = re.sub(r"[^a-z0-9]+", "-", str(articles_dir.resolve()).lower()).strip("-")[-60:]
+        data = settings.data_dir / "eval" / f"kb-{slug}"
+        if not (data / "embeddings.sqlite").exists() and settings.cache_path.exists():
+            copy_cache(settings.cache_path, data / "embeddings.sqlite")
+        settings = settings.model_copy(update={"data_dir": data, "qdrant_url": None, "articles_dir": articles_dir})
+    with Engine.open(settings) as engine:
+        if articles_dir is not None:
+            report = run_index(engine, articles_dir)
+            if report.errors:
+                raise click.ClickException(f"{articles_dir}: {len(report.errors)} articles could not be indexed, "
+                                           f"e.g. {report.errors[0]} (run `kb lint {articles_dir}`)")
+        engine.ready()
+        yield engine
 
 
 @eval_group.command("golden")
@@ -75,16 +105,19 @@ GOLDEN_OPTION = click.option(
 @click.option("--thresholds", "thresholds", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Minimum figures (default eval/thresholds.toml); exit 1 when one is not met.")
 @GOLDEN_OPTION
-def golden(out_dir: Path | None, thresholds: Path | None, golden_dir: Path | None) -> int:
+@ARTICLES_OPTION
+def golden(out_dir: Path | None, thresholds: Path | None, golden_dir: Path | None, articles_dir: Path | None) -> int:
     """Run the golden messages, dev and test split apart: hit@1, hit@3, MRR, no-match precision/recall, how often
     each tier is right, every miss; and how many real off-topic tweets still get a suggestion.
 
         kb eval golden --out reports/golden
         kb eval golden --golden golden/ --out reports/golden   # an articles repository's own golden messages
+        kb eval golden --articles eval/kbs/randmeer/articles --golden eval/kbs/randmeer   # another KB
     """
     folder = _golden_dir(golden_dir)
-    with Engine.open(settings_from()) as engine:
-        engine.ready()
+    if articles_dir is not None and folder is None:
+        raise click.UsageError("--articles needs --golden: the bundled messages belong to the sample articles")
+    with _engine(articles_dir) as engine:
         summary = summarise(_run_golden_with_progress(engine, folder))
     for name, f in summary.items():
         if name in NOT_SLICES or " " in name:
@@ -116,27 +149,48 @@ def _gate(section: str, figures: dict[str, float], thresholds: Path | None) -> i
               help="Precision `medium` must reach.")
 @click.option("--write", "write", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the fitted calibration here (then set KB_CALIBRATION to it).")
-def calibrate_cmd(high_precision: float, medium_precision: float, write: Path | None) -> int:
+@click.option("--line-dataset", "line_dataset", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              help="A public set whose dev questions also set the no-match line (e.g. ../shared/data/policyqa-nl).")
+@GOLDEN_OPTION
+@ARTICLES_OPTION
+def calibrate_cmd(high_precision: float, medium_precision: float, write: Path | None, line_dataset: Path | None,
+                  golden_dir: Path | None, articles_dir: Path | None) -> int:
     """Fit the confidence calibration for the configured model on the dev messages (golden dev split and dev
     tweets; never the test split) and propose KB_THRESHOLD_LOW/MEDIUM/HIGH from out-of-fold probabilities.
 
         kb eval calibrate --write calibration.json   # then KB_CALIBRATION=calibration.json and the printed values
-    """
-    from eval.calibrate import collect, fit_calibration, out_of_fold, propose
+        kb eval calibrate --articles my-kb/articles --golden my-kb --write my-kb/calibration.json   # another KB
 
-    golden_dev, tweets_dev = load_golden(split="dev"), load_tweets(split="dev")
-    with Engine.open(settings_from()) as engine:
-        engine.ready()
+    The no-match line (KB_THRESHOLD_LOW) is set on the blind dev messages (`golden_dev_*blind*.jsonl`, written
+    without seeing the claims) and the `--line-dataset` dev questions only.
+    """
+    from eval.calibrate import LINE_SHOWN, collect, dataset_line_rows, fit_calibration, out_of_fold, propose
+
+    folder = _golden_dir(golden_dir)
+    if articles_dir is not None and folder is None:
+        raise click.UsageError("--articles needs --golden: the bundled messages belong to the sample articles")
+    golden_dev = load_golden(split="dev", folder=folder)
+    line = {m.id for m in load_golden(sorted((folder or DATA).glob("golden_dev_*blind*.jsonl")))}
+    tweets_dev = [] if folder else load_tweets(split="dev")
+    with _engine(articles_dir) as engine:
         model_id = engine.embedder.model_id
-        rows = _with_progress("golden dev", golden_dev, lambda m, progress: collect(engine, m, progress=progress))
+        rows = _with_progress("golden dev", golden_dev,
+                              lambda m, progress: collect(engine, m, line=line, progress=progress))
         rows += _with_progress("tweets dev", tweets_dev,
                                lambda m, progress: collect(engine, m, source="tweets", progress=progress))
+        if line_dataset is not None:
+            rows += dataset_line_rows(engine, line_dataset)
     fitted_on = (f"{len(golden_dev)} golden dev messages and {len(tweets_dev)} dev tweets, top "
-                 f"{max(r.rank for r in rows) + 1} candidates each ({len(rows)} rows)")
-    calibration = fit_calibration(rows, model_id, fitted_on)
-    t = propose(rows, out_of_fold(rows, model_id), high=high_precision, medium=medium_precision)
+                 f"{max(r.rank for r in rows) + 1} candidates each")
+    fit_rows = [r for r in rows if r.source != "dataset"]  # the public set only sets the line
+    calibration = fit_calibration(fit_rows, model_id, f"{fitted_on} ({len(fit_rows)} rows)")
+    t = propose(rows, [*out_of_fold(fit_rows, model_id),
+                       *(calibration.probability(r.x) for r in rows if r.source == "dataset")],
+                high=high_precision, medium=medium_precision)
     click.echo(f"calibration for {model_id}: {fitted_on}")
-    click.echo(f"KB_THRESHOLD_LOW={t.low}      # right no-match/answer decision for {t.low_accuracy:.1%} of golden dev")
+    click.echo(f"KB_THRESHOLD_LOW={t.low}      # the no-match line: {LINE_SHOWN:.0%} of blind dev (and --line-dataset) "
+               f"messages whose right article ranks first stay above it; golden dev decided right: "
+               f"{t.low_accuracy:.1%}")
     click.echo(f"KB_THRESHOLD_MEDIUM={t.medium}   # top suggestion right {t.medium_precision:.1%} of the time")
     click.echo(f"KB_THRESHOLD_HIGH={t.high}     # top suggestion right {t.high_precision:.1%}; "
                f"{t.high_coverage:.1%} of answerable messages reach it")

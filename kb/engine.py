@@ -14,6 +14,7 @@ from kb.config import Settings
 from kb.drafting import Drafter
 from kb.embedding import CachedEmbedder, Embedder, EmbeddingCache, load_embedder
 from kb.lexical import SparseEncoder
+from kb.rerank import load_reranker
 from kb.retrieval import Retriever
 from kb.served import IndexInfo, ServedIndex
 from kb.store import Store, open_store
@@ -43,7 +44,7 @@ class Engine:
         sparse = SparseEncoder()
         served = ServedIndex(store, settings)
         retriever = Retriever(store, embedder, sparse, alias=settings.collection, mode=settings.search_mode,
-                              fusion=settings.fusion)
+                              fusion=settings.fusion, reranker=load_reranker(embedder.model_id))
         calibration = load_calibration(embedder.model_id, settings.calibration)
         suggester = Suggester(settings, retriever, drafter, served, calibration=calibration)
         return cls(settings, store, embedder, sparse, drafter, served, retriever, suggester)
