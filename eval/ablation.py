@@ -23,6 +23,7 @@ from eval.workbench import Ask, Corpus, Variant, Workbench, dataset_corpus, gold
 from kb.chunking import ChunkKind
 from kb.config import Settings
 from kb.corpus import load_corpus
+from kb.retrieval import SecondStage
 
 _DENSE: dict[str, Any] = {"mode": "dense", "cross_language_bonus": 0.0}
 NO_QUERY_KINDS: frozenset[ChunkKind] = frozenset()
@@ -37,9 +38,18 @@ STEPS: tuple[Variant, ...] = (
     Variant("+ titles and claims embedded as queries", axis=False, windows=False, retriever=_DENSE),
     Variant("+ Dutch-English axis projected out", windows=False, retriever=_DENSE),
     Variant("+ long messages also read by their questions", retriever=_DENSE),
-    Variant("+ cross-language bonus 0.01", retriever={"mode": "dense"}),
-    Variant("+ lexical bonus (hybrid, weight 0.10): the pipeline before issue 24", retriever={}),
+    Variant("+ cross-language bonus 0.01", retriever={"mode": "dense", "cross_language_bonus": 0.01}),
+    Variant("+ lexical bonus (hybrid, weight 0.10): the pipeline before issue 24",
+            retriever={"cross_language_bonus": 0.01, "within_language": False}),
+    Variant("lexical compared within one language, no cross-language bonus (issue 24)"),
 )
+
+
+def steps_with(reranker: SecondStage | None) -> tuple[Variant, ...]:
+    """STEPS and, with a re-ranker, the second stage on top: the service's pipeline since issue 24."""
+    if reranker is None:
+        return STEPS
+    return (*STEPS, Variant("+ second stage: the learned re-ranker (kb.rerank)", retriever={"reranker": reranker}))
 
 
 def scores(bench: Workbench, v: Variant, asks: Sequence[Ask]) -> dict[str, float]:
@@ -56,7 +66,10 @@ def scores(bench: Workbench, v: Variant, asks: Sequence[Ask]) -> dict[str, float
 
 
 def corpus_for(name: str, *, articles: Path, shared: Path = SHARED, sample: int | None = None) -> Corpus:
-    """`blind` (the sample KB's blind split), `policyqa` or `checkthat` (optionally a sample of its targets)."""
+    """`blind` (the sample KB's blind split), `golden` (all its golden messages), `policyqa` or `checkthat`
+    (optionally a sample of its targets)."""
+    if name == "golden":
+        return golden_corpus(list(load_corpus(articles).articles.values()), load_golden(), "golden")
     if name == "blind":
         messages = load_golden([DATA / "golden_dev_blind.jsonl", DATA / "golden_test_blind.jsonl"])
         return golden_corpus(list(load_corpus(articles).articles.values()), messages, "blind")

@@ -196,14 +196,16 @@ def propose(rows: Sequence[Row], probabilities: Sequence[float], *, high: float 
 def dataset_line_rows(engine: Engine, root: Path, progress: Callable[[int, int], None] | None = None) -> list[Row]:
     """Rows for the no-match line from a public set's dev questions (`root/queries_dev.jsonl`, e.g. policyqa-nl),
     ranked by the engine's own retrieval settings over that set's targets held in memory (eval.workbench; every
-    text embedded once through the engine's embedding cache). Every question has its answer, so these rows only
+    text embedded once through the evaluation cache in KB_DATA_DIR/eval). Every question has its answer, so these rows only
     ever push the line down."""
     from eval.workbench import Variant, Workbench, dataset_corpus
 
     corpus = dataset_corpus(root)
     corpus.queries = corpus.split("dev")
     retriever = engine.retriever
-    bench = Workbench.load(corpus, engine.settings, engine.settings.cache_path, log=lambda _: None)
+    # the cache `kb eval dataset` and `kb eval ablation` fill, so a set embedded once is never embedded again
+    bench = Workbench.load(corpus, engine.settings, engine.settings.data_dir / "eval" / "embeddings.sqlite",
+                           log=lambda _: None)
     variant = Variant("service", retriever={"lexical_weight": retriever.lexical_weight,
                                             "cross_language_bonus": retriever.cross_language_bonus,
                                             "reranker": retriever.reranker, "fusion": retriever.fusion})

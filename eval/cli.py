@@ -21,6 +21,7 @@ from eval import gate
 from eval.agent_sources import Reply, load_replies, sent_replies
 from eval.agents import PERIODS
 from eval.charts import bars_svg
+from eval.cli_retrieval import ablation_cmd, rerank_cmd
 from eval.golden import (
     DATA,
     NOT_SLICES,
@@ -47,6 +48,10 @@ T = TypeVar("T")
 @click.group("eval")
 def eval_group() -> None:
     """Evaluate answers against the golden set, paraphrases, agent logs and other KB versions."""
+
+
+eval_group.add_command(ablation_cmd)
+eval_group.add_command(rerank_cmd)
 
 
 def _with_progress(label: str, messages: list[GoldenMessage], run: Callable[..., T]) -> T:
