@@ -87,11 +87,11 @@ class Settings(BaseSettings):
         "weighted", description="How hybrid results are ordered: combined score (`weighted`) or reciprocal-rank "
         "fusion of both modes' rankings (`rrf`, tied scores sharing a rank)."
     )
-    threshold_high: float = Field(0.84, ge=0, le=1, description="Confidence (the calibrated probability that a "
+    threshold_high: float = Field(0.858, ge=0, le=1, description="Confidence (the calibrated probability that a "
                                   "suggestion is the right article) at or above which it is `high`.")
-    threshold_medium: float = Field(0.14, ge=0, le=1, description="Confidence at or above which a suggestion is "
+    threshold_medium: float = Field(0.092, ge=0, le=1, description="Confidence at or above which a suggestion is "
                                     "`medium`.")
-    threshold_low: float = Field(0.14, ge=0, le=1, description="Below this confidence a candidate is not "
+    threshold_low: float = Field(0.019, ge=0, le=1, description="Below this confidence a candidate is not "
                                  "suggested; when none is left the answer is no_match.")
     calibration: Path | None = Field(None, description="A confidence calibration file (`kb eval calibrate "
                                      "--write FILE`) for a model that has none bundled in kb/calibration/.")
