@@ -196,8 +196,8 @@ def propose(rows: Sequence[Row], probabilities: Sequence[float], *, high: float 
 def dataset_line_rows(engine: Engine, root: Path, progress: Callable[[int, int], None] | None = None) -> list[Row]:
     """Rows for the no-match line from a public set's dev questions (`root/queries_dev.jsonl`, e.g. policyqa-nl),
     ranked by the engine's own retrieval settings over that set's targets held in memory (eval.workbench; every
-    text embedded once through the evaluation cache in KB_DATA_DIR/eval). Every question has its answer, so these rows only
-    ever push the line down."""
+    text embedded once through the evaluation cache in KB_DATA_DIR/eval). Every question has its answer, so these
+    rows only ever push the line down."""
     from eval.workbench import Variant, Workbench, dataset_corpus
 
     corpus = dataset_corpus(root)

@@ -5,15 +5,17 @@ The message is normalised the same way chunks were at index time, embedded as a 
 scores. Chunks are grouped per article and fused here (`rank_articles`), so local mode, a server and a cluster
 rank alike.
 
-An article's score is its best dense cosine plus a small lexical bonus, `LEXICAL_WEIGHT * s / (s + LEXICAL_HALF)`
+An article's score is its best dense cosine plus a small lexical part, `LEXICAL_WEIGHT * s / (s + LEXICAL_HALF)`
 for a BM25 sum `s`. The multilingual encoder carries the ranking: its cosines live in a narrow band (0.82-0.95 on
-the golden messages), where one shared word of evidence is worth a few hundredths. Two corrections keep languages
-comparable: the lexical half only ever adds (an article in another language shares no stems with the message, so
-it is ranked on meaning alone), and an article in another language than the message gets `CROSS_LANGUAGE_BONUS`
-on its cosine, because the encoder scores a translation about 0.05 below the same text in the message's own
-language (measured on the 154 dev messages whose article has a translation); the bonus recovers part of that
-without letting every other-language article crowd in. Where both languages have the article, kb.suggest answers
-in the message's language.
+the golden messages), where one shared word of evidence is worth a few hundredths. Lexical evidence is compared
+within one language only: each language's lexically best candidate is its zero, so it orders articles of one
+language and never decides between a same-language and an other-language article (which shares no stems with
+the message): there the encoder alone decides. Before issue 24 it was added across languages, and on messages
+whose only article is in the other language the same-language articles won on shared words (Randmeer dev:
+cross-lingual hit@1 0.08, now 0.38; docs/benchmarks.md). `CROSS_LANGUAGE_BONUS` (now 0) can still lift
+other-language articles. Each `Match` also carries its best claim-or-title cosine and its best answer-or-background
+cosine, which the second stage (kb.rerank, through `SecondStage`) reads. Where both languages have the article,
+kb.suggest answers in the message's language.
 
 A long message (a personal story with a question in it) is also read by its questions: each sentence that asks
 something is embedded too, and an article's dense score is the better of the whole message's and its best
