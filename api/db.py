@@ -37,11 +37,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from api.insights.masking import mask, mask_optional
 from api.sql import migrate
 from api.sql.engine import WRITE, DatabaseUnavailable, describe, direct_engine, pooled_engine, unavailable
-from api.sql.schema import api_keys, ended_sessions, feedback, requests
+from api.sql.schema import FEEDBACK_CHOICE, api_keys, ended_sessions, feedback, requests
 from kb.config import Settings
 
-__all__ = ["GRANTS", "INSIGHTS", "KEY_PREFIX", "ROLES", "ApiKey", "Database", "DatabaseUnavailable", "needs",
-           "open_database"]
+__all__ = ["FEEDBACK_SOURCES", "GRANTS", "INSIGHTS", "KEY_PREFIX", "ROLES", "ApiKey", "Database",
+           "DatabaseUnavailable", "needs", "open_database"]
 
 ROLES = ("agent", "editor", "qa", "admin")
 #: A right that is not a role of its own: the insights are for editors and QA leads alike.
@@ -68,6 +68,8 @@ def needs(right: str) -> str:
 
 
 KEY_PREFIX = "kb_"
+#: Where feedback comes from (`feedback.source`): the agent page, the HTTP API, an inbox integration.
+FEEDBACK_SOURCES = ("page", "api", "chatwoot")
 
 
 @dataclass(frozen=True)
@@ -105,9 +107,20 @@ _FORGET_EXPIRED = delete(ended_sessions).where(ended_sessions.c.expires < bindpa
 _END_SESSION = {"postgresql": postgresql.insert(ended_sessions).on_conflict_do_nothing(index_elements=["nonce"]),
                 "sqlite": sqlite.insert(ended_sessions).on_conflict_do_nothing(index_elements=["nonce"])}
 _OFFERED = select(requests.c.article_ids).where(requests.c.request_id == bindparam("request_id"))
-_ADD_FEEDBACK = insert(feedback).returning(feedback.c.id)
+# One row per choice (api/sql/schema.py, FEEDBACK_CHOICE): insert, or overwrite the choice that stood, in one
+# statement, so two processes writing the same suggestion at once leave the newer choice and never a duplicate.
+_CHOICE_COLUMNS = ("action", "final_text", "key_id", "created", "source", "edit_distance")
+_RECORD_FEEDBACK = {
+    name: dialect.insert(feedback).on_conflict_do_update(
+        index_elements=list(FEEDBACK_CHOICE),
+        set_={c: getattr(dialect.insert(feedback).excluded, c) for c in _CHOICE_COLUMNS}).returning(feedback.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+_WITHDRAW_FEEDBACK = (delete(feedback).where(feedback.c.request_id == bindparam("request_id"),
+                                             FEEDBACK_CHOICE[1] == bindparam("article_key"))
+                      .returning(feedback.c.id))
 _FEEDBACK = (select(feedback.c.id, feedback.c.request_id, feedback.c.article_id, feedback.c.action,
-                    feedback.c.final_text, feedback.c.created, requests.c.message)
+                    feedback.c.final_text, feedback.c.created, feedback.c.source, feedback.c.edit_distance,
+                    requests.c.message)
              .select_from(feedback.outerjoin(requests, requests.c.request_id == feedback.c.request_id))
              .order_by(feedback.c.id.desc()).limit(bindparam("limit")))
 _NO_GOOD_ANSWERS = (select(feedback.c.id, feedback.c.request_id, feedback.c.created, requests.c.message,
@@ -234,14 +247,35 @@ class Database:
         rows = self._rows(_OFFERED, request_id=request_id)
         return None if not rows else list(json.loads(rows[0]["article_ids"]))
 
-    def add_feedback(self, request_id: str, article_id: str | None, action: str, final_text: str | None,
-                     key_id: str | None) -> int:
-        """Store one feedback; its id once committed."""
+    def record_feedback(self, request_id: str, article_id: str | None, action: str, final_text: str | None,
+                        key_id: str | None, *, source: str, edit_distance: int | None = None) -> int:
+        """Store the agent's choice for one suggestion (`article_id` None: about the request as a whole, e.g.
+        no_good_answer), overwriting the choice that stood for it: one row per request and article, the last
+        choice wins (action, final text, key, time, source, edit distance). The row's id once committed; the same
+        id for every choice about the same suggestion.
+
+            >>> db.record_feedback("r1", "5g-kanker", "used", "Nee, …", key.id, source="page")  # doctest: +SKIP
+            7
+            >>> db.record_feedback("r1", "5g-kanker", "edited", "Nee hoor, …", key.id, source="page")  # doctest: +SKIP
+            7
+        """
+        if source not in FEEDBACK_SOURCES:
+            raise ValueError(f"source: unknown '{source}'; use one of: {', '.join(FEEDBACK_SOURCES)}")
+        if edit_distance is not None and edit_distance < 0:
+            raise ValueError(f"edit_distance: {edit_distance} is negative")
         with self._writing() as conn:
-            done = conn.execute(_ADD_FEEDBACK, {"request_id": request_id, "article_id": article_id, "action": action,
-                                                "final_text": mask_optional(final_text), "key_id": key_id,
-                                                "created": _now()})
+            done = conn.execute(_RECORD_FEEDBACK[self.backend], {
+                "request_id": request_id, "article_id": article_id, "action": action,
+                "final_text": mask_optional(final_text), "key_id": key_id, "created": _now(), "source": source,
+                "edit_distance": edit_distance})
             return int(done.scalar_one())
+
+    def withdraw_feedback(self, request_id: str, article_id: str | None) -> bool:
+        """Take back the choice that stands for one suggestion (the agent clicked it again); False when there
+        was none."""
+        with self._writing() as conn:
+            done = conn.execute(_WITHDRAW_FEEDBACK, {"request_id": request_id, "article_key": article_id or ""})
+            return done.first() is not None
 
     def feedback(self, limit: int = 100) -> list[dict[str, Any]]:
         return self._rows(_FEEDBACK, limit=limit)

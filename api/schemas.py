@@ -15,13 +15,15 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from kb import suggest
 from kb.article import Article, Language, Source
 from kb.channels import Channel
 from kb.config import MAX_MESSAGE_CHARS_CEILING
-from kb.suggest import Confidence
+from kb.drafting import name_problem
+from kb.suggest import Confidence, TierCap
 
 
 def _json_integer(value: object) -> object:
@@ -41,10 +43,22 @@ class SuggestIn(BaseModel):
     channel: Channel = Field(Channel.FACEBOOK, description="Where the reply goes: x, facebook, instagram, "
                              "whatsapp or email.")
     language: Language | None = Field(None, description="nl or en; detected when left out.")
-    customer_name: str | None = Field(None, max_length=80)
-    agent_signature: str | None = Field(None, max_length=80)
+    customer_name: str | None = Field(None, max_length=80, description="The customer's name for the greeting; "
+                                      "left out of the drafts when it holds a link or markup characters.")
+    agent_signature: str | None = Field(None, max_length=80, description="The agent's own sign-off, put in the "
+                                        "drafts exactly as given (e.g. `^SA` on X); the team's when left out. "
+                                        "Refused when it holds a link or markup characters.")
     # Bounds before the validator, or pydantic writes them into the schema as unknown keywords `ge`/`le`.
     limit: Annotated[int, Field(ge=1, le=10), BeforeValidator(_json_integer)] | None = None
+
+    @field_validator("agent_signature")
+    @classmethod
+    def _signature_goes_in_as_given(cls, value: str | None) -> str | None:
+        """A sign-off the drafts could not carry is refused, never swapped for the team's without a word."""
+        problem = name_problem(value)
+        if problem:
+            raise PydanticCustomError("unsafe_signature", problem)
+        return value
 
 
 class SourceOut(BaseModel):
@@ -66,8 +80,14 @@ class Suggestion(BaseModel):
     type: str
     verdict: str | None
     language: str
-    score: float
-    confidence: Confidence
+    score: float = Field(description="The calibrated probability (0 to 1) that this is the right article; the "
+                         "tiers cut it at KB_THRESHOLD_LOW/MEDIUM/HIGH.")
+    confidence: Confidence = Field(description="The tier: high (send after a glance), medium (read it first), "
+                                   "low (often not the right article: check that it fits).")
+    tier_capped_by: TierCap | None = Field(None, description="Why the tier is medium although `score` reaches "
+                                           "high: `stale` (the article is past its review date) or "
+                                           "`short_message` (a message of a few words); null when it is not "
+                                           "capped.")
     matched_text: str
     draft: str
     draft_length: int
@@ -77,7 +97,8 @@ class Suggestion(BaseModel):
     @classmethod
     def of(cls, s: suggest.Suggestion) -> Suggestion:
         return cls(article_id=s.article_id, title=s.title, type=str(s.type), verdict=_verdict(s.verdict),
-                   language=str(s.language), score=s.score, confidence=s.confidence, matched_text=s.matched_text,
+                   language=str(s.language), score=s.score, confidence=s.confidence,
+                   tier_capped_by=s.tier_capped_by, matched_text=s.matched_text,
                    draft=s.draft, draft_length=s.draft_length, sources=[SourceOut.of(x) for x in s.sources],
                    warnings=list(s.warnings))
 
@@ -102,17 +123,25 @@ class FeedbackAction(StrEnum):
 
 
 class FeedbackIn(BaseModel):
+    """What an agent did with one suggestion. Sent again for the same request and article, it replaces the choice
+    before it: one choice per suggestion, the last one counts."""
+
     model_config = ConfigDict(extra="forbid")
 
     request_id: str = Field(min_length=1, max_length=64)
-    article_id: str | None = Field(None, max_length=120)
+    article_id: str | None = Field(None, max_length=120, description="The suggestion's article; left out for "
+                                   "feedback about the request as a whole (no_good_answer).")
     action: FeedbackAction
-    final_text: str | None = Field(None, max_length=5000)
+    final_text: str | None = Field(None, max_length=5000, description="The reply as it was finally sent (for "
+                                   "edited: the edited text).")
 
 
 class FeedbackOut(BaseModel):
-    feedback_id: int
+    feedback_id: int = Field(description="The suggestion's feedback row: the same id each time the choice for "
+                             "the same request and article is sent again.")
     request_id: str
+    article_id: str | None = None
+    action: FeedbackAction | None = Field(None, description="The choice that now stands.")
 
 
 class IndexIn(BaseModel):

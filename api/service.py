@@ -55,17 +55,32 @@ def suggest(body: SuggestIn, *, settings: Settings, engine: Engine, db: Database
     return SuggestOut.of(result, request_id)
 
 
-def feedback(body: FeedbackIn, *, db: Database, key_id: str) -> FeedbackOut:
-    """Store what the agent did with a suggestion (only for an article that request offered); returns once it is
-    on disk."""
-    offered = db.request_articles(body.request_id)
+def feedback(body: FeedbackIn, *, db: Database, key_id: str, source: str,
+             edit_distance: int | None = None) -> FeedbackOut:
+    """Store what the agent did with a suggestion (only for an article that request offered), replacing what
+    they chose before for the same suggestion: the last choice wins, one row each. Returns once it is on disk.
+    `source` says where it came from (`page`, `api`, `chatwoot`; api.db.FEEDBACK_SOURCES)."""
+    _check_offered(db, body.request_id, body.article_id)
+    feedback_id = db.record_feedback(body.request_id, body.article_id, str(body.action), body.final_text, key_id,
+                                     source=source, edit_distance=edit_distance)
+    return FeedbackOut(feedback_id=feedback_id, request_id=body.request_id, article_id=body.article_id,
+                       action=body.action)
+
+
+def withdraw_feedback(request_id: str, article_id: str | None, *, db: Database) -> bool:
+    """Take back the agent's choice for one suggestion (they clicked the active choice again); False when there
+    was none to take back."""
+    _check_offered(db, request_id, article_id)
+    return db.withdraw_feedback(request_id, article_id)
+
+
+def _check_offered(db: Database, request_id: str, article_id: str | None) -> None:
+    offered = db.request_articles(request_id)
     if offered is None:
-        raise NotFound(f"request_id: no suggestion request '{body.request_id}'", field="request_id")
-    if body.article_id is not None and body.article_id not in offered:
-        raise InvalidInput(f"article_id: '{body.article_id}' was not suggested for request '{body.request_id}'; "
+        raise NotFound(f"request_id: no suggestion request '{request_id}'", field="request_id")
+    if article_id is not None and article_id not in offered:
+        raise InvalidInput(f"article_id: '{article_id}' was not suggested for request '{request_id}'; "
                            f"suggested: {', '.join(offered) or 'none'}", field="article_id")
-    feedback_id = db.add_feedback(body.request_id, body.article_id, str(body.action), body.final_text, key_id)
-    return FeedbackOut(feedback_id=feedback_id, request_id=body.request_id)
 
 
 def reindex(body: IndexIn, *, engine: Engine, settings: Settings) -> dict[str, Any]:

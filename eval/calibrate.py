@@ -8,13 +8,20 @@ rows and six features: no library needed). Test messages are never read here.
 Thresholds are proposed from out-of-fold probabilities (5-fold by message), so they are not fitted to the same
 rows they are judged on:
 
-- `high` and `medium`: the lowest probability from which the top suggestion is right for at least 95% and 80% of
-  the messages at or above it (no-article messages count as wrong whenever they get a suggestion); `high` is
-  raised further, if need be, until at most 1% of the dev tweets without an article reach it;
 - `low`, the no-match line: set only on messages written without seeing the articles' claims (the blind dev
   files, `golden_dev_*blind*.jsonl`, and with `--line-dataset` a public set's dev questions, e.g. policyqa-nl),
   never on the core and extra sets whose words come from the claims: the highest probability at which
-  `LINE_SHOWN` of those answerable messages whose right article ranks first still get it shown.
+  `LINE_SHOWN` of those answerable messages whose right article ranks first still get it shown (without such
+  messages: the probability that handles most golden dev messages right);
+- `high`: the lowest probability from which the top suggestion is right for at least 95% of the messages at or
+  above it (no-article messages count as wrong whenever they get a suggestion), raised further, if need be,
+  until at most 1% of the dev tweets without an article reach it;
+- `medium`: the lowest probability from which the suggestions an agent is shown (each message's first three at
+  or above `low`) that fall below `high` are right for at least 80% of them, judged only where at least
+  `MIN_BAND` suggestions fall in that band. That is the medium tier's own precision, not one lifted by the high
+  suggestions above it (the rule before this one measured "at or above", which the high ones carried past 80%
+  from the no-match line up, so `medium` sat on `low` and no suggestion was ever `low`). What remains between
+  `low` and `medium` is the `low` tier: shown, and right about one time in three on the dev data.
 
     >>> w = fit_logistic(np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0.0, 0.0, 1.0, 1.0]))
     >>> bool(w[1] > 0)
@@ -41,6 +48,10 @@ from kb.retrieval import Match
 #: Candidates of each message the model is fitted on (the agent sees at most three).
 TOP = 5
 FOLDS = 5
+#: Suggestions an agent sees per message (the page's and the API's default limit).
+SHOWN = 3
+#: Fewest suggestions between a candidate `medium` and `high` to judge that band's precision on.
+MIN_BAND = 10
 #: Share of the line messages whose right article ranks first that must stay above the no-match line.
 LINE_SHOWN = 0.99
 
@@ -54,7 +65,7 @@ class Row:
     x: tuple[float, ...]
     right: bool  # the candidate is the expected article
     answerable: bool  # the message has an expected article at all
-    source: str  # "golden" or "tweets"
+    source: str  # "golden", "tweets" or "dataset" (a public set's dev questions: they only set the line)
     line: bool = False  # written without seeing the claims: may set the no-match line
 
 
@@ -144,11 +155,13 @@ class Proposal:
     medium: float
     high: float
     low_accuracy: float
-    medium_precision: float
-    high_precision: float
+    medium_precision: float  # share right of the shown suggestions in [medium, high)
+    high_precision: float  # share right of the top suggestions at or above high
     high_coverage: float  # share of answerable golden messages whose top suggestion reaches `high`
     tweets_shown: float | None  # share of dev tweets without an article that get any suggestion at `low`
     tweets_high: float | None  # ... and that get a `high` one
+    low_precision: float = 0.0  # share right of the shown suggestions in [low, medium)
+    tiers: dict[str, int] | None = None  # shown suggestions per tier (before the short-message/stale caps)
 
 
 def propose(rows: Sequence[Row], probabilities: Sequence[float], *, high: float = 0.95,
@@ -173,24 +186,59 @@ def propose(rows: Sequence[Row], probabilities: Sequence[float], *, high: float 
             lowest = t
         return lowest if lowest is not None else 1.0
 
-    shown_right = {r.message_id: p for p, r in zip(probabilities, rows, strict=True) if r.right and r.rank < 3}
-    best_low = no_match_line(rows, probabilities) if any(r.line for r in rows) else 0.0
-    right = sum((p < best_low) if not r.answerable else shown_right.get(r.message_id, -1.0) >= best_low
-                for p, r in golden)
-    best_accuracy = right / len(golden) if golden else 0.0
-    t_medium = max(best_low, lowest_with(medium, best_low))
-    t_high = max(t_medium, lowest_with(high, t_medium))
+    shown_right = {r.message_id: p for p, r in zip(probabilities, rows, strict=True) if r.right and r.rank < SHOWN}
+    best_low, best_accuracy = 0.0, -1.0
+    for t in grid:
+        right = sum((p < t) if not r.answerable else shown_right.get(r.message_id, -1.0) >= t for p, r in golden)
+        accuracy = right / len(golden) if golden else 0.0
+        if accuracy > best_accuracy:
+            best_low, best_accuracy = t, accuracy
+    if any(r.line for r in rows):  # the line from the line messages alone; the accuracy it gives on golden dev
+        best_low = no_match_line(rows, probabilities)
+        right = sum((p < best_low) if not r.answerable else shown_right.get(r.message_id, -1.0) >= best_low
+                    for p, r in golden)
+        best_accuracy = right / len(golden) if golden else 0.0
+    t_high = max(best_low, lowest_with(high, best_low))
     tweets = [p for p, r in tops if r.source == "tweets" and not r.answerable]
     while tweets and t_high < 1.0 and sum(p >= t_high for p in tweets) > off_topic_high * len(tweets):
         t_high = next((g for g in grid if g > t_high), 1.0)
+    shown = [(p, r) for p, r in zip(probabilities, rows, strict=True)
+             if r.rank < SHOWN and p >= best_low and r.source != "dataset"]
+    t_medium = medium_line(shown, grid, low=best_low, high=t_high, target=medium)
     answerable = [(p, r) for p, r in golden if r.answerable]
     return Proposal(
         low=best_low, medium=t_medium, high=t_high, low_accuracy=round(best_accuracy, 4),
-        medium_precision=round(precision_from(t_medium)[0], 4), high_precision=round(precision_from(t_high)[0], 4),
+        medium_precision=round(_band_precision(shown, t_medium, t_high), 4),
+        high_precision=round(precision_from(t_high)[0], 4),
         high_coverage=round(sum(p >= t_high for p, _ in answerable) / len(answerable), 4) if answerable else 0.0,
         tweets_shown=round(sum(p >= best_low for p in tweets) / len(tweets), 4) if tweets else None,
         tweets_high=round(sum(p >= t_high for p in tweets) / len(tweets), 4) if tweets else None,
+        low_precision=round(_band_precision(shown, best_low, t_medium), 4),
+        tiers={"high": sum(p >= t_high for p, _ in shown), "medium": sum(t_medium <= p < t_high for p, _ in shown),
+               "low": sum(p < t_medium for p, _ in shown)},
     )
+
+
+def medium_line(shown: Sequence[tuple[float, Row]], grid: Sequence[float], *, low: float, high: float,
+                target: float) -> float:
+    """The lowest grid probability t in [low, high) from which the shown suggestions in [t, high) are right for
+    at least `target` of them, with at least MIN_BAND of them; `high` (an empty medium tier) when none is.
+
+        >>> rows = [Row(str(i), 0, (), right=i >= 8, answerable=True, source="golden") for i in range(20)]
+        >>> shown = [(i / 20, r) for i, r in enumerate(rows)]
+        >>> medium_line(shown, [i / 20 for i in range(20)], low=0.0, high=0.9, target=0.8)
+        0.3
+    """
+    for t in sorted(g for g in grid if low <= g < high):
+        band = [r for p, r in shown if t <= p < high]
+        if len(band) >= MIN_BAND and sum(r.right for r in band) >= target * len(band):
+            return t
+    return high
+
+
+def _band_precision(shown: Sequence[tuple[float, Row]], lo: float, hi: float) -> float:
+    band = [r for p, r in shown if lo <= p < hi]
+    return sum(r.right for r in band) / len(band) if band else 0.0
 
 
 def dataset_line_rows(engine: Engine, root: Path, progress: Callable[[int, int], None] | None = None) -> list[Row]:

@@ -151,7 +151,7 @@ def _gate(section: str, figures: dict[str, float], thresholds: Path | None) -> i
 @eval_group.command("calibrate")
 @click.option("--high", "high_precision", default=0.95, show_default=True, help="Precision `high` must reach.")
 @click.option("--medium", "medium_precision", default=0.80, show_default=True,
-              help="Precision `medium` must reach.")
+              help="Precision the medium tier itself (suggestions between medium and high) must reach.")
 @click.option("--write", "write", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the fitted calibration here (then set KB_CALIBRATION to it).")
 @click.option("--line-dataset", "line_dataset", type=click.Path(path_type=Path, exists=True, file_okay=False),
@@ -196,9 +196,13 @@ def calibrate_cmd(high_precision: float, medium_precision: float, write: Path | 
     click.echo(f"KB_THRESHOLD_LOW={t.low}      # the no-match line: {LINE_SHOWN:.0%} of blind dev (and --line-dataset) "
                f"messages whose right article ranks first stay above it; golden dev decided right: "
                f"{t.low_accuracy:.1%}")
-    click.echo(f"KB_THRESHOLD_MEDIUM={t.medium}   # top suggestion right {t.medium_precision:.1%} of the time")
+    click.echo(f"KB_THRESHOLD_MEDIUM={t.medium}   # medium suggestions right {t.medium_precision:.1%} of the time, "
+               f"low ones {t.low_precision:.1%}")
     click.echo(f"KB_THRESHOLD_HIGH={t.high}     # top suggestion right {t.high_precision:.1%}; "
                f"{t.high_coverage:.1%} of answerable messages reach it")
+    if t.tiers is not None:
+        click.echo(f"# shown suggestions per tier on dev: {t.tiers['high']} high, {t.tiers['medium']} medium, "
+                   f"{t.tiers['low']} low")
     if t.tweets_shown is not None:
         click.echo(f"# dev tweets without an article: {t.tweets_shown:.1%} get a suggestion, {t.tweets_high:.1%} high")
     if write:

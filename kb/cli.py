@@ -112,7 +112,7 @@ def lint(path: Path | None, templates_only: bool) -> int:
 @click.option("--lang", "language", type=click.Choice([lang.value for lang in Language]),
               help="Language of the message (detected when not given).")
 @click.option("--name", "customer_name", help="Customer's name for the greeting.")
-@click.option("--signature", help="Agent's signature (initials on X).")
+@click.option("--signature", help="The agent's sign-off, exactly as it goes in the reply (e.g. ^SA).")
 @click.option("--limit", type=click.IntRange(1, 10), help="At most this many suggestions (default 3).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def suggest(message: str, channel: str, language: str | None, customer_name: str | None, signature: str | None,
@@ -144,7 +144,8 @@ def suggest(message: str, channel: str, language: str | None, customer_name: str
     for i, s in enumerate(result.suggestions, 1):
         verdict = f", {s.verdict}" if s.verdict else ""
         warn = f"  [{', '.join(s.warnings)}]" if s.warnings else ""
-        click.echo(f"{i}. {s.title}  ({s.type}{verdict}; {s.confidence} {s.score:.2f}; {s.article_id}){warn}")
+        tier = f"{s.confidence}, capped: {s.tier_capped_by}" if s.tier_capped_by else str(s.confidence)
+        click.echo(f"{i}. {s.title}  ({s.type}{verdict}; {tier}; score {s.score:.2f}; {s.article_id}){warn}")
         click.echo("   " + s.draft.replace("\n", "\n   "))
         for src in s.sources:
             click.echo(f"   source: {src.title} <{src.url}>")

@@ -8,13 +8,16 @@ the test render and for every draft; templates ending in `.html.j2` are autoesca
 over a bound falls back to the approved answer alone, with the warning `template_error`.
 
 Only the template's own words, the article's text and its sources, and the names passed in (customer, agent)
-can appear in a draft: nothing is generated.
+can appear in a draft: nothing is generated. The agent's sign-off goes in exactly as the agent gave it (`^SA`
+stays `^SA`, `Sanne` stays `Sanne`); a template chooses its own default for when none is given.
 
     >>> from kb.parsing import parse_article
     >>> article = parse_article(Path("articles/nl/suiker-voedt-kanker.md")).article
     >>> drafter = Drafter(Path("articles/_templates"))
     >>> drafter.draft(article, Channel.X, customer_name="Sam").text
     'Hoi Sam! ... https://... ^HG'
+    >>> drafter.draft(article, Channel.X, signature="^SA").text
+    '... https://... ^SA'
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ from kb.template_sandbox import BoundedSandbox, TemplateFolderLoader, render_bou
 log = logging.getLogger("kb.drafting")
 
 DEFAULT_SIGNATURE = "Team Hoop & Gezondheid"
-_NAME_MAX = 60
+#: As long as the API lets a name or sign-off be (api.schemas), so nothing an agent typed is cut off unseen.
+_NAME_MAX = 80
 _BLANK_LINES = re.compile(r"\n{3,}")
 _UNSAFE_NAME = re.compile(r"https?://|www\.|[<>{}\[\]\\]|[\x00-\x1f\x7f]", re.IGNORECASE)
 
@@ -53,7 +57,11 @@ class Draft:
 
 
 def clean_name(value: str | None) -> str | None:
-    """A customer or agent name fit to put in a reply: one line, bounded, no links or markup characters."""
+    """A customer or agent name fit to put in a reply: one line, bounded, no links or markup characters.
+
+        >>> clean_name("  ^SA "), clean_name(" Anna  de Vries"), clean_name("www.spam.example")
+        ('^SA', 'Anna de Vries', None)
+    """
     if not value:
         return None
     value = unicodedata.normalize("NFC", " ".join(value.split()))[:_NAME_MAX]
@@ -62,10 +70,33 @@ def clean_name(value: str | None) -> str | None:
     return value or None
 
 
+def name_problem(value: str | None) -> str | None:
+    """Why `value` cannot go into a reply as a name or sign-off, or None when it can (or is empty): for the
+    request models, which refuse an agent's sign-off rather than silently sign with another.
+
+        >>> name_problem("^SA") is None, name_problem("<b>SA</b>") is None
+        (True, False)
+    """
+    if value is None or not value.strip() or clean_name(value) is not None:
+        return None
+    return "has a link or one of the characters < > { } [ ] \\ or a control character"
+
+
 def initials(signature: str | None) -> str:
-    """'Anna de Vries' -> 'AV' (Dutch name particles skipped); used as the X sign-off."""
+    """For templates written before `agent_signature` existed (`^{{ initials }}`): a sign-off that already is
+    one comes out unchanged ('^SA' and 'SA' -> 'SA', so `^{{ initials }}` gives '^SA'); a full name gives its
+    initials ('Anna de Vries' -> 'AV', Dutch name particles skipped); none gives 'HG'.
+
+        >>> initials("^SA"), initials("SA"), initials("Anna van der Berg"), initials(None)
+        ('SA', 'SA', 'AB', 'HG')
+    """
+    sign = (signature or "").strip()
+    if sign.startswith("^") and len(sign) > 1:
+        return sign[1:]
+    if sign and " " not in sign and len(sign) <= 4 and sign.isupper():
+        return sign
     particles = {"de", "van", "der", "den", "het", "ter", "ten", "te", "op", "in", "'t"}
-    words = [w for w in (signature or "").split() if w.lower() not in particles and w[:1].isalpha()]
+    words = [w for w in sign.split() if w.lower() not in particles and w[:1].isalpha()]
     return "".join(w[0].upper() for w in words)[:3] or "HG"
 
 
@@ -170,8 +201,9 @@ class Drafter:
         context = {
             "answer": answer,
             "customer_name": name,
+            "agent_signature": sign,  # exactly as the agent gave it, or None: the template picks its default
             "signature": sign or DEFAULT_SIGNATURE,
-            "initials": initials(sign) if sign else "HG",
+            "initials": initials(sign),
             "sources": [{"title": s.title, "url": s.href} for s in article.meta.sources],
             "article": {"id": article.id, "title": article.meta.title, "type": str(article.meta.type),
                         "verdict": str(article.meta.verdict) if article.meta.verdict else None},
@@ -210,7 +242,8 @@ def _tidy(text: str) -> str:
 
 def _sample_context(channel: Channel, language: Language) -> dict[str, Any]:
     return {
-        "answer": "Voorbeeldantwoord.", "customer_name": "Sam", "signature": DEFAULT_SIGNATURE, "initials": "HG",
+        "answer": "Voorbeeldantwoord.", "customer_name": "Sam", "agent_signature": None,
+        "signature": DEFAULT_SIGNATURE, "initials": "HG",
         "sources": [{"title": "Bron", "url": "https://www.example.org/"}],
         "article": {"id": "voorbeeld", "title": "Voorbeeld", "type": "faq", "verdict": None},
         "channel": str(channel), "language": str(language),
@@ -225,6 +258,7 @@ def _large_sample(channel: Channel, language: Language) -> dict[str, Any]:
     sample["sources"] = [{"title": f"Bron {i} met een langere titel", "url": f"https://www.example.org/bron/{i}"}
                          for i in range(10)]
     sample["customer_name"] = "Alexandra van der Berg-Jansen"
+    sample["agent_signature"] = sample["signature"] = "Alexandra van der Berg-Jansen, team webcare"
     return sample
 
 

@@ -4,7 +4,9 @@ Ranking prefers the message's own language only where the knowledge base has the
 `translations`): the twin in the message's language takes the better of the two places. An article that exists
 in one language only is offered to a message in the other on its merits, with the `language_fallback` warning.
 Each suggestion's `score` is the calibrated probability that it is the right article (kb.confidence), and the
-tiers cut that probability.
+tiers cut that probability (`tier`, the whole table in its docstring). Two things keep a suggestion out of
+`high` whatever its probability, and the suggestion says which (`tier_capped_by`), so a tier never seems to
+contradict its number: a message of only a few words, and an article past its review date.
 
     >>> suggester = Suggester(settings, retriever, drafter, articles)  # doctest: +SKIP
     >>> result = suggester.suggest(SuggestQuery("baking soda tegen kanker?", Channel.X))  # doctest: +SKIP
@@ -41,6 +43,13 @@ class Confidence(StrEnum):
     LOW = "low"
 
 
+class TierCap(StrEnum):
+    """Why a suggestion whose probability reaches `high` is shown as `medium`."""
+
+    STALE = "stale"  # the article is past its review date: check that it still holds
+    SHORT_MESSAGE = "short_message"  # a few words can mean several things: read along
+
+
 class SuggestionWarning(StrEnum):
     STALE = "stale"
     TOO_LONG = "too_long"
@@ -61,6 +70,7 @@ class Suggestion:
     language: Language
     score: float
     confidence: Confidence
+    tier_capped_by: TierCap | None
     matched_text: str
     draft: str
     draft_length: int
@@ -141,11 +151,36 @@ class Suggester:
         ranked = self.rank(read, language)
         return list(zip(ranked, self.confidences(ranked, words=read.words, language=language), strict=True))
 
-    def tier(self, score: float, *, words: int, stale: bool) -> Confidence:
+    def tier(self, score: float, *, words: int, stale: bool) -> tuple[Confidence, TierCap | None]:
+        """The tier of a suggestion with probability `score`, and what kept it from `high`, if anything.
+
+        With the thresholds low <= medium <= high (KB_THRESHOLD_*) and S = KB_SHORT_MESSAGE_WORDS:
+
+        ==================  =================  =====================  ====================
+        score               message > S words  message <= S words     article stale
+        ==================  =================  =====================  ====================
+        >= high             high               medium, short_message  medium, stale
+        >= medium           medium             medium                 medium
+        >= low              low                low                    low
+        < low               not shown          not shown              not shown
+        ==================  =================  =====================  ====================
+
+        Stale comes first when both hold (what the article says may no longer be true).
+
+            >>> s = Suggester(Settings(threshold_low=0.1, threshold_medium=0.6, threshold_high=0.8), *[None] * 3)
+            >>> s.tier(0.9, words=3, stale=False)
+            (<Confidence.MEDIUM: 'medium'>, <TierCap.SHORT_MESSAGE: 'short_message'>)
+            >>> s.tier(0.2, words=9, stale=False)
+            (<Confidence.LOW: 'low'>, None)
+        """
         s = self.settings
-        if score >= s.threshold_high and words > s.short_message_words and not stale:
-            return Confidence.HIGH
-        return Confidence.MEDIUM if score >= s.threshold_medium else Confidence.LOW
+        if score >= s.threshold_high:
+            if stale:
+                return Confidence.MEDIUM, TierCap.STALE
+            if words <= s.short_message_words:
+                return Confidence.MEDIUM, TierCap.SHORT_MESSAGE
+            return Confidence.HIGH, None
+        return (Confidence.MEDIUM if score >= s.threshold_medium else Confidence.LOW), None
 
     def _suggestion(self, match: Match, confidence: float, article: Article, query: SuggestQuery,
                     language: Language, words: int) -> Suggestion:
@@ -160,9 +195,10 @@ class Suggester:
         if words <= self.settings.short_message_words and confidence >= self.settings.threshold_high:
             warnings.append(SuggestionWarning.SHORT_MESSAGE)
         meta = article.meta
+        tier, capped_by = self.tier(confidence, words=words, stale=stale)
         return Suggestion(
             article_id=meta.id, title=meta.title, type=meta.type, verdict=meta.verdict, language=meta.language,
-            score=round(confidence, 4), confidence=self.tier(confidence, words=words, stale=stale),
+            score=round(confidence, 4), confidence=tier, tier_capped_by=capped_by,
             matched_text=match.matched_text, draft=draft.text, draft_length=draft.length,
             sources=tuple(meta.sources), warnings=tuple(str(w) for w in warnings),
         )

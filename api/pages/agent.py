@@ -2,12 +2,16 @@
 
 Suggestions and feedback go through `api.service`, the functions behind `POST /v1/suggest` and
 `POST /v1/feedback`, so the page records requests, counts metrics and validates feedback exactly as the API
-does. pages.js submits with fetch and asks for JSON or a fragment; without JavaScript the forms post and a whole
-page comes back.
+does; the mistakes an agent can make come back in Dutch (api/pages/agent_errors.py). pages.js and agent.js
+submit with fetch and ask for JSON or a fragment; without JavaScript the forms post and a whole page comes back.
 
     GET  /agent              the page
     POST /agent/suggest      message, channel, customer_name, agent_signature, csrf -> results (fragment or page)
-    POST /agent/feedback     request_id, article_id, action, final_text, csrf -> 201 {feedback_id} or a page
+    POST /agent/feedback     request_id, article_id, action, final_text, csrf -> 201 {feedback_id, action} or a
+                             page; with undo=1 the choice that stood is taken back -> 200 {withdrawn}
+
+One choice per suggestion: a second click replaces the first (api.db.Database.record_feedback), and clicking
+the active choice again (undo) takes it back.
 """
 
 from __future__ import annotations
@@ -21,11 +25,14 @@ from pydantic import BaseModel, ValidationError
 from api import service
 from api.deps import DbDep, EngineDep, MetricsDep, SettingsDep
 from api.errors import PAGE_TAG, wants_json
+from api.pages.agent_errors import from_validation, in_dutch, thousands
+from api.pages.labels import label
 from api.pages.render import json_ok, render
-from api.schemas import FeedbackIn, SuggestIn, SuggestOut
+from api.schemas import FeedbackAction, FeedbackIn, SuggestIn, SuggestOut
 from api.session import AgentPage, CheckedForm
 from kb.channels import Channel
-from kb.errors import InvalidInput, KbError
+from kb.config import Settings
+from kb.errors import KbError
 
 router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
@@ -39,17 +46,27 @@ WARNINGS = {
     "short_message": "Kort bericht: lees mee of dit echt de vraag is",
     "template_error": "Sjabloon faalde: alleen het goedgekeurde antwoord, zonder aanhef of bronnen",
 }
-CONFIDENCE = {"high": "hoog", "medium": "middel", "low": "laag"}
-CHANNELS = [(c.value, {"x": "X (Twitter)", "email": "E-mail"}.get(c.value, c.value.capitalize())) for c in Channel]
+#: Why a tier is capped (`tier_capped_by`), beside the tier: "middel — kort bericht, lees mee".
+CAPPED = {"short_message": "kort bericht, lees mee", "stale": "review verlopen, controleer"}
+#: What each tier asks of the agent (the badge's tooltip and the screen reader's description).
+TIER_HINT = {"high": "Meestal juist: na een blik te versturen.", "medium": "Vaak juist: lees het concept eerst.",
+             "low": "Vaak niet het goede artikel: kijk of het past."}
+#: A message longer than this is shown as its start, with the whole of it one click away.
+ECHO_CHARS = 160
+#: Each channel's longest draft, for the counters (agent.js updates them when the channel changes).
+CHANNEL_LIMITS = {c.value: c.max_length for c in Channel}
+#: (code, label) of every channel, for a page's channel filter (the insights page uses it too).
+CHANNELS = [(c.value, label(c, "channel")) for c in Channel]
+#: Feedback that stores the reply: what was sent ("used" as offered, "edited" as changed).
+SENT = (FeedbackAction.USED, FeedbackAction.EDITED)
 
 
 def parse(model: type[M], data: dict[str, Any]) -> M:
-    """Validate form fields with the API's own request model; errors read `field: problem`."""
+    """Validate form fields with the API's own request model; errors in Dutch, naming the field."""
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'form'}: {err['msg']}" for err in e.errors())
-        raise InvalidInput(problems) from None
+        raise from_validation(e.errors()) from None
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -57,20 +74,42 @@ def _blank_to_none(value: str | None) -> str | None:
 
 
 def _form_values(form: dict[str, str]) -> dict[str, str]:
-    return {k: form.get(k, "") for k in ("message", "channel", "customer_name", "agent_signature")}
+    values = {k: form.get(k, "") for k in ("message", "channel", "customer_name", "agent_signature")}
+    values["message"] = values["message"].replace("\r\n", "\n")  # a browser sends a textarea's line breaks as CRLF
+    return values
+
+
+def excerpt(message: str, limit: int = ECHO_CHARS) -> str | None:
+    """The start of a long message, cut at a word; None when the message is short enough to show whole.
+
+        >>> excerpt("kort"), excerpt("een twee drie vier", limit=10)
+        (None, 'een twee…')
+    """
+    text = " ".join(message.split())
+    if len(text) <= limit and message.count("\n") < 3:
+        return None
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+def _page_context(settings: Settings) -> dict[str, Any]:
+    return {"channels": list(Channel), "channel_limits": CHANNEL_LIMITS,
+            "max_message_chars": settings.max_message_chars, "thousands": thousands}
 
 
 def _results_context(out: SuggestOut, body: SuggestIn) -> dict[str, Any]:
     channel = Channel(body.channel)
-    return {"out": out, "message": body.message, "channel": channel, "max_length": channel.max_length,
-            "warning_text": WARNINGS, "confidence_text": CONFIDENCE}
+    return {"out": out, "message": body.message, "echo_excerpt": excerpt(body.message), "channel": channel,
+            "max_length": channel.max_length, "warning_text": WARNINGS, "capped_text": CAPPED,
+            "tier_hint": TIER_HINT, "thousands": thousands}
 
 
 @router.get("/agent")
-def agent_page(request: Request, session: AgentPage) -> Response:
+def agent_page(request: Request, session: AgentPage, settings: SettingsDep) -> Response:
     values = {"message": "", "channel": "facebook", "customer_name": "", "agent_signature": ""}
-    return render(request, "agent.html", values=values, channels=CHANNELS, result=None, error="",
-                  notice="Feedback opgeslagen." if request.query_params.get("feedback") == "ok" else "")
+    return render(request, "agent.html", values=values, result=None, error="",
+                  notice="Feedback opgeslagen." if request.query_params.get("feedback") == "ok" else "",
+                  **_page_context(settings))
 
 
 @router.post("/agent/suggest")
@@ -78,29 +117,43 @@ def agent_suggest(request: Request, engine: EngineDep, db: DbDep, metrics: Metri
                   session: AgentPage, form: CheckedForm) -> Response:
     values = _form_values(form)
     try:
-        body = parse(SuggestIn, {"message": values["message"], "channel": values["channel"] or "facebook",
-                                 "customer_name": _blank_to_none(values["customer_name"]),
-                                 "agent_signature": _blank_to_none(values["agent_signature"])})
-        out = service.suggest(body, settings=settings, engine=engine, db=db, metrics=metrics, key_id=session.key.id)
+        try:
+            body = parse(SuggestIn, {"message": values["message"], "channel": values["channel"] or "facebook",
+                                     "customer_name": _blank_to_none(values["customer_name"]),
+                                     "agent_signature": _blank_to_none(values["agent_signature"])})
+            out = service.suggest(body, settings=settings, engine=engine, db=db, metrics=metrics,
+                                  key_id=session.key.id)
+        except KbError as e:
+            raise in_dutch(e, message=values["message"], max_chars=settings.max_message_chars) from None
         request.state.request_id = out.request_id
     except KbError as e:
         if wants_json(request) or request.headers.get("x-fragment"):
             raise  # the API's JSON error shape; pages.js shows its message and keeps the last answer on screen
-        return render(request, "agent.html", status=422, values=values, channels=CHANNELS, result=None,
-                      error=e.message, notice="")
+        return render(request, "agent.html", status=422, values=values, result=None, error=e.message, notice="",
+                      **_page_context(settings))
     result = _results_context(out, body)
     if request.headers.get("x-fragment"):
         return render(request, "_results.html", **result)
-    return render(request, "agent.html", values=values, channels=CHANNELS, result=True, error="", notice="", **result)
+    return render(request, "agent.html", values=values, result=True, error="", notice="",
+                  **{**_page_context(settings), **result})
 
 
 @router.post("/agent/feedback")
 def agent_feedback(request: Request, db: DbDep, session: AgentPage, form: CheckedForm) -> Response:
-    body = parse(FeedbackIn, {"request_id": form.get("request_id", ""),
-                              "article_id": _blank_to_none(form.get("article_id")),
-                              "action": form.get("action", ""),
-                              "final_text": form.get("final_text") or None})
-    out = service.feedback(body, db=db, key_id=session.key.id)
+    article_id = _blank_to_none(form.get("article_id"))
+    try:
+        if form.get("undo") == "1":  # the active choice clicked again: take it back
+            withdrawn = service.withdraw_feedback(form.get("request_id", ""), article_id, db=db)
+            return json_ok({"withdrawn": withdrawn, "request_id": form.get("request_id", ""),
+                            "article_id": article_id})
+        body = parse(FeedbackIn, {"request_id": form.get("request_id", ""), "article_id": article_id,
+                                  "action": form.get("action", ""),
+                                  "final_text": (form.get("final_text") or "").replace("\r\n", "\n") or None})
+        if body.action not in SENT:  # a rejected draft, or none at all, was not sent: its text is not kept
+            body = body.model_copy(update={"final_text": None})
+        out = service.feedback(body, db=db, key_id=session.key.id, source="page")
+    except KbError as e:
+        raise in_dutch(e) from None
     if wants_json(request):
-        return json_ok(out.model_dump(), status=201)
+        return json_ok(out.model_dump(mode="json"), status=201)
     return RedirectResponse("/agent?feedback=ok", status_code=303)

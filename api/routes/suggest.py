@@ -22,5 +22,6 @@ def suggest(body: SuggestIn, request: Request, engine: EngineDep, db: DbDep, met
 
 @router.post("/feedback", status_code=201)
 def feedback(body: FeedbackIn, db: DbDep, key: AgentKey) -> FeedbackOut:
-    """Store what the agent did with a suggestion; acknowledged only once it is on disk."""
-    return service.feedback(body, db=db, key_id=key.id)
+    """Store what the agent did with a suggestion; acknowledged only once it is on disk. One choice per request
+    and article: sending another replaces the one before (the same `feedback_id` comes back)."""
+    return service.feedback(body, db=db, key_id=key.id, source="api")

@@ -11,7 +11,20 @@ Every text column is `StoredText`: what is written or compared is text both back
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Dialect, Identity, Index, Integer, MetaData, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Dialect,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    func,
+    literal_column,
+)
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
@@ -72,6 +85,8 @@ Index("ix_requests_text_kept", requests.c.created, sqlite_where=requests.c.messa
       postgresql_where=requests.c.message.is_not(None))
 
 feedback = Table(
+    # One row per suggestion (request and article; per request for a "no good answer" without an article): the
+    # agent's choice that stands, overwritten by a newer one (api.db.Database.record_feedback; migration 0003).
     "feedback", metadata,
     # BIGINT identity on PostgreSQL; on SQLite exactly INTEGER PRIMARY KEY AUTOINCREMENT (the rowid, never reused).
     Column("id", BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True),
@@ -79,11 +94,16 @@ feedback = Table(
     Column("article_id", StoredText),
     Column("action", StoredText, nullable=False),
     Column("final_text", StoredText),
-    Column("key_id", StoredText),
-    Column("created", StoredText, nullable=False),
+    Column("key_id", StoredText),  # the key that made the choice that stands
+    Column("created", StoredText, nullable=False),  # when that choice was made (a newer choice moves it)
+    Column("source", StoredText),  # page, api or chatwoot; NULL on rows from before migration 0003
+    Column("edit_distance", Integer),  # characters changed from the offered draft, where an inbox integration knows
     sqlite_autoincrement=True,
 )
-Index("ix_feedback_request", feedback.c.request_id)
+#: What makes a feedback row one choice: NULL article ids are distinct in a plain unique index (on both backends),
+#: so a request-wide "no good answer" is keyed by '' instead. `record_feedback` names the same expression.
+FEEDBACK_CHOICE = (feedback.c.request_id, func.coalesce(feedback.c.article_id, literal_column("''")))
+Index("ux_feedback_choice", *FEEDBACK_CHOICE, unique=True)  # leads with request_id: also the join to requests
 Index("ix_feedback_text_kept", feedback.c.created, sqlite_where=feedback.c.final_text.is_not(None),
       postgresql_where=feedback.c.final_text.is_not(None))
 

@@ -83,6 +83,12 @@ def suggest(client: Any, message: str = SUGAR, **extra: str) -> Any:
                        headers={"X-Fragment": "1", "Accept": "text/html, application/json"})
 
 
+def suggested(client: Any) -> dict[str, str]:
+    """Ask for suggestions on the page; the fields a feedback form on them posts (csrf, request_id)."""
+    html = suggest(client).text
+    return {"csrf": csrf_of(html), "request_id": html.split('data-request-id="')[1].split('"')[0]}
+
+
 class Dom(HTMLParser):
     """Every start tag with its attributes, to check what a browser would build."""
 
@@ -100,7 +106,8 @@ def assert_inert(html: str) -> None:
     for tag, attrs in Dom(html).tags:
         assert tag not in ("iframe", "object", "embed", "svg"), tag
         if tag == "script":
-            assert attrs == {"src": "/static/pages.js", "defer": None}, attrs
+            assert attrs in ({"src": "/static/pages.js", "defer": None},
+                             {"src": "/static/agent.js", "defer": None}), attrs
         assert not [a for a in attrs if a.lower().startswith("on")], (tag, attrs)
         for name in ("href", "src", "action", "formaction"):
             value = (attrs.get(name) or "").strip().lower()
@@ -256,23 +263,26 @@ def test_the_agent_page_suggests_records_the_request_and_shows_html_as_text(
     assert "suiker-voedt-kanker" in (state_of(app).db.request_articles(rid) or [])
 
 
-def test_a_bad_suggest_form_gets_the_api_error_shape(sessions: dict[str, Any]) -> None:
-    response = suggest(sessions["agent"], "x" * 5001)
-    assert "message" in assert_error_shape(response, 422)["message"]
+def test_a_bad_suggest_form_gets_the_api_error_shape_in_dutch(sessions: dict[str, Any]) -> None:
+    error = assert_error_shape(suggest(sessions["agent"], "x" * 5001), 422)
+    assert error["message"].startswith("Het bericht is 5.001 tekens; er passen er 5.000 in.")
+    assert error["details"] == {"field": "message"}
+    assert assert_error_shape(suggest(sessions["agent"], "   "), 422)["message"] == \
+        "Het bericht is leeg: plak het bericht van de klant."
+    signed = assert_error_shape(suggest(sessions["agent"], SUGAR, agent_signature="<b>SA</b>"), 422)
+    assert signed["message"].startswith("De ondertekening kan zo niet onder een antwoord")
     token = csrf_of(sessions["agent"].get("/agent").text)  # without JavaScript: the page again, with the error
     page = sessions["agent"].post("/agent/suggest", data={"csrf": token, "message": "hoi", "channel": "fax"})
-    assert page.status_code == 422 and "channel" in page.text and "<textarea" in page.text
+    assert page.status_code == 422 and "Dit kanaal kennen we niet" in page.text and "<textarea" in page.text
+    crlf = sessions["agent"].post("/agent/suggest", data={"csrf": token, "message": "a\r\n" * 2000 + "a"})
+    assert crlf.status_code == 200  # 4,001 characters as the agent sees them, though the browser sent 6,001
 
 
 def test_feedback_from_the_page_is_stored_with_the_api_validation(
         pages_app: tuple[Any, dict[str, str]], sessions: dict[str, Any]) -> None:
     app, _ = pages_app
     agent = sessions["agent"]
-    html = suggest(agent).text
-    rid = html.split('data-request-id="')[1].split('"')[0]
-    token = csrf_of(html)
-    post = {"csrf": token, "request_id": rid}
-    headers = {"Accept": "application/json"}
+    post, headers = suggested(agent), {"Accept": "application/json"}
     stored = agent.post("/agent/feedback", data={**post, "article_id": "suiker-voedt-kanker", "action": "edited",
                                                  "final_text": "Hoi! Aangepast."}, headers=headers)
     assert stored.status_code == 201
@@ -280,10 +290,29 @@ def test_feedback_from_the_page_is_stored_with_the_api_validation(
     assert (row["id"], row["action"], row["final_text"]) == (stored.json()["feedback_id"], "edited", "Hoi! Aangepast.")
     wrong = agent.post("/agent/feedback", data={**post, "article_id": "vaccins-autisme", "action": "used"},
                        headers=headers)
-    assert "was not suggested" in assert_error_shape(wrong, 422)["message"]
+    assert "hoorde niet bij deze suggesties" in assert_error_shape(wrong, 422)["message"]
     assert_error_shape(agent.post("/agent/feedback", data={**post, "action": "liked"}, headers=headers), 422)
     unknown = agent.post("/agent/feedback", data={**post, "request_id": "nope", "action": "used"}, headers=headers)
-    assert_error_shape(unknown, 404)
+    assert assert_error_shape(unknown, 404)["message"].startswith("Deze suggesties kent de service niet")
+
+
+def test_feedback_from_the_page_is_one_choice_per_suggestion_and_can_be_taken_back(
+        pages_app: tuple[Any, dict[str, str]], sessions: dict[str, Any]) -> None:
+    app, _ = pages_app
+    agent = sessions["agent"]
+    post, headers = suggested(agent), {"Accept": "application/json"}
+    rid = post["request_id"]
+    post["article_id"] = "suiker-voedt-kanker"
+    ids = {agent.post("/agent/feedback", data={**post, "action": action, "final_text": text}, headers=headers)
+           .json()["feedback_id"] for action, text in (("used", "Nee."), ("rejected", "Nee."), ("edited", "Nee hoor."))}
+    mine = [r for r in state_of(app).db.feedback(100) if r["request_id"] == rid]
+    assert len(ids) == 1 and [(r["action"], r["final_text"], r["source"]) for r in mine] == \
+        [("edited", "Nee hoor.", "page")]
+    agent.post("/agent/feedback", data={**post, "action": "rejected", "final_text": "Nee."}, headers=headers)
+    assert [r["final_text"] for r in state_of(app).db.feedback(100) if r["request_id"] == rid] == [None]  # not sent
+    undone = agent.post("/agent/feedback", data={**post, "action": "rejected", "undo": "1"}, headers=headers)
+    assert undone.status_code == 200 and undone.json()["withdrawn"] is True
+    assert [r for r in state_of(app).db.feedback(100) if r["request_id"] == rid] == []
 
 
 # --- editor pages ---------------------------------------------------------------------------------------

@@ -52,9 +52,10 @@ def qa_app(site: Site, sample_engine: Any) -> Iterator[tuple[Any, dict[str, str]
         agents = {name: db.add_key("agent", name=name)[1] for name in ("Anna", "Bram", "Cem")}
         for n, (agent, message, reply) in enumerate(SENT):
             db.record_request(f"req-{n}", agents[agent].id, message, "facebook", ["suiker-voedt-kanker"])
-            db.add_feedback(f"req-{n}", None, "edited" if n % 2 else "used", reply, agents[agent].id)
+            db.record_feedback(f"req-{n}", None, "edited" if n % 2 else "used", reply, agents[agent].id, source="api")
         db.record_request("req-rejected", agents["Cem"].id, "hoi", "x", [])
-        db.add_feedback("req-rejected", None, "rejected", "niet verstuurd", agents["Cem"].id)  # never sent
+        db.record_feedback("req-rejected", None, "rejected", "niet verstuurd", agents["Cem"].id,
+                           source="api")  # never sent
     finally:
         db.close()
     app = create_app(settings, sample_engine)

@@ -53,12 +53,20 @@ def test_language_is_detected_when_not_given_and_respected_when_given(client: An
 def test_x_drafts_use_the_short_answer_and_count_urls_as_23(client: Any, auth: Any, sample_engine: Any) -> None:
     article = sample_engine.served.get_articles(["suiker-voedt-kanker"])["suiker-voedt-kanker"]
     assert Channel.X.length(article.sections.answer) > 280  # the full answer cannot fit on X
-    body = _suggest(client, auth["agent"], message=SUGAR, channel="x", agent_signature="Sanne de Boer").json()
+    body = _suggest(client, auth["agent"], message=SUGAR, channel="x", agent_signature="^SB").json()
     top = body["suggestions"][0]
     assert Channel.X.length(top["draft"]) <= 280 and "too_long" not in top["warnings"]
     assert article.sections.short_answer.split(".")[0] in top["draft"]
     assert article.sections.answer not in top["draft"]
-    assert top["draft"].endswith("^SB")  # X signs with initials
+    assert top["draft"].endswith(" ^SB")  # the agent's own sign-off, as given
+
+
+def test_the_agents_sign_off_comes_out_as_given_or_is_refused_with_the_field_named(client: Any, auth: Any) -> None:
+    for sign_off in ("^SA", "SA"):
+        body = _suggest(client, auth["agent"], message=SUGAR, channel="x", agent_signature=sign_off).json()
+        assert all(s["draft"].endswith(f" {sign_off}") for s in body["suggestions"]), body
+    error = assert_error_shape(_suggest(client, auth["agent"], message=SUGAR, agent_signature="<b>SA</b>"), 422)
+    assert error["message"].startswith("agent_signature:") and "<" in error["message"]
 
 
 def test_an_x_draft_is_never_cut_mid_sentence(client: Any, auth: Any, sample_engine: Any) -> None:

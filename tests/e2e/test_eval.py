@@ -179,7 +179,7 @@ def test_kb_eval_agents_reads_what_agents_sent_through_the_service(make_engine: 
             ("Anna", "suiker-voedt-kanker", "Suiker voedt kanker niet; je lichaam maakt zelf glucose.")]
     for n, (agent, article, reply) in enumerate(sent):
         db.record_request(f"r{n}", agents[agent].id, "Voedt suiker kanker?", "x", [article])
-        db.add_feedback(f"r{n}", article, "used", reply, agents[agent].id)
+        db.record_feedback(f"r{n}", article, "used", reply, agents[agent].id, source="api")
     db.close()
     monkeypatch.setenv("KB_DATA_DIR", str(engine.settings.data_dir))
     monkeypatch.setenv("KB_ARTICLES_DIR", str(engine.settings.articles_dir))

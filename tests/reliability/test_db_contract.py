@@ -72,14 +72,16 @@ def test_a_request_and_its_feedback_come_back_newest_first(opener: Opener) -> No
     db.record_request("r1", "k1", "klopt het dat suiker kanker voedt?", "x", ["suiker-voedt-kanker", "b"])
     assert db.request_articles("r1") == ["suiker-voedt-kanker", "b"]
     assert db.request_articles("r2") is None
-    first = db.add_feedback("r1", "suiker-voedt-kanker", "used", None, "k1")
-    second = db.add_feedback("r1", None, "edited", "Nee, suiker voedt kanker niet.", "k1")
+    first = db.record_feedback("r1", "suiker-voedt-kanker", "used", None, "k1", source="page")
+    second = db.record_feedback("r1", None, "edited", "Nee, suiker voedt kanker niet.", "k1", source="api")
     assert second > first
     rows = db.feedback(limit=10)
     assert [r["id"] for r in rows] == [second, first]
     assert rows[0]["final_text"] == "Nee, suiker voedt kanker niet."
     assert rows[0]["message"] == "klopt het dat suiker kanker voedt?"
-    assert set(rows[0]) == {"id", "request_id", "article_id", "action", "final_text", "created", "message"}
+    assert set(rows[0]) == {"id", "request_id", "article_id", "action", "final_text", "created", "source",
+                            "edit_distance", "message"}
+    assert (rows[0]["source"], rows[1]["source"], rows[0]["edit_distance"]) == ("api", "page", None)
     assert [r["id"] for r in db.feedback(limit=1)] == [second]
 
 
@@ -109,9 +111,9 @@ def test_no_good_answers_come_with_what_was_offered(opener: Opener) -> None:
     db = opener()
     db.record_request("r1", None, "is 5G gevaarlijk?", "x", ["5g-kanker"])
     db.record_request("r2", None, "suiker?", "email", [])
-    db.add_feedback("r1", None, "no_good_answer", None, None)
-    db.add_feedback("r2", None, "used", None, None)
-    newest = db.add_feedback("r2", None, "no_good_answer", None, None)
+    db.record_feedback("r1", None, "no_good_answer", None, None, source="page")
+    db.record_feedback("r2", None, "used", None, None, source="page")
+    newest = db.record_feedback("r2", None, "no_good_answer", None, None, source="page")
     rows = db.no_good_answers(limit=10)
     assert [(r["request_id"], r["channel"]) for r in rows] == [("r2", "email"), ("r1", "x")]
     assert rows[0]["id"] == newest and rows[1]["message"] == "is 5G gevaarlijk?"
@@ -122,7 +124,7 @@ def test_hostile_text_is_stored_without_an_error(opener: Opener) -> None:
     db = opener()
     message = "tab\there\x1b[31m bell\x07 emoji 🙂 rtl \u202e nul\x00 lone\ud800 end"
     db.record_request("r-hostile", None, message, "x", [])
-    db.add_feedback("r-hostile", None, "edited", message, None)
+    db.record_feedback("r-hostile", None, "edited", message, None, source="api")
     stored = db.feedback(limit=1)[0]
     # NUL and lone surrogates cannot be stored as text (PostgreSQL, UTF-8): both backends keep U+FFFD instead.
     expected = message.replace("\x00", "\ufffd").replace("\ud800", "\ufffd")
@@ -132,11 +134,49 @@ def test_hostile_text_is_stored_without_an_error(opener: Opener) -> None:
 def test_acknowledged_writes_are_there_after_reopening(opener: Opener) -> None:
     db = opener()
     key, _ = db.add_key("agent")
-    db.record_request("r1", None, "m", "x", ["a"])
-    ids = [db.add_feedback("r1", "a", "used", None, None) for _ in range(5)]
+    db.record_request("r1", None, "m", "x", ["a", "b", "c"])
+    ids = [db.record_feedback("r1", article, "used", None, None, source="api") for article in ("a", "b", "c")]
+    ids.append(db.record_feedback("r1", "b", "rejected", None, None, source="api"))  # the last choice for b
     again = opener()  # a second process, or the same one restarted
     assert again.check_key(key) is not None
-    assert sorted(r["id"] for r in again.feedback(limit=100)) == sorted(ids)
+    assert sorted((r["id"], r["article_id"], r["action"]) for r in again.feedback(limit=100)) == [
+        (ids[0], "a", "used"), (ids[1], "b", "rejected"), (ids[2], "c", "used")]
+
+
+def test_the_last_choice_for_a_suggestion_wins_in_its_one_row(opener: Opener) -> None:
+    db = opener()
+    db.record_request("r1", None, "klopt het dat suiker kanker voedt?", "x", ["suiker-voedt-kanker", "b"])
+    first = db.record_feedback("r1", "suiker-voedt-kanker", "used", "Nee, …", "k1", source="page")
+    before = db.feedback(limit=1)[0]["created"]
+    assert db.record_feedback("r1", "suiker-voedt-kanker", "rejected", None, "k2", source="page") == first
+    assert db.record_feedback("r1", "suiker-voedt-kanker", "edited", "Nee hoor, mail me op a@b.nl", "k2",
+                              source="chatwoot", edit_distance=12) == first
+    other = db.record_feedback("r1", "b", "rejected", None, "k1", source="page")  # another suggestion: its own row
+    request_wide = db.record_feedback("r1", None, "no_good_answer", None, "k1", source="page")
+    assert db.record_feedback("r1", None, "no_good_answer", None, "k2", source="api") == request_wide
+    rows = {r["id"]: r for r in db.feedback(limit=100)}
+    assert sorted(rows) == sorted({first, other, request_wide})
+    mine = rows[first]
+    assert (mine["action"], mine["final_text"], mine["source"], mine["edit_distance"]) == \
+        ("edited", "Nee hoor, mail me op [e-mail]", "chatwoot", 12)  # masked, like every stored text
+    assert mine["created"] >= before
+
+
+def test_a_choice_can_be_taken_back(opener: Opener) -> None:
+    db = opener()
+    db.record_request("r1", None, "m", "x", ["a"])
+    db.record_feedback("r1", "a", "used", None, None, source="page")
+    db.record_feedback("r1", None, "no_good_answer", None, None, source="page")
+    assert db.withdraw_feedback("r1", "a") is True
+    assert db.withdraw_feedback("r1", "a") is False  # nothing left to take back
+    assert [(r["article_id"], r["action"]) for r in db.feedback(limit=10)] == [(None, "no_good_answer")]
+    assert db.withdraw_feedback("r1", None) is True and db.feedback(limit=10) == []
+    assert db.record_feedback("r1", "a", "rejected", None, None, source="page") > 0  # and chosen anew
+
+
+def test_an_unknown_feedback_source_is_refused(opener: Opener) -> None:
+    with pytest.raises(ValueError, match="source: unknown 'fax'"):
+        opener().record_feedback("r1", None, "used", None, None, source="fax")
 
 
 def test_concurrent_writers_lose_nothing(opener: Opener) -> None:
@@ -145,19 +185,45 @@ def test_concurrent_writers_lose_nothing(opener: Opener) -> None:
     ids: list[int] = []
     lock = threading.Lock()
 
-    def write(db: Database, n: int) -> None:
-        for i in range(n):
-            fid = db.add_feedback("r1", None, "edited", f"v{i}", None)
+    def write(db: Database, n: int, thread: int) -> None:
+        for i in range(n):  # each write its own suggestion: a row each
+            fid = db.record_feedback(f"r{thread}-{i}", None, "edited", f"v{i}", None, source="api")
             with lock:
                 ids.append(fid)
 
-    threads = [threading.Thread(target=write, args=(db, 40)) for db in (first, second) for _ in range(4)]
+    threads = [threading.Thread(target=write, args=(db, 40, 10 * d + t)) for d, db in enumerate((first, second))
+               for t in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert len(ids) == len(set(ids)) == 320
     assert sorted(r["id"] for r in first.feedback(limit=1000)) == sorted(ids)
+
+
+def test_concurrent_choices_for_one_suggestion_leave_one_row_with_one_of_them(opener: Opener) -> None:
+    first, second = opener(), opener()
+    first.record_request("r1", None, "m", "x", ["a"])
+    ids: set[int] = set()
+    written: set[str] = set()
+    lock = threading.Lock()
+
+    def write(db: Database, thread: int) -> None:
+        for i in range(30):
+            text = f"writer {thread} version {i}"
+            fid = db.record_feedback("r1", "a", ("used", "edited", "rejected")[i % 3], text, None, source="api")
+            with lock:
+                ids.add(fid)
+                written.add(text)
+
+    threads = [threading.Thread(target=write, args=(db, 10 * d + t)) for d, db in enumerate((first, second))
+               for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    [row] = first.feedback(limit=100)
+    assert ids == {row["id"]} and row["final_text"] in written
 
 
 def test_opening_twice_at_once_creates_the_schema_once(opener: Opener) -> None:
@@ -206,12 +272,13 @@ def test_while_postgresql_is_down_calls_are_unavailable_and_work_again_when_it_i
             key, _ = db.add_key("agent")
             assert db.check_key(key) is not None
             pg.pause()
-            for call in (lambda: db.check_key(key), lambda: db.add_feedback("r", None, "used", None, None), db.ping):
+            for call in (lambda: db.check_key(key),
+                         lambda: db.record_feedback("r", None, "used", None, None, source="api"), db.ping):
                 with pytest.raises(DatabaseUnavailable, match=f"127.0.0.1:{pg.port}/restart unavailable"):
                     call()
             pg.resume()
             # The same Database, not reopened: its pooled connections died with the server and are replaced.
             assert db.check_key(key) is not None
-            assert db.add_feedback("r", None, "used", None, None) == 1
+            assert db.record_feedback("r", None, "used", None, None, source="api") == 1
         finally:
             db.close()

@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,12 +19,12 @@ import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import exc, insert, inspect, select
 
 from api.db import open_database
 from api.sql import migrate
 from api.sql.engine import SQLITE_FILE, direct_engine
-from api.sql.schema import metadata, requests
+from api.sql.schema import feedback, metadata, requests
 from kb.config import Settings
 from kb.errors import ConfigError
 
@@ -49,7 +50,7 @@ OLD_POSTGRESQL = (
     "created TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS ended_sessions (nonce TEXT PRIMARY KEY, expires BIGINT NOT NULL)",
 )
-# Rows as the old code wrote them: a key (secret "s3cret", salted sha256), a request and two feedbacks.
+# Rows as the old code wrote them: a key (secret "s3cret", salted sha256), a request and three feedbacks.
 OLD_ROWS = (
     ("INSERT INTO api_keys VALUES ('ab12cd34', 'Anna', 'editor', 'f00d', "
      f"'{hashlib.sha256(b'f00d:s3cret').hexdigest()}', '2026-11-01T09:00:00+00:00', NULL)"),
@@ -59,6 +60,9 @@ OLD_ROWS = (
     "('r-old', NULL, 'no_good_answer', NULL, 'ab12cd34', '2026-11-01T09:02:00+00:00')",
     "INSERT INTO feedback (request_id, article_id, action, final_text, key_id, created) VALUES "
     "('r-old', '5g-kanker', 'used', NULL, 'ab12cd34', '2026-11-01T09:03:00+00:00')",
+    # The agent changed their mind: before 0003 that was a second row for the same suggestion.
+    "INSERT INTO feedback (request_id, article_id, action, final_text, key_id, created) VALUES "
+    "('r-old', '5g-kanker', 'edited', 'Nee hoor.', 'ab12cd34', '2026-11-01T09:04:00+00:00')",
 )
 
 
@@ -98,7 +102,10 @@ def _schema_differences(settings: Settings, *, adopted: bool = False) -> list[ob
     as it is, that one difference stays (the code always writes the keys)."""
     engine = direct_engine(settings)
     try:
-        with engine.connect() as conn:
+        with engine.connect() as conn, warnings.catch_warnings():
+            # SQLite cannot reflect the expression index ux_feedback_choice, so it is not compared there:
+            # test_one_feedback_row_per_suggestion_is_enforced_by_the_database checks it on both backends.
+            warnings.filterwarnings("ignore", message=".*expression-based index")
             found = compare_metadata(MigrationContext.configure(conn), metadata)
     finally:
         engine.dispose()
@@ -113,11 +120,27 @@ def test_a_fresh_database_gets_the_head_and_matches_the_schema_module(settings: 
     open_database(settings).close()
     engine = direct_engine(settings)
     try:
-        assert migrate.current(engine) == migrate.head() == "0002"
+        assert migrate.current(engine) == migrate.head() == "0003"
         assert set(inspect(engine).get_table_names()) == {*metadata.tables, "alembic_version"}
     finally:
         engine.dispose()
     assert _schema_differences(settings) == []
+
+
+def test_one_feedback_row_per_suggestion_is_enforced_by_the_database(settings: Settings) -> None:
+    open_database(settings).close()
+    engine = direct_engine(settings)
+    row = {"request_id": "r1", "article_id": None, "action": "no_good_answer", "created": "2026-12-01T09:00:00"}
+    try:
+        for article in (None, "a"):  # a request-wide choice too: NULL article ids count as one
+            with engine.begin() as conn:
+                conn.execute(insert(feedback), {**row, "article_id": article})
+            with pytest.raises(exc.IntegrityError), engine.begin() as conn:
+                conn.execute(insert(feedback), {**row, "article_id": article, "action": "used"})
+        with engine.begin() as conn:
+            conn.execute(insert(feedback), {**row, "request_id": "r2"})  # another request: its own row
+    finally:
+        engine.dispose()
 
 
 def test_a_database_made_before_migrations_is_adopted_with_every_row(settings: Settings) -> None:
@@ -127,10 +150,13 @@ def test_a_database_made_before_migrations_is_adopted_with_every_row(settings: S
         key = db.check_key("kb_ab12cd34_s3cret")
         assert key is not None and (key.name, key.role) == ("Anna", "editor")
         assert db.request_articles("r-old") == ["5g-kanker"]
-        assert [(r["action"], r["message"]) for r in db.feedback(limit=10)] == [
-            ("used", "is 5G gevaarlijk?"), ("no_good_answer", "is 5G gevaarlijk?")]
+        # 0003 kept the newest choice per suggestion: the edit, not the "used" before it
+        assert [(r["id"], r["action"], r["final_text"], r["message"]) for r in db.feedback(limit=10)] == [
+            (3, "edited", "Nee hoor.", "is 5G gevaarlijk?"), (1, "no_good_answer", None, "is 5G gevaarlijk?")]
         assert [r["request_id"] for r in db.no_good_answers(limit=10)] == ["r-old"]
-        assert db.add_feedback("r-old", None, "used", None, None) == 3  # the id sequence goes on after the old rows
+        assert db.record_feedback("r-old", "5g-kanker", "rejected", None, None, source="page") == 3  # one row
+        db.record_request("r-new", None, "m", "x", ["a"])
+        assert db.record_feedback("r-new", "a", "used", None, None, source="page") > 3  # ids go on after the old
         # 0002 filled in what the insights count from what the old row says: offered 5g-kanker, so a match
         [old] = db.read(select(requests).where(requests.c.request_id == "r-old"))
         assert (old["top_article"], bool(old["no_match"]), old["tier"], old["language"]) == \
@@ -150,7 +176,7 @@ def test_a_database_newer_than_this_code_is_refused_with_what_to_do(settings: Se
             conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
     finally:
         engine.dispose()
-    with pytest.raises(ConfigError, match=r"9999.*newest migration is 0002.*restore a backup"):
+    with pytest.raises(ConfigError, match=r"9999.*newest migration is 0003.*restore a backup"):
         open_database(settings)
 
 
@@ -158,8 +184,8 @@ NEXT = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 
 
 def upgrade() -> None:
@@ -175,7 +201,7 @@ def with_next_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Call
     def add(fail: str = "") -> None:
         shipped = tmp_path / "migrations"
         shutil.copytree(migrate.MIGRATIONS, shipped, ignore=shutil.ignore_patterns("__pycache__"))
-        (shipped / "versions" / "0003_request_sentiment.py").write_text(NEXT.format(fail=fail))
+        (shipped / "versions" / "0004_request_sentiment.py").write_text(NEXT.format(fail=fail))
         monkeypatch.setattr(migrate, "MIGRATIONS", shipped)
 
     return add
@@ -184,11 +210,11 @@ def with_next_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Call
 def test_the_next_migration_is_one_new_file_applied_at_start_up(
         tmp_path: Path, with_next_migration: Callable[[str], None]) -> None:
     settings = Settings(data_dir=tmp_path / "data")
-    _old_sqlite(settings.data_dir)  # a database from before migrations goes 0001, 0002, then 0003, in one start-up
+    _old_sqlite(settings.data_dir)  # a database from before migrations goes 0001 … 0004, in one start-up
     with_next_migration("")
     db = open_database(settings)
     try:
-        assert migrate.current(db.engine) == migrate.head() == "0003"
+        assert migrate.current(db.engine) == migrate.head() == "0004"
         assert "sentiment" in {c["name"] for c in inspect(db.engine).get_columns("requests")}
         assert db.request_articles("r-old") == ["5g-kanker"]
     finally:
@@ -203,7 +229,7 @@ def test_a_failing_migration_changes_nothing(tmp_path: Path, with_next_migration
         open_database(settings)
     engine = direct_engine(settings)
     try:
-        assert migrate.current(engine) == "0002"
+        assert migrate.current(engine) == "0003"
         assert "sentiment" not in {c["name"] for c in inspect(engine).get_columns("requests")}
     finally:
         engine.dispose()
@@ -223,7 +249,7 @@ def test_the_migrations_ship_in_the_wheel_and_run_from_it(tmp_path: Path) -> Non
     with zipfile.ZipFile(wheel) as z:
         z.extractall(unpacked)
     for shipped in ("env.py", "script.py.mako", "versions/0001_initial_schema.py",
-                    "versions/0002_insights_and_retention.py"):
+                    "versions/0002_insights_and_retention.py", "versions/0003_feedback_one_choice.py"):
         assert (unpacked / "api/sql/migrations" / shipped).is_file(), shipped
     # Opened from the wheel's files alone (they come first on the path): the migrations are found and applied.
     check = ("import api.sql.migrate as m, pathlib, sys; from api.db import open_database; from kb.config import "

@@ -36,8 +36,19 @@ class Pair:
     log: list[str] = field(default_factory=list)
 
     def stored_feedback(self, request_id: str) -> set[int]:
+        """Feedback ids of one request, or of every request whose id starts with `request_id` + '-'."""
         with psycopg.connect(self.database_url) as conn:
-            return {r[0] for r in conn.execute("SELECT id FROM feedback WHERE request_id=%s", (request_id,))}
+            return {r[0] for r in conn.execute("SELECT id FROM feedback WHERE request_id = %s OR request_id LIKE %s",
+                                               (request_id, f"{request_id}-%"))}
+
+    def make_requests(self, prefix: str, n: int) -> str:
+        """n answered requests `prefix-0` … straight in the database: feedback is one row per suggestion, so
+        writers that must each add a row each need a suggestion of their own."""
+        with psycopg.connect(self.database_url) as conn:
+            conn.execute("INSERT INTO requests (request_id, created, channel, article_ids, no_match) "
+                         "SELECT %s || '-' || g, '2026-12-01T09:00:00+00:00', 'x', '[]', true "
+                         "FROM generate_series(0, %s) AS g", (prefix, n - 1))
+        return prefix
 
 
 @pytest.fixture(scope="module")
@@ -140,10 +151,12 @@ def test_either_process_answers_metrics_for_both(pair: Pair) -> None:
 
 
 class Writers:
-    """Threads posting feedback to given services until stopped, recording every acknowledged id."""
+    """Threads posting feedback to given services until stopped, each on a suggestion of its own (requests
+    `prefix-0`, `prefix-1`, …; Pair.make_requests), recording every acknowledged id."""
 
-    def __init__(self, request_id: str, services: list[Service]) -> None:
-        self.request_id, self.acknowledged, self.refused = request_id, {}, []
+    def __init__(self, prefix: str, services: list[Service]) -> None:
+        self.prefix, self.acknowledged, self.refused = prefix, {}, []
+        self._next = iter(range(1_000_000))
         self._lock, self.stop = threading.Lock(), threading.Event()
         self.threads = [threading.Thread(target=self._run, args=(svc, i)) for i, svc in enumerate(services)]
         self.acknowledged: dict[str, list[int]] = {svc.url: [] for svc in services}
@@ -153,9 +166,11 @@ class Writers:
             i = 0
             while not self.stop.is_set():
                 i += 1
+                with self._lock:
+                    request_id = f"{self.prefix}-{next(self._next)}"
                 try:
                     r = client.post(f"{svc.url}/v1/feedback", headers=svc.headers("agent"),
-                                    json={"request_id": self.request_id, "action": "edited",
+                                    json={"request_id": request_id, "action": "edited",
                                           "final_text": f"writer {n} version {i}"})
                 except httpx.HTTPError:
                     return  # the process died mid-request: not acknowledged, so not owed
@@ -190,7 +205,7 @@ class Writers:
 
 
 def test_feedback_written_through_both_processes_at_once_is_all_there(pair: Pair) -> None:
-    rid = _suggest(pair.a)["request_id"]
+    rid = pair.make_requests("both", 2000)
     with Writers(rid, [pair.a, pair.b, pair.a, pair.b]) as writers:
         writers.wait_for(100, pair.a)
         writers.wait_for(100, pair.b)
@@ -201,7 +216,7 @@ def test_feedback_written_through_both_processes_at_once_is_all_there(pair: Pair
 
 
 def test_kill_9_of_one_process_loses_no_acknowledged_feedback(pair: Pair) -> None:
-    rid = _suggest(pair.b)["request_id"]
+    rid = pair.make_requests("kill", 2000)
     with Writers(rid, [pair.a, pair.a, pair.a, pair.b, pair.b]) as writers:
         writers.wait_for(60, pair.a)
         pair.a.kill()  # mid-write, no shutdown hooks

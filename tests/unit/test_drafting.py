@@ -50,8 +50,8 @@ def test_dutch_article_gets_the_dutch_template(drafter: Drafter) -> None:
 
 
 def test_x_draft_counts_every_url_as_23(drafter: Drafter) -> None:
-    draft = drafter.draft(article(), Channel.X, signature="Anna de Vries")
-    assert draft.text.endswith("^AV")
+    draft = drafter.draft(article(), Channel.X, signature="^AV")
+    assert draft.text.endswith(" ^AV")
     assert draft.length == len(draft.text) - len("https://www.cancer.gov/about-cancer/treatment/cam") + 23
 
 
@@ -85,6 +85,29 @@ def test_customer_name_with_a_link_or_markup_is_left_out(drafter: Drafter) -> No
 def test_initials_skip_dutch_particles() -> None:
     assert initials("Anna van der Berg") == "AB"
     assert initials(None) == "HG"
+
+
+@pytest.mark.parametrize("sign_off", ["^SA", "SA", "Sanne", "Sanne de Boer", "^SA (webcare)"])
+@pytest.mark.parametrize("channel", list(Channel))
+def test_an_agents_sign_off_comes_out_exactly_as_given(drafter: Drafter, sign_off: str, channel: Channel) -> None:
+    for name in ("good-rebuttal.md", "good-faq.md"):  # an English and a Dutch article
+        text = drafter.draft(article(name), channel, signature=sign_off).text
+        signed = [line for line in text.splitlines()[-2:] if line == sign_off or line.endswith(f" {sign_off}")]
+        assert signed and f"^{sign_off}" not in text, (channel, text[-60:])  # e-mail: above the charity's name
+
+
+def test_without_a_sign_off_x_signs_with_the_teams_and_the_rest_with_the_team_name(drafter: Drafter) -> None:
+    assert drafter.draft(article(), Channel.X).text.endswith(" ^HG")
+    assert drafter.draft(article("good-faq.md"), Channel.WHATSAPP).text.endswith("Groetjes, Team Hoop & Gezondheid")
+
+
+def test_an_older_template_that_signs_with_initials_keeps_a_given_sign_off(tmp_path: Path) -> None:
+    for t in TEMPLATES.glob("*.j2"):
+        (tmp_path / t.name).write_text(t.read_text())
+    (tmp_path / "x.en.j2").write_text("{{ answer }} ^{{ initials }}\n")  # as the sample templates were
+    old = Drafter(tmp_path)
+    for given, signed in (("^SA", "^SA"), ("SA", "^SA"), ("Anna de Vries", "^AV"), (None, "^HG")):
+        assert old.draft(article(), Channel.X, signature=given).text.endswith(f" {signed}"), given
 
 
 def test_draft_contains_only_article_and_template_words(drafter: Drafter) -> None:

@@ -28,7 +28,7 @@ def db(tmp_path: Path) -> Database:
                                              (bram, "rejected", "niet verstuurd"),
                                              (anna, "no_good_answer", None)]):
         database.record_request(f"r{n}", key.id, f"vraag {n}", "facebook", ["suiker-voedt-kanker"])
-        database.add_feedback(f"r{n}", None, action, text, key.id)
+        database.record_feedback(f"r{n}", None, action, text, key.id, source="api")
     return database
 
 

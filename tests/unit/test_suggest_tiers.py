@@ -15,7 +15,7 @@ from kb.errors import InvalidInput
 from kb.parsing import parse_bytes
 from kb.retrieval import CROSS_LANGUAGE_BONUS, Match, question_windows, rank_articles, without_cut_ties
 from kb.store import Hit
-from kb.suggest import Confidence, Suggester, SuggestQuery
+from kb.suggest import Confidence, Suggester, SuggestQuery, TierCap
 
 ROOT = Path(__file__).resolve().parents[2]
 MIXED = ROOT / "tests" / "fixtures" / "mixed"
@@ -58,6 +58,43 @@ def suggester(*matches: Match) -> Suggester:
 
 
 LONG = "does baking soda really cure cancer like my neighbour keeps telling me"
+
+
+H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
+SHORT, STALE = TierCap.SHORT_MESSAGE, TierCap.STALE
+#: The whole tier table (thresholds low 0.4, medium 0.5, high 0.7; at most 4 words is short): score, words, stale
+#: -> tier and what capped it. Each edge is on both sides of its line.
+TIER_TABLE = [
+    (0.95, 12, False, H, None), (0.70, 12, False, H, None), (0.6999, 12, False, M, None),
+    (0.50, 12, False, M, None), (0.4999, 12, False, L, None), (0.40, 12, False, L, None),
+    (0.95, 4, False, M, SHORT), (0.70, 4, False, M, SHORT), (0.70, 5, False, H, None), (0.60, 4, False, M, None),
+    (0.45, 4, False, L, None), (0.95, 1, False, M, SHORT),
+    (0.95, 12, True, M, STALE), (0.70, 12, True, M, STALE), (0.60, 12, True, M, None), (0.45, 12, True, L, None),
+    (0.95, 3, True, M, STALE), (0.45, 3, True, L, None),
+]
+
+
+@pytest.mark.parametrize(("score", "words", "stale", "tier", "capped_by"), TIER_TABLE)
+def test_the_tier_table(score: float, words: int, stale: bool, tier: Confidence, capped_by: TierCap | None) -> None:
+    assert suggester().tier(score, words=words, stale=stale) == (tier, capped_by)
+
+
+@pytest.mark.parametrize(("score", "words", "stale", "tier", "capped_by"), TIER_TABLE)
+def test_a_suggestion_carries_its_tier_and_the_reason_it_was_capped(score: float, words: int, stale: bool,
+                                                                     tier: Confidence,
+                                                                     capped_by: TierCap | None) -> None:
+    article, language = ("stale-faq", Language.NL) if stale else ("good-rebuttal", Language.EN)
+    message = " ".join(["woord"] * words)
+    [first] = suggester(match(article, score, str(language))).suggest(
+        SuggestQuery(message=message, language=language)).suggestions
+    assert (first.confidence, first.tier_capped_by) == (tier, capped_by)
+    assert ("short_message" in first.warnings) is (score >= 0.7 and words <= 4)
+    assert ("stale" in first.warnings) is stale
+
+
+def test_the_shipped_thresholds_leave_room_for_a_low_tier() -> None:
+    s = Settings()
+    assert s.threshold_low < s.threshold_medium < s.threshold_high
 
 
 def test_tiers_follow_the_thresholds() -> None:
