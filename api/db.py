@@ -34,11 +34,11 @@ from sqlalchemy import Connection, Engine, Executable, bindparam, delete, insert
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
-from api.insights.masking import mask, mask_optional
 from api.sql import migrate
 from api.sql.engine import WRITE, DatabaseUnavailable, describe, direct_engine, pooled_engine, unavailable
 from api.sql.schema import FEEDBACK_CHOICE, api_keys, ended_sessions, feedback, requests
 from kb.config import Settings
+from kb.masking import mask, mask_optional
 
 __all__ = ["FEEDBACK_SOURCES", "GRANTS", "INSIGHTS", "KEY_PREFIX", "ROLES", "ApiKey", "Database",
            "DatabaseUnavailable", "needs", "open_database"]

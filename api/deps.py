@@ -17,6 +17,7 @@ from api.jobs import JobRunner
 from api.limits import check_key_rate
 from api.metrics import Metrics
 from api.state import AppState, state_of
+from api.throttle import after_failed_key, before_key_check
 from kb.config import PLACEHOLDER_KEYS, Settings
 from kb.engine import Engine
 
@@ -65,10 +66,13 @@ def _authenticate(request: Request, db: DbDep, settings: SettingsDep) -> ApiKey:
     if scheme.lower() != "bearer" or not presented.strip():
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'", headers=challenge)
     presented = presented.strip()
+    before_key_check(request, presented)  # 429 for an address (or an address on a key id) failing too often
     key = db.check_key(presented)
     if key is None:
+        after_failed_key(request, presented)
         raise Unauthorized("unknown or revoked API key", headers=challenge)
     if settings.env == "production" and (key.name == "demo" or presented.split("_", 2)[-1] in PLACEHOLDER_KEYS):
+        after_failed_key(request, presented)
         raise Unauthorized("demo and placeholder keys are refused in production", headers=challenge)
     request.state.key_id = key.id
     check_key_rate(request, key)  # 429 with Retry-After when the key is over its rate

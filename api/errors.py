@@ -22,10 +22,13 @@ No stack trace ever reaches a client; unexpected errors are logged with their re
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -125,6 +128,34 @@ def describe(exc: Exception) -> ErrorBody:
     return ErrorBody(500, "internal_error", "something went wrong on our side; it has been logged")
 
 
+#: An absolute path in a message (not the `//host` of a URL, not a URL's own path after `host:port`).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/[^\s'\"`,;:()]+")
+SERVER_PATH = "<server path>"
+
+
+def without_server_paths(message: str, folders: Iterable[Path] = ()) -> str:
+    """`message` with the server's `folders` (as configured and resolved: a data dir with a space in its name, a
+    relative `.kb/qdrant`) and every other absolute path replaced by `<server path>`; URLs are left as they are.
+
+        >>> without_server_paths("no index in /srv/my kb/.kb/qdrant: run `kb index`", [Path("/srv/my kb/.kb")])
+        'no index in <server path>: run `kb index`'
+        >>> without_server_paths("Qdrant local store at .kb/qdrant is locked", [Path(".kb")])
+        'Qdrant local store at <server path> is locked'
+    """
+    forms = {form for folder in folders for form in (str(folder), str(folder.resolve())) if len(form) > 1}
+    for form in sorted(forms, key=len, reverse=True):
+        whole = form.startswith((".", "/")) or "/" in form  # a bare relative name ("reports") only with a / after
+        tail = r"(?:/[^\s'\"`,;:()]*)?" if whole else r"/[^\s'\"`,;:()]*"
+        message = re.sub(rf"(?<![\w.-]){re.escape(form)}{tail}", SERVER_PATH, message)
+    return _ABSOLUTE_PATH.sub(SERVER_PATH, message)
+
+
+def server_folders(request: Request) -> list[Path]:
+    """The folders the service keeps its own files in (not the articles: their paths are the editors' words)."""
+    settings = getattr(getattr(request.app.state, "kb", None), "settings", None)
+    return [settings.data_dir, settings.reports_dir] if settings is not None else []
+
+
 def request_id(request: Request) -> str:
     rid = getattr(request.state, "request_id", None)
     if rid is None:
@@ -157,6 +188,11 @@ def install(app: FastAPI, *, page: PageRenderer | None = None) -> None:
         error = describe(exc)
         if error.status >= 500 and not isinstance(exc, KbError):
             log.error("unexpected error in request %s", request_id(request), exc_info=exc)
+        if error.status == 503:  # the store, the index or the database away: where they live is for the log
+            public = without_server_paths(error.message, server_folders(request))
+            if public != error.message:
+                log.warning("request %s: %s", request_id(request), error.message)
+                error = dataclasses.replace(error, message=public)
         if page is not None and from_page(request) and not wants_json(request):
             return page(request, error)
         return json_response(error, request_id(request))

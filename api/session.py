@@ -1,4 +1,5 @@
-"""Page sessions: an API key entered once on the login page becomes a signed HttpOnly, SameSite=Strict cookie.
+"""Page sessions: an API key entered once on the login page becomes a signed HttpOnly, SameSite=Strict cookie
+(Secure over HTTPS and always in production; every cookie's attributes come from `cookie_attributes`).
 
 The cookie never holds the key. It holds `v1.<key id>.<nonce>.<expires>.<mac>`, signed with the server's session
 secret (`KB_SESSION_SECRET`, or a random one made once under the data directory). Every page request looks the key
@@ -31,10 +32,11 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
+from fastapi.responses import Response
 
 from api.db import INSIGHTS, ApiKey, needs
 from api.deps import DbDep, SettingsDep
@@ -42,6 +44,8 @@ from api.errors import CsrfRefused, Forbidden, Refused, Unauthorized
 from api.limits import check_key_rate
 from api.state import state_of
 from kb.config import PLACEHOLDER_KEYS, Settings
+from kb.errors import ConfigError
+from kb.secret_strength import GENERATE, weakness
 
 SESSION_COOKIE = "kb_session"
 LOGIN_COOKIE = "kb_login"
@@ -84,10 +88,20 @@ def load_secret(settings: Settings) -> bytes:
     try:  # O_EXCL: two processes starting together agree on the first one written
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_bytes().strip()
+        existing = path.read_bytes().strip()
+        _check_secret_file(existing, settings)
+        return existing
     with os.fdopen(fd, "wb") as out:
         out.write(secrets.token_urlsafe(48).encode())
     return path.read_bytes().strip()
+
+
+def _check_secret_file(secret: bytes, settings: Settings) -> None:
+    """A secret file written by hand meets the same production rule as `KB_SESSION_SECRET`."""
+    reason = weakness(secret.decode("utf-8", "replace"), min_length=32)
+    if settings.env == "production" and reason is not None:
+        raise ConfigError(f"the session secret file in KB_DATA_DIR is too weak for production: {reason}; "
+                          f"delete it (a random one is made) or {GENERATE}")
 
 
 def _secret(request: Request) -> bytes:
@@ -157,7 +171,8 @@ def require_page(role: str):  # type: ignore[no-untyped-def]
         if session is None:
             raise Unauthorized("log in with your API key to open this page")
         if not session.key.may(role):
-            raise Forbidden(f"this page needs {needs(role)}; you are logged in with role {session.key.role}")
+            raise Forbidden(f"this page needs {needs(role)}; you are logged in with role {session.key.role}",
+                            needs=role, role=session.key.role)
         return session
 
     check.required_role = role  # type: ignore[attr-defined]  # same attribute as api.deps.require
@@ -202,11 +217,30 @@ def login_csrf(request: Request) -> tuple[str, str]:
 def check_login_csrf(request: Request, presented: str) -> None:
     nonce = request.cookies.get(LOGIN_COOKIE, "")
     if not nonce or not presented or not hmac.compare_digest(presented, csrf_for(_secret(request), nonce, "login")):
-        raise CsrfRefused("the login form expired or came from elsewhere: reload the login page and try again")
+        https_only = not nonce and state_of(request.app).settings.env == "production"  # a Secure cookie never came back
+        hint = " (in production the login cookie travels over HTTPS only: open this page through https://)"
+        raise CsrfRefused("the login form expired or came from elsewhere: reload the login page and try again"
+                          + (hint if https_only else ""), **({"https_only": True} if https_only else {}))
 
 
 def session_token(request: Request, key: ApiKey) -> str:
     return issue(_secret(request), key)
+
+
+def cookie_attributes(request: Request) -> dict[str, Any]:
+    """The attributes of every cookie the pages set or clear, in one place: HttpOnly, SameSite=Strict, and Secure
+    over HTTPS and always in production (behind a proxy that terminates TLS the app may see plain HTTP while the
+    browser speaks HTTPS; a production cookie must never travel without TLS)."""
+    secure = request.url.scheme == "https" or state_of(request.app).settings.env == "production"
+    return {"httponly": True, "samesite": "strict", "secure": secure}
+
+
+def set_cookie(response: Response, request: Request, name: str, value: str, *, max_age: int, path: str) -> None:
+    response.set_cookie(name, value, max_age=max_age, path=path, **cookie_attributes(request))
+
+
+def clear_cookie(response: Response, request: Request, name: str, *, path: str) -> None:
+    response.delete_cookie(name, path=path, **cookie_attributes(request))
 
 
 AgentPage = Annotated[PageSession, Depends(require_page("agent"))]

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from api.jobs import JobRunner
 from api.limits import Gate, KeyRateLimit
 from api.metrics import Metrics
+from api.throttle import FailureThrottle
 from kb.config import Settings
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ class AppState:
     metrics: Metrics
     gate: Gate
     key_limits: KeyRateLimit
+    #: Failed logins and bad keys, per client and per key id (api/throttle.py).
+    failures: FailureThrottle
     #: The QA page's evaluations (one at a time); a job waits between its items while requests are in flight.
     jobs: JobRunner
     #: The last re-index from the editor page (who, when, its report or error), shown on /editor/index.
@@ -60,6 +63,7 @@ class AppState:
                     queue_timeout=settings.queue_timeout)
         return cls(settings=settings, metrics=Metrics(), gate=gate,
                    key_limits=KeyRateLimit(settings.key_rate, settings.key_burst),
+                   failures=FailureThrottle(settings.auth_failures, settings.auth_failure_seconds),
                    jobs=JobRunner(busy=lambda: gate.in_flight > 0))
 
     def open(self, opened: Opened) -> None:

@@ -71,12 +71,13 @@ def summary(report: dict[str, Any]) -> list[str]:
         >>> from bench.cli import summary  # doctest: +SKIP
         >>> summary(run_bench(settings, BenchConfig.quick()))[0]  # doctest: +SKIP
     """
-    e, r, ix = report["encoder"], report["retrieval"], report["indexing"]
+    e, r, ix, d = report["encoder"], report["retrieval"], report["indexing"], report["drafts"]
     rows = [
         ("encode 1 message (p50 ms)", e["plain_latency"]["p50_ms"], e["ours_latency"]["p50_ms"], e["latency_ratio"]),
         ("encode 1 message (p95 ms)", e["plain_latency"]["p95_ms"], e["ours_latency"]["p95_ms"],
          round(e["ours_latency"]["p95_ms"] / e["plain_latency"]["p95_ms"], 3)),
         ("encode chunks (chunks/s)", e["plain_chunks_per_s"], e["ours_chunks_per_s"], e["throughput_ratio"]),
+        ("render 1 draft (p50 ms)", d["in_process"]["p50_ms"], d["render_process"]["p50_ms"], d["ratio"]),
         ("retrieve top 10 (p50 ms)", r["llamaindex_retrieval"]["p50_ms"], r["ours_retrieval"]["p50_ms"],
          r["retrieval_ratio"]),
         ("index chunks/s vs raw encoder", ix["raw_encoder_chunks_per_s"], ix["index_chunks_per_s"],

@@ -30,6 +30,7 @@ import numpy as np
 from qdrant_client import QdrantClient
 
 from bench.data import synthetic_kb
+from bench.drafts import bench_drafts
 from bench.edge import available as edge_available
 from bench.edge import bench_edge
 from bench.service import bench_service
@@ -309,6 +310,7 @@ def run_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> d
         if settings.cache_path.exists():
             copy_cache(settings.cache_path, local.cache_path)
         encoder, plain, ours = bench_encoder(local, messages, chunks, log)
+        drafts = bench_drafts(settings.articles_dir, log)
         retrieval = bench_retrieval(local, ours, plain, messages, log)
         scale = [bench_scale(local, n, config.scale_queries, encoder, log) for n in config.scales]
         indexing = bench_indexing(local, ours, config.kb_articles, log)
@@ -323,7 +325,8 @@ def run_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> d
     report = {"machine": started, "config": {"messages": len(messages), "scales": list(config.scales),
                                                "kb_articles": config.kb_articles, "clients": config.clients,
                                                "http_seconds": config.http_seconds},
-              "encoder": encoder, "retrieval": retrieval, "scale": scale, "indexing": indexing, **service}
+              "encoder": encoder, "drafts": drafts, "retrieval": retrieval, "scale": scale, "indexing": indexing,
+              **service}
     if config.edge:
         if edge_available():
             report["edge"] = [bench_edge(n, config.scale_queries, log) for n in config.scales]

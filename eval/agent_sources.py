@@ -162,11 +162,13 @@ def parse_replies_jsonl(data: bytes, *, name: str = "log", max_replies: int | No
             continue
         try:
             row = json.loads(raw)
+            if not isinstance(row, dict):
+                raise _fail(name, line, "each line must be a JSON object")
+            fields = {ALIASES[k.lower()]: str(v) for k, v in row.items() if k.lower() in ALIASES and v is not None}
         except json.JSONDecodeError as e:
             raise _fail(name, line, f"column {e.colno}: not JSON ({e.msg})") from None
-        if not isinstance(row, dict):
-            raise _fail(name, line, "each line must be a JSON object")
-        fields = {ALIASES[k.lower()]: str(v) for k, v in row.items() if k.lower() in ALIASES and v is not None}
+        except RecursionError:  # [[[[… 100,000 deep: the decoder gives up by raising, not by a JSON error
+            raise _fail(name, line, "nested too deeply to be a reply") from None
         fields = {f: fields.get(f, "") for f in REQUIRED} | fields
         if max_replies is not None and len(replies) == max_replies:
             raise _fail(name, line, f"more than {max_replies} replies; split the log by period")

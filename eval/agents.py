@@ -27,28 +27,18 @@ from typing import Any
 import numpy as np
 
 from eval.agent_sources import Reply, load_replies
-from eval.charts import bars_svg, confusion_svg
 from eval.krippendorff import alpha_with_ci, percent_agreement, unit_alpha
 from eval.metrics import mean
-from eval.report import Section
+from eval.stance import ApprovedText, own_stance
 from kb.article import Article, Verdict
 from kb.corpus import Corpus
 from kb.engine import Engine
 from kb.language import detect_language
+from kb.masking import mask
 from kb.normalize import normalize
 from kb.retrieval import Match
 
 _URL = re.compile(r"https?://[^\s)>\]]+|www\.[^\s)>\]]+", re.IGNORECASE)
-#: Affirming a claim, unless negated right after ("klopt niet", "not true").
-_AFFIRM = re.compile(
-    r"\b(klopt(?!\s+(niet|echt niet|helaas niet|absoluut niet|zeker niet))|dat is (zeker )?waar|inderdaad|"
-    r"het helpt|kan (zeker )?helpen|helpt (echt|zeker)|baat bij|probeer het (gerust|maar)|aanrader|werkt echt|"
-    r"that'?s (right|true|correct)|(it|this) is true|yes,? it|indeed|it (can|does) help|worth a try|"
-    r"give it a try|does work|really works)\b", re.IGNORECASE)
-_DENY = re.compile(
-    r"\b(klopt (niet|echt niet|helaas niet|absoluut niet|zeker niet)|niet waar|nee\b|fabel|mythe|geen bewijs|"
-    r"onzin|dat is niet zo|niet bewezen|geen (wetenschappelijk )?bewijs|not true|isn'?t true|no,|myth|"
-    r"no (scientific )?evidence|not proven|does not|doesn'?t|is false|untrue)", re.IGNORECASE)
 _NUMBER_WORDS = {
     "een": None, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7, "acht": 8, "negen": 9, "tien": 10,
     "elf": 11, "twaalf": 12, "twintig": 20, "dertig": 30, "veertig": 40, "vijftig": 50, "zestig": 60,
@@ -94,6 +84,15 @@ class Checked:
     message: str = ""
     reply: str = ""
     time: str = ""
+    #: Per flag, its code and the figures behind it (value and threshold), for pages that word it themselves.
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    #: The reply is the knowledge base's own draft (nothing of the agent's own in it): never flagged.
+    kb_draft: bool = False
+
+    def flag(self, code: str, reason: str, **figures: Any) -> None:
+        self.flags.append(code)
+        self.reasons.append(reason)
+        self.findings.append({"flag": code, **figures})
 
 
 #: A log file of replies (CSV or JSON lines), every row checked: `path:line` errors.
@@ -127,6 +126,8 @@ class AgentChecker:
         self.engine = engine
         self.served = {a.id: a for a in engine.served.all_articles()}
         self.retired = [a for a in corpus.articles.values() if a.meta.status == "retired" and a.sections.answer]
+        #: What the knowledge base itself offers agents: its words are never held against an agent.
+        self.approved = ApprovedText.of(self.served.values(), engine.suggester.drafter)
         self._vectors: dict[str, np.ndarray] = {}
         self._ranked: dict[str, list[tuple[Match, float]]] = {}  # message -> its candidates (asked twice per reply)
 
@@ -176,56 +177,95 @@ class AgentChecker:
         return ranked[0].article_id if ranked else None
 
     def check(self, r: Reply) -> Checked:
+        """The reply checked on its own words; what is kept of them (the report's texts) masked like the
+        service's database (kb.masking): the report is stored, and customers' messages are personal data."""
+        return _masked(self._check(r))
+
+    def _check(self, r: Reply) -> Checked:
+        kb_draft = self.approved.is_kb_draft(r.reply)
         topic = self.topic(r.message, r.reply)
         links = [_norm_url(u) for u in _URL.findall(r.reply)]
+        reply_article = self.reply_article(r.reply)
+        if topic is None and kb_draft:
+            topic = reply_article  # the agent chose that article's draft: that is what the message was about
         article = self.served.get(topic) if topic else None
         if article is None:
-            return Checked(r.id, r.agent, None, self.reply_article(r.reply), "consistent", 0.0, False, links,
-                           ["unmapped"], ["the incoming message matches no article"], r.message, r.reply)
+            c = Checked(r.id, r.agent, None, reply_article, "consistent", 0.0, False, links, message=r.message,
+                        reply=r.reply)
+            ranked = self._candidates(r.message)
+            best, low = (ranked[0][1] if ranked else 0.0), self.engine.settings.threshold_low
+            c.flag("unmapped", f"the incoming message matches no article (best {best:.2f}, threshold {low:.2f})",
+                   value=round(best, 4), threshold=low)
+            return c
         answer = article.sections.answer
         agreement = max(self._cos(r.reply, answer),
                         self._cos(r.reply, article.sections.short_answer) if article.sections.short_answer else -1)
         sources = {_norm_url(s.href) for s in article.meta.sources}
         cites = bool(sources.intersection(links))
-        c = Checked(r.id, r.agent, topic, self.reply_article(r.reply), "consistent", round(agreement, 4), cites,
-                    links, message=r.message, reply=r.reply)
-
-        myths = [article] if article.meta.verdict in MYTH_VERDICTS else self.myths_raised(r.message)
-        if myths:  # the topic is a myth, or the message raises one even if the reply is about something else
-            affirms, denies = _AFFIRM.search(r.reply), _DENY.search(r.reply)
-            if affirms and not denies:
-                c.stance = "contradicts"
-                c.flags.append("different_stance")
-                c.reasons.append(f"affirms the claim ('{affirms.group(0)}') while '{myths[0].id}' rates it "
-                                 f"{myths[0].meta.verdict}")
-        elif article.meta.verdict == Verdict.TRUE and _DENY.search(r.reply) and not _AFFIRM.search(r.reply):
-            c.stance = "contradicts"
-            c.flags.append("different_stance")
-            c.reasons.append("denies a claim the article rates true")
-
+        c = Checked(r.id, r.agent, topic, reply_article, "consistent", round(agreement, 4), cites,
+                    links, message=r.message, reply=r.reply, kb_draft=kb_draft)
+        if kb_draft:
+            return c  # the editors' approved words, as offered: nothing in it is the agent's to answer for
+        self._check_stance(c, r, article)
         if article.meta.type in ("fact-check", "rebuttal") and not cites:
-            c.flags.append("missing_source")
-            c.reasons.append("cites none of the article's sources" + (f" (links: {', '.join(links)})" if links else
-                                                                     " (no link at all)"))
-
-        for old in self.retired:
-            old_sim = self._cos(r.reply, old.sections.answer)
-            if old_sim >= RETIRED_MIN and old_sim > self._cos(r.reply, answer) + RETIRED_MARGIN:
-                c.stance = "outdated" if c.stance == "consistent" else c.stance
-                c.flags.append("outdated_policy")
-                c.reasons.append(f"closer to retired article '{old.id}' ({old_sim:.2f}) than to '{topic}'")
-                break
-
+            c.flag("missing_source", "cites none of the article's sources" +
+                   (f" (links: {', '.join(links)})" if links else " (no link at all)"), links=links)
+        self._check_outdated(c, r, article)
         if "outdated_policy" not in c.flags:
             unknown = sorted(_numbers(r.reply) - _numbers(_article_text(article)))
             if unknown:
-                c.flags.append("wrong_fact")
-                c.reasons.append(f"states {', '.join(unknown)} where the article says "
-                                 f"{', '.join(sorted(_numbers(_article_text(article)))) or 'no number'}")
+                known = sorted(_numbers(_article_text(article)))
+                c.flag("wrong_fact", f"states {', '.join(unknown)} where the article says "
+                       f"{', '.join(known) or 'no number'}", stated=unknown, article_says=known)
         if agreement < LOW_AGREEMENT and not c.flags:
-            c.flags.append("low_agreement")
-            c.reasons.append(f"content agreement {agreement:.2f} with the approved answer")
+            c.flag("low_agreement", f"content agreement {agreement:.2f} with the approved answer, threshold "
+                   f"{LOW_AGREEMENT:.2f}", value=round(agreement, 4), threshold=LOW_AGREEMENT)
         return c
+
+    def _check_stance(self, c: Checked, r: Reply, article: Article) -> None:
+        """A stance against the verdict, in the agent's own words (the approved text they kept is left out)."""
+        # The topic is a myth, or the message raises one even if the reply is about something else.
+        myths = [article] if article.meta.verdict in MYTH_VERDICTS else self.myths_raised(r.message)
+        found = own_stance(self.approved, r.reply, bool(myths), article.meta.verdict == Verdict.TRUE)
+        if found is None:
+            return
+        c.stance = "contradicts"
+        side, word = found
+        if side == "affirms":
+            c.flag("different_stance", f"affirms the claim ('{word}') while '{myths[0].id}' rates it "
+                   f"{myths[0].meta.verdict}", side=side, word=word, article=myths[0].id,
+                   verdict=str(myths[0].meta.verdict))
+        else:
+            c.flag("different_stance", f"denies a claim the article rates true ('{word}')", side=side, word=word,
+                   article=article.id, verdict=str(article.meta.verdict))
+
+    def _check_outdated(self, c: Checked, r: Reply, article: Article) -> None:
+        current = self._cos(r.reply, article.sections.answer)
+        for old in self.retired:
+            old_sim = self._cos(r.reply, old.sections.answer)
+            if old_sim >= RETIRED_MIN and old_sim > current + RETIRED_MARGIN:
+                c.stance = "outdated" if c.stance == "consistent" else c.stance
+                c.flag("outdated_policy", f"closer to retired article '{old.id}' ({old_sim:.2f}, threshold "
+                       f"{RETIRED_MIN:.2f}) than to '{article.id}' ({current:.2f}; margin {RETIRED_MARGIN:.2f})",
+                       retired=old.id, value=round(old_sim, 4), threshold=RETIRED_MIN, current=round(current, 4),
+                       margin=RETIRED_MARGIN)
+                return
+
+
+def _masked(c: Checked) -> Checked:
+    c.message, c.reply = mask(c.message), mask(c.reply)
+    c.links, c.reasons = [mask(link) for link in c.links], [mask(reason) for reason in c.reasons]
+    # The findings carry what the reply said too (the numbers it stated, the word that affirmed): masked alike.
+    c.findings = [{k: _masked_value(v) for k, v in f.items()} for f in c.findings]
+    return c
+
+
+def _masked_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, list):
+        return [_masked_value(v) for v in value]
+    return value
 
 
 def run_agents(engine: Engine, replies: Sequence[Reply], corpus: Corpus, *, seed: int = 7,
@@ -338,60 +378,11 @@ def per_period(checked: Sequence[Checked], period: str, *, seed: int = 7) -> lis
                "percent_agreement": _pooled_agreement(units), "flagged": len(flagged),
                "flagged_share": round(len(flagged) / len(cs), 4),
                "flagged_replies": [{"id": c.id, "agent": c.agent, "topic": c.topic, "flags": c.flags,
-                                    "why": "; ".join(c.reasons), "reply": c.reply} for c in flagged]}
+                                    "why": "; ".join(c.reasons), "findings": c.findings, "reply": c.reply}
+                                   for c in flagged]}
         before = rows[-1] if rows and label != NO_TIME else None
         row["change"] = {k: round(row[k] - before[k], 4) for k in ("alpha", "percent_agreement", "flagged",
                                                                    "flagged_share")
                          if before is not None and row[k] is not None and before[k] is not None}
         rows.append(row)
     return rows
-
-
-def agents_headline(report: dict[str, Any]) -> dict[str, Any]:
-    a = report["alpha"]
-    ci = f"[{a['ci'][0]:.3f}, {a['ci'][1]:.3f}]" if a["ci"] else (a["reason"] or "n/a")
-    return {"replies": report["replies"], "agents": report["agents"], "alpha": a["value"], "alpha 95% CI": ci,
-            "percent agreement": report["percent_agreement"], "outliers": len(report["outliers"])}
-
-
-def agents_sections(report: dict[str, Any]) -> list[Section]:
-    """The report: per period, per agent and per topic, what replies drift to, every outlier with its reason."""
-    per_agent, per_topic = report["per_agent"], report["per_topic"]
-    topic_alpha = {t: f["alpha"] for t, f in sorted(per_topic.items(), key=lambda kv: (kv[1]["alpha"] or 0, kv[0]))
-                   if f["alpha"] is not None}
-    drift = Counter((c["topic"], c["reply_article"] or "no article") for c in report["checked"]
-                    if c["topic"] and c["reply_article"] != c["topic"])
-    outliers = [{"id": o["id"], "agent": o["agent"], "topic": o["topic"], "flags": o["flags"],
-                 "why": "; ".join(o["reasons"]), "reply": o["reply"]} for o in report["outliers"]]
-    topics = [{"topic": k, "replies": v["replies"], "agents": v["agents"], "percent agreement": v["percent_agreement"],
-               "flagged": v["flagged"], "alpha": v["alpha"] if v["alpha"] is not None else v["alpha_note"],
-               "content agreement": v["content_agreement"], "cites source": v["cites_source"],
-               "contradictions": v["contradictions"]} for k, v in per_topic.items()]
-    sections = []
-    if report.get("per_period"):
-        sections.append(Section(f"Per {report['period']}", [
-            {"period": p["period"], "replies": p["replies"], "agents": p["agents"],
-             "alpha": p["alpha"] if p["alpha"] is not None else p["alpha_note"],
-             "percent agreement": p["percent_agreement"], "flagged": p["flagged"],
-             "flagged share": p["flagged_share"], "change in alpha": p["change"].get("alpha"),
-             "change in flagged share": p["change"].get("flagged_share")} for p in report["per_period"]],
-            note="Alpha over the topics of each period; changes are against the period before."))
-    return [
-        *sections,
-        Section("Per agent", [{"agent": k, **v} for k, v in per_agent.items()],
-                note="Content agreement: mean similarity of the agent's replies to the approved answer.",
-                svg=bars_svg({k: v["content_agreement"] for k, v in per_agent.items()}, mark=LOW_AGREEMENT)),
-        Section("Replies flagged per agent", note="Share of each agent's replies with at least one flag.",
-                svg=bars_svg({k: v["flagged"] / max(1, v["replies"]) for k, v in per_agent.items()})),
-        Section("Per topic", topics,
-                note="Percent agreement: share of pairs of replies on the topic that map to the same article and "
-                "stance. Alpha: 1 - that topic's disagreement / the disagreement expected over all topics (1: none, "
-                "0: as much as chance); not shown for a topic with one reply or where all replies agree (alpha says "
-                "nothing there; the percent agreement does). Red bars are topics where agents disagree.",
-                svg=bars_svg(topic_alpha, lo=min([0.0, *topic_alpha.values()]), mark=0.8)),
-        Section("What replies drift to", [{"topic": t, "reply reads like": r, "replies": n}
-                                          for (t, r), n in drift.most_common()],
-                note="Replies whose content maps to another article than the message's topic.",
-                svg=confusion_svg(drift, rows_title="message topic", columns_title="reply reads like")),
-        Section("Outlier replies", outliers),
-    ]

@@ -34,6 +34,7 @@ from eval.golden import (
     load_tweets,
     run_golden,
     summarise,
+    tier_cuts,
 )
 from eval.markdown import DEFAULT_MAX_CHARS, diff_markdown
 from eval.report import Section, write_report
@@ -127,21 +128,26 @@ def golden(out_dir: Path | None, thresholds: Path | None, golden_dir: Path | Non
     for name, f in summary.items():
         if name in NOT_SLICES or " " in name:
             continue
-        tiers = " ".join(f"{t}:{v['n']}@{v['correct']:.2f}" for t, v in f["tiers"].items())
-        click.echo(f"{name:5} n={f['n']:4} hit@1={f['hit@1']:.3f} hit@3={f['hit@3']:.3f} mrr={f['mrr']:.3f} "
-                   f"no-match P={f['no_match_precision']:.2f} R={f['no_match_recall']:.2f}  tiers {tiers}")
+        tiers = " ".join(f"{t}:{v['n']}@{_num(v['correct'], 2)}" for t, v in f["tiers"].items())
+        click.echo(f"{name:5} n={f['n']:4} hit@1={_num(f['hit@1'])} hit@3={_num(f['hit@3'])} mrr={_num(f['mrr'])} "
+                   f"no-match P={_num(f['no_match_precision'], 2)} R={_num(f['no_match_recall'], 2)}  tiers {tiers}")
     for split, t in summary["tweets"].items():
         click.echo(f"tweets {split}: {t['without_article']} without an article; {t['suggested_n']} got a suggestion "
-                   f"({t['suggested']:.1%}), {t['high_n']} a high one ({t['high']:.1%})")
+                   f"({_num(t['suggested'], 1, '%')}), {t['high_n']} a high one ({_num(t['high'], 1, '%')})")
     click.echo(f"{len(summary['misses'])} misses")
     if out_dir:
         path = write_report(out_dir, "golden", "Golden messages", headline=golden_headline(summary), data=summary,
-                            sections=golden_sections(summary))
+                            sections=golden_sections(summary, tier_cuts(engine)))
         click.echo(f"report: {path}", err=True)
     return _gate("golden", golden_gate_figures(summary), thresholds)
 
 
-def _gate(section: str, figures: dict[str, float], thresholds: Path | None) -> int:
+def _num(value: float | None, digits: int = 3, kind: str = "f") -> str:
+    """A figure for the terminal; `–` where there was nothing to measure."""
+    return "–" if value is None else format(value, f".{digits}{kind}")
+
+
+def _gate(section: str, figures: dict[str, float | None], thresholds: Path | None) -> int:
     problems = gate.failures(figures, gate.load(thresholds, section))
     for line in problems:
         click.echo(f"below threshold: {line}", err=True)
@@ -283,7 +289,7 @@ def paraphrase(out_dir: Path | None, sick_path: Path, thresholds: Path | None) -
     if out_dir:
         path = write_report(out_dir, "paraphrase", "Paraphrase invariance", headline=headline,
                             data={"groups": groups, "perturbations": perturbed, "sick": sick},
-                            sections=paraphrase_sections(groups, perturbed, sick))
+                            sections=paraphrase_sections(groups, perturbed, sick, tier_cuts(engine)))
         click.echo(f"report: {path}", err=True)
     return _gate("paraphrase", {"perturbations_unchanged": perturbed["unchanged"],
                                 "texts_expected": groups["texts_expected"],
@@ -309,7 +315,8 @@ def agents(log: Path | None, sent_from: dt.datetime | None, sent_to: dt.datetime
         kb eval agents export.csv --period week      # a webcare tool's CSV export (agent, message, reply, time)
         kb eval agents --sent-from 2026-11-01 --sent-to 2026-11-30 --period week   # what agents sent via kb
     """
-    from eval.agents import agents_headline, agents_sections, run_agents
+    from eval.agents import run_agents
+    from eval.agents_report import agents_headline, agents_sections
     from kb.corpus import build_corpus, iter_article_files
 
     if (log is None) == (sent_from is None):

@@ -21,18 +21,20 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from eval.charts import confusion_svg, histogram_svg
-from eval.metrics import hit_at, mean, precision_recall, reciprocal_rank
+from eval.metrics import hit_at, measured, precision_recall, reciprocal_rank
 from eval.report import Section
-from kb.article import Article
+from kb.article import Article, Language
 from kb.channels import Channel
 from kb.engine import Engine
 from kb.language import detect_language
+from kb.normalize import Message
+from kb.retrieval import Match
 from kb.suggest import SuggestQuery, SuggestResult
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -66,10 +68,12 @@ class GoldenItem:
     expected: str | None
     expected_type: str | None
     ranked: list[str]  # candidate articles before thresholds, best first
-    top_score: float
+    top_score: float  # the best candidate's raw retrieval score (not what agents see)
     suggested: list[str]  # what the agent is shown (after thresholds)
     tier: str | None  # tier of the first suggestion
     no_match: bool
+    #: The calibrated probability the tiers cut: the first suggestion's, or the best candidate's under no-match.
+    probability: float = 0.0
 
     @property
     def correct_top(self) -> bool:
@@ -120,8 +124,19 @@ def judge(engine: Engine, msg: GoldenMessage, served: dict[str, Article]) -> tup
         expected_type=expected_type, ranked=[m.article_id for m in ranked[:10]],
         top_score=ranked[0].score if ranked else 0.0, suggested=[s.article_id for s in result.suggestions],
         tier=str(result.suggestions[0].confidence) if result.suggestions else None, no_match=result.no_match,
+        probability=top_probability(engine, msg.text, detected, ranked, result),
     )
     return item, result
+
+
+def top_probability(engine: Engine, text: str, language: Language, ranked: list[Match],
+                    result: SuggestResult) -> float:
+    """What an agent is shown as the confidence of the first suggestion (the tiers cut it); under no-match, the
+    best candidate's probability, which fell below the lowest tier."""
+    if result.suggestions:
+        return result.suggestions[0].score
+    probabilities = engine.suggester.confidences(ranked, words=Message.of(text).words, language=language)
+    return round(max(probabilities, default=0.0), 4)
 
 
 def run_golden(engine: Engine, messages: list[GoldenMessage],
@@ -136,25 +151,28 @@ def run_golden(engine: Engine, messages: list[GoldenMessage],
 
 
 def figures(items: list[GoldenItem]) -> dict[str, Any]:
-    """Figures for one slice of items."""
+    """Figures for one slice of items. A figure with nothing to measure in the slice (no message got that tier,
+    the slice holds no message without an article) is None, never a 0.0 that reads as "always wrong"."""
     answerable = [i for i in items if i.expected is not None]
     predicted = [i.no_match for i in items]
     actual = [i.expected is None for i in items]
     nm_precision, nm_recall = precision_recall(predicted, actual)
-    tiers: dict[str, dict[str, float]] = {}
+    tiers: dict[str, dict[str, Any]] = {}
     for tier in ("high", "medium", "low"):
         shown = [i for i in items if i.tier == tier]
-        tiers[tier] = {"n": len(shown), "correct": mean([1.0 if i.correct_top else 0.0 for i in shown])}
+        tiers[tier] = {"n": len(shown), "correct": measured([1.0 if i.correct_top else 0.0 for i in shown])}
     return {
         "n": len(items),
         "answerable": len(answerable),
-        "hit@1": mean([1.0 if i.correct_top else 0.0 for i in answerable]),
-        "hit@3": mean([1.0 if i.expected is not None and hit_at(i.suggested, i.expected, 3) else 0.0
-                       for i in answerable]),
-        "mrr": mean([reciprocal_rank(i.suggested, i.expected) for i in answerable if i.expected]),
-        "ranked_hit@1": mean([1.0 if i.ranked[:1] == [i.expected] else 0.0 for i in answerable]),
-        "no_match_precision": nm_precision,
-        "no_match_recall": nm_recall,
+        "hit@1": measured([1.0 if i.correct_top else 0.0 for i in answerable]),
+        "hit@3": measured([1.0 if i.expected is not None and hit_at(i.suggested, i.expected, 3) else 0.0
+                           for i in answerable]),
+        "mrr": measured([reciprocal_rank(i.suggested, i.expected) for i in answerable if i.expected]),
+        "ranked_hit@1": measured([1.0 if i.ranked[:1] == [i.expected] else 0.0 for i in answerable]),
+        # Only a slice with messages that need no article can say how well no-match is given: in the others (an
+        # article type's slice holds none) every no-match is wrong by construction and precision reads 0.000.
+        "no_match_precision": nm_precision if any(actual) and any(predicted) else None,
+        "no_match_recall": nm_recall if any(actual) else None,
         "tiers": tiers,
     }
 
@@ -163,8 +181,8 @@ def off_topic(items: list[GoldenItem]) -> dict[str, Any]:
     """Real traffic without an article: how much of it still gets a suggestion, and how much a `high` one."""
     none = [i for i in items if i.expected is None]
     return {"n": len(items), "without_article": len(none),
-            "suggested": mean([0.0 if i.no_match else 1.0 for i in none]),
-            "high": mean([1.0 if i.tier == "high" else 0.0 for i in none]),
+            "suggested": measured([0.0 if i.no_match else 1.0 for i in none]),
+            "high": measured([1.0 if i.tier == "high" else 0.0 for i in none]),
             "suggested_n": sum(not i.no_match for i in none), "high_n": sum(i.tier == "high" for i in none)}
 
 
@@ -192,10 +210,10 @@ def summarise(items: list[GoldenItem]) -> dict[str, Any]:
     out["tweets"] = {split: off_topic([i for i in tweets if i.split == split]) for split in SPLITS
                      if any(i.split == split for i in tweets)}
     out["misses"] = [asdict(i) for i in golden if not _ok(i)]
-    out["scores"] = {
-        "right": [i.top_score for i in golden if i.expected is not None and i.ranked[:1] == [i.expected]],
-        "wrong": [i.top_score for i in golden if i.expected is not None and i.ranked[:1] != [i.expected]],
-        "no_match": [i.top_score for i in golden if i.expected is None]}
+    out["scores"] = {  # the probabilities the tiers cut, as agents see them
+        "right": [i.probability for i in golden if i.expected is not None and i.ranked[:1] == [i.expected]],
+        "wrong": [i.probability for i in golden if i.expected is not None and i.ranked[:1] != [i.expected]],
+        "no_match": [i.probability for i in golden if i.expected is None]}
     return out
 
 
@@ -212,13 +230,14 @@ def golden_headline(summary: dict[str, Any]) -> dict[str, Any]:
             a = summary[split]
             out |= {f"{prefix}messages": a["n"], f"{prefix}hit@1": a["hit@1"], f"{prefix}hit@3": a["hit@3"],
                     f"{prefix}high right": a["tiers"]["high"]["correct"],
+                    f"{prefix}no-match precision": a["no_match_precision"],
                     f"{prefix}no-match recall": a["no_match_recall"]}
     for split, t in summary.get("tweets", {}).items():
         out |= {f"tweets {split} suggested": t["suggested"], f"tweets {split} high": t["high"]}
     return out | {"misses": len(summary["misses"])}
 
 
-def golden_gate_figures(summary: dict[str, Any]) -> dict[str, float]:
+def golden_gate_figures(summary: dict[str, Any]) -> dict[str, float | None]:
     """The figures `eval/thresholds.toml` [golden] sets minimums for (the CLI and `make test` gate on them): the
     test split's, which nothing was tuned on."""
     a = summary.get("test") or summary["dev"]
@@ -226,7 +245,13 @@ def golden_gate_figures(summary: dict[str, Any]) -> dict[str, float]:
             "high_correct": a["tiers"]["high"]["correct"]}
 
 
-def golden_sections(summary: dict[str, Any]) -> list[Section]:
+def tier_cuts(engine: Engine) -> dict[str, float]:
+    """Where the tiers cut the probability, for the charts: named as the page names them."""
+    s = engine.settings
+    return {"high": s.threshold_high, "medium": s.threshold_medium, "low (below: no match)": s.threshold_low}
+
+
+def golden_sections(summary: dict[str, Any], cuts: Mapping[str, float] | None = None) -> list[Section]:
     slices = [{"slice": name, "n": f["n"], "hit@1": f["hit@1"], "hit@3": f["hit@3"], "MRR": f["mrr"],
                "no-match P": f["no_match_precision"], "no-match R": f["no_match_recall"],
                **{f"{t} n": f["tiers"][t]["n"] for t in ("high", "medium", "low")},
@@ -243,11 +268,16 @@ def golden_sections(summary: dict[str, Any]) -> list[Section]:
     scores = summary.get("scores", {})
     chart = histogram_svg({"right article first": scores.get("right", []),
                            "wrong article first": scores.get("wrong", []),
-                           "should be no match": scores.get("no_match", [])}) if scores else ""
-    return [Section("Top score distribution", note="Score of the best candidate; the tiers cut this axis.",
-                    svg=chart),
+                           "should be no match": scores.get("no_match", [])}, lo=0.0, hi=1.0, bins=20,
+                          marks=cuts) if scores else ""
+    return [Section("Confidence distribution", note="The confidence agents see: the calibrated probability that "
+                    "the first suggestion is the right article (under no-match, the best candidate's). The tiers cut "
+                    "this axis; dashed lines mark where.", svg=chart),
             Section("Per split, language, type and kind", slices,
-                    note="test: written blind and never used to write claims or tune; dev: everything tuned on."),
+                    note="test: written blind and never used to write claims or tune; dev: everything tuned on. "
+                    "–: nothing to measure in that slice (no message got that tier; or the slice holds no message "
+                    "without an article, so no-match precision and recall say nothing there; or no message got "
+                    "no-match, so its precision says nothing)."),
             Section("Real Dutch tweets (no-match on real traffic)", tweets),
             Section("Which articles get mixed up", confusion, svg=confusion_svg(mixed)),
             Section("Every miss", misses)]

@@ -51,3 +51,12 @@ def precision_recall(predicted: Sequence[bool], actual: Sequence[bool]) -> tuple
 
 def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
+
+
+def measured(values: Sequence[float]) -> float | None:
+    """The mean, or None when there is nothing to measure (a rate over no items is unknown, not 0).
+
+        >>> measured([1.0, 0.0]), measured([])
+        (0.5, None)
+    """
+    return sum(values) / len(values) if values else None

@@ -20,13 +20,13 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from eval.charts import bars_svg, confusion_svg, histogram_svg
-from eval.golden import DATA, GoldenMessage
+from eval.golden import DATA, GoldenMessage, top_probability
 from eval.metrics import mean
 from eval.report import Section
 from kb.channels import Channel
@@ -55,7 +55,10 @@ class Outcome:
     tier: str | None
     draft: str | None
     ranked_top: str | None  # best candidate before thresholds
-    score: float = 0.0  # the best candidate's score (what the tiers read)
+    score: float = 0.0  # the best candidate's raw retrieval score (not what agents see)
+    #: The calibrated probability the tiers cut: the first suggestion's (what agents see), or under no-match the
+    #: best candidate's.
+    probability: float = 0.0
 
 
 def load_groups(path: Path | None = None) -> list[Group]:
@@ -72,7 +75,7 @@ def outcome(engine: Engine, text: str, channel: Channel = Channel.FACEBOOK) -> O
     top = result.suggestions[0] if result.suggestions else None
     return Outcome(text, top.article_id if top else None, str(top.confidence) if top else None,
                    top.draft if top else None, ranked[0].article_id if ranked else None,
-                   ranked[0].score if ranked else 0.0)
+                   ranked[0].score if ranked else 0.0, top_probability(engine, text, language, ranked, result))
 
 
 def perturb(text: str, kind: str, seed: str) -> str:
@@ -166,37 +169,45 @@ def run_sick(engine: Engine, path: Path, limit: int | None = None) -> dict[str, 
         "paraphrase_more_stable": mean(same["paraphrase"]) > mean(same["contradiction"])}
 
 
+def _p(outcome: dict[str, Any]) -> float:
+    """An outcome's probability (reports written before it was recorded have only the raw score: 0 there)."""
+    return float(outcome.get("probability", 0.0))
+
+
 def paraphrase_headline(groups: dict[str, Any], perturbed: dict[str, Any], sick: dict[str, Any] | None
                         ) -> dict[str, Any]:
     headline = {"groups": groups["n"], "same article+tier": groups["same_article_and_tier"],
                 "same draft": groups["same_draft"], "all expected": groups["all_expected"],
-                "perturbations unchanged": perturbed["unchanged"]}
+                "texts expected": groups["texts_expected"], "perturbations unchanged": perturbed["unchanged"]}
     if sick:
         headline |= {"SICK paraphrase same": sick["paraphrase"]["same_top"],
                      "SICK contradiction same": sick["contradiction"]["same_top"]}
     return headline
 
 
-def paraphrase_sections(groups: dict[str, Any], perturbed: dict[str, Any], sick: dict[str, Any] | None
-                        ) -> list[Section]:
+def paraphrase_sections(groups: dict[str, Any], perturbed: dict[str, Any], sick: dict[str, Any] | None,
+                        cuts: Mapping[str, float] | None = None) -> list[Section]:
     """The report: per-group consistency, score distribution, what gets mixed up, perturbations, SICK-NL."""
     texts = [(g, o) for g in groups["groups"] for o in g["outcomes"]]
     by_consistency = sorted(groups["groups"], key=lambda g: (g["consistency"], g["group"]))
     mixed = Counter((g["expected"] or "no match", o["article"] or "no match") for g, o in texts
                     if o["article"] != g["expected"])
-    scores = histogram_svg({"expected article first": [o["score"] for g, o in texts
+    scores = histogram_svg({"expected article first": [_p(o) for g, o in texts
                                                        if g["expected"] and o["ranked_top"] == g["expected"]],
-                            "other article first": [o["score"] for g, o in texts
+                            "other article first": [_p(o) for g, o in texts
                                                     if g["expected"] and o["ranked_top"] != g["expected"]],
-                            "should be no match": [o["score"] for g, o in texts if g["expected"] is None]})
+                            "should be no match": [_p(o) for g, o in texts if g["expected"] is None]},
+                           lo=0.0, hi=1.0, bins=20, marks=cuts)
     inconsistent = [{"group": g["group"], "expected": g["expected"], "text": o["text"], "article": o["article"],
-                     "tier": o["tier"], "score": o["score"]} for g in groups["inconsistent"] for o in g["outcomes"]]
+                     "tier": o["tier"], "confidence": _p(o)} for g in groups["inconsistent"] for o in g["outcomes"]]
     by_kind = [{"perturbation": k, **v} for k, v in perturbed["by_kind"].items()]
     sections = [
         Section("Consistency per group", note="Share of a group's phrasings that get the group's most common "
                 "answer; red bars are groups where the phrasings disagree.",
                 svg=bars_svg({g["group"]: g["consistency"] for g in by_consistency}, mark=1.0)),
-        Section("Top score distribution", note="Score of the best candidate for every phrasing.", svg=scores),
+        Section("Confidence distribution", note="The confidence agents see for every phrasing: the calibrated "
+                "probability that the first suggestion is the right article (under no-match, the best candidate's), "
+                "the number the tiers cut; dashed lines mark where.", svg=scores),
         Section("Which articles paraphrases get mixed up", [{"expected": e, "shown": s, "texts": n}
                                                              for (e, s), n in mixed.most_common()],
                 svg=confusion_svg(mixed, columns_title="shown")),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,13 +77,28 @@ def report_json(title: str, created: str, headline: dict[str, Any], data: dict[s
 
 
 def write_report(out_dir: Path, name: str, title: str, *, headline: dict[str, Any], data: dict[str, Any],
-                 sections: Sequence[Section] = ()) -> Path:
-    """Write `<name>.json` (all of `data`) and `<name>.html`; return the HTML path."""
+                 sections: Sequence[Section] = (), created: str | None = None) -> Path:
+    """Write `<name>.json` (all of `data`) and `<name>.html`, readable by their owner only (a report may hold
+    masked customer messages); return the HTML path. `created`: keep a rewritten report's time."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    (out_dir / f"{name}.json").write_text(report_json(title, created, headline, data), encoding="utf-8")
+    created = created or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    write_private(out_dir / f"{name}.json", report_json(title, created, headline, data))
     html = _env.get_template("report.html.j2").render(title=title, created=created, headline=headline,
                                                       sections=sections, fmt=fmt)
     path = out_dir / f"{name}.html"
-    path.write_text(html, encoding="utf-8")
+    write_private(path, html)
     return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """`text` into `path` with mode 0600, whole or not at all (written beside it, then renamed over it), so the
+    QA page never reads half a report."""
+    part = path.with_name(f".{path.name}.part")
+    try:
+        with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+            os.fchmod(out.fileno(), 0o600)  # a leftover part file keeps its old mode through O_CREAT
+            out.write(text)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    os.replace(part, path)

@@ -15,8 +15,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from eval.agent_sources import Reply
-from eval.agents import agents_headline, agents_sections, run_agents
-from eval.golden import golden_headline, golden_sections, load_golden, load_tweets, run_golden, summarise
+from eval.agents import run_agents
+from eval.agents_report import agents_headline, agents_sections
+from eval.golden import (
+    golden_headline,
+    golden_sections,
+    load_golden,
+    load_tweets,
+    run_golden,
+    summarise,
+    tier_cuts,
+)
 from eval.paraphrase import load_groups, paraphrase_headline, paraphrase_sections, run_groups, run_perturbations
 from eval.report import write_report
 from kb.corpus import Corpus
@@ -47,7 +56,7 @@ def golden_run(engine: Engine, out_dir: Path, *, progress: Steps, scope: str = "
     summary = summarise(run_golden(engine, messages, progress=progress.step))
     headline = golden_headline(summary)
     return write_report(out_dir, "golden", f"Golden messages ({GOLDEN_SCOPES[scope]})", headline=headline,
-                        data=summary, sections=golden_sections(summary)), headline
+                        data=summary, sections=golden_sections(summary, tier_cuts(engine))), headline
 
 
 def paraphrase_run(engine: Engine, out_dir: Path, *, progress: Steps) -> Ran:
@@ -61,7 +70,7 @@ def paraphrase_run(engine: Engine, out_dir: Path, *, progress: Steps) -> Ran:
     headline = paraphrase_headline(groups, perturbed, None)
     return write_report(out_dir, "paraphrase", "Paraphrase invariance", headline=headline,
                         data={"groups": groups, "perturbations": perturbed, "sick": None},
-                        sections=paraphrase_sections(groups, perturbed, None)), headline
+                        sections=paraphrase_sections(groups, perturbed, None, tier_cuts(engine))), headline
 
 
 def agents_run(engine: Engine, corpus: Corpus, replies: Sequence[Reply], out_dir: Path, *, title: str,

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kb.secret_strength import GENERATE, weakness
 
 #: The longest incoming message by default (KB_MAX_MESSAGE_CHARS), and the most that setting may allow: the API's
 #: request model is bounded by the ceiling, the service by the setting (api/service.py), and the OpenAPI
@@ -36,10 +38,18 @@ def _is_placeholder(secret: str) -> bool:
     return value in PLACEHOLDER_KEYS or value.split("_", 2)[-1] in PLACEHOLDER_KEYS
 
 
+def _refuse_weak(name: str, value: str, *, min_length: int = 0) -> None:
+    """ValueError naming `name` (never its value) when `value` fails the production rule."""
+    reason = weakness(value, min_length=min_length)
+    if reason is not None:
+        raise ValueError(f"{name} is too weak for production: {reason}; {GENERATE}")
+
+
 class Settings(BaseSettings):
     """All configuration of Kennisbank. Defaults give the embedded, single-machine set-up."""
 
-    model_config = SettingsConfigDict(env_prefix="KB_", env_file=None, extra="ignore")
+    # hide_input_in_errors: a refused setting is named in the error, never shown (it may be a secret)
+    model_config = SettingsConfigDict(env_prefix="KB_", env_file=None, extra="ignore", hide_input_in_errors=True)
 
     env: Literal["development", "production"] = Field(
         "development", description="`production` refuses placeholder API keys, a placeholder session secret and "
@@ -121,6 +131,14 @@ class Settings(BaseSettings):
                             "process (0 turns the limit off); over it: 429 with Retry-After.")
     key_burst: int = Field(100, ge=1, le=100_000, description="Requests a key may make at once before `key_rate` "
                            "applies.")
+    render_workers: int = Field(2, ge=1, le=16, description="Processes reply templates render in, started once "
+                                "with the service; a render past its deadline has its process killed and replaced "
+                                "(kb/render_pool.py).")
+    auth_failures: int = Field(10, ge=0, le=100_000, description="Failed logins or bad API keys one client "
+                               "address may make per `auth_failure_seconds` (and all clients on one key id, before "
+                               "those that failed on it are held back); over it: 429 with Retry-After. 0 turns it "
+                               "off.")
+    auth_failure_seconds: float = Field(60.0, gt=0, le=86_400, description="The window of `auth_failures`.")
     host: str = Field("127.0.0.1", description="Address `kb serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `kb serve` listens on.")
     reports_dir: Path = Field(Path("reports"), description="Folder the QA page lists evaluation reports from "
@@ -134,7 +152,7 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = Field(
         None, description="Signs page session cookies and CSRF tokens; unset means a random secret made once "
         "in `KB_DATA_DIR` (mode 0600). Set the same value on every process behind one address; in production a "
-        "placeholder or a value under 32 characters stops start-up."
+        "value under 32 characters or failing the entropy rule (kb/secret_strength.py) stops start-up."
     )
 
     @field_validator("qdrant_url")
@@ -157,25 +175,33 @@ class Settings(BaseSettings):
         return SecretStr(value.get_secret_value().strip())
 
     @model_validator(mode="after")
-    def _no_placeholder_secret_in_production(self) -> Settings:
+    def _no_weak_secret_in_production(self) -> Settings:
         """Every production check of a secret is here, so that a bad configuration stops start-up (`kb serve`,
-        `kb index`, the app factory) rather than failing every page or request later. (A placeholder key
-        *presented* by a client is refused per request, in api/deps.py: it is not configuration.)"""
+        `kb index`, the app factory) rather than failing every page or request later. Placeholders are refused
+        by name, everything else by the entropy rule of kb/secret_strength.py. (A placeholder key *presented* by
+        a client is refused per request, in api/deps.py: it is not configuration.)"""
         if self.env != "production":
             return self
         if self.session_secret is not None:
             value = self.session_secret.get_secret_value()
-            if value.lower() in PLACEHOLDER_KEYS or len(value) < 32:
-                raise ValueError("session_secret: KB_SESSION_SECRET is a placeholder or shorter than 32 characters; "
-                                 "in production set a random value (e.g. `openssl rand -base64 48`) or unset it")
+            if value.strip().lower() in PLACEHOLDER_KEYS:
+                raise ValueError(f"session_secret: KB_SESSION_SECRET is a placeholder; in production {GENERATE}, "
+                                 "or unset it (a random one is made in KB_DATA_DIR)")
+            _refuse_weak("KB_SESSION_SECRET", value, min_length=32)
         for name, secret in (("KB_API_KEY", self.api_key), ("KB_QDRANT_API_KEY", self.qdrant_api_key),
                              ("KB_QDRANT_READ_API_KEY", self.qdrant_read_api_key)):
-            if secret is not None and _is_placeholder(secret.get_secret_value()):
+            if secret is None:
+                continue
+            value = secret.get_secret_value()
+            if _is_placeholder(value):
                 raise ValueError(f"{name} is a placeholder ('changeme', 'demo', …); in production use a real key")
+            _refuse_weak(name, value.split("_", 2)[-1] if name == "KB_API_KEY" else value)
         if self.database_url is not None:
             password = urlsplit(self.database_url.get_secret_value()).password
-            if password is not None and _is_placeholder(password):
+            if password is not None and _is_placeholder(unquote(password)):
                 raise ValueError("KB_DATABASE_URL has a placeholder password; in production use a real one")
+            if password is not None:
+                _refuse_weak("the KB_DATABASE_URL password", unquote(password))
         return self
 
     @model_validator(mode="after")

@@ -3,9 +3,11 @@
 Templates live in `articles/_templates/` as `<channel>.<language>.j2` with `default.<language>.j2` as the
 fallback. They are compiled and test-rendered when a `Drafter` is made (start-up, `kb lint`), never first at
 request time, and every problem of every template is reported at once. Jinja2 runs sandboxed, reads only regular
-files inside the templates folder and renders within bounds of work, size and time (kb/template_sandbox.py), at
-the test render and for every draft; templates ending in `.html.j2` are autoescaped. A draft whose template goes
-over a bound falls back to the approved answer alone, with the warning `template_error`.
+files inside the templates folder and renders within bounds of work, size and time (kb/template_sandbox.py), in
+render processes that are killed when a render passes its deadline (kb/render_pool.py), at the test render and
+for every draft; templates ending in `.html.j2` are autoescaped. A draft whose template goes over a bound falls
+back to the approved answer alone, with the warning `template_error`; a template stopped at the deadline on an
+article is not tried on that article again (the same answer would come, a second later).
 
 Only the template's own words, the article's text and its sources, and the names passed in (customer, agent)
 can appear in a draft: nothing is generated. The agent's sign-off goes in exactly as the agent gave it (`^SA`
@@ -13,29 +15,33 @@ stays `^SA`, `Sanne` stays `Sanne`); a template chooses its own default for when
 
     >>> from kb.parsing import parse_article
     >>> article = parse_article(Path("articles/nl/suiker-voedt-kanker.md")).article
-    >>> drafter = Drafter(Path("articles/_templates"))
-    >>> drafter.draft(article, Channel.X, customer_name="Sam").text
+    >>> with Drafter(Path("articles/_templates")) as drafter:
+    ...     drafter.draft(article, Channel.X, customer_name="Sam").text
+    ...     drafter.draft(article, Channel.X, signature="^SA").text
     'Hoi Sam! ... https://... ^HG'
-    >>> drafter.draft(article, Channel.X, signature="^SA").text
     '... https://... ^SA'
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
+import threading
+import time
 import unicodedata
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 from typing import Any
-
-import jinja2
 
 from kb.article import Article, Language
 from kb.channels import Channel
 from kb.errors import KbError, Problem, TemplateError
-from kb.template_sandbox import BoundedSandbox, TemplateFolderLoader, render_bounded
+from kb.render_pool import RenderFailed, RenderPool, read_templates
 
 log = logging.getLogger("kb.drafting")
 
@@ -101,24 +107,23 @@ def initials(signature: str | None) -> str:
 
 
 class Drafter:
-    """Compiles every template once; `draft()` only renders.
+    """Checks every template once in its render processes; `draft()` only renders. Close it (or use `with`)
+    to stop the processes.
 
     `strict` (the default, for start-up): any template problem raises `TemplateError` carrying all of them.
-    `Drafter(folder, strict=False).problems` lists them instead (`kb lint`, the editor page)."""
+    `Drafter(folder, strict=False).problems` lists them instead (`kb lint`, the editor page). `workers`: render
+    processes (KB_RENDER_WORKERS)."""
 
-    def __init__(self, templates_dir: Path, *, strict: bool = True) -> None:
+    def __init__(self, templates_dir: Path, *, strict: bool = True, workers: int = 2) -> None:
         self.templates_dir = templates_dir
-        self._env = BoundedSandbox(
-            loader=TemplateFolderLoader(templates_dir),
-            autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=False,
-        )
-        self._templates: dict[tuple[Channel, Language], jinja2.Template] = {}
+        self._names: dict[tuple[Channel, Language], str] = {}
+        self._pool: RenderPool | None = None
+        self._workers = workers
+        self._stopped: OrderedDict[str, None] = OrderedDict()  # renders killed at the deadline, by draft key
+        self._lock = threading.Lock()
         self.problems = self.check()
         if self.problems and strict:
+            self.close()
             first, *rest = self.problems
             raise TemplateError(first.path, first.line, first.message, more=rest)
 
@@ -129,26 +134,38 @@ class Drafter:
         if not self.templates_dir.is_dir():
             return [Problem(str(self.templates_dir), 1, "templates folder not found")]
         problems = self._odd_entries()
+        wanted: dict[str, list[tuple[Channel, Language]]] = {}
         for language in Language:
             for channel in Channel:
                 name = self._template_name(channel, language)
-                path = str(self.templates_dir / name) if name else str(self.templates_dir)
                 if name is None:
-                    problems.append(Problem(path, 1, f"no template for {channel}/{language}: add "
-                                            f"{channel}.{language}.j2 or default.{language}.j2"))
-                    continue
-                try:
-                    template = self._env.get_template(name)
-                    for sample in (_sample_context(channel, language), _large_sample(channel, language)):
-                        render_bounded(template, sample)
-                except jinja2.TemplateSyntaxError as e:
-                    problems.append(Problem(path, e.lineno or 1, f"template syntax error: {e.message}"))
-                    continue
-                except Exception as e:  # undefined variable, sandbox violation, a bound exceeded, a missing include
-                    problems.append(Problem(path, _render_error_line(e, name), f"template error: {e}"))
-                    continue
-                self._templates[(channel, language)] = template
-        return sorted(set(problems))  # a template used for several channels is reported once
+                    problems.append(Problem(str(self.templates_dir), 1, f"no template for {channel}/{language}: "
+                                            f"add {channel}.{language}.j2 or default.{language}.j2"))
+                else:
+                    wanted.setdefault(name, []).append((channel, language))
+        if self._pool is None:
+            self._pool = RenderPool(read_templates(self.templates_dir), workers=self._workers)
+        with ThreadPoolExecutor(max_workers=self._workers) as checks:  # each hostile template costs its deadline
+            found = dict(zip(wanted, checks.map(self._test_render, wanted, wanted.values()), strict=True))
+        for name, problem in found.items():
+            if problem is None:
+                self._names.update(dict.fromkeys(wanted[name], name))
+            else:
+                problems.append(problem)
+        return sorted(set(problems))
+
+    def _test_render(self, name: str, uses: list[tuple[Channel, Language]]) -> Problem | None:
+        """The template's first problem with both samples (a short and a long article) for every channel and
+        language it serves (a template may branch on `channel`), or None."""
+        assert self._pool is not None
+        for channel, language in uses:
+            try:
+                self._pool.render(name, [_sample_context(channel, language), _large_sample(channel, language)],
+                                  deadline=time.monotonic() + 2 * self._pool.seconds)
+            except RenderFailed as e:
+                what = "template syntax error" if e.kind == "syntax" else "template error"
+                return Problem(str(self.templates_dir / name), e.line, f"{what}: {e.message}")
+        return None
 
     def _odd_entries(self) -> list[Problem]:
         """Every entry of the folder that is not a regular file (a link, a device, a folder is fine): refused."""
@@ -175,32 +192,38 @@ class Drafter:
     def draft(self, article: Article, channel: Channel, *, customer_name: str | None = None,
               signature: str | None = None) -> Draft:
         """Render the full answer; if it does not fit the channel, the short answer; else warn `too_long`."""
-        template = self._templates[(channel, article.meta.language)]
-        name, sign = clean_name(customer_name), clean_name(signature)
+        name = self._names.get((channel, article.meta.language))
+        clean, sign = clean_name(customer_name), clean_name(signature)
         try:
-            return self._fitted(template, article, channel, name, sign)
+            if name is None:  # its template failed the check (a lint run): nothing to render with
+                raise _DraftFailed
+            return self._fitted(name, article, channel, clean, sign, time.monotonic() + self._seconds)
         except _DraftFailed:  # the approved answer alone: what an agent may send, and a warning to check it
             text = _tidy(article.sections.answer)
             return Draft(text, channel.length(text), warnings=("template_error",))
 
-    def _fitted(self, template: jinja2.Template, article: Article, channel: Channel, name: str | None,
-                sign: str | None) -> Draft:
-        full = self._render(template, article, article.sections.answer, channel, name, sign)
+    @property
+    def _seconds(self) -> float:
+        return self._pool.seconds if self._pool is not None else 0.0
+
+    def _fitted(self, name: str, article: Article, channel: Channel, customer: str | None, sign: str | None,
+                deadline: float) -> Draft:
+        full = self._render(name, article, article.sections.answer, channel, customer, sign, deadline)
         if channel.length(full) <= channel.max_length:
             return Draft(full, channel.length(full))
         short = article.sections.short_answer
         if short:
-            text = self._render(template, article, short, channel, name, sign)
+            text = self._render(name, article, short, channel, customer, sign, deadline)
             if channel.length(text) <= channel.max_length:
                 return Draft(text, channel.length(text), used_short_answer=True)
             return Draft(text, channel.length(text), used_short_answer=True, warnings=("too_long",))
         return Draft(full, channel.length(full), warnings=("too_long",))
 
-    def _render(self, template: jinja2.Template, article: Article, answer: str, channel: Channel,
-                name: str | None, sign: str | None) -> str:
+    def _render(self, name: str, article: Article, answer: str, channel: Channel, customer: str | None,
+                sign: str | None, deadline: float) -> str:
         context = {
             "answer": answer,
-            "customer_name": name,
+            "customer_name": customer,
             "agent_signature": sign,  # exactly as the agent gave it, or None: the template picks its default
             "signature": sign or DEFAULT_SIGNATURE,
             "initials": initials(sign),
@@ -210,11 +233,43 @@ class Drafter:
             "channel": str(channel),
             "language": str(article.meta.language),
         }
+        key = _draft_key(name, article.id, answer)
+        if key in self._stopped:  # stopped at the deadline before: it would be again
+            raise _DraftFailed
+        assert self._pool is not None
         try:
-            return _tidy(render_bounded(template, context))
-        except Exception as e:  # data the test render did not cover: never a failed request
-            log.warning("template for %s/%s failed on article %s: %s", channel, article.meta.language, article.id, e)
+            return _tidy(self._pool.render(name, [context], deadline=deadline)[0])
+        except RenderFailed as e:  # data the test render did not cover: never a failed request
+            log.warning("template %s failed on article %s: %s", name, article.id, e.message)
+            if e.kind == "timeout":
+                self._remember_stopped(key)
             raise _DraftFailed from e
+
+    def _remember_stopped(self, key: str) -> None:
+        with self._lock:
+            self._stopped[key] = None
+            while len(self._stopped) > _STOPPED_KEPT:
+                self._stopped.popitem(last=False)
+
+    def close(self) -> None:
+        """Stop the render processes (idempotent)."""
+        if self._pool is not None:
+            self._pool.close()
+
+    def __enter__(self) -> Drafter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+#: Drafts remembered as stopped at the deadline (template, article, answer): bounded, oldest forgotten first.
+_STOPPED_KEPT = 1024
+
+
+def _draft_key(name: str, article_id: str, answer: str) -> str:
+    return hashlib.sha256("\x00".join((name, article_id, answer)).encode()).hexdigest()
 
 
 class _DraftFailed(Exception):
@@ -228,7 +283,8 @@ def template_problems(templates_dir: Path) -> list[Problem]:
         []
     """
     try:
-        return Drafter(templates_dir, strict=False).problems
+        with Drafter(templates_dir, strict=False) as drafter:
+            return drafter.problems
     except KbError as e:
         return [Problem(str(templates_dir), 1, e.message)]
     except Exception as e:  # one broken folder must not take the lint run or the page down
@@ -260,14 +316,3 @@ def _large_sample(channel: Channel, language: Language) -> dict[str, Any]:
     sample["customer_name"] = "Alexandra van der Berg-Jansen"
     sample["agent_signature"] = sample["signature"] = "Alexandra van der Berg-Jansen, team webcare"
     return sample
-
-
-def _render_error_line(error: Exception, name: str) -> int:
-    """Walk the traceback to the frame Jinja compiled from the template, for its line number."""
-    tb = error.__traceback__
-    line = 1
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename.endswith(name):
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line

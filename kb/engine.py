@@ -38,9 +38,13 @@ class Engine:
         """Compile templates first (cheap, and a broken template must stop start-up), then model and store.
 
         `read_only`: the store reads with KB_QDRANT_READ_API_KEY where one is set (the service does)."""
-        drafter = Drafter(settings.templates_dir)
-        embedder = embedder or load_embedder(settings)
-        store = store or open_store(settings, read_only=read_only)
+        drafter = Drafter(settings.templates_dir, workers=settings.render_workers)
+        try:
+            embedder = embedder or load_embedder(settings)
+            store = store or open_store(settings, read_only=read_only)
+        except BaseException:
+            drafter.close()  # its render processes
+            raise
         sparse = SparseEncoder()
         served = ServedIndex(store, settings)
         retriever = Retriever(store, embedder, sparse, alias=settings.collection, mode=settings.search_mode,
@@ -59,6 +63,7 @@ class Engine:
 
     def close(self) -> None:
         self.store.close()
+        self.drafter.close()
 
     def __enter__(self) -> Engine:
         return self

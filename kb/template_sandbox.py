@@ -14,8 +14,12 @@ already refuses attribute escapes and mutation; this adds what it leaves open:
   checked before the operations that multiply (`'x' * n`, `join`, `replace`, padding and format widths) and
   after every other; every character written (top level, macros, `{% set %}` blocks) counts towards
   `Limits.output`.
-- **Time.** A wall-clock deadline (`Limits.seconds`) is checked on every step: a backstop, never reached by
-  the step and size bounds in practice.
+- **Calls.** Only an allow-list of string methods and filters (kb/template_calls.py) may be called: what
+  the shipped templates use and what an editor reasonably needs. One call is one step, so a method whose
+  single call is slow (`'…'.encode('punycode')` is quadratic: 19 s for 12,000 characters) is not offered at
+  all; numbers and bytes have no methods for templates, dicts and lists only their reading ones.
+- **Time.** A wall-clock deadline (`Limits.seconds`) is checked on every step. It cannot stop one call that
+  never returns: the hard limit is the render process, killed at its deadline (kb/render_pool.py).
 
 Exceeding any bound raises `RenderLimit` (a `jinja2.TemplateRuntimeError`), which the drafter reports as the
 template's problem.
@@ -48,6 +52,7 @@ from jinja2.visitor import NodeTransformer
 
 from kb.errors import Problem
 from kb.files import read_inside
+from kb.template_calls import FILTERS, allowed_attribute
 
 MAX_TEMPLATE_BYTES = 64 * 1024
 
@@ -60,7 +65,7 @@ class Limits:
     chars: int = 50_000  # any single value
     output: int = 50_000  # everything written
     width: int = 10_000  # numbers given to filters and methods (padding, widths, counts)
-    seconds: float = 2.0
+    seconds: float = 1.0
 
 
 LIMITS = Limits()
@@ -334,7 +339,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_reload", False)  # compiled once: a file changed later is not used unchecked
         super().__init__(*args, **kwargs)
-        self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
+        self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items() if name in FILTERS}
         self.filters.update(_INTERNAL)
         self.globals.pop("lipsum", None)  # generates text on demand: nothing a reply needs
         self.globals["range"] = _bounded_range
@@ -344,6 +349,9 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         instrumented = _Instrument().visit(tree)
         instrumented.set_environment(self)
         return instrumented  # type: ignore[no-any-return]
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        return allowed_attribute(obj, attr) and super().is_safe_attribute(obj, attr, value)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         _current().step()
@@ -377,6 +385,8 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         return _check_size(super().call(__context, __obj, *args, **kwargs), what)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        if getattr(value, "__name__", None) == "format_map":
+            return None  # then refused by is_safe_attribute, like every method off the allow-list
         wrapped = super().wrap_str_format(value)
         if wrapped is None:
             return None
@@ -399,6 +409,11 @@ class TemplateFolderLoader(jinja2.BaseLoader):
         self.folder = folder
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        path = str(self.folder.joinpath(*split_template_path(template)))
+        return self.source(template), path, lambda: True  # compiled once; see auto_reload above
+
+    def source(self, template: str) -> str:
+        """The text of `template`; TemplateNotFound (with the reason) for anything but a regular file inside."""
         path = self.folder.joinpath(*split_template_path(template))  # refuses `..`
         if not os.path.lexists(path):
             raise jinja2.TemplateNotFound(template)
@@ -406,7 +421,6 @@ class TemplateFolderLoader(jinja2.BaseLoader):
         if isinstance(raw, Problem):
             raise jinja2.TemplateNotFound(template, f"template '{template}' {raw.message}")
         try:
-            source = raw.decode("utf-8")
+            return raw.decode("utf-8")
         except UnicodeDecodeError as e:
             raise jinja2.TemplateNotFound(template, f"template '{template}' is not valid UTF-8") from e
-        return source, str(path), lambda: True  # compiled once; see auto_reload above

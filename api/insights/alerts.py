@@ -8,9 +8,12 @@ JSON body Slack and Microsoft Teams incoming webhooks both accept: `{"text": "..
   still failed is tried again at the next runs, `ROUNDS` runs in all, then left as `failed`.
 - A service that dies between claiming and sending leaves the row `sending`: that alert is not repeated (a
   repeated alert is what this table is there to prevent).
-- Bounded: at most `PER_RUN` alerts per run, each call `TIMEOUT` seconds at most; runs happen in the service's
-  background thread (`api.insights.background`), never in a request, so suggestions never wait for a webhook.
-  Failures are logged (logger `kb.alerts`), never raised.
+- Bounded: at most `PER_RUN` alerts per run; each call is over within `DEADLINE` seconds in all, whatever the
+  receiver does (a timer shuts the connection's socket: a receiver that drips one byte every few seconds, in
+  its headers or its body, cannot hold it open, which httpx's timeouts between bytes allow), and each alert's
+  retries end within `DELIVERY` seconds. Runs happen in the service's alerts thread (`api.insights.background`),
+  never in a request and never in the retention job's thread, so neither suggestions nor retention wait for a
+  webhook. Failures are logged (logger `kb.alerts`), never raised.
 
 Alerts name the subject and its figures, never a customer's message: a group of unanswered messages is named by
 the words its messages share.
@@ -22,11 +25,15 @@ the words its messages share.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from sqlalchemy import and_, select, update
@@ -43,7 +50,10 @@ log = logging.getLogger("kb.alerts")
 ATTEMPTS = 4  # calls per alert per run (the first and three retries)
 BACKOFF = 1.0  # seconds before the first retry; doubled each time
 MAX_WAIT = 30.0  # longest wait between attempts, whatever Retry-After says
-TIMEOUT = 5.0
+TIMEOUT = 5.0  # between bytes (httpx); DEADLINE bounds the whole call
+DEADLINE = 10.0  # one call, from connecting to the last byte of the answer
+DELIVERY = 60.0  # one alert, all its attempts and waits
+MAX_ANSWER = 64 * 1024  # bytes of the receiver's answer read (its first 200 characters are logged)
 ROUNDS = 3  # runs in which a failed alert is tried again
 PER_RUN = 10
 KIND_NAMES = {"article": "artikel", "topic": "onderwerp", "group": "onbeantwoorde vragen over"}
@@ -102,36 +112,91 @@ def alerts_for(out: InsightsOut) -> list[Alert]:
 
 
 class Webhook:
-    """POST `{"text": ...}` to an incoming-webhook URL, retrying what may pass on a second try."""
+    """POST `{"text": ...}` to an incoming-webhook URL, retrying what may pass on a second try, every call and every
+    delivery within its deadline."""
 
     def __init__(self, url: str, *, attempts: int = ATTEMPTS, backoff: float = BACKOFF, timeout: float = TIMEOUT,
+                 deadline: float | None = None, delivery: float | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.url, self.attempts, self.backoff, self.sleep = url, attempts, backoff, sleep
-        self.client = httpx.Client(timeout=timeout, follow_redirects=False)
+        # Read when made, not when defined: tests shorten them by setting the module's constants.
+        self.deadline = DEADLINE if deadline is None else deadline
+        self.delivery = DELIVERY if delivery is None else delivery
+        # No kept-alive connections: each call opens its own, so the deadline knows which socket to shut.
+        self.client = httpx.Client(timeout=timeout, follow_redirects=False,
+                                   limits=httpx.Limits(max_keepalive_connections=0))
 
     def post(self, text: str) -> None:
-        """Raise AlertFailed (with the last reason) when no attempt was accepted."""
+        """Raise AlertFailed (with the last reason) when no attempt was accepted within the delivery's time."""
         reason = ""
+        ends = time.monotonic() + self.delivery
         for attempt in range(self.attempts):
             if attempt:
-                self.sleep(min(MAX_WAIT, self.backoff * 2 ** (attempt - 1)))
+                self.sleep(min(MAX_WAIT, self.backoff * 2 ** (attempt - 1), max(0.0, ends - time.monotonic())))
+            left = ends - time.monotonic()
+            if left <= 0:
+                reason += f" (gave up after {self.delivery:g} s)"
+                break
             try:
-                response = self.client.post(self.url, json={"text": text})
+                status, answer, wait = self._call(text, min(self.deadline, left))
             except httpx.HTTPError as e:
                 reason = f"{type(e).__name__}: {e}"
                 continue
-            if response.is_success:
+            except _Expired as e:
+                reason = str(e)
+                continue
+            if 200 <= status < 300:
                 return
-            reason = f"HTTP {response.status_code}: {response.text[:200]}"
-            if response.status_code != 429 and response.status_code < 500:
+            reason = f"HTTP {status}: {answer[:200]}"
+            if status != 429 and status < 500:
                 break  # the URL or the body is wrong: asking again will not help
-            wait = response.headers.get("retry-after", "")
             if wait.isdigit() and attempt + 1 < self.attempts:
-                self.sleep(min(MAX_WAIT, float(wait)))
+                self.sleep(min(MAX_WAIT, float(wait), max(0.0, ends - time.monotonic())))
         raise AlertFailed(reason)
+
+    def _call(self, text: str, seconds: float) -> tuple[int, str, str]:
+        """One POST, over within `seconds`: (status, start of the answer, Retry-After)."""
+        sockets: list[socket.socket] = []
+        expired = threading.Event()
+
+        def trace(event: str, info: dict[str, Any]) -> None:
+            if event == "connection.connect_tcp.complete" and info.get("return_value") is not None:
+                sockets.append(info["return_value"].get_extra_info("socket"))
+
+        def expire() -> None:
+            expired.set()
+            for sock in sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes the read or write blocked on it, in any phase
+
+        timer = threading.Timer(seconds, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            with self.client.stream("POST", self.url, json={"text": text}, extensions={"trace": trace}) as response:
+                answer = bytearray()
+                for chunk in response.iter_raw():
+                    answer += chunk
+                    if len(answer) >= MAX_ANSWER:
+                        break
+                result = (response.status_code, answer.decode("utf-8", "replace"),
+                          response.headers.get("retry-after", ""))
+        except httpx.HTTPError:
+            if expired.is_set():
+                raise _Expired(f"no complete answer within {seconds:g} s: connection closed") from None
+            raise
+        finally:
+            timer.cancel()
+        if expired.is_set():
+            raise _Expired(f"no complete answer within {seconds:g} s: connection closed")
+        return result
 
     def close(self) -> None:
         self.client.close()
+
+
+class _Expired(Exception):
+    pass
 
 
 def _now() -> str:

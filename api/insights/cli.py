@@ -20,6 +20,7 @@ from api.insights.models import InsightsOut, InsightsQuery
 from api.insights.periods import KINDS, PeriodKind, parse_since
 from api.insights.report import build, catalog_of, today_utc
 from api.insights.retention import BATCH, remove_expired_texts
+from eval.report_retention import remove_expired_report_texts
 from kb.article import Language
 from kb.channels import Channel
 from kb.cli import EXIT_OK, settings_from
@@ -133,7 +134,8 @@ def retention() -> None:
               help="Rows per transaction.")
 def retention_run(days: int | None, batch: int) -> int:
     """Remove message and final reply texts older than the retention period now, in batches (the service does
-    this hourly); counts, articles, tiers, channels and languages stay for the insights.
+    this hourly), and the texts of agent-consistency reports in KB_REPORTS_DIR written before it; counts,
+    articles, tiers, channels and languages stay for the insights, flags and figures in the reports.
 
         kb retention run
         kb retention run --days 30
@@ -150,4 +152,6 @@ def retention_run(days: int | None, batch: int) -> int:
     finally:
         db.close()
     click.echo(str(result))
+    reports = remove_expired_report_texts(settings.reports_dir, keep)
+    click.echo(f"removed the texts of {reports} agent-consistency reports in KB_REPORTS_DIR")
     return EXIT_OK

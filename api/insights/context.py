@@ -16,7 +16,7 @@ import time
 
 from api.grouping import VectorMemo
 from api.insights.groups import MEMO_SIZE
-from api.insights.report import ArticleInfo, catalog_of
+from api.insights.report import Catalog, catalog_of
 from kb.engine import Engine
 from kb.errors import KbError
 
@@ -28,11 +28,11 @@ class InsightsContext:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.vectors = VectorMemo(engine.embedder, size=MEMO_SIZE)
-        self._catalog: dict[str, ArticleInfo] = {}
+        self._catalog = Catalog()
         self._read = -CATALOG_SECONDS
         self._lock = threading.Lock()
 
-    def catalog(self) -> dict[str, ArticleInfo]:
+    def catalog(self) -> Catalog:
         """Titles and topics by article id; the last one read when the index cannot be read now."""
         with self._lock:
             if time.monotonic() - self._read >= CATALOG_SECONDS:

@@ -2,8 +2,13 @@
 article and topic shown, rising subjects with their figures), then the feedback per article over the periods
 shown, then the groups of unanswered messages.
 
-Cells that a spreadsheet would run as a formula (starting with = + - @) get a leading apostrophe: article titles
-and group labels come from editors and customers.
+Cells that a spreadsheet would run as a formula (starting with = + - @, also after spaces or invisible characters,
+and in full width: ＝) get a leading apostrophe: article titles and group labels come from editors and customers.
+
+Two dialects: `csv` (comma-separated, UTF-8, for scripts and `kb insights --csv`) and `excel`, which a Dutch
+Excel opens in columns by a double click: semicolon-separated (Excel takes the list separator from the
+regional settings, and in Dutch that is `;` because `,` is the decimal comma), decimals with a comma, and a UTF-8
+byte order mark so "patiëntensteun" is not read as Windows-1252.
 
     >>> text = to_csv(insights)  # doctest: +SKIP
     >>> text.splitlines()[0]  # doctest: +SKIP
@@ -14,7 +19,9 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterator
+from typing import Literal
 
 from fastapi.responses import Response
 
@@ -25,8 +32,19 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: object) -> str:
+    """`value` as a cell no spreadsheet runs: a leading apostrophe when it starts with a formula character, also
+    after spaces, no-break spaces or invisible characters, and in its full-width form (`＝`, `＋`, `－`, `＠`).
+
+        >>> _cell("＝1+1"), _cell(" @SUM(A1)"), _cell("Voedt suiker kanker?")
+        ("'＝1+1", "' @SUM(A1)", 'Voedt suiker kanker?')
+    """
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
+    start = 0
+    while start < len(text) and text[start] not in "\t\r" and (
+            text[start].isspace() or unicodedata.category(text[start]) == "Cf"):
+        start += 1  # Excel and LibreOffice skip these before reading a formula
+    head = unicodedata.normalize("NFKC", text[start:start + 1])
+    return "'" + text if head.startswith(_FORMULA) else text
 
 
 def rows(out: InsightsOut) -> Iterator[tuple[object, ...]]:
@@ -53,23 +71,33 @@ def rows(out: InsightsOut) -> Iterator[tuple[object, ...]]:
                    g.counts[-1], int(g.rising), *found)
 
 
-def to_csv(out: InsightsOut) -> str:
+Dialect = Literal["csv", "excel"]
+BOM = "\ufeff"
+
+
+def _excel(value: object) -> object:
+    """A number as Dutch Excel reads it: 0,25 (a 0.25 would be read as text, or as a date)."""
+    return str(value).replace(".", ",") if isinstance(value, float) else value
+
+
+def to_csv(out: InsightsOut, dialect: Dialect = "csv") -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    excel = dialect == "excel"
+    writer = csv.writer(buffer, lineterminator="\r\n", delimiter=";" if excel else ",")
     writer.writerow(COLUMNS)
     for row in rows(out):
-        writer.writerow([_cell(v) for v in row])
-    return buffer.getvalue()
+        writer.writerow([_cell(_excel(v) if excel else v) for v in row])
+    return (BOM if excel else "") + buffer.getvalue()
 
 
-def filename(out: InsightsOut) -> str:
-    """kennisbank-insights-week-2026-W41-2026-W48.csv"""
+def filename(out: InsightsOut, dialect: Dialect = "csv") -> str:
+    """kennisbank-insights-week-2026-W41-2026-W48.csv (`-excel.csv` for the Excel dialect)"""
     span = f"{out.periods[0].label}-{out.periods[-1].label}" if out.periods else "empty"
-    return f"kennisbank-insights-{out.period}-{span}.csv"
+    return f"kennisbank-insights-{out.period}-{span}{'-excel' if dialect == 'excel' else ''}.csv"
 
 
-def csv_response(out: InsightsOut) -> Response:
+def csv_response(out: InsightsOut, dialect: Dialect = "csv") -> Response:
     """The CSV as a download, for the API route and the page alike."""
-    return Response(to_csv(out), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename(out)}"',
+    return Response(to_csv(out, dialect), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename(out, dialect)}"',
                              "Cache-Control": "no-store"})

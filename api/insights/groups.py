@@ -45,7 +45,7 @@ class GroupTrend:
 
     label: str
     counts: list[int]  # per period, oldest first (the history periods, then the last one)
-    examples: list[str]  # a few of its texts (masked), newest first
+    examples: list[str]  # a few of its texts (masked): the most typical first, then the newest
     offered: list[str]  # articles offered for these messages and found wanting, most often first
     test: RateTest[str]
 
@@ -64,6 +64,22 @@ def label_of(texts: Sequence[str], words: int = 2) -> str:
         seen.update({w.lower() for w in _WORD.findall(text)} - _SKIP)
     top = sorted(seen.items(), key=lambda kv: (-kv[1], kv[0]))[:words]
     return " · ".join(sorted(w for w, _ in top)) or (texts[0][:40] if texts else "")
+
+
+def typical_first(texts: Sequence[str], label: str) -> list[str]:
+    """`texts` with the one that shares most of the group's words first (newest first among equals): the message
+    a reader recognises the group by.
+
+        >>> typical_first(["dank!", "thanks so much voor je hulp, dank", "much love"], "dank · much")[0]
+        'thanks so much voor je hulp, dank'
+    """
+    words = set(label.split(" · "))
+
+    def shared(text: str) -> int:
+        return len(words & {w.lower() for w in _WORD.findall(text)})
+
+    best = max(range(len(texts)), key=lambda i: (shared(texts[i]), -i), default=None)
+    return list(texts) if best is None else [texts[best], *texts[:best], *texts[best + 1:]]
 
 
 def trends(db: Database, last: Period, filters: Filters, embedder: Embedder | VectorMemo, *, rule: RisingRule,
@@ -90,6 +106,7 @@ def trends(db: Database, last: Period, filters: Filters, embedder: Embedder | Ve
     tests = rate_tests({k: c[-1] for k, c in series.items() if c[-1]}, {k: sum(c[:-1]) for k, c in series.items()},
                        exposure=sizes[-1], history_exposure=sum(sizes[:-1]), rule=rule)
     shown = [t for t in tests if t.count > 0][:top]
-    out = [GroupTrend(t.subject, series[t.subject], [m.message for m in labelled[t.subject].messages[:3]],
+    out = [GroupTrend(t.subject, series[t.subject],
+                      typical_first([m.message for m in labelled[t.subject].messages[:10]], t.subject)[:3],
                       labelled[t.subject].offered[:4], t) for t in shown]
     return GroupReport(periods, sizes, out)

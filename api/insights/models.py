@@ -116,7 +116,8 @@ class GroupOut(BaseModel):
     counts: list[int] = Field(description="Sampled messages per period of `unanswered.periods`.")
     rising: bool
     ratio: float | None
-    examples: list[str] = Field(description="A few of its messages, masked.")
+    examples: list[str] = Field(description="A few of its messages, masked; the first shares most of the "
+                                "group's words (the one to recognise it by).")
     offered: list[str] = Field(description="Articles offered for them and judged not good enough.")
 
 
@@ -145,3 +146,5 @@ class InsightsOut(BaseModel):
     unanswered: UnansweredOut | None = Field(description="Null when `groups=false`.")
     rule: RuleOut
     generated: str
+    since: dt.date | None = Field(default=None, description="The first day (UTC) a message was recorded at all, "
+                                  "whatever the filters; null before the first. Periods before it hold no data.")

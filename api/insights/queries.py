@@ -75,6 +75,13 @@ def day_counts(db: Database, start: dt.date, end: dt.date, filters: Filters) -> 
             for r in db.read(query)]
 
 
+def first_day(db: Database) -> dt.date | None:
+    """The UTC day of the first request on record (the index's first column: one look-up), None before any."""
+    rows = db.read(select(func.min(requests.c.created).label("first")))
+    first = rows[0]["first"] if rows else None
+    return dt.date.fromisoformat(first[:10]) if first else None
+
+
 def feedback_mix(db: Database, start: dt.date, end: dt.date, filters: Filters) -> dict[str, dict[str, int]]:
     """article id -> action -> requests with that feedback, for requests made in [start, end). A "no good
     answer" without an article counts for the article that was offered first."""

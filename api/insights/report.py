@@ -4,7 +4,9 @@ and the unanswered messages grouped by meaning. Used by `GET /v1/insights`, the 
 `kb insights` and the alerts.
 
 Topics come from the articles' front matter (`topics`): a message counts for each topic of the article offered
-first. Articles the catalogue does not know (deleted since) keep their id as title and have no topics.
+first. A topic of an English article that names the same subject as a Dutch one (learnt from the translated
+pairs, `api.insights.topics`) counts as that Dutch topic, so `cancer` and `kanker` are one subject. Articles the
+catalogue does not know (deleted since) keep their id as title and have no topics.
 
     >>> catalog = catalog_of(engine.served.all_articles())  # doctest: +SKIP
     >>> out = build(db, catalog, InsightsQuery(period="day", periods=7))  # doctest: +SKIP
@@ -34,8 +36,9 @@ from api.insights.models import (
     UnansweredOut,
 )
 from api.insights.periods import Period
-from api.insights.queries import ACTIONS, Filters, day_counts, feedback_mix
+from api.insights.queries import ACTIONS, Filters, day_counts, feedback_mix, first_day
 from api.insights.rising import RateTest, RisingRule, rate_tests_by_period
+from api.insights.topics import subject_names, topic_aliases, translated_pairs
 from kb.article import Article
 from kb.embedding import Embedder
 
@@ -49,20 +52,34 @@ class ArticleInfo:
     topics: tuple[str, ...]
 
 
-Catalog = Mapping[str, ArticleInfo]
+class Catalog(dict[str, ArticleInfo]):
+    """Titles and topics by article id, and how each topic subject is named (`kanker / cancer`)."""
+
+    def __init__(self, items: Mapping[str, ArticleInfo] | None = None,
+                 topic_names: Mapping[str, str] | None = None) -> None:
+        super().__init__(items or {})
+        self.topic_names: dict[str, str] = dict(topic_names or {})
 
 
-def catalog_of(articles: Iterable[Article]) -> dict[str, ArticleInfo]:
-    """Titles and topics by article id (from the served index, or the articles folder for the CLI)."""
-    return {a.id: ArticleInfo(a.meta.title, tuple(a.meta.topics)) for a in articles}
+def catalog_of(articles: Iterable[Article]) -> Catalog:
+    """Titles and topics by article id (from the served index, or the articles folder for the CLI); topics in
+    another language that name a Dutch topic's subject count as that topic."""
+    listed = list(articles)
+    aliases = topic_aliases(translated_pairs(listed))
+
+    def subjects(article: Article) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(aliases.get(t.lower(), t) for t in article.meta.topics))
+
+    return Catalog({a.id: ArticleInfo(a.meta.title, subjects(a)) for a in listed}, subject_names(aliases))
 
 
 def today_utc() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def build(db: Database, catalog: Catalog, query: InsightsQuery, *, embedder: Embedder | VectorMemo | None = None,
-          rule: RisingRule | None = None, today: dt.date | None = None) -> InsightsOut:
+def build(db: Database, catalog: Mapping[str, ArticleInfo], query: InsightsQuery, *,
+          embedder: Embedder | VectorMemo | None = None, rule: RisingRule | None = None,
+          today: dt.date | None = None) -> InsightsOut:
     """The insights for `query`. Groups of unanswered messages only with an `embedder` and `query.groups`."""
     rule = rule or RisingRule()
     filters = Filters(query.channel, query.language)
@@ -90,8 +107,12 @@ def build(db: Database, catalog: Catalog, query: InsightsQuery, *, embedder: Emb
     tested = {kind: rate_tests_by_period(series, volume, first=history, history=history, rule=rule)
               for kind, series in zip(KINDS, (articles, topics), strict=True)}
 
+    topic_names = getattr(catalog, "topic_names", {})
+
     def title(kind: str, subject: str) -> str:
-        return catalog[subject].title if kind == "article" and subject in catalog else subject
+        if kind == "topic":
+            return str(topic_names.get(subject, subject))
+        return catalog[subject].title if subject in catalog else subject
 
     rising = [_rising(shown[j], kind, t, title(kind, t.subject))
               for j in reversed(range(len(shown))) for kind in KINDS for t in tested[kind][j] if t.rising]
@@ -114,7 +135,7 @@ def build(db: Database, catalog: Catalog, query: InsightsQuery, *, embedder: Emb
         feedback=_feedback(feedback_mix(db, shown[0].start, shown[-1].end, filters), catalog, query.top),
         unanswered=groups,
         rule=RuleOut(min_count=rule.min_count, min_ratio=rule.min_ratio, alpha=rule.alpha, history=history),
-        generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), since=first_day(db))
 
 
 def _ratio(test: RateTest[str]) -> float | None:
@@ -138,7 +159,7 @@ def _series(kind: Literal["article", "topic"], series: dict[str, list[int]], tes
                       rising=[(j, s) in rising for j in range(len(tested))], total=totals[s]) for s in keep]
 
 
-def _feedback(mix: dict[str, dict[str, int]], catalog: Catalog, top: int) -> list[FeedbackMix]:
+def _feedback(mix: dict[str, dict[str, int]], catalog: Mapping[str, ArticleInfo], top: int) -> list[FeedbackMix]:
     rows = []
     for article, actions in mix.items():
         counts = {a: actions.get(a, 0) for a in ACTIONS}

@@ -27,6 +27,7 @@ from api.errors import ErrorBody
 from api.pages import agent, auth, editor, gaps, insights, qa, qa_jobs
 from api.pages.qa_jobs import LARGER_BODIES
 from api.pages.render import STATIC_DIR, render
+from api.pages.wording import error_text
 
 __all__ = ["LARGER_BODIES", "ROUTERS", "error_page", "install", "page_routes"]
 
@@ -58,7 +59,7 @@ def error_page(request: Request, error: ErrorBody) -> Response:
     if error.status == 401 and request.method == "GET":
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
-    page = render(request, "error.html", status=error.status, status_code=error.status, message=error.message,
-                  login=error.status == 401)
+    page = render(request, "error.html", status=error.status, status_code=error.status, code=error.code,
+                  message=error_text(error.code, error.details, error.message), login=error.status == 401)
     page.headers.update({k: v for k, v in error.headers.items() if k.lower() != "www-authenticate"})
     return page

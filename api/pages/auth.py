@@ -25,12 +25,15 @@ from api.session import (
     CheckedForm,
     PageSession,
     check_login_csrf,
+    clear_cookie,
     current_session,
     key_allowed,
     login_csrf,
     read_form,
     session_token,
+    set_cookie,
 )
+from api.throttle import after_failed_key, before_key_check
 
 router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
@@ -56,8 +59,7 @@ def safe_next(target: str | None, fallback: str) -> str:
 def _login_page(request: Request, *, error: str = "", next_path: str = "", status: int = 200) -> Response:
     nonce, token = login_csrf(request)
     response = render(request, "login.html", status=status, csrf=token, error=error, next_path=next_path)
-    response.set_cookie(LOGIN_COOKIE, nonce, max_age=LOGIN_SECONDS, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https", path="/login")
+    set_cookie(response, request, LOGIN_COOKIE, nonce, max_age=LOGIN_SECONDS, path="/login")
     return response
 
 
@@ -71,25 +73,27 @@ async def login(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     form = await read_form(request)
     check_login_csrf(request, form.get("csrf", ""))
     presented = form.get("key", "").strip()[:_KEY_MAX]
+    before_key_check(request, presented)  # 429 (the error page) for an address failing too often
     key = db.check_key(presented) if presented else None
     if key is None or not key_allowed(key, settings, presented):
-        return _login_page(request, error="Onbekende of ingetrokken sleutel. Unknown or revoked key.",
+        after_failed_key(request, presented)
+        return _login_page(request, error="Deze sleutel kennen we niet, of hij is ingetrokken. Plak de hele "
+                           "sleutel (hij begint met kb_), of vraag een beheerder om een nieuwe.",
                            next_path=safe_next(form.get("next"), ""), status=401)
     target = safe_next(form.get("next"), HOME.get(key.role, "/agent"))
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, session_token(request, key), max_age=SESSION_SECONDS, httponly=True,
-                        samesite="strict", secure=request.url.scheme == "https", path="/")
-    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    set_cookie(response, request, SESSION_COOKIE, session_token(request, key), max_age=SESSION_SECONDS, path="/")
+    clear_cookie(response, request, LOGIN_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-def logout(session: AgentPage, form: CheckedForm, db: DbDep) -> Response:
+def logout(request: Request, session: AgentPage, form: CheckedForm, db: DbDep) -> Response:
     """Any logged-in role (every role grants `agent`); CSRF-checked so another site cannot log you out.
     The session ends on the server too, so a copied cookie stops working."""
     db.end_session(session.nonce, session.expires)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    clear_cookie(response, request, SESSION_COOKIE, path="/")
     return response
 
 

@@ -5,7 +5,7 @@ The list reads the articles folder with kb's own corpus code (the same parse and
 retired articles and broken files show too; the index page uses `GitRepo.changed_since` as `kb status` does and
 re-indexes through `api.service.reindex`, as `POST /v1/index` does (same `run_index`, same lock).
 
-    GET  /editor?type=&language=&status=&review=&lint=&q=   the list
+    GET  /editor?type=&language=&status=&review=&lint=&q=&sort=   the list (sort: due, review, title, id)
     GET  /editor/articles/{article_id}                       one article
     GET  /editor/index                                       served commit, changes since, last re-index
     POST /editor/reindex                                     full?, csrf -> 303 /editor/index
@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -26,6 +27,7 @@ from fastapi.responses import RedirectResponse, Response
 from api import service
 from api.deps import EngineDep, SettingsDep, StateDep
 from api.errors import PAGE_TAG
+from api.pages.labels import label
 from api.pages.render import article_html, render
 from api.schemas import IndexIn
 from api.session import CheckedForm, EditorPage
@@ -120,6 +122,26 @@ def rows(corpus: Corpus, today: dt.date, root: Path) -> list[Row]:
     return sorted(out, key=lambda r: (r.article is not None, r.article.id if r.article else r.path))
 
 
+#: How the list can be ordered; the first is the default: what needs an editor first.
+SORTS = {"due": "eerst verlopen review", "review": "reviewdatum (oudste eerst)", "title": "titel", "id": "id"}
+_REVIEW_ORDER = {"overdue": 0, "soon": 1, "": 2, "ok": 3}
+
+
+def sort_rows(rows: list[Row], by: str) -> list[Row]:
+    """`due` (the default): overdue reviews first, oldest first, then those due soon, then files that do not
+    parse, then the rest by id; `review`: by review date, oldest first (broken files last); `title`, `id`."""
+    if by == "review":
+        return sorted(rows, key=lambda r: (r.article is None, r.article.meta.review_by if r.article else dt.date.max,
+                                           r.path))
+    if by == "title":
+        return sorted(rows, key=lambda r: (r.article.meta.title.lower() if r.article else "", r.path))
+    if by == "id":
+        return sorted(rows, key=lambda r: (r.article is not None, r.article.id if r.article else r.path))
+    return sorted(rows, key=lambda r: (_REVIEW_ORDER[r.review], r.article.meta.review_by if r.article and
+                                       r.review in ("overdue", "soon") else dt.date.max,
+                                       r.article.id if r.article else r.path))
+
+
 def matches(row: Row, f: dict[str, str]) -> bool:
     """Whether a row passes the filters (an empty filter lets everything through)."""
     lint_ok = {"": True, "problems": bool(row.problems), "errors": bool(row.errors), "clean": not row.problems}
@@ -140,9 +162,9 @@ def matches(row: Row, f: dict[str, str]) -> bool:
 
 
 FILTERS: dict[str, list[tuple[str, str]]] = {
-    "type": [(t.value, t.value) for t in ArticleType],
-    "language": [(lang.value, lang.value) for lang in Language],
-    "status": [(s.value, s.value) for s in Status],
+    "type": [(t.value, label(t.value, "type")) for t in ArticleType],
+    "language": [(lang.value, label(lang.value, "language")) for lang in Language],
+    "status": [(s.value, label(s.value, "status")) for s in Status],
     "review": [("due", "binnenkort of verlopen"), ("overdue", "verlopen")],
     "lint": [("problems", "met meldingen"), ("errors", "met fouten"), ("clean", "zonder meldingen")],
 }
@@ -154,11 +176,15 @@ def article_list(request: Request, settings: SettingsDep, session: EditorPage) -
     for name, options in FILTERS.items():  # an unknown filter value is ignored, not an error page
         if filters[name] not in {v for v, _ in options}:
             filters[name] = ""
+    sort = request.query_params.get("sort", "due")
+    sort = sort if sort in SORTS else "due"
     corpus, template_problems = _cache.get(settings.articles_dir)
     today = dt.date.today()
     all_rows = rows(corpus, today, settings.articles_dir)
-    shown = [r for r in all_rows if matches(r, filters)]
+    shown = sort_rows([r for r in all_rows if matches(r, filters)], sort)
     return render(request, "editor_list.html", rows=shown, total=len(all_rows), filters=filters, options=FILTERS,
+                  sort=sort, sorts=SORTS, overdue=sum(r.review == "overdue" for r in all_rows),
+                  query_without_sort="".join(f"{urlencode({k: v})}&" for k, v in filters.items() if v),
                   template_problems=template_problems, files=corpus.files, served=len(corpus.served()),
                   errors=len(corpus.errors), warnings=len(corpus.warnings), today=today)
 
@@ -168,7 +194,7 @@ def article_view(request: Request, article_id: str, settings: SettingsDep, sessi
     corpus, _ = _cache.get(settings.articles_dir)
     article = corpus.articles.get(article_id)
     if article is None:
-        raise NotFound(f"geen artikel met id '{article_id}' in {settings.articles_dir}")
+        raise NotFound(f"geen artikel met id '{article_id[:200]}' in de artikelenmap")  # no server path
     raw = read_inside(Path(article.path), settings.articles_dir)  # as the corpus read it: never through a link
     if isinstance(raw, Problem):
         raise NotFound(f"{shown(article.path, settings.articles_dir)}: {raw.message}")

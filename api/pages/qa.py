@@ -12,7 +12,8 @@ CSP that forbids scripts and network access.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from fastapi.responses import FileResponse, Response
 
 from api.deps import JobsDep, SettingsDep
 from api.errors import PAGE_TAG
+from api.pages.labels import label
 from api.pages.qa_jobs import page_context
 from api.pages.render import render
 from api.session import QaPage
@@ -28,6 +30,7 @@ from eval import gate
 from eval.report import fmt
 from kb.errors import NotFound
 
+log = logging.getLogger("kb.api")
 router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
 #: At most this many JSON files are read per page view (a reports folder can grow for years).
@@ -44,6 +47,23 @@ class Report:
     headline: dict[str, Any]
     below: dict[str, float]  # figure -> its minimum in eval/thresholds.toml, for figures under it
     gated: frozenset[str]  # figures that have a minimum (higher is better): their changes are coloured
+    minimums: dict[str, float] = field(default_factory=dict)  # figure (as the headline names it) -> its minimum
+
+    @property
+    def verdict(self) -> str:
+        """`below` (a minimum missed), `met` (every figure with a rate has a minimum, all met), `partly` (minimums
+        met, but other rates have none: nothing says they are good), or `none` (no minimums at all)."""
+        if self.below:
+            return "below"
+        if not self.minimums:
+            return "none"
+        ungated = [k for k, v in self.headline.items() if k not in self.minimums and _rate(v)]
+        return "partly" if ungated else "met"
+
+    @property
+    def explained(self) -> list[str]:
+        """The figures the page can explain in a line."""
+        return [name for name in self.headline if label(name, "metric_help")]
 
 
 def _read(path: Path, root: Path) -> Report | None:
@@ -57,10 +77,10 @@ def _read(path: Path, root: Path) -> Report | None:
     if not isinstance(data, dict) or not isinstance(data.get("headline"), dict):
         return None  # some other JSON file, not a report
     headline = data["headline"]
-    minimums = gate.load(None, path.stem)
-    below = {k: m for k, m in minimums.items() if _number(headline.get(k)) and headline[k] < m}
+    minimums = gate.headline_minimums(headline, gate.load(None, path.stem))
+    below = {k: m for k, m in minimums.items() if not _number(headline.get(k)) or headline[k] < m}
     return Report(path.stem, str(data.get("title", path.stem)), str(data.get("created", "")),
-                  html.relative_to(root).as_posix(), headline, below, frozenset(minimums))
+                  html.relative_to(root).as_posix(), headline, below, frozenset(minimums), minimums)
 
 
 def find_reports(root: Path) -> list[Report]:
@@ -93,6 +113,11 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _rate(value: Any) -> bool:
+    """A share between 0 and 1 (a count is not judged good or bad)."""
+    return isinstance(value, float) and 0.0 <= value <= 1.0
+
+
 @router.get("/qa")
 def qa_page(request: Request, settings: SettingsDep, jobs: JobsDep, session: QaPage) -> Response:
     reports = find_reports(settings.reports_dir)
@@ -110,8 +135,9 @@ def report_html(relative: str, settings: SettingsDep, session: QaPage) -> Respon
             target.with_suffix(".json").is_file()
     except (OSError, ValueError):  # a NUL byte or an unreadable path: not a report either
         listed = False
-    if not listed:
-        raise NotFound(f"no report '{relative}' in {settings.reports_dir}")
+    if not listed:  # where it looked goes to the log, never into the answer
+        log.info("no report %r below %s", relative, root)
+        raise NotFound(f"no report '{relative[:200]}' in the reports folder")
     return FileResponse(target, media_type="text/html; charset=utf-8",
                         headers={"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff",
                                  "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})

@@ -30,8 +30,10 @@ from starlette.concurrency import run_in_threadpool
 from api.db import Database
 from api.deps import DbDep, EngineDep, JobsDep, SettingsDep
 from api.errors import PAGE_TAG, CsrfRefused
-from api.jobs import JobRunner, JobRunning, Progress, Result
+from api.jobs import Job, JobRunner, JobRunning, Progress, Result
+from api.pages.labels import LABELS, label
 from api.pages.render import json_ok
+from api.pages.wording import nl_date
 from api.session import CSRF_HEADER, CheckedForm, QaPage
 from eval.agent_sources import (
     MAX_REPLIES,
@@ -53,18 +55,20 @@ router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are 
 UPLOAD_PATH = "/qa/jobs/upload"
 #: Bodies larger than the app's 64 KiB that a route may receive (api.app.BodyLimit reads this).
 LARGER_BODIES = {UPLOAD_PATH: MAX_UPLOAD_BYTES}
+#: Report titles (in English, like the command's); the page names each run in Dutch (`_page_title`).
 KINDS = {"golden": "Golden messages", "paraphrase": "Paraphrase invariance", "agents": "Agent consistency"}
 #: The page's words for eval.runs.GOLDEN_SCOPES (report titles stay in English, like the command's).
 SCOPE_LABELS = {"test": "testsplit (wat de gate leest)", "all": "alles: beide splits en de tweets"}
 MAX_PERIOD_DAYS = 366
 #: Messages for `?error=`: fixed texts, so nothing from a request is reflected into the page.
 FORM_ERRORS = {
-    "busy": "Er loopt al een evaluatie (one at a time): wacht tot die klaar is, of stop hem.",
+    "busy": "Er loopt al een evaluatie (er kan er één tegelijk lopen): wacht tot die klaar is, of stop hem.",
     "kind": "Kies golden, paraphrase of agents.",
     "dates": "Kies een begin- en einddatum (begin vóór einde, hoogstens een jaar).",
     "period": "Kies per week of per maand.",
 }
 MAX_REPORT_JSON = 32 * 1024 * 1024
+FLAG_CODES = tuple(LABELS["flag"])
 
 
 def _relative(html: Path, settings: Settings) -> str:
@@ -128,17 +132,18 @@ def start_job(settings: SettingsDep, engine: EngineDep, db: DbDep, jobs: JobsDep
         scope = form.get("scope", "test")
         if scope not in GOLDEN_SCOPES:
             return _back("kind")
-        work, title = _golden_work(engine, settings, scope), f"{KINDS[kind]} ({scope})"
+        work, title = _golden_work(engine, settings, scope), f"{label(kind, 'job')} ({SCOPE_LABELS[scope]})"
     elif kind == "paraphrase":
-        work, title = _paraphrase_work(engine, settings), KINDS[kind]
+        work, title = _paraphrase_work(engine, settings), label(kind, "job")
     elif kind == "agents":
         dates = _dates(form)
         if dates is None:
             return _back("dates")
         if period is not None and period not in PERIODS:
             return _back("period")
-        title = f"{KINDS[kind]}: replies sent {dates[0]} – {dates[1]}"
-        work = _agents_work(engine, settings, _feedback_loader(db, *dates), title, period,
+        report_title = f"{KINDS[kind]}: replies sent {dates[0]} – {dates[1]}"
+        title = f"{label(kind, 'job')}: verstuurd van {nl_date(dates[0])} tot en met {nl_date(dates[1])}"
+        work = _agents_work(engine, settings, _feedback_loader(db, *dates), report_title, period,
                             {"kind": "feedback", "from": dates[0].isoformat(), "to": dates[1].isoformat()})
     else:
         return _back("kind")
@@ -171,10 +176,9 @@ async def upload_job(request: Request, settings: SettingsDep, engine: EngineDep,
     body = await request.body()
     parse = parse_replies_jsonl if name.lower().endswith((".jsonl", ".json")) else parse_replies_csv
     replies = await run_in_threadpool(lambda: parse(body, name=name, max_replies=MAX_REPLIES))
-    title = f"{KINDS['agents']}: {name}"
-    work = _agents_work(engine, settings, lambda: replies, title, period,
+    work = _agents_work(engine, settings, lambda: replies, f"{KINDS['agents']}: {name}", period,
                         {"kind": "upload", "file": name, "replies": len(replies)})
-    job = jobs.start("agents", title, session.key.name, work)
+    job = jobs.start("agents", f"{label('agents', 'job')}: {name}", session.key.name, work)
     return json_ok({"job": job.public()}, status=202)
 
 
@@ -185,11 +189,16 @@ def cancel_job(job_id: str, jobs: JobsDep, session: QaPage, form: CheckedForm) -
     return _back()
 
 
+def _shown(job: Job) -> dict[str, Any]:
+    """A job as the page shows it: its phase in Dutch beside the code."""
+    return job.public() | {"phase_label": label(job.phase, "phase") if job.phase else "voorbereiden"}
+
+
 @router.get("/qa/jobs")
 def job_status(jobs: JobsDep, session: QaPage) -> Response:
     current = jobs.current()
-    return json_ok({"current": current.public() if current else None,
-                    "recent": [j.public() for j in jobs.recent()]})
+    return json_ok({"current": _shown(current) if current else None,
+                    "recent": [_shown(j) for j in jobs.recent()]})
 
 
 # --- what the QA page shows ------------------------------------------------------------------------------
@@ -229,7 +238,10 @@ def consistency_view(reports: list[Any], root: Path, flagged_shown: int = 25) ->
         flagged = p.get("flagged_replies") or []
         periods.append({**p, "flagged_replies": flagged[:flagged_shown], "flagged_more": max(0, len(flagged) -
                                                                                             flagged_shown)})
+    minimum = latest.minimums.get("alpha")
+    value = data["alpha"].get("value")
     return {"title": latest.title, "created": latest.created, "html": latest.html, "alpha": data["alpha"],
+            "alpha_minimum": minimum, "alpha_below": minimum is not None and value is not None and value < minimum,
             "percent_agreement": data.get("percent_agreement"), "outliers": len(data.get("outliers") or []),
             "replies": data.get("replies"), "period": data.get("period"), "periods": periods[::-1]}
 
@@ -239,9 +251,9 @@ def page_context(request: Request, runner: JobRunner, reports: list[Any], root: 
     current = runner.current()
     today = dt.date.today()
     error = request.query_params.get("error", "")
-    return {"job": current.public() if current else None, "finished_jobs": [j.public() for j in runner.recent()],
+    return {"job": _shown(current) if current else None, "finished_jobs": [_shown(j) for j in runner.recent()],
             "job_error": FORM_ERRORS.get(error, ""), "kinds": KINDS, "golden_scopes": SCOPE_LABELS,
             "periods": PERIODS, "default_start": (today - dt.timedelta(days=27)).isoformat(),
             "default_end": today.isoformat(), "upload_path": UPLOAD_PATH,
             "max_upload_mb": MAX_UPLOAD_BYTES // (1024 * 1024), "max_replies": MAX_REPLIES,
-            "consistency": consistency_view(reports, root)}
+            "consistency": consistency_view(reports, root), "flag_codes": FLAG_CODES}

@@ -24,6 +24,7 @@ from markupsafe import Markup
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from api.pages.labels import label
+from api.pages.wording import findings, nl_date, nl_datetime
 from api.session import PageSession
 
 HERE = Path(__file__).resolve().parent
@@ -33,6 +34,9 @@ STATIC_DIR = HERE / "static"
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
                   trim_blocks=True, lstrip_blocks=True)
 env.filters["label"] = label
+env.filters["nl_date"] = nl_date
+env.filters["nl_datetime"] = nl_datetime
+env.filters["findings"] = findings
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")

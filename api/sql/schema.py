@@ -67,7 +67,7 @@ requests = Table(
     Column("request_id", StoredText, primary_key=True),
     Column("created", StoredText, nullable=False),
     Column("key_id", StoredText),
-    # Masked (api/insights/masking.py) when stored; NULL once older than KB_RETENTION_DAYS (api/insights/retention.py).
+    # Masked (kb/masking.py) when stored; NULL once older than KB_RETENTION_DAYS (api/insights/retention.py).
     Column("message", StoredText),
     Column("channel", StoredText, nullable=False),
     Column("article_ids", StoredText, nullable=False),  # JSON list of the article ids offered, best first
@@ -126,3 +126,15 @@ alerts = Table(
     Column("updated", StoredText, nullable=False),
     Column("error", StoredText),
 )
+
+gap_dismissals = Table(
+    "gap_dismissals", metadata,
+    # A message an editor dismissed from the gaps page as noise ("lol", football): it no longer shows there. One
+    # row per request; `batch` is the one click that dismissed a group, so that click can be undone as a whole.
+    # No text is kept here: the message stays in `requests`, under its own retention.
+    Column("request_id", StoredText, primary_key=True),
+    Column("batch", StoredText, nullable=False),
+    Column("key_id", StoredText),
+    Column("created", StoredText, nullable=False),
+)
+Index("ix_gap_dismissals_batch", gap_dismissals.c.batch)

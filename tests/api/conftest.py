@@ -28,8 +28,9 @@ def make_keys(data_dir: Path) -> dict[str, str]:
 def api_env(sample_engine: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str, str]]:
     data_dir = tmp_path_factory.mktemp("api") / "data"
     # key_rate 0: these tests send hundreds of requests per key within seconds; the per-key limit has its own
-    # tests (tests/reliability/test_limits.py).
-    settings = sample_engine.settings.model_copy(update={"data_dir": data_dir, "key_rate": 0.0})
+    # tests (tests/reliability/test_limits.py). auth_failures 0: they send a bad key to every route from one
+    # address, which the failure throttle would answer with 429 (its tests: tests/security/test_auth_throttle.py).
+    settings = sample_engine.settings.model_copy(update={"data_dir": data_dir, "key_rate": 0.0, "auth_failures": 0})
     return settings, make_keys(data_dir)
 
 

@@ -18,6 +18,7 @@ from fastapi.routing import iter_route_contexts
 from api.db import INSIGHTS, open_database
 from api.deps import required_role
 from api.pages.auth import OPEN_PAGES
+from api.pages.wording import MAY as MAY_IN_DUTCH
 from kb.config import Settings
 from tests.api.conftest import ROLES, assert_error_shape
 
@@ -252,4 +253,5 @@ def test_every_guarded_route_refuses_each_role_that_may_not(client: Any, auth: d
         assert not response.headers.get("location", "").startswith("/login")
     else:
         assert response.status_code == 403, (role, method, path, response.text[:300])
-        assert needs in response.text
+        # The API names the role in its JSON; a page says in Dutch who may ("alleen voor redacteuren").
+        assert (f"alleen voor {MAY_IN_DUTCH[needs]}" if page else needs) in response.text

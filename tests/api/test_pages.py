@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from api.db import INSIGHTS
-from api.db import needs as needs_text
 from api.pages import page_routes
 from api.pages.auth import OPEN_PAGES, safe_next
 from api.pages.gaps import group_vectors
 from api.pages.render import article_html
+from api.pages.wording import MAY as MAY_TEXT
 from api.session import SESSION_COOKIE
 from api.state import state_of
 from tests.api.conftest import ROLES, assert_error_shape, make_keys
@@ -150,7 +150,7 @@ def test_each_role_opens_exactly_its_pages(sessions: dict[str, Any], role: str) 
         expected = 200 if needs in MAY[role] else 403
         assert response.status_code == expected, (role, path, response.text[:300])
         if expected == 403:
-            assert "Geen toegang" in response.text and f"needs {needs_text(needs)}" in response.text
+            assert "Geen toegang" in response.text and f"Dit is alleen voor {MAY_TEXT[needs]}." in response.text
 
 
 # --- login, session cookie, CSRF ------------------------------------------------------------------------
@@ -175,7 +175,7 @@ def test_login_with_a_wrong_or_missing_key_is_refused(pages_app: tuple[Any, dict
     token = csrf_of(client.get("/login").text)
     for key in ("kb_nothere_secret", "", pages_app[1]["agent"] + "x"):
         response = client.post("/login", data={"csrf": token, "key": key})
-        assert response.status_code == 401 and "Onbekende of ingetrokken sleutel" in response.text
+        assert response.status_code == 401 and "Deze sleutel kennen we niet" in response.text
         assert SESSION_COOKIE not in response.headers.get("set-cookie", "")
 
 
@@ -207,7 +207,7 @@ def test_actions_without_a_matching_csrf_token_are_refused_and_change_nothing(
 def test_an_agent_may_not_reindex_even_with_a_valid_token(sessions: dict[str, Any]) -> None:
     agent = sessions["agent"]
     response = agent.post("/editor/reindex", data={"csrf": csrf_of(agent.get("/agent").text)})
-    assert response.status_code == 403 and "needs the editor role" in response.text
+    assert response.status_code == 403 and "Dit is alleen voor redacteuren." in response.text
 
 
 def test_a_tampered_cookie_or_a_revoked_key_ends_the_session(pages_app: tuple[Any, dict[str, str]]) -> None:
@@ -390,7 +390,8 @@ def test_greedy_grouping_joins_close_vectors_only() -> None:
 def test_the_qa_page_shows_headline_figures_and_flags_those_under_their_minimum(sessions: dict[str, Any]) -> None:
     html = sessions["qa"].get("/qa").text
     assert "Golden messages &lt;b&gt;proef&lt;/b&gt;" in html
-    assert re.search(r'class="figure below"><span>hit@1</span><b>0.600</b>\s*<small class="down"[^>]*>▼ 0.100', html)
+    assert re.search(r'class="figure below" data-figure="hit@1"><span>juist artikel bovenaan</span><b>0.600</b>\s*'
+                     r'<small class="limit">minimum 0.650</small>\s*<small class="down"[^>]*>▼ 0.100', html)
     assert 'href="/qa/reports/golden/golden.html"' in html
     report = sessions["qa"].get("/qa/reports/golden/golden.html")
     assert report.status_code == 200 and "sandbox" in report.headers["content-security-policy"]

@@ -163,10 +163,11 @@ def test_an_uploaded_export_is_checked_whole_and_only_its_report_is_kept(
     accepted = qa.post("/qa/jobs/upload?period=week", content=good.encode(), headers=headers)
     assert accepted.status_code == 202, accepted.text
     job = _wait(app)
-    assert job["state"] == "done" and job["title"] == "Agent consistency: export november.csv"
+    assert job["state"] == "done" and job["title"] == "Consistentie van agents: export november.csv"  # the page's
     added = sorted(p for p in site.reports.rglob("*") if p.is_file() and p not in before)
     assert [p.name for p in added] == ["agents.html", "agents.json"]  # the report, and nothing else
     report = strict_json(added[1])
+    assert report["title"] == "Agent consistency: export november.csv"  # the report keeps the command's English
     assert report["source"] == {"kind": "upload", "file": "export november.csv", "replies": len(SENT)}
 
 

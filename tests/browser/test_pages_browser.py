@@ -176,7 +176,8 @@ def test_a_qa_lead_reads_the_latest_report_and_an_agent_may_not(open_as: Any) ->
     assert page.locator(".report").count() == 2  # the latest golden and paraphrase runs; the older in the table
     report = page.locator(".report").filter(has_text="Golden")
     assert "Golden messages <b>proef</b>" in report.locator("h2").inner_text()
-    assert report.locator(".figure.below").inner_text().startswith("hit@1")
+    assert report.locator(".figure.below").get_attribute("data-figure") == "hit@1"
+    assert report.locator(".figure.below").inner_text().startswith("juist artikel bovenaan")
     assert page.locator("table.list tbody tr").count() == 3
     shoot(page, "qa")
     report.locator("text=Open rapport").click()

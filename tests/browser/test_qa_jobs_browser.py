@@ -39,14 +39,14 @@ def test_a_qa_lead_starts_a_run_sees_it_progress_and_stops_it(open_as: Any) -> N
     page.locator("#start-golden button[type=submit]").click()
     page.wait_for_url(re.compile(r"/qa#evaluaties$"))
     running = page.locator("#job-current")
-    expect(running).to_contain_text("Golden messages (all)")
+    expect(running).to_contain_text("Golden berichten (alles: beide splits en de tweets)")
     assert page.locator("#start-paraphrase button[type=submit]").is_disabled()  # one at a time
     # Progress arrives by polling, without a reload: the bar moves forward at least twice.
     page.wait_for_function("() => +(document.getElementById('job-current')?.dataset.done || 0) > 0")
     first = _done(page)
     page.wait_for_function(f"() => +(document.getElementById('job-current')?.dataset.done || 0) > {first}")
     assert int(page.locator("#job-progress").get_attribute("max") or 0) > _done(page) > first
-    expect(page.locator("#job-status")).to_contain_text(re.compile(r"golden messages: \d+ van \d+"))
+    expect(page.locator("#job-status")).to_contain_text(re.compile(r"golden berichten: \d+ van \d+"))
     shoot(page, "qa-job-running")
 
     page.locator("#job-cancel").click()

@@ -4,6 +4,7 @@ with the statuses it is told to (then 200), or holds its answer until released.
     with Receiver(answers=[503, 503]) as hook:   # two failures, then success
         Webhook(hook.url).post("hoi")
         hook.bodies   # [{'text': 'hoi'}, {'text': 'hoi'}, {'text': 'hoi'}]
+    with Receiver(drip="body") as hook: ...      # headers, then a byte every 0.2 s, forever
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from typing import Any
 
 class Receiver:
     def __init__(self, answers: list[int] | None = None, *, retry_after: str | None = None,
-                 hold: threading.Event | None = None) -> None:
+                 hold: threading.Event | None = None, drip: str | None = None, every: float = 0.2) -> None:
         self.answers = list(answers or [])
         self.retry_after, self.hold = retry_after, hold
+        self.drip, self.every = drip, every  # "headers" or "body": one byte every `every` seconds, never done
+        self.closed = threading.Event()
         self.bodies: list[Any] = []
         self.content_types: list[str] = []
         self.arrived = threading.Event()
@@ -31,6 +34,9 @@ class Receiver:
                 receiver.content_types.append(self.headers.get("content-type", ""))
                 receiver.bodies.append(json.loads(self.rfile.read(length) or b"null"))
                 receiver.arrived.set()
+                if receiver.drip is not None:
+                    self._drip()
+                    return
                 if receiver.hold is not None:
                     receiver.hold.wait(30)
                 status = receiver.answers.pop(0) if receiver.answers else 200
@@ -41,6 +47,21 @@ class Receiver:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _drip(self) -> None:
+                """Headers first, or the status line and then one header byte at a time; until the client leaves."""
+                if receiver.drip == "body":
+                    self.send_response(200)
+                    self.send_header("Content-Length", "1000000")
+                    self.end_headers()
+                else:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                try:
+                    while not receiver.closed.wait(receiver.every):
+                        self.wfile.write(b"a")
+                        self.wfile.flush()
+                except OSError:
+                    pass  # the client closed the connection: what a deadline does
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -60,5 +81,6 @@ class Receiver:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self.hold is not None:
             self.hold.set()
+        self.closed.set()
         self.server.shutdown()
         self.server.server_close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.insights.masking import EMAIL, IBAN, PHONE, mask
+from kb.masking import EMAIL, IBAN, PHONE, mask
 
 pytestmark = pytest.mark.unit
 

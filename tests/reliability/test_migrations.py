@@ -120,7 +120,7 @@ def test_a_fresh_database_gets_the_head_and_matches_the_schema_module(settings: 
     open_database(settings).close()
     engine = direct_engine(settings)
     try:
-        assert migrate.current(engine) == migrate.head() == "0003"
+        assert migrate.current(engine) == migrate.head() == NEWEST
         assert set(inspect(engine).get_table_names()) == {*metadata.tables, "alembic_version"}
     finally:
         engine.dispose()
@@ -176,16 +176,19 @@ def test_a_database_newer_than_this_code_is_refused_with_what_to_do(settings: Se
             conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
     finally:
         engine.dispose()
-    with pytest.raises(ConfigError, match=r"9999.*newest migration is 0003.*restore a backup"):
+    with pytest.raises(ConfigError, match=rf"9999.*newest migration is {NEWEST}.*restore a backup"):
         open_database(settings)
 
 
+#: The newest migration shipped (the file names are numbered); the next one a test adds comes after it.
+NEWEST = max(p.name[:4] for p in (migrate.MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+FOLLOWING = f"{int(NEWEST) + 1:04d}"
 NEXT = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "{following}"
+down_revision = "{newest}"
 
 
 def upgrade() -> None:
@@ -201,7 +204,8 @@ def with_next_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Call
     def add(fail: str = "") -> None:
         shipped = tmp_path / "migrations"
         shutil.copytree(migrate.MIGRATIONS, shipped, ignore=shutil.ignore_patterns("__pycache__"))
-        (shipped / "versions" / "0004_request_sentiment.py").write_text(NEXT.format(fail=fail))
+        (shipped / "versions" / f"{FOLLOWING}_request_sentiment.py").write_text(
+            NEXT.format(fail=fail, following=FOLLOWING, newest=NEWEST))
         monkeypatch.setattr(migrate, "MIGRATIONS", shipped)
 
     return add
@@ -210,11 +214,11 @@ def with_next_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Call
 def test_the_next_migration_is_one_new_file_applied_at_start_up(
         tmp_path: Path, with_next_migration: Callable[[str], None]) -> None:
     settings = Settings(data_dir=tmp_path / "data")
-    _old_sqlite(settings.data_dir)  # a database from before migrations goes 0001 … 0004, in one start-up
+    _old_sqlite(settings.data_dir)  # a database from before migrations goes 0001 … the newest, then the next, at once
     with_next_migration("")
     db = open_database(settings)
     try:
-        assert migrate.current(db.engine) == migrate.head() == "0004"
+        assert migrate.current(db.engine) == migrate.head() == FOLLOWING
         assert "sentiment" in {c["name"] for c in inspect(db.engine).get_columns("requests")}
         assert db.request_articles("r-old") == ["5g-kanker"]
     finally:
@@ -229,7 +233,7 @@ def test_a_failing_migration_changes_nothing(tmp_path: Path, with_next_migration
         open_database(settings)
     engine = direct_engine(settings)
     try:
-        assert migrate.current(engine) == "0003"
+        assert migrate.current(engine) == NEWEST
         assert "sentiment" not in {c["name"] for c in inspect(engine).get_columns("requests")}
     finally:
         engine.dispose()

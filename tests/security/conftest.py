@@ -12,6 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ARTICLES, FIXTURES
 
 GOOD = FIXTURES / "mixed" / "good-rebuttal.md"
@@ -91,3 +93,11 @@ def build_repository(base: Path, *, hostile_templates: bool = False, secret_file
     git(repo, "commit", "-qm", "hostile push")
     os.mkfifo(nl / "fifo.md")  # git cannot commit a pipe; a checkout hook or a person can leave one
     return articles
+
+
+@pytest.fixture()
+def templates(tmp_path: Path) -> Path:
+    """A copy of the shipped reply templates to make hostile."""
+    folder = tmp_path / "_templates"
+    shutil.copytree(ARTICLES / "_templates", folder)
+    return folder

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import secrets
 import sqlite3
 import stat
 import subprocess
@@ -34,7 +35,9 @@ pytestmark = [pytest.mark.e2e]
 def _app(sample_engine: Any, data: Path, **settings: Any) -> tuple[TestClient, dict[str, str]]:
     keys = make_keys(data)
     config = sample_engine.settings.model_copy(update={"data_dir": data, "key_rate": 0.0, **settings})
-    return TestClient(create_app(config, sample_engine), follow_redirects=False,
+    # Production is reached over HTTPS: its cookies are Secure (tests/security/test_cookies_and_paths.py).
+    url = "https://testserver" if config.env == "production" else "http://testserver"
+    return TestClient(create_app(config, sample_engine), base_url=url, follow_redirects=False,
                       raise_server_exceptions=False), keys
 
 
@@ -87,7 +90,7 @@ def test_a_placeholder_session_secret_stops_production_start_up(secret: str) -> 
     with pytest.raises(ValidationError, match="KB_SESSION_SECRET"):
         Settings(env="production", session_secret=secret)
     Settings(env="development", session_secret=secret)  # allowed where nothing is at stake
-    Settings(env="production", session_secret="x" * 48)
+    Settings(env="production", session_secret=secrets.token_urlsafe(32))
 
 
 def _kb(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -158,7 +161,7 @@ def test_while_a_reindex_runs_the_api_and_the_editor_page_answer_at_once(sample_
         error = assert_error_shape(api, 409)
         assert error["code"] == "reindex_running" and "already running" in error["message"]
         assert page.status_code == 303 and page.headers["location"] == "/editor/index?busy=1"
-        assert "a re-index is already running" in client.get(page.headers["location"]).text
+        assert "Er loopt al een herindexering" in client.get(page.headers["location"]).text
         documented = client.app.openapi()["paths"]["/v1/index"]["post"]["responses"]["409"]["description"]
         assert "reindex_running" in documented
 

@@ -6,7 +6,6 @@ place on any machine."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import jinja2
@@ -45,13 +44,6 @@ HOSTILE = {
     "{{ answer.__class__.__mro__[1].__subclasses__() }}": "unsafe",
     "{% include '../../../etc/passwd' %}": "passwd",
 }
-
-
-@pytest.fixture()
-def templates(tmp_path: Path) -> Path:
-    folder = tmp_path / "_templates"
-    shutil.copytree(ARTICLES / "_templates", folder)
-    return folder
 
 
 @pytest.mark.parametrize("source", list(HOSTILE))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from eval.charts import bars_svg, confusion_svg, histogram_svg
+from eval.golden import GoldenItem, figures
 
 pytestmark = pytest.mark.unit
 
@@ -76,3 +77,27 @@ def test_a_figure_below_its_threshold_makes_the_command_exit_1(tmp_path: Path, c
     assert "hit@1 0.900 is below 0.950" in capsys.readouterr().err
     assert _gate("golden", {"hit@1": 0.96, "mrr": 0.9}, strict) == 0
     assert _gate("golden", {"mrr": 0.9}, strict) == 1  # a gated figure that was not measured fails too
+
+
+def _judged(expected: str | None, no_match: bool, tier: str | None = None) -> GoldenItem:
+    return GoldenItem("g", "tekst", "nl", "", "test", "golden", expected, "faq" if expected else None, ["a"], 0.5,
+                      [] if no_match else ["a"], None if no_match else (tier or "medium"), no_match, 0.5)
+
+
+def test_a_golden_figure_over_nothing_is_unknown_not_zero() -> None:
+    # an article type's slice: every message has an article, and nobody got `high` or `low`
+    faq = figures([_judged("a", no_match=True), _judged("a", no_match=False)])
+    assert faq["no_match_precision"] is None and faq["no_match_recall"] is None
+    assert faq["tiers"]["high"] == {"n": 0, "correct": None} and faq["tiers"]["medium"]["correct"] == 1.0
+    mixed = figures([_judged(None, no_match=True), _judged("a", no_match=True), _judged("a", no_match=False)])
+    assert mixed["no_match_precision"] == 0.5 and mixed["no_match_recall"] == 1.0
+    nothing_given = figures([_judged(None, no_match=False)])
+    assert nothing_given["no_match_precision"] is None and nothing_given["no_match_recall"] == 0.0
+
+
+def test_whole_labels_fit_the_confusion_chart_and_the_tier_cuts_are_drawn() -> None:
+    long = "bevolkingsonderzoek-baarmoederhalskanker-met-een-nog-langere-naam"
+    svg = confusion_svg({(long, "kort"): 3})
+    assert f">{long}<" in svg and "…" not in svg
+    chart = histogram_svg({"juist": [0.9]}, lo=0.0, hi=1.0, bins=20, marks={"high": 0.84, "low": 0.14})
+    assert chart.count("stroke-dasharray") == 2 and "high 0.84" in chart

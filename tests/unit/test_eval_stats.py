@@ -6,10 +6,11 @@ import math
 
 import pytest
 
-from eval.agents import _AFFIRM, _DENY, _norm_url, _numbers
+from eval.agents import _norm_url, _numbers
 from eval.krippendorff import alpha, alpha_with_ci
 from eval.metrics import average_precision_at_k
 from eval.paraphrase import PERTURBATIONS, perturb
+from eval.stance import stance
 
 
 def test_alpha_matches_krippendorffs_worked_example() -> None:
@@ -64,7 +65,7 @@ def test_a_typo_swaps_two_letters_of_one_word() -> None:
     ("That's a myth, there is no evidence for it", False),
 ])
 def test_stance_rules_tell_affirming_from_denying(reply: str, affirms: bool) -> None:
-    assert (bool(_AFFIRM.search(reply)) and not _DENY.search(reply)) is affirms
+    assert (stance(reply, myth=True, true_claim=False) is not None) is affirms
 
 
 def test_numbers_are_compared_as_values_whether_digits_or_words() -> None:

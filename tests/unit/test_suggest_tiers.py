@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 
 import pytest
@@ -50,10 +51,16 @@ def match(article_id: str, score: float, language: str = "en") -> Match:
     return Match(article_id, language, score, score, 0.0, "matched", "claim")
 
 
+@functools.cache
+def drafter() -> Drafter:
+    """One for the module: each Drafter starts its render processes."""
+    return Drafter(ROOT / "articles" / "_templates", workers=1)
+
+
 def suggester(*matches: Match) -> Suggester:
     settings = Settings(threshold_low=0.4, threshold_medium=0.5, threshold_high=0.7, short_message_words=4)
     articles = Articles(load("good-rebuttal.md"), load("good-faq.md"), load("stale-faq.md"))
-    return Suggester(settings, FakeRetriever(list(matches)), Drafter(ROOT / "articles" / "_templates"),  # type: ignore[arg-type]
+    return Suggester(settings, FakeRetriever(list(matches)), drafter(),  # type: ignore[arg-type]
                      articles, clock=lambda: TODAY)
 
 

@@ -27,7 +27,7 @@
         bar.max = job.total || 1;
         bar.value = job.done;
         bar.textContent = job.percent + "%";
-        status.textContent = (job.phase || "voorbereiden") + ": " + job.done + " van " + job.total +
+        status.textContent = (job.phase_label || "voorbereiden") + ": " + job.done + " van " + job.total +
           (job.cancel_requested ? " · wordt gestopt…" : "");
         current.dataset.done = String(job.done);
       } catch (e) {
@@ -68,6 +68,7 @@
           message = (body.error && body.error.message) || message;
         } catch (e) { /* not JSON: keep the status */ }
         if (response.status === 413) message = "Het bestand is te groot: " + message;
+        if (response.status === 409) message = "Er loopt al een evaluatie: wacht tot die klaar is, of stop hem.";
         errorBox.textContent = message;
         errorBox.hidden = false;
       } catch (e) {
