@@ -6,27 +6,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from eval import gate
 from eval.agent_sources import Reply, load_replies, sent_replies
 from eval.agents import PERIODS
 from eval.charts import bars_svg
+from eval.cli_answerable import answerable_cmd
+from eval.cli_common import ARTICLES_OPTION, GOLDEN_OPTION, checked_golden_dir, eval_engine, with_progress
 from eval.cli_retrieval import ablation_cmd, rerank_cmd
 from eval.golden import (
     DATA,
     NOT_SLICES,
     GoldenItem,
-    GoldenMessage,
     golden_gate_figures,
     golden_headline,
     golden_sections,
@@ -40,10 +35,7 @@ from eval.markdown import DEFAULT_MAX_CHARS, diff_markdown
 from eval.report import Section, write_report
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
 from kb.config import Settings
-from kb.embedding import copy_cache
 from kb.engine import Engine
-
-T = TypeVar("T")
 
 
 @click.group("eval")
@@ -53,57 +45,14 @@ def eval_group() -> None:
 
 eval_group.add_command(ablation_cmd)
 eval_group.add_command(rerank_cmd)
-
-
-def _with_progress(label: str, messages: list[GoldenMessage], run: Callable[..., T]) -> T:
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=Console(stderr=True),
-                  transient=True) as bar:
-        task = bar.add_task(label, total=len(messages))
-        return run(messages, progress=lambda done, _total: bar.update(task, completed=done))
+eval_group.add_command(answerable_cmd)
 
 
 def _run_golden_with_progress(engine: Engine, folder: Path | None = None) -> list[GoldenItem]:
     """Both golden splits and, where the shared data is beside the checkout, the labelled tweets (those are
     labelled against the sample articles: left out when the messages come from another `folder`)."""
     messages = load_golden(folder=folder) + ([] if folder else load_tweets())
-    return _with_progress("golden", messages, lambda m, progress: run_golden(engine, m, progress=progress))
-
-
-def _golden_dir(folder: Path | None) -> Path | None:
-    if folder is not None and not any(folder.glob("golden_*.jsonl")):
-        raise click.BadParameter(f"{folder}: no golden_dev_*.jsonl or golden_test_*.jsonl in it", param_hint="--golden")
-    return folder
-
-
-GOLDEN_OPTION = click.option(
-    "--golden", "golden_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
-    help="Folder with your own golden_{dev,test}_*.jsonl (and paraphrases.jsonl); default: the bundled set.")
-ARTICLES_OPTION = click.option(
-    "--articles", "articles_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
-    help="Another knowledge base's articles folder: indexed into its own local collection under "
-         "KB_DATA_DIR/eval (incrementally, through the embedding cache) and evaluated there.")
-
-
-@contextlib.contextmanager
-def _engine(articles_dir: Path | None) -> Iterator[Engine]:
-    """The served index, or (with `articles_dir`) a local index of that folder kept beside it for evaluations."""
-    from indexer.run import run_index
-
-    settings = settings_from()
-    if articles_dir is not None:
-        slug = re.sub(r"[^a-z0-9]+", "-", str(articles_dir.resolve()).lower()).strip("-")[-60:]
-        data = settings.data_dir / "eval" / f"kb-{slug}"
-        if not (data / "embeddings.sqlite").exists() and settings.cache_path.exists():
-            copy_cache(settings.cache_path, data / "embeddings.sqlite")
-        settings = settings.model_copy(update={"data_dir": data, "qdrant_url": None, "articles_dir": articles_dir})
-    with Engine.open(settings) as engine:
-        if articles_dir is not None:
-            report = run_index(engine, articles_dir)
-            if report.errors:
-                raise click.ClickException(f"{articles_dir}: {len(report.errors)} articles could not be indexed, "
-                                           f"e.g. {report.errors[0]} (run `kb lint {articles_dir}`)")
-        engine.ready()
-        yield engine
+    return with_progress("golden", messages, lambda m, progress: run_golden(engine, m, progress=progress))
 
 
 @eval_group.command("golden")
@@ -120,10 +69,10 @@ def golden(out_dir: Path | None, thresholds: Path | None, golden_dir: Path | Non
         kb eval golden --golden golden/ --out reports/golden   # an articles repository's own golden messages
         kb eval golden --articles eval/kbs/randmeer/articles --golden eval/kbs/randmeer   # another KB
     """
-    folder = _golden_dir(golden_dir)
+    folder = checked_golden_dir(golden_dir)
     if articles_dir is not None and folder is None:
         raise click.UsageError("--articles needs --golden: the bundled messages belong to the sample articles")
-    with _engine(articles_dir) as engine:
+    with eval_engine(articles_dir) as engine:
         summary = summarise(_run_golden_with_progress(engine, folder))
     for name, f in summary.items():
         if name in NOT_SLICES or " " in name:
@@ -177,17 +126,17 @@ def calibrate_cmd(high_precision: float, medium_precision: float, write: Path | 
     """
     from eval.calibrate import LINE_SHOWN, collect, dataset_line_rows, fit_calibration, out_of_fold, propose
 
-    folder = _golden_dir(golden_dir)
+    folder = checked_golden_dir(golden_dir)
     if articles_dir is not None and folder is None:
         raise click.UsageError("--articles needs --golden: the bundled messages belong to the sample articles")
     golden_dev = load_golden(split="dev", folder=folder)
     line = {m.id for m in load_golden(sorted((folder or DATA).glob("golden_dev_*blind*.jsonl")))}
     tweets_dev = [] if folder else load_tweets(split="dev")
-    with _engine(articles_dir) as engine:
+    with eval_engine(articles_dir) as engine:
         model_id = engine.embedder.model_id
-        rows = _with_progress("golden dev", golden_dev,
+        rows = with_progress("golden dev", golden_dev,
                               lambda m, progress: collect(engine, m, line=line, progress=progress))
-        rows += _with_progress("tweets dev", tweets_dev,
+        rows += with_progress("tweets dev", tweets_dev,
                                lambda m, progress: collect(engine, m, source="tweets", progress=progress))
         if line_dataset is not None:
             rows += dataset_line_rows(engine, line_dataset)
@@ -393,7 +342,7 @@ def diff(rev_a: str, rev_b: str, out_dir: Path | None, output: str, max_chars: i
     from eval.diff import diff_sections, run_diff
 
     report = run_diff(settings_from(), rev_a, rev_b, log=lambda line: click.echo(line, err=True),
-                      golden_dir=_golden_dir(golden_dir))
+                      golden_dir=checked_golden_dir(golden_dir))
     markdown = diff_markdown(report, max_chars=max_chars)
     if output == "markdown":
         click.echo(markdown, nl=False)

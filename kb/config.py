@@ -107,6 +107,8 @@ class Settings(BaseSettings):
                                  "suggested; when none is left the answer is no_match.")
     calibration: Path | None = Field(None, description="A confidence calibration file (`kb eval calibrate "
                                      "--write FILE`) for a model that has none bundled in kb/calibration/.")
+    answerable_gate: Path | None = Field(None, description="An answerability gate file (`kb eval answerable --write "
+                                         "FILE`) for a model that has none bundled in kb/calibration/.")
     short_message_words: int = Field(4, ge=0, le=50,
                                      description="Messages with at most this many words are never `high`.")
     max_message_chars: int = Field(MAX_MESSAGE_CHARS, ge=100, le=MAX_MESSAGE_CHARS_CEILING,

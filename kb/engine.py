@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import TracebackType
 
+from kb.answerable import load_gate
 from kb.confidence import load_calibration
 from kb.config import Settings
 from kb.drafting import Drafter
@@ -50,7 +51,8 @@ class Engine:
         retriever = Retriever(store, embedder, sparse, alias=settings.collection, mode=settings.search_mode,
                               fusion=settings.fusion, reranker=load_reranker(embedder.model_id))
         calibration = load_calibration(embedder.model_id, settings.calibration)
-        suggester = Suggester(settings, retriever, drafter, served, calibration=calibration)
+        suggester = Suggester(settings, retriever, drafter, served, calibration=calibration,
+                              gate=load_gate(embedder.model_id, settings.answerable_gate))
         return cls(settings, store, embedder, sparse, drafter, served, retriever, suggester)
 
     def ready(self) -> IndexInfo:

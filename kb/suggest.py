@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from kb.answerable import AnswerGate, signals
 from kb.article import Article, ArticleType, Language, Source, Verdict
 from kb.channels import Channel
 from kb.confidence import UNCALIBRATED, Calibration, probabilities
@@ -107,13 +108,15 @@ class ArticleSource(Protocol):
 
 class Suggester:
     def __init__(self, settings: Settings, retriever: Retriever, drafter: Drafter, articles: ArticleSource,
-                 clock: Callable[[], dt.date] = dt.date.today, calibration: Calibration = UNCALIBRATED) -> None:
+                 clock: Callable[[], dt.date] = dt.date.today, calibration: Calibration = UNCALIBRATED,
+                 gate: AnswerGate | None = None) -> None:
         self.settings = settings
         self.retriever = retriever
         self.drafter = drafter
         self.articles = articles
         self.clock = clock
         self.calibration = calibration
+        self.gate = gate
 
     def suggest(self, query: SuggestQuery, *, ranked: list[Match] | None = None) -> SuggestResult:
         """Read the message (once: bounded by KB_MAX_MESSAGE_CHARS, normalised), detect its language, rank,
@@ -130,6 +133,8 @@ class Suggester:
         words = message.words
         confidence = self.confidences(ranked, words=words, language=language)
         shown = [(m, p) for m, p in zip(ranked, confidence, strict=True) if p >= self.settings.threshold_low][:limit]
+        if shown and not self.answerable(ranked, confidence, words=words):
+            shown = []
         articles = self.articles.get_articles([m.article_id for m, _ in shown])
         suggestions = tuple(self._suggestion(m, p, articles[m.article_id], query, language, words)
                             for m, p in shown if m.article_id in articles and articles[m.article_id].is_served)
@@ -144,6 +149,12 @@ class Suggester:
     def confidences(self, ranked: list[Match], *, words: int, language: Language) -> list[float]:
         """The calibrated probability that each candidate is the right article."""
         return probabilities(self.calibration, ranked, words=words, language=str(language))
+
+    def answerable(self, ranked: list[Match], confidence: list[float], *, words: int) -> bool:
+        """Whether the knowledge base answers the message at all (kb.answerable); always, without a gate."""
+        if self.gate is None:
+            return True
+        return self.gate.answers(signals(ranked, confidence, words=words))
 
     def rank_with_confidence(self, message: str | Message, language: Language) -> list[tuple[Match, float]]:
         """`rank` with each candidate's probability (what the tiers and the no-match line cut)."""
