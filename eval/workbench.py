@@ -81,18 +81,23 @@ def golden_corpus(articles: Sequence[Article], messages: Sequence[GoldenMessage]
     return Corpus(name, [a for a in articles if a.is_served], asks)
 
 
-def dataset_corpus(root: Path, *, sample: int | None = None, seed: int = 24,
+def dataset_corpus(root: Path, *, sample: int | None = None, seed: int = 24, questions: int | None = None,
                    today: dt.date | None = None) -> Corpus:
     """A public set (`targets.jsonl`, `queries_dev.jsonl`, `queries.jsonl`) as articles the way
     `kb eval dataset` writes them. `sample`: only the targets some query needs plus `sample` others drawn with
-    `seed` (every run draws the same), for variants that do not need the whole set."""
+    `seed` (every run draws the same), for variants that do not need the whole set. `questions`: only that many
+    questions of each split, drawn with `seed` (a subset of a set whose every target some question needs, such as
+    policyqa-nl: with `sample` 0 the knowledge base is then only their targets)."""
     targets = _jsonl(root / "targets.jsonl")
     asks: list[Ask] = []
     for split, file in (("dev", "queries_dev.jsonl"), ("test", "queries.jsonl")):
-        for r in _jsonl(root / file):
+        rows = _jsonl(root / file)
+        if questions is not None and questions < len(rows):
+            rows = random.Random(seed).sample(rows, questions)
+        for r in rows:
             asks.append(Ask(f"{split}-{r['id']}", r["text"], frozenset(str(i) for i in r["relevant_ids"]),
                             language_of(r, r["text"]), split))
-    notes = []
+    notes = [f"{questions} questions of each split drawn (seed {seed})"] if questions is not None else []
     if sample is not None and sample < len(targets):
         needed = {i for q in asks for i in q.relevant}
         others = [t for t in targets if str(t["id"]) not in needed]
