@@ -58,8 +58,10 @@ def answerable_cmd(precision: float, write: Path | None, golden_dir: Path | None
                                                           progress=progress))
     oof = out_of_fold(rows, features)
     line = choose_line(rows, oof, precision)
-    fitted_on = (f"{len(blind)} blind dev messages and {len(tweets)} dev tweets; line {line} keeps the blind dev "
-                 f"half's no-match precision >= {precision} out of fold")
+    kept = (f"line {line} keeps the blind dev half's no-match precision >= {precision} out of fold" if line > 0 else
+            f"no line keeps the blind dev half's no-match precision >= {precision} out of fold: line 0, every "
+            f"message passes")
+    fitted_on = f"{len(blind)} blind dev messages and {len(tweets)} dev tweets; {kept}"
     gate = fit_gate(rows, features, model_id, line=line, fitted_on=fitted_on)
     click.echo(f"gate for {model_id}: {fitted_on}")
     click.echo("weights: " + ", ".join(f"{f} {w:+.3f}" for f, w in zip(("intercept", *features), gate.weights,
