@@ -6,7 +6,9 @@ in one language only is offered to a message in the other on its merits, with th
 Each suggestion's `score` is the calibrated probability that it is the right article (kb.confidence), and the
 tiers cut that probability (`tier`, the whole table in its docstring). Two things keep a suggestion out of
 `high` whatever its probability, and the suggestion says which (`tier_capped_by`), so a tier never seems to
-contradict its number: a message of only a few words, and an article past its review date.
+contradict its number: a message of only a few words, and an article past its review date. Before any of that,
+the answerability gate (kb.answerable), where one is fitted for the model, decides whether the knowledge base
+answers the message at all; when it says no, the answer is no match.
 
     >>> suggester = Suggester(settings, retriever, drafter, articles)  # doctest: +SKIP
     >>> result = suggester.suggest(SuggestQuery("baking soda tegen kanker?", Channel.X))  # doctest: +SKIP
