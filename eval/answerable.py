@@ -53,7 +53,7 @@ class GateRow:
 
 
 def collect(engine: Engine, messages: Sequence[GoldenMessage], *, source: str,
-            kinds: Callable[[str], Mapping[str, float]] | None = None,
+            kinds: Callable[[str], Mapping[str, float] | None] | None = None,
             progress: Callable[[int, int], None] | None = None) -> list[GateRow]:
     """One row per message, ranked and calibrated as `Suggester.suggest` does; `kinds` gives a message's kind
     probabilities where the service classifies kinds."""
