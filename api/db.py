@@ -38,6 +38,7 @@ from api.sql import migrate
 from api.sql.engine import WRITE, DatabaseUnavailable, describe, direct_engine, pooled_engine, unavailable
 from api.sql.schema import FEEDBACK_CHOICE, api_keys, ended_sessions, feedback, requests
 from kb.config import Settings
+from kb.kind_replies import NOT_A_GAP
 from kb.masking import mask, mask_optional
 
 __all__ = ["FEEDBACK_SOURCES", "GRANTS", "INSIGHTS", "KEY_PREFIX", "ROLES", "ApiKey", "Database",
@@ -232,16 +233,20 @@ class Database:
     # --- requests and feedback -----------------------------------------------------------------------------
 
     def record_request(self, request_id: str, key_id: str | None, message: str, channel: str,
-                       article_ids: list[str], *, language: str | None = None, tier: str | None = None) -> None:
+                       article_ids: list[str], *, language: str | None = None, tier: str | None = None,
+                       kind: str | None = None) -> None:
         """Store one answered message, masked (e-mail addresses, phone numbers, IBANs), with what the insights
-        count: its language, the top article and its tier (`no_match` when nothing was offered)."""
-        no_match = not article_ids
+        count: its language, the top article and its tier, and its kind. `no_match` when nothing was offered to
+        a message that wanted an article; thanks, a story, abuse or spam answered by their kind's reply or
+        guideline are not a gap in the knowledge base (tier NULL)."""
+        no_match = not article_ids and kind not in NOT_A_GAP
         with self._writing() as conn:
             conn.execute(insert(requests), {"request_id": request_id, "created": _now(), "key_id": key_id,
                                             "message": mask(message), "channel": channel,
                                             "article_ids": json.dumps(article_ids), "language": language,
-                                            "top_article": None if no_match else article_ids[0],
-                                            "tier": "no_match" if no_match else tier, "no_match": no_match})
+                                            "top_article": article_ids[0] if article_ids else None,
+                                            "tier": "no_match" if no_match else tier if article_ids else None,
+                                            "no_match": no_match, "kind": kind})
 
     def request_articles(self, request_id: str) -> list[str] | None:
         rows = self._rows(_OFFERED, request_id=request_id)

@@ -103,16 +103,49 @@ class Suggestion(BaseModel):
                    warnings=list(s.warnings))
 
 
+class KindReplyOut(BaseModel):
+    """The reply for the message's kind, offered before the article suggestions."""
+
+    draft: str
+    draft_length: int
+    template: str = Field(description="The editor's template it came from, under _templates/.")
+    warnings: list[str]
+
+
+class ModerationOut(BaseModel):
+    action: str = Field(description="What to do with the message: `hide` (the guideline says how, per channel).")
+    reason: str = Field(description="The kind that flagged it: abuse or spam.")
+
+
 class SuggestOut(BaseModel):
     request_id: str
     language: Language
     suggestions: list[Suggestion]
     no_match: bool
+    kind: str | None = Field(None, description="What the message is: question, complaint, thanks, story, abuse, "
+                             "spam or offtopic (null when KB_KINDS is off).")
+    kind_probability: float | None = Field(None, description="How likely `kind` is right (the classifier's "
+                                           "probability, or a rule's precision on the labelled dev messages).")
+    kind_reply: KindReplyOut | None = Field(None, description="The kind's reply, to offer first (thanks, a story, a "
+                                            "complaint's acknowledgement, off-topic without an article); null "
+                                            "for questions and moderated messages.")
+    kind_guideline: str | None = Field(None, description="What the agent should do with a message of this kind; "
+                                       "for abuse and spam, the moderation guideline instead of a draft.")
+    moderation: ModerationOut | None = Field(None, description="Set for abuse and spam: flag, hide, no draft.")
 
     @classmethod
     def of(cls, result: suggest.SuggestResult, request_id: str) -> SuggestOut:
+        k = result.kind
+        reply = None
+        if k is not None and k.reply is not None and k.reply_template is not None:
+            reply = KindReplyOut(draft=k.reply.text, draft_length=k.reply.length, template=k.reply_template,
+                                 warnings=list(k.reply.warnings))
         return cls(request_id=request_id, language=result.language, no_match=result.no_match,
-                   suggestions=[Suggestion.of(s) for s in result.suggestions])
+                   suggestions=[Suggestion.of(s) for s in result.suggestions],
+                   kind=str(k.kind) if k else None, kind_probability=k.probability if k else None,
+                   kind_reply=reply, kind_guideline=k.guideline if k else None,
+                   moderation=ModerationOut(action=k.moderation.action, reason=str(k.moderation.reason))
+                   if k and k.moderation else None)
 
 
 class FeedbackAction(StrEnum):

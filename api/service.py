@@ -50,7 +50,7 @@ def suggest(body: SuggestIn, *, settings: Settings, engine: Engine, db: Database
     request_id = uuid.uuid4().hex
     tier = str(result.suggestions[0].confidence) if result.suggestions else None  # the insights count tiers
     db.record_request(request_id, key_id, body.message, str(body.channel), [s.article_id for s in result.suggestions],
-                      language=str(result.language), tier=tier)
+                      language=str(result.language), tier=tier, kind=str(result.kind.kind) if result.kind else None)
     metrics.observe_suggestion(result)
     return SuggestOut.of(result, request_id)
 

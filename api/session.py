@@ -217,10 +217,11 @@ def login_csrf(request: Request) -> tuple[str, str]:
 def check_login_csrf(request: Request, presented: str) -> None:
     nonce = request.cookies.get(LOGIN_COOKIE, "")
     if not nonce or not presented or not hmac.compare_digest(presented, csrf_for(_secret(request), nonce, "login")):
-        https_only = not nonce and state_of(request.app).settings.env == "production"  # a Secure cookie never came back
-        hint = " (in production the login cookie travels over HTTPS only: open this page through https://)"
-        raise CsrfRefused("the login form expired or came from elsewhere: reload the login page and try again"
-                          + (hint if https_only else ""), **({"https_only": True} if https_only else {}))
+        expired = "the login form expired or came from elsewhere: reload the login page and try again"
+        if not nonce and state_of(request.app).settings.env == "production":  # a Secure cookie never came back
+            raise CsrfRefused(expired + " (in production the login cookie travels over HTTPS only: open this page "
+                              "through https://)", https_only=True)  # the Dutch page says so too (wording.py)
+        raise CsrfRefused(expired)
 
 
 def session_token(request: Request, key: ApiKey) -> str:

@@ -14,20 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.stats import paired
-from kb.article import Article
 from kb.channels import Channel
 from kb.corpus import build_corpus, iter_article_files
-from kb.drafting import Drafter
+from kb.drafting import Drafter, draft_context
 from kb.render_worker import reply_environment
 from kb.template_sandbox import TemplateFolderLoader, render_bounded
-
-
-def _context(article: Article, channel: Channel) -> dict[str, Any]:
-    return {"answer": article.sections.answer, "customer_name": "Sam", "signature": "Anna de Vries",
-            "initials": "AV", "sources": [{"title": s.title, "url": s.href} for s in article.meta.sources],
-            "article": {"id": article.id, "title": article.meta.title, "type": str(article.meta.type),
-                        "verdict": str(article.meta.verdict) if article.meta.verdict else None},
-            "channel": str(channel), "language": str(article.meta.language)}
 
 
 def bench_drafts(articles_dir: Path, log: Callable[[str], None], *, rounds: int = 5) -> dict[str, Any]:
@@ -39,7 +30,8 @@ def bench_drafts(articles_dir: Path, log: Callable[[str], None], *, rounds: int 
     startup_s = time.perf_counter() - started
     try:
         env = reply_environment(TemplateFolderLoader(templates))
-        cases = {f"{a.id}/{c}": (drafter._names[(c, a.meta.language)], _context(a, c))
+        cases = {f"{a.id}/{c}": (drafter._names[(c, a.meta.language)],
+                                 draft_context(a, a.sections.answer, c, "Sam", "Anna de Vries"))
                  for a in corpus.served() for c in Channel}
         keys = list(cases) * rounds
         pool = drafter._pool

@@ -8,7 +8,9 @@ For every reply in a log (CSV or JSONL: agent, channel, message, reply, time) th
    stance that contradicts the verdict (`different_stance`: affirming a myth), and text closer to a retired
    article than to the current one (`outdated_policy`);
 3. maps the reply itself to an article and a stance, and measures agreement between agents with
-   Krippendorff's alpha (nominal) over those values, topic by topic, with a bootstrap confidence interval.
+   Krippendorff's alpha (nominal) over those values, topic by topic, with a bootstrap confidence interval;
+4. knows the message's kind (kb.kinds): a reply to a complaint is also read for its tone (an apology, a next step;
+   eval/agent_tone.py), flagged without them, and compared between agents on them as well as on the facts.
 
     >>> report = run_agents(engine, load_log(Path("eval/data/agents_sample.jsonl")), corpus)  # doctest: +SKIP
     >>> report["alpha"]["value"]  # doctest: +SKIP
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -27,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from eval.agent_sources import Reply, load_replies
-from eval.krippendorff import alpha_with_ci, percent_agreement, unit_alpha
+from eval.agent_tone import complaint_subjects, flag_tone, per_kind, read_tone, tone_agreement
+from eval.krippendorff import alpha_with_ci, percent_agreement, pooled_agreement, unit_alpha
 from eval.metrics import mean
 from eval.stance import ApprovedText, own_stance
 from kb.article import Article, Verdict
@@ -84,6 +87,8 @@ class Checked:
     message: str = ""
     reply: str = ""
     time: str = ""
+    kind: str = ""  # the message's kind (kb.kinds), when the engine decides kinds
+    tone: list[str] = field(default_factory=list)  # tone elements of a reply to a complaint (eval/agent_tone.py)
     #: Per flag, its code and the figures behind it (value and threshold), for pages that word it themselves.
     findings: list[dict[str, Any]] = field(default_factory=list)
     #: The reply is the knowledge base's own draft (nothing of the agent's own in it): never flagged.
@@ -171,6 +176,14 @@ class AgentChecker:
         if ranked[0][1] < self.engine.settings.threshold_low and fit[best] < TOPIC_FROM_REPLY:
             return None
         return best
+
+    def read_tone(self, c: Checked) -> None:
+        """The message's kind and, for a complaint, the reply's tone elements and what is missing."""
+        kinds = self.engine.suggester.kinds
+        if kinds is None:
+            return
+        c.kind = str(kinds.classify(c.message).kind)
+        c.tone = read_tone(c.kind, c.reply)
 
     def reply_article(self, reply: str) -> str | None:
         ranked = self.engine.suggester.rank(reply, detect_language(reply).language)
@@ -277,9 +290,11 @@ def run_agents(engine: Engine, replies: Sequence[Reply], corpus: Corpus, *, seed
     for n, r in enumerate(replies, 1):
         c = checker.check(r)
         c.time = r.time
+        checker.read_tone(c)
         checked.append(c)
         if progress:
             progress(n, len(replies))
+    flag_tone(complaint_subjects(checked))
     report = consistency(checked, seed=seed)
     if period:
         report["period"] = period
@@ -298,15 +313,6 @@ def _units(checked: Sequence[Checked]) -> dict[str, list[str]]:
         if c.topic:
             units[c.topic].append(_value(c))
     return dict(units)
-
-
-def _pooled_agreement(units: dict[str, list[str]]) -> float | None:
-    """Percent agreement over all topics: agreeing pairs of replies within a topic, over all such pairs."""
-    pairs = sum(len(v) * (len(v) - 1) for v in units.values())
-    if not pairs:
-        return None
-    agreeing = sum(c * (c - 1) for v in units.values() for c in Counter(v).values())
-    return round(agreeing / pairs, 4)
 
 
 def consistency(checked: Sequence[Checked], *, seed: int = 7) -> dict[str, Any]:
@@ -337,9 +343,11 @@ def consistency(checked: Sequence[Checked], *, seed: int = 7) -> dict[str, Any]:
     return {
         "replies": len(checked), "agents": len(by_agent), "topics": len(units),
         "alpha": alpha,
-        "percent_agreement": _pooled_agreement(units),
+        "percent_agreement": pooled_agreement(units),
         "per_topic": {t: topic_figures(t, cs) for t, cs in sorted(by_topic.items())},
         "per_agent": {a: figures(cs) for a, cs in sorted(by_agent.items())},
+        "per_kind": per_kind(checked),
+        "tone": tone_agreement(checked, seed=seed),
         "outliers": [asdict(c) for c in checked if c.flags],
         "checked": [asdict(c) for c in checked],
     }
@@ -375,7 +383,7 @@ def per_period(checked: Sequence[Checked], period: str, *, seed: int = 7) -> lis
         flagged = [c for c in cs if c.flags]
         row = {"period": label, "replies": len(cs), "agents": len({c.agent for c in cs}),
                "topics": alpha["units"], "alpha": alpha["value"], "alpha_note": alpha["reason"],
-               "percent_agreement": _pooled_agreement(units), "flagged": len(flagged),
+               "percent_agreement": pooled_agreement(units), "flagged": len(flagged),
                "flagged_share": round(len(flagged) / len(cs), 4),
                "flagged_replies": [{"id": c.id, "agent": c.agent, "topic": c.topic, "flags": c.flags,
                                     "why": "; ".join(c.reasons), "findings": c.findings, "reply": c.reply}

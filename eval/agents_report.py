@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Any
 
 from eval import gate
+from eval.agent_tone import tone_sections
 from eval.agents import LOW_AGREEMENT
 from eval.charts import bars_svg, confusion_svg
 from eval.report import Section
@@ -28,8 +29,12 @@ AGREEMENT_HELP = ("Percent agreement: the share of pairs of replies on one topic
 def agents_headline(report: dict[str, Any]) -> dict[str, Any]:
     a = report["alpha"]
     ci = f"[{a['ci'][0]:.3f}, {a['ci'][1]:.3f}]" if a["ci"] else (a["reason"] or "n/a")
-    return {"replies": report["replies"], "agents": report["agents"], "alpha": a["value"], "alpha 95% CI": ci,
-            "percent agreement": report["percent_agreement"], "outliers": len(report["outliers"])}
+    out = {"replies": report["replies"], "agents": report["agents"], "alpha": a["value"], "alpha 95% CI": ci,
+           "percent agreement": report["percent_agreement"], "outliers": len(report["outliers"])}
+    tone = report.get("tone") or {}
+    if tone.get("replies"):
+        out["complaint tone agreement"] = tone["percent_agreement"]
+    return out
 
 
 def agents_sections(report: dict[str, Any]) -> list[Section]:
@@ -59,6 +64,7 @@ def agents_sections(report: dict[str, Any]) -> list[Section]:
              "flagged share": p["flagged_share"], "change in alpha": p["change"].get("alpha"),
              "change in flagged share": p["change"].get("flagged_share")} for p in report["per_period"]],
             note="Alpha over the topics of each period; changes are against the period before."))
+    sections.extend(tone_sections(report))
     return [
         *sections,
         Section("Per agent", [{"agent": k, **v} for k, v in per_agent.items()],

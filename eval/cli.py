@@ -31,6 +31,7 @@ from eval.golden import (
     summarise,
     tier_cuts,
 )
+from eval.kinds_cli import kinds as kinds_command
 from eval.markdown import DEFAULT_MAX_CHARS, diff_markdown
 from eval.report import Section, write_report
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
@@ -46,6 +47,7 @@ def eval_group() -> None:
 eval_group.add_command(ablation_cmd)
 eval_group.add_command(rerank_cmd)
 eval_group.add_command(answerable_cmd)
+eval_group.add_command(kinds_command)
 
 
 def _run_golden_with_progress(engine: Engine, folder: Path | None = None) -> list[GoldenItem]:
@@ -297,6 +299,12 @@ def agents(log: Path | None, sent_from: dt.datetime | None, sent_to: dt.datetime
     for p in report.get("per_period", []):
         alpha = f"{p['alpha']:.3f}" if p["alpha"] is not None else p["alpha_note"]
         click.echo(f"{p['period']:10} {p['replies']:5} replies  alpha {alpha}  {p['flagged']} flagged")
+    tone = report.get("tone") or {}
+    if tone.get("replies"):
+        t = tone["alpha"]
+        shown = t["value"] if t["value"] is not None else t["reason"]
+        click.echo(f"replies to complaints: {tone['replies']} on {tone['subjects']} subjects; tone (apology, next "
+                   f"step) agreement {tone['percent_agreement']}, alpha {shown}")
     click.echo(f"{len(report['outliers'])} outlier replies")
     if out_dir:
         path = write_report(out_dir, "agents", f"Agent consistency: {source}", headline=agents_headline(report),

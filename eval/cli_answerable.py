@@ -49,7 +49,7 @@ def answerable_cmd(precision: float, write: Path | None, golden_dir: Path | None
     tweets = [] if folder else load_tweets(split="dev")
     with eval_engine(articles_dir) as engine:
         model_id = engine.embedder.model_id
-        kinds = getattr(engine.suggester, "kind_probabilities", None)
+        kinds = engine.suggester.kind_probabilities if engine.suggester.kinds is not None else None
         features = RANKING_FEATURES + (KIND_FEATURES if kinds is not None else ())
         rows = with_progress("blind dev", blind,
                              lambda m, progress: collect(engine, m, source="blind", kinds=kinds, progress=progress))

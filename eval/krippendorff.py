@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 ONE_REPLY = "one reply"
@@ -106,6 +106,15 @@ def _agreeing(values: Sequence[Hashable]) -> float:
 def percent_agreement(values: Sequence[Hashable]) -> float | None:
     """Share of the pairs of values within one unit that are equal (None for fewer than two values)."""
     return round(_agreeing(values), 4) if len(values) >= 2 else None
+
+
+def pooled_agreement(units: Mapping[str, Sequence[Hashable]]) -> float | None:
+    """Percent agreement over all topics: agreeing pairs of replies within a topic, over all such pairs."""
+    pairs = sum(len(v) * (len(v) - 1) for v in units.values())
+    if not pairs:
+        return None
+    agreeing = sum(c * (c - 1) for v in units.values() for c in Counter(v).values())
+    return round(agreeing / pairs, 4)
 
 
 def unit_alpha(values: Sequence[Hashable], units: Sequence[Sequence[Hashable]]) -> tuple[float | None, str | None]:

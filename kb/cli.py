@@ -25,6 +25,7 @@ from kb.config import Settings
 from kb.corpus import load_corpus
 from kb.drafting import template_problems
 from kb.errors import ConfigError, InvalidInput, KbError
+from kb.kind_templates import kind_template_problems
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -85,7 +86,8 @@ def lint(path: Path | None, templates_only: bool) -> int:
         raise click.UsageError(f"{root}: no such file or folder")
     if templates_only:
         folder = root if root.name == "_templates" else root / "_templates"
-        found = template_problems(folder) if folder.is_dir() or folder.is_symlink() else []
+        found = [*template_problems(folder), *kind_template_problems(folder)] if folder.is_dir() or \
+            folder.is_symlink() else []
         for problem in sorted(found):
             click.echo(str(problem))
         errors = sum(p.is_error for p in found)
@@ -95,7 +97,7 @@ def lint(path: Path | None, templates_only: bool) -> int:
     problems = list(corpus.problems)
     templates = (root if root.is_dir() and not root.is_symlink() else settings.articles_dir) / "_templates"
     if templates.is_dir() or templates.is_symlink():
-        problems.extend(template_problems(templates))
+        problems.extend([*template_problems(templates), *kind_template_problems(templates)])
     for problem in sorted(problems):
         click.echo(str(problem))
     errors = sum(p.is_error for p in problems)
@@ -138,7 +140,16 @@ def suggest(message: str, channel: str, language: str | None, customer_name: str
         click.echo(json.dumps(dataclasses.asdict(result), ensure_ascii=False, indent=2,
                               default=lambda value: value.model_dump(mode="json")))
         return EXIT_OK
-    if result.no_match:
+    k = result.kind
+    if k is not None:
+        flag = f"; {k.moderation.action} (moderation)" if k.moderation else ""
+        click.echo(f"kind: {k.kind} ({k.probability:.2f}{flag})")
+        if k.guideline:
+            click.echo(f"guideline: {k.guideline}")
+        if k.reply is not None:
+            click.echo(f"0. reply for {k.kind}  ({k.reply_template})")
+            click.echo("   " + k.reply.text.replace("\n", "\n   ") + "\n")
+    if result.no_match and (k is None or str(k.kind) == "question"):
         click.echo("No matching article: this message needs a person (or a new article).")
         return EXIT_OK
     for i, s in enumerate(result.suggestions, 1):

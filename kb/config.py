@@ -109,6 +109,12 @@ class Settings(BaseSettings):
                                      "--write FILE`) for a model that has none bundled in kb/calibration/.")
     answerable_gate: Path | None = Field(None, description="An answerability gate file (`kb eval answerable --write "
                                          "FILE`) for a model that has none bundled in kb/calibration/.")
+    kinds: bool = Field(True, description="Decide each message's kind (question, complaint, thanks, story, abuse, "
+                        "spam, off-topic) and shape the replies by it; false gives every message the question path.")
+    moderation_drafts: bool = Field(False, description="Also offer drafts (article suggestions, and a kind reply "
+                                    "where the templates have one) for abuse and spam; they stay flagged either way.")
+    kinds_model: Path | None = Field(None, description="A message-kinds model file (`kb eval kinds --train --write "
+                                     "FILE`) for an encoder that has none bundled in kb/kinds/.")
     short_message_words: int = Field(4, ge=0, le=50,
                                      description="Messages with at most this many words are never `high`.")
     max_message_chars: int = Field(MAX_MESSAGE_CHARS, ge=100, le=MAX_MESSAGE_CHARS_CEILING,

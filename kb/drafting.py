@@ -202,6 +202,16 @@ class Drafter:
             text = _tidy(article.sections.answer)
             return Draft(text, channel.length(text), warnings=("template_error",))
 
+    def render_template(self, name: str, context: dict[str, Any]) -> str:
+        """Any template of the folder (a kind template: `kinds/thanks.default.nl.j2`) rendered in the render
+        processes under their hard deadline, untidied; RenderFailed when it fails or is killed.
+
+            >>> drafter.render_template("kinds/thanks.default.nl.j2", context)  # doctest: +SKIP
+        """
+        if self._pool is None:
+            raise RenderFailed("crashed", "the render processes are closed")
+        return self._pool.render(name, [context])[0]
+
     @property
     def _seconds(self) -> float:
         return self._pool.seconds if self._pool is not None else 0.0
@@ -221,18 +231,7 @@ class Drafter:
 
     def _render(self, name: str, article: Article, answer: str, channel: Channel, customer: str | None,
                 sign: str | None, deadline: float) -> str:
-        context = {
-            "answer": answer,
-            "customer_name": customer,
-            "agent_signature": sign,  # exactly as the agent gave it, or None: the template picks its default
-            "signature": sign or DEFAULT_SIGNATURE,
-            "initials": initials(sign),
-            "sources": [{"title": s.title, "url": s.href} for s in article.meta.sources],
-            "article": {"id": article.id, "title": article.meta.title, "type": str(article.meta.type),
-                        "verdict": str(article.meta.verdict) if article.meta.verdict else None},
-            "channel": str(channel),
-            "language": str(article.meta.language),
-        }
+        context = draft_context(article, answer, channel, customer, sign)
         key = _draft_key(name, article.id, answer)
         if key in self._stopped:  # stopped at the deadline before: it would be again
             raise _DraftFailed
@@ -289,6 +288,28 @@ def template_problems(templates_dir: Path) -> list[Problem]:
         return [Problem(str(templates_dir), 1, e.message)]
     except Exception as e:  # one broken folder must not take the lint run or the page down
         return [Problem(str(templates_dir), 1, f"cannot check the templates: {type(e).__name__}: {e}")]
+
+
+def draft_context(article: Article, answer: str, channel: Channel, customer: str | None,
+                  sign: str | None) -> dict[str, Any]:
+    """What a reply template sees for one article on one channel (the variables README documents).
+
+        >>> context = draft_context(article, article.sections.answer, Channel.X, "Sam", "^SA")  # doctest: +SKIP
+        >>> context["agent_signature"]  # doctest: +SKIP
+        '^SA'
+    """
+    return {
+        "answer": answer,
+        "customer_name": customer,
+        "agent_signature": sign,  # exactly as the agent gave it, or None: the template picks its default
+        "signature": sign or DEFAULT_SIGNATURE,
+        "initials": initials(sign),
+        "sources": [{"title": s.title, "url": s.href} for s in article.meta.sources],
+        "article": {"id": article.id, "title": article.meta.title, "type": str(article.meta.type),
+                    "verdict": str(article.meta.verdict) if article.meta.verdict else None},
+        "channel": str(channel),
+        "language": str(article.meta.language),
+    }
 
 
 def _tidy(text: str) -> str:

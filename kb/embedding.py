@@ -15,6 +15,7 @@ import hashlib
 import logging
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -183,6 +184,46 @@ class CachedEmbedder:
     def reset_counts(self) -> None:
         self.embedded = self.reused = 0
         self.embedded_texts = []
+
+
+class RecentQueries:
+    """An embedder that remembers the query vectors of the last `size` texts (in memory, per process), so two
+    readers of one incoming message (the kind classifier, the retriever) embed it once. Passages pass through.
+
+        >>> memo = RecentQueries(HashEmbedder(8))
+        >>> first = memo.embed(["suiker voedt kanker"], kind="query")
+        >>> memo.embed(["suiker voedt kanker", "nog een vraag"], kind="query").shape, memo.reused
+        ((2, 8), 1)
+    """
+
+    def __init__(self, inner: Embedder, size: int = 256) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dim = inner.dim
+        self.size = size
+        self.reused = 0
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str], *, kind: TextKind) -> np.ndarray:
+        if kind != "query":
+            return self.inner.embed(texts, kind=kind)
+        with self._lock:
+            known = {t: self._recent[t] for t in texts if t in self._recent}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            fresh = self.inner.embed(missing, kind=kind)
+            known.update(zip(missing, fresh, strict=True))
+        with self._lock:
+            self.reused += len(texts) - len(missing)
+            for text in texts:  # newest last; another thread may have evicted one meanwhile, so set, then move
+                self._recent[text] = known[text]
+                self._recent.move_to_end(text)
+            while len(self._recent) > self.size:
+                self._recent.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([known[t] for t in texts]).astype(np.float32)
 
 
 def load_embedder(settings: Settings) -> Embedder:

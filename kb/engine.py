@@ -13,7 +13,10 @@ from kb.answerable import load_gate
 from kb.confidence import load_calibration
 from kb.config import Settings
 from kb.drafting import Drafter
-from kb.embedding import CachedEmbedder, Embedder, EmbeddingCache, load_embedder
+from kb.embedding import CachedEmbedder, Embedder, EmbeddingCache, RecentQueries, load_embedder
+from kb.kind_replies import KindReplies
+from kb.kind_templates import KindTemplates
+from kb.kinds import KindClassifier, load_kind_model
 from kb.lexical import SparseEncoder
 from kb.rerank import load_reranker
 from kb.retrieval import Retriever
@@ -41,7 +44,10 @@ class Engine:
         `read_only`: the store reads with KB_QDRANT_READ_API_KEY where one is set (the service does)."""
         drafter = Drafter(settings.templates_dir, workers=settings.render_workers)
         try:
-            embedder = embedder or load_embedder(settings)
+            kind_templates = (KindTemplates(settings.templates_dir, render_in=drafter.render_template)
+                              if settings.kinds else None)
+            # The kind classifier and the retriever both read the message's query vector: embedded once.
+            embedder = RecentQueries(embedder or load_embedder(settings))
             store = store or open_store(settings, read_only=read_only)
         except BaseException:
             drafter.close()  # its render processes
@@ -51,7 +57,11 @@ class Engine:
         retriever = Retriever(store, embedder, sparse, alias=settings.collection, mode=settings.search_mode,
                               fusion=settings.fusion, reranker=load_reranker(embedder.model_id))
         calibration = load_calibration(embedder.model_id, settings.calibration)
-        suggester = Suggester(settings, retriever, drafter, served, calibration=calibration,
+        kinds = None
+        if kind_templates is not None:
+            classifier = KindClassifier(embedder, load_kind_model(embedder.model_id, settings.kinds_model))
+            kinds = KindReplies(classifier, kind_templates, drafter, moderation_drafts=settings.moderation_drafts)
+        suggester = Suggester(settings, retriever, drafter, served, calibration=calibration, kinds=kinds,
                               gate=load_gate(embedder.model_id, settings.answerable_gate))
         return cls(settings, store, embedder, sparse, drafter, served, retriever, suggester)
 

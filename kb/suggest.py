@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -32,6 +32,7 @@ from kb.confidence import UNCALIBRATED, Calibration, probabilities
 from kb.config import Settings
 from kb.drafting import Drafter
 from kb.errors import InvalidInput
+from kb.kinds import KindDecision, KindResult
 from kb.language import detect
 from kb.normalize import Message
 from kb.retrieval import Match, Retriever
@@ -88,6 +89,7 @@ class SuggestResult:
     channel: Channel
     suggestions: tuple[Suggestion, ...]
     no_match: bool
+    kind: KindResult | None = None  # the message's kind and its reply (kb.kind_replies); None without kinds
 
 
 @dataclass(frozen=True)
@@ -108,10 +110,21 @@ class ArticleSource(Protocol):
     def get_articles(self, ids: list[str]) -> dict[str, Article]: ...
 
 
+class ReplyShaper(Protocol):
+    """What shapes a result by the message's kind (kb.kind_replies.KindReplies): `apply` is called once per
+    message; `classify` tells a message's kind alone (evaluation)."""
+
+    def apply(self, result: SuggestResult, message: Message, query: SuggestQuery,
+              articles: Mapping[str, Article]) -> SuggestResult: ...
+
+    def classify(self, message: str | Message) -> KindDecision: ...
+
+
 class Suggester:
     def __init__(self, settings: Settings, retriever: Retriever, drafter: Drafter, articles: ArticleSource,
                  clock: Callable[[], dt.date] = dt.date.today, calibration: Calibration = UNCALIBRATED,
-                 gate: AnswerGate | None = None) -> None:
+                 gate: AnswerGate | None = None,
+                 kinds: ReplyShaper | None = None) -> None:
         self.settings = settings
         self.retriever = retriever
         self.drafter = drafter
@@ -119,10 +132,12 @@ class Suggester:
         self.clock = clock
         self.calibration = calibration
         self.gate = gate
+        self.kinds = kinds
 
     def suggest(self, query: SuggestQuery, *, ranked: list[Match] | None = None) -> SuggestResult:
         """Read the message (once: bounded by KB_MAX_MESSAGE_CHARS, normalised), detect its language, rank,
-        apply the tiers and draft. `ranked` reuses a ranking."""
+        apply the tiers and draft; then the message's kind shapes the replies (kb.kind_replies). `ranked` reuses
+        a ranking."""
         message = Message.bounded(query.message, self.settings.max_message_chars)
         limit = query.limit or self.settings.default_limit
         if not 1 <= limit <= 10:
@@ -135,13 +150,14 @@ class Suggester:
         words = message.words
         confidence = self.confidences(ranked, words=words, language=language)
         shown = [(m, p) for m, p in zip(ranked, confidence, strict=True) if p >= self.settings.threshold_low][:limit]
-        if shown and not self.answerable(ranked, confidence, words=words):
+        if shown and not self.answerable(ranked, confidence, words=words, message=message):
             shown = []
         articles = self.articles.get_articles([m.article_id for m, _ in shown])
         suggestions = tuple(self._suggestion(m, p, articles[m.article_id], query, language, words)
                             for m, p in shown if m.article_id in articles and articles[m.article_id].is_served)
-        return SuggestResult(language=language, language_detected=detected, channel=query.channel,
-                             suggestions=suggestions, no_match=not suggestions)
+        result = SuggestResult(language=language, language_detected=detected, channel=query.channel,
+                               suggestions=suggestions, no_match=not suggestions)
+        return self.kinds.apply(result, message, query, articles) if self.kinds else result
 
     def rank(self, message: str | Message, language: Language) -> list[Match]:
         """Candidate articles, best first, before thresholds, with translation pairs merged (see the module
@@ -152,11 +168,22 @@ class Suggester:
         """The calibrated probability that each candidate is the right article."""
         return probabilities(self.calibration, ranked, words=words, language=str(language))
 
-    def answerable(self, ranked: list[Match], confidence: list[float], *, words: int) -> bool:
-        """Whether the knowledge base answers the message at all (kb.answerable); always, without a gate."""
+    def answerable(self, ranked: list[Match], confidence: list[float], *, words: int,
+                   message: str | Message = "") -> bool:
+        """Whether the knowledge base answers the message at all (kb.answerable); always, without a gate. A gate
+        fitted with the message kinds' probabilities reads them (the classifier reuses the query vector)."""
         if self.gate is None:
             return True
-        return self.gate.answers(signals(ranked, confidence, words=words))
+        kinds = self.kind_probabilities(message) if self.gate.reads_kinds else None
+        return self.gate.answers(signals(ranked, confidence, words=words, kinds=kinds))
+
+    def kind_probabilities(self, message: str | Message) -> dict[str, float] | None:
+        """Each message kind's probability (kb.kinds: the model's, or the deciding rule's precision for its kind);
+        None where kinds are off."""
+        if self.kinds is None:
+            return None
+        decision = self.kinds.classify(message)
+        return {str(k): p for k, p in decision.probabilities} or {str(decision.kind): decision.probability}
 
     def rank_with_confidence(self, message: str | Message, language: Language) -> list[tuple[Match, float]]:
         """`rank` with each candidate's probability (what the tiers and the no-match line cut)."""

@@ -56,7 +56,7 @@ DELIVERY = 60.0  # one alert, all its attempts and waits
 MAX_ANSWER = 64 * 1024  # bytes of the receiver's answer read (its first 200 characters are logged)
 ROUNDS = 3  # runs in which a failed alert is tried again
 PER_RUN = 10
-KIND_NAMES = {"article": "artikel", "topic": "onderwerp", "group": "onbeantwoorde vragen over"}
+KIND_NAMES = {"article": "artikel", "topic": "onderwerp", "group": "onbeantwoorde vragen over", "kind": "berichtsoort"}
 
 
 class AlertFailed(KbError):

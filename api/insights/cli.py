@@ -27,7 +27,7 @@ from kb.cli import EXIT_OK, settings_from
 from kb.corpus import load_corpus
 from kb.embedding import load_embedder
 
-KIND_NAMES = {"article": "article", "topic": "topic", "group": "unanswered"}
+KIND_NAMES = {"article": "article", "topic": "topic", "group": "unanswered", "kind": "message kind"}
 
 
 def _periods(since: dt.timedelta, period: PeriodKind) -> int:
@@ -45,10 +45,12 @@ def render_text(out: InsightsOut) -> str:
     labels = [p.label for p in out.periods]
     width = max(len(label) for label in labels) if labels else 4
     lines = [f"Kennisbank insights per {unit}, {labels[0]} to {labels[-1]} ({scope})", ""]
-    lines.append(f"{unit:<{width}}  {'messages':>8}  {'no match':>8}  {'high':>6}  {'medium':>6}  {'low':>6}")
+    lines.append(f"{unit:<{width}}  {'messages':>8}  {'no match':>8}  {'high':>6}  {'medium':>6}  {'low':>6}  "
+                 f"{'complaint':>9}  {'abuse':>6}  {'spam':>6}")
     for p in out.periods:
         lines.append(f"{p.label:<{width}}  {p.volume:>8}  {_pct(p.no_match, p.volume):>8}  {p.tiers['high']:>6}  "
-                     f"{p.tiers['medium']:>6}  {p.tiers['low']:>6}")
+                     f"{p.tiers['medium']:>6}  {p.tiers['low']:>6}  {p.kinds.get('complaint', 0):>9}  "
+                     f"{p.kinds.get('abuse', 0):>6}  {p.kinds.get('spam', 0):>6}")
     for title, series in (("Most asked articles", out.articles), ("Topics", out.topics)):
         lines += ["", f"{title} (messages per {unit}, oldest first; * rising)"]
         for s in series:

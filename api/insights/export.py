@@ -52,6 +52,10 @@ def rows(out: InsightsOut) -> Iterator[tuple[object, ...]]:
     for i, p in enumerate(out.periods):
         yield p.label, p.start, "volume", "all", "all messages", p.volume, "", "", "", ""
         yield p.label, p.start, "no_match", "all", "no suggestion", p.no_match, "", "", "", ""
+        for kind, count in sorted(p.kinds.items()):
+            surge = rising.get((p.label, "kind", kind))
+            tested: tuple[object, ...] = (surge.expected, surge.ratio, surge.p_value) if surge else ("", "", "")
+            yield p.label, p.start, "message_kind", kind, kind, count, int(surge is not None), *tested
         for s in (*out.articles, *out.topics):
             r = rising.get((p.label, s.kind, s.id))
             figures: tuple[object, ...] = (r.expected, r.ratio, r.p_value) if r else ("", "", "")

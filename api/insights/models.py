@@ -70,6 +70,8 @@ class PeriodOut(BaseModel):
     no_match_share: float
     tiers: dict[str, int] = Field(description="Messages by the top suggestion's confidence: high, medium, low, "
                                   "no_match (unknown for requests recorded before the insights).")
+    kinds: dict[str, int] = Field(default_factory=dict, description="Messages by kind: question, complaint, thanks, "
+                                  "story, abuse, spam, offtopic (unknown for requests recorded before kinds).")
 
 
 class SeriesOut(BaseModel):
@@ -88,7 +90,9 @@ class RisingOut(BaseModel):
 
     period: str
     start: dt.date
-    kind: Literal["article", "topic", "group"]
+    kind: Literal["article", "topic", "group", "kind"] = Field(description="What rises: an article, a topic, a "
+                                                               "group of unanswered messages, or a message kind "
+                                                               "(complaints, abuse, spam surging).")
     id: str
     title: str
     count: int

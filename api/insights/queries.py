@@ -2,7 +2,7 @@
 unanswered messages. SQLAlchemy Core over `api.sql.schema`, the same on SQLite and PostgreSQL.
 
 The counting query reads only columns of the index `ix_requests_insights` (time, channel, language, top article,
-tier), so PostgreSQL answers it from the index alone (docs/benchmarks.md has its time on a million requests).
+tier, kind), so PostgreSQL answers it from the index alone (docs/benchmarks.md has its time on a million requests).
 Days are UTC days: the first ten characters of the stored timestamp.
 
     >>> counts = day_counts(db, dt.date(2026, 11, 1), dt.date(2026, 12, 1), Filters(channel="x"))  # doctest: +SKIP
@@ -46,6 +46,7 @@ class DayCount:
     article: str | None  # None: no match (or a request from before the insights were recorded)
     tier: str | None
     count: int
+    kind: str | None = None  # the message kind (kb.kinds); None before migration 0005 or with KB_KINDS off
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,11 @@ _DAY = func.substr(requests.c.created, 1, 10).label("day")
 
 
 def day_counts(db: Database, start: dt.date, end: dt.date, filters: Filters) -> list[DayCount]:
-    """Requests per UTC day, top article and tier, for days in [start, end)."""
-    query = (select(_DAY, requests.c.top_article, requests.c.tier, func.count().label("n"))
+    """Requests per UTC day, top article, tier and kind, for days in [start, end)."""
+    query = (select(_DAY, requests.c.top_article, requests.c.tier, requests.c.kind, func.count().label("n"))
              .where(_window(start, end), *filters.where())
-             .group_by(_DAY, requests.c.top_article, requests.c.tier))
-    return [DayCount(dt.date.fromisoformat(r["day"]), r["top_article"], r["tier"], int(r["n"]))
+             .group_by(_DAY, requests.c.top_article, requests.c.tier, requests.c.kind))
+    return [DayCount(dt.date.fromisoformat(r["day"]), r["top_article"], r["tier"], int(r["n"]), r["kind"])
             for r in db.read(query)]
 
 

@@ -44,6 +44,8 @@ from kb.embedding import Embedder
 
 TIERS = ("high", "medium", "low", "no_match")
 KINDS: tuple[Literal["article"], Literal["topic"]] = ("article", "topic")
+#: Message kinds (kb.kinds) whose surge is a rising subject: a wave of complaints, abuse or spam needs a lead's eyes.
+SURGING = {"complaint": "Klachten", "abuse": "Scheldpartijen en beledigingen", "spam": "Spam en reclame"}
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ def build(db: Database, catalog: Mapping[str, ArticleInfo], query: InsightsQuery
     slot = {p.start: i for i, p in enumerate(periods)}
     n = len(periods)
     volume, tiers = [0] * n, [dict.fromkeys(TIERS, 0) for _ in range(n)]
+    kinds: list[dict[str, int]] = [{} for _ in range(n)]
     articles: dict[str, list[int]] = {}
     topics: dict[str, list[int]] = {}
     day_slot: dict[dt.date, int] = {}  # a period per day, worked out once (rows are per day, article and tier)
@@ -99,6 +102,8 @@ def build(db: Database, catalog: Mapping[str, ArticleInfo], query: InsightsQuery
         volume[i] += row.count
         if row.tier in tiers[i]:
             tiers[i][row.tier] += row.count
+        if row.kind is not None:
+            kinds[i][row.kind] = kinds[i].get(row.kind, 0) + row.count
         if row.article is None:
             continue
         articles.setdefault(row.article, [0] * n)[i] += row.count
@@ -114,8 +119,12 @@ def build(db: Database, catalog: Mapping[str, ArticleInfo], query: InsightsQuery
             return str(topic_names.get(subject, subject))
         return catalog[subject].title if subject in catalog else subject
 
+    surging = rate_tests_by_period({k: [c.get(k, 0) for c in kinds] for k in SURGING}, volume, first=history,
+                                   history=history, rule=rule)
     rising = [_rising(shown[j], kind, t, title(kind, t.subject))
               for j in reversed(range(len(shown))) for kind in KINDS for t in tested[kind][j] if t.rising]
+    rising += [_rising(shown[j], "kind", t, SURGING[t.subject])
+               for j in reversed(range(len(shown))) for t in surging[j] if t.rising]
     groups = None
     if query.groups and embedder is not None:
         report = unanswered.trends(db, shown[-1], filters, embedder, rule=rule, history=min(unanswered.HISTORY,
@@ -128,7 +137,7 @@ def build(db: Database, catalog: Mapping[str, ArticleInfo], query: InsightsQuery
         period=query.period, channel=query.channel, language=query.language,
         periods=[PeriodOut(label=p.label, start=p.start, end=p.end, volume=volume[i], no_match=tiers[i]["no_match"],
                            no_match_share=round(tiers[i]["no_match"] / volume[i], 4) if volume[i] else 0.0,
-                           tiers=tiers[i]) for i, p in enumerate(periods) if i >= history],
+                           tiers=tiers[i], kinds=kinds[i]) for i, p in enumerate(periods) if i >= history],
         articles=_series("article", articles, tested["article"], history, query.top, title),
         topics=_series("topic", topics, tested["topic"], history, query.top, title),
         rising=rising,
@@ -142,7 +151,7 @@ def _ratio(test: RateTest[str]) -> float | None:
     return round(test.ratio, 2) if test.expected > 0 else None
 
 
-def _rising(period: Period, kind: Literal["article", "topic", "group"], test: RateTest[str],
+def _rising(period: Period, kind: Literal["article", "topic", "group", "kind"], test: RateTest[str],
             title: str) -> RisingOut:
     return RisingOut(period=period.label, start=period.start, kind=kind, id=test.subject,
                      title=title, count=test.count, history=test.history, expected=test.expected,

@@ -45,6 +45,8 @@ WARNINGS = {
     "language_fallback": "Artikel in een andere taal dan het bericht",
     "short_message": "Kort bericht: lees mee of dit echt de vraag is",
     "template_error": "Sjabloon faalde: alleen het goedgekeurde antwoord, zonder aanhef of bronnen",
+    "answer_shortened": "Antwoord ingekort om in het kanaal te passen (de erkenning niet)",
+    "answer_left_out": "Het antwoord paste niet naast de erkenning: alleen erkenning en vervolgstap",
 }
 #: Why a tier is capped (`tier_capped_by`), beside the tier: "middel — kort bericht, lees mee".
 CAPPED = {"short_message": "kort bericht, lees mee", "stale": "review verlopen, controleer"}

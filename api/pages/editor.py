@@ -37,6 +37,7 @@ from kb.corpus import Corpus, load_corpus
 from kb.drafting import template_problems
 from kb.errors import KbError, NotFound, Problem, ReindexRunning
 from kb.files import read_inside
+from kb.kind_templates import kind_template_problems
 
 router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors)
 
@@ -74,7 +75,8 @@ class CorpusCache:
             if key != self._key or self._value is None:
                 templates = root / "_templates"
                 exists = templates.is_dir() or templates.is_symlink()
-                self._value = (load_corpus(root), template_problems(templates) if exists else [])
+                found = [*template_problems(templates), *kind_template_problems(templates)] if exists else []
+                self._value = (load_corpus(root), found)
                 self._key = key
             return self._value
 

@@ -31,6 +31,11 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "status": {"draft": "concept", "published": "gepubliceerd", "retired": "ingetrokken"},
     "action": {"used": "gebruikt", "edited": "aangepast", "rejected": "afgewezen",
                "no_good_answer": "geen goed antwoord"},
+    # The message kinds (kb.kinds) and what moderation asks.
+    "kind": {"question": "vraag of bewering", "complaint": "klacht", "thanks": "bedankje of compliment",
+             "story": "persoonlijk verhaal", "abuse": "scheldpartij of belediging", "spam": "spam of reclame",
+             "offtopic": "off-topic"},
+    "moderation": {"hide": "verbergen"},
     # Flags on agent replies (eval.agents): what each code means, in one line (what it holds the reply to is in
     # its finding, worded by api.pages.wording.finding).
     "flag": {"different_stance": "ander standpunt", "missing_source": "geen bron", "outdated_policy": "verouderd",
@@ -50,7 +55,7 @@ LABELS: Mapping[str, Mapping[str, str]] = {
               "perturbed golden messages": "gevarieerde golden berichten", "agent replies": "antwoorden van agents"},
     "job_state": {"running": "bezig", "done": "klaar", "failed": "mislukt", "cancelled": "gestopt"},
     "period": {"week": "week", "month": "maand", "day": "dag"},
-    "subject": {"article": "artikel", "topic": "onderwerp", "group": "onbeantwoord"},
+    "subject": {"article": "artikel", "topic": "onderwerp", "group": "onbeantwoord", "kind": "berichtsoort"},
     # Report headline figures (eval: golden, paraphrase, agents, diff, dataset), as the QA page names them.
     "metric": {
         "messages": "berichten", "hit@1": "juist artikel bovenaan", "hit@3": "juist artikel in top 3",
@@ -116,7 +121,7 @@ _DEV = "dev "
 
 def label(code: object, kind: str) -> str:
     """The Dutch label for `code` of `kind` (type, verdict, channel, language, confidence, status, action, flag,
-    flag_help, job, phase, job_state, period, subject, metric, metric_help, metric_none).
+    flag_help, job, phase, job_state, period, subject, metric, metric_help, metric_none, kind, moderation).
 
         >>> label("dev hit@1", "metric"), label("dev hit@1", "metric_help")[:25]
         ('dev: juist artikel bovenaan', 'aandeel berichten met een')

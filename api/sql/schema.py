@@ -76,10 +76,12 @@ requests = Table(
     Column("top_article", StoredText),  # the first suggestion's article id; NULL when no_match
     Column("tier", StoredText),  # the first suggestion's confidence: high, medium, low; or no_match
     Column("no_match", Boolean),
+    # The message's kind (kb.kinds: question, complaint, thanks, ...); NULL before migration 0005 or with KB_KINDS off.
+    Column("kind", StoredText),
 )
 # The insights read days of requests by these columns alone (an index-only scan on PostgreSQL).
 Index("ix_requests_insights", requests.c.created, requests.c.channel, requests.c.language, requests.c.top_article,
-      requests.c.tier)
+      requests.c.tier, requests.c.kind)
 # The retention job's batches find the oldest texts still kept without reading the rows it already emptied.
 Index("ix_requests_text_kept", requests.c.created, sqlite_where=requests.c.message.is_not(None),
       postgresql_where=requests.c.message.is_not(None))

@@ -13,7 +13,7 @@ def test_a_dismissal_persists_is_undone_whole_and_copies_no_text(opener: Opener)
     db = opener()
     for n, message in enumerate(("lol", "asdfgh", "wie wint de derby", "mag ik zonnen na chemo")):
         db.record_request(f"r-{n}", None, message, "x", [])
-        db.add_feedback(f"r-{n}", None, "no_good_answer", None, None)
+        db.record_feedback(f"r-{n}", None, "no_good_answer", None, None, source="page")
     noise = dismissals.dismiss(db, ["r-0", "r-1", "r-2", "not-a-request", ""], key_id="ab12cd34")
     assert dismissals.dismissed(db, ["r-0", "r-1", "r-2", "r-3"]) == {"r-0", "r-1", "r-2"}
     again = dismissals.dismiss(db, ["r-0"], key_id=None)  # already dismissed: stays in the first click

@@ -68,8 +68,11 @@ INJECTIONS = [
 @pytest.mark.parametrize("message", INJECTIONS, ids=["prompt-en", "prompt-nl", "html", "jinja"])
 def test_injection_text_is_answered_from_articles_and_never_echoed_or_executed(served: Service,
                                                                                message: str) -> None:
+    refused = _post(served, "/v1/suggest", json={"message": message, "channel": "facebook",
+                                                 "agent_signature": "{{ config }}"})
+    assert _clear_4xx(refused)["code"] == "invalid_input" and "agent_signature" in refused.text  # a sign-off is text
     response = _post(served, "/v1/suggest", json={"message": message, "channel": "facebook",
-                                                  "customer_name": "{{ 7*7 }}", "agent_signature": "{{ config }}"})
+                                                  "customer_name": "{{ 7*7 }}", "agent_signature": "^SA"})
     assert response.status_code == 200, response.text
     for suggestion in response.json()["suggestions"]:
         draft = suggestion["draft"]

@@ -57,7 +57,7 @@ def test_failed_logins_from_one_address_get_429_and_the_right_key_works_from_ano
     assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}, statuses
     refused = _login(attacker, keys["editor"])  # not even checked now: the address is throttled
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
-    assert "retry in" in refused.text
+    assert "Wacht" in refused.text  # the login page says, in Dutch, to wait before trying again
     assert _login(holder, keys["editor"]).status_code == 303
 
 

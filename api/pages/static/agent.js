@@ -133,7 +133,7 @@
 
   // --- suggestions ---------------------------------------------------------------------------------------
   function bringFirstIntoView() {
-    const first = results.querySelector(".suggestion");
+    const first = results.querySelector(".kind-reply, .suggestion");  // the kind's reply comes first when there is one
     const target = first ? first.querySelector("h3") : results.querySelector(".no-match");
     if (!target) return;
     target.focus({ preventScroll: true });  // a screen reader starts at the first suggestion
@@ -191,7 +191,7 @@
       event.preventDefault();
       suggestForm.requestSubmit();
     } else if (event.altKey && !event.ctrlKey && !event.metaKey && (event.code === "KeyC" || event.key === "c")) {
-      const top = document.querySelector(".suggestion .copy");
+      const top = document.querySelector(".kind-reply .copy, .suggestion .copy");
       if (top) {
         event.preventDefault();
         top.click();
