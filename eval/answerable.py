@@ -30,6 +30,7 @@ from eval.golden import GoldenMessage
 from kb.answerable import AnswerGate, signals
 from kb.engine import Engine
 from kb.language import detect_language
+from kb.models import Embedder
 from kb.normalize import Message
 
 #: What the bundled gate reads when no message kinds are classified.
@@ -53,7 +54,7 @@ class GateRow:
 
 
 def collect(engine: Engine, messages: Sequence[GoldenMessage], *, source: str,
-            kinds: Callable[[str], Mapping[str, float] | None] | None = None,
+            kinds: Callable[[GoldenMessage], Mapping[str, float] | None] | None = None,
             progress: Callable[[int, int], None] | None = None) -> list[GateRow]:
     """One row per message, ranked and calibrated as `Suggester.suggest` does; `kinds` gives a message's kind
     probabilities where the service classifies kinds."""
@@ -64,7 +65,7 @@ def collect(engine: Engine, messages: Sequence[GoldenMessage], *, source: str,
         ranked = engine.suggester.rank(msg.text, language)
         words = Message.of(msg.text).words
         confidence = engine.suggester.confidences(ranked, words=words, language=language)
-        signal = signals(ranked, confidence, words=words, kinds=kinds(msg.text) if kinds else None)
+        signal = signals(ranked, confidence, words=words, kinds=kinds(msg) if kinds else None)
         rows.append(GateRow(msg.id, source, signal, msg.expected is not None,
                             bool(ranked) and ranked[0].article_id == msg.expected,
                             any(p >= low for p in confidence)))
@@ -127,3 +128,32 @@ def choose_line(rows: Sequence[GateRow], probabilities: Sequence[float], precisi
         if len(nm) >= 5 and sum(not r.answerable for r in nm) >= precision * len(nm):
             best = t
     return best
+
+
+def out_of_fold_kinds(embedder: Embedder) -> dict[str, dict[str, float]]:
+    """The kind probabilities of every kinds dev message (eval.kinds) from a kind model fitted without its fold,
+    by message id: the shipped kind model was fitted on these same messages, so its own probabilities on them are
+    sharper than on any new message, and a gate fitted on those would trust them too much. The rules come first,
+    as in the service (their dev precision as the probability of their kind)."""
+    from eval.kinds import embed_messages, feature_matrix, load_kind_messages
+    from eval.kinds_fit import KINDS, out_of_fold
+    from kb.kinds import advert, insult, load_kind_model
+
+    model = load_kind_model(embedder.model_id)
+    if model is None:
+        return {}
+    dev = load_kind_messages(split="dev")
+    x = feature_matrix(dev, embed_messages(embedder, dev))
+    y = np.array([KINDS.index(m.kind) for m in dev])
+    p = out_of_fold(x, y, [m.id for m in dev], l2=model.fitted_with.get("l2", 1.0),
+                    balance=model.fitted_with.get("balance", 0.5))
+    out = {}
+    for m, row in zip(dev, p, strict=True):
+        raw = Message.of(m.text).raw
+        if insult(raw):
+            out[m.id] = {"abuse": model.rule_precision.get("insult", 1.0)}
+        elif advert(raw):
+            out[m.id] = {"spam": model.rule_precision.get("advert", 1.0)}
+        else:
+            out[m.id] = {k: float(q) for k, q in zip(KINDS, row, strict=True)}
+    return out

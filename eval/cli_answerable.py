@@ -4,12 +4,13 @@ real dev tweets, and write it (registered on `kb eval` by eval.cli)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
 from eval.cli_common import ARTICLES_OPTION, GOLDEN_OPTION, checked_golden_dir, eval_engine, with_progress
-from eval.golden import DATA, load_golden, load_tweets
+from eval.golden import DATA, GoldenMessage, load_golden, load_tweets
 from kb.cli import EXIT_OK
 
 
@@ -19,9 +20,14 @@ from kb.cli import EXIT_OK
 @click.option("--write", "write", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the gate here (the bundled file is kb/calibration/<model>.answerable.json; "
                    "KB_ANSWERABLE_GATE points at another).")
+@click.option("--in-sample-kinds", is_flag=True,
+              help="Read the shipped kind model's own probabilities on its dev messages (sharper than on new ones) "
+                   "instead of out-of-fold ones.")
+@click.option("--no-kinds", is_flag=True, help="Fit on the ranking alone, even where message kinds are on.")
 @GOLDEN_OPTION
 @ARTICLES_OPTION
-def answerable_cmd(precision: float, write: Path | None, golden_dir: Path | None, articles_dir: Path | None) -> int:
+def answerable_cmd(precision: float, write: Path | None, in_sample_kinds: bool, no_kinds: bool,
+                   golden_dir: Path | None, articles_dir: Path | None) -> int:
     """Fit the gate that decides whether the knowledge base answers a message at all, on messages written without
     seeing the claims (the blind dev half and, for the sample KB, the real dev tweets; never a test split), and
     choose its no-match line out of fold. Fit it after `kb eval calibrate` and `kb eval rerank`: it reads their
@@ -38,6 +44,7 @@ def answerable_cmd(precision: float, write: Path | None, golden_dir: Path | None
         figures,
         fit_gate,
         out_of_fold,
+        out_of_fold_kinds,
     )
 
     folder = checked_golden_dir(golden_dir)
@@ -49,7 +56,16 @@ def answerable_cmd(precision: float, write: Path | None, golden_dir: Path | None
     tweets = [] if folder else load_tweets(split="dev")
     with eval_engine(articles_dir) as engine:
         model_id = engine.embedder.model_id
-        kinds = engine.suggester.kind_probabilities if engine.suggester.kinds is not None else None
+        kinds = None
+        if engine.suggester.kinds is not None and not no_kinds and not in_sample_kinds:
+            held_out = out_of_fold_kinds(engine.embedder)
+            click.echo(f"kind probabilities out of fold for {len(held_out)} kinds dev messages", err=True)
+
+            def kinds(m: GoldenMessage) -> Mapping[str, float] | None:
+                return held_out.get(m.id) or engine.suggester.kind_probabilities(m.text)
+        elif engine.suggester.kinds is not None and not no_kinds:
+            def kinds(m: GoldenMessage) -> Mapping[str, float] | None:
+                return engine.suggester.kind_probabilities(m.text)
         features = RANKING_FEATURES + (KIND_FEATURES if kinds is not None else ())
         rows = with_progress("blind dev", blind,
                              lambda m, progress: collect(engine, m, source="blind", kinds=kinds, progress=progress))
