@@ -103,13 +103,13 @@ class Settings(BaseSettings):
         "weighted", description="How hybrid results are ordered: combined score (`weighted`) or reciprocal-rank "
         "fusion of both modes' rankings (`rrf`, tied scores sharing a rank)."
     )
-    threshold_high: float = Field(0.858, ge=0, le=1, description="Confidence (the calibrated probability that a "
+    threshold_high: float = Field(0.829, ge=0, le=1, description="Confidence (the calibrated probability that a "
                                   "suggestion is the right article) at or above which it is `high`.")
     # Chosen on the dev data only (golden dev + dev tweets; `kb eval calibrate`): the lowest probability from which
     # the shown suggestions below `high` are right at least 80% of the time (issue 24: see docs/benchmarks.md).
-    threshold_medium: float = Field(0.563, ge=0, le=1, description="Confidence at or above which a suggestion is "
+    threshold_medium: float = Field(0.742, ge=0, le=1, description="Confidence at or above which a suggestion is "
                                     "`medium`; below it, down to `threshold_low`, it is `low`.")
-    threshold_low: float = Field(0.019, ge=0, le=1, description="Below this confidence a candidate is not "
+    threshold_low: float = Field(0.027, ge=0, le=1, description="Below this confidence a candidate is not "
                                  "suggested; when none is left the answer is no_match.")
     calibration: Path | None = Field(None, description="A confidence calibration file (`kb eval calibrate "
                                      "--write FILE`) for a model that has none bundled in kb/calibration/.")
