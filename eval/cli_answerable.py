@@ -33,7 +33,7 @@ def answerable_cmd(precision: float, write: Path | None, in_sample_kinds: bool, 
     choose its no-match line out of fold. Fit it after `kb eval calibrate` and `kb eval rerank`: it reads their
     probabilities.
 
-        kb eval answerable --write kb/calibration/MODEL.answerable.json   # MODEL: the calibration file's name
+        kb eval answerable --no-kinds --write kb/calibration/MODEL.answerable.json   # as shipped
         kb eval answerable --articles my-kb/articles --golden my-kb --write my-kb-gate.json   # another KB
     """
     from eval.answerable import (
