@@ -16,7 +16,8 @@ from kb.suggest import SuggestQuery
 pytestmark = pytest.mark.e2e
 
 OFF_TOPIC = ["Wie wint er zaterdag, Ajax of PSV?", "Mijn fiets is gestolen bij het station, wat moet ik nu doen?",
-             "Can you recommend a good pizza place in Utrecht?", "Hoe laat vertrekt de laatste trein naar Zwolle?"]
+             "Can you recommend a good pizza place in Utrecht?", "Hoe laat vertrekt de laatste trein naar Zwolle?",
+             "Welke tandpasta is het beste tegen gevoelige tanden?", "Is paracetamol veilig tijdens de zwangerschap?"]
 ANSWERED = ["is suiker slecht als je kanker hebt", "does the hpv jab make you infertile",
             "krijg je kanker van een magnetron?"]
 
