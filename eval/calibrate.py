@@ -8,8 +8,11 @@ rows and six features: no library needed). Test messages are never read here.
 Thresholds are proposed from out-of-fold probabilities (5-fold by message), so they are not fitted to the same
 rows they are judged on:
 
-- `low`, the no-match line: the probability that handles most golden dev messages right (an answerable message
-  keeps its article among what is shown; a no-article message gets no_match);
+- `low`, the no-match line: set only on messages written without seeing the articles' claims (the blind dev
+  files, `golden_dev_*blind*.jsonl`, and with `--line-dataset` a public set's dev questions, e.g. policyqa-nl),
+  never on the core and extra sets whose words come from the claims: the highest probability at which
+  `LINE_SHOWN` of those answerable messages whose right article ranks first still get it shown (without such
+  messages: the probability that handles most golden dev messages right);
 - `high`: the lowest probability from which the top suggestion is right for at least 95% of the messages at or
   above it (no-article messages count as wrong whenever they get a suggestion), raised further, if need be,
   until at most 1% of the dev tweets without an article reach it;
@@ -28,8 +31,10 @@ rows they are judged on:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -38,6 +43,7 @@ from kb.confidence import FEATURES, Calibration, features
 from kb.engine import Engine
 from kb.language import detect_language
 from kb.normalize import normalize
+from kb.retrieval import Match
 
 #: Candidates of each message the model is fitted on (the agent sees at most three).
 TOP = 5
@@ -46,6 +52,8 @@ FOLDS = 5
 SHOWN = 3
 #: Fewest suggestions between a candidate `medium` and `high` to judge that band's precision on.
 MIN_BAND = 10
+#: Share of the line messages whose right article ranks first that must stay above the no-match line.
+LINE_SHOWN = 0.99
 
 
 @dataclass(frozen=True)
@@ -57,24 +65,45 @@ class Row:
     x: tuple[float, ...]
     right: bool  # the candidate is the expected article
     answerable: bool  # the message has an expected article at all
-    source: str  # "golden" or "tweets"
+    source: str  # "golden", "tweets" or "dataset" (a public set's dev questions: they only set the line)
+    line: bool = False  # written without seeing the claims: may set the no-match line
 
 
 def collect(engine: Engine, messages: Sequence[GoldenMessage], *, source: str = "golden",
-            progress: Callable[[int, int], None] | None = None) -> list[Row]:
-    """The feature rows of each message's first TOP candidates, ranked as the service ranks them."""
+            line: Collection[str] = (), progress: Callable[[int, int], None] | None = None) -> list[Row]:
+    """The feature rows of each message's first TOP candidates, ranked as the service ranks them; messages whose
+    id is in `line` may set the no-match line."""
     rows: list[Row] = []
     for n, msg in enumerate(messages):
         language = detect_language(msg.text).language
-        ranked = engine.suggester.rank(msg.text, language)[:TOP]
-        words = len(normalize(msg.text).split())
-        for i, match in enumerate(ranked):
-            f = features(ranked, i, words=words, language=str(language))
-            rows.append(Row(msg.id, i, tuple(f[name] for name in FEATURES), match.article_id == msg.expected,
-                            msg.expected is not None, source))
+        rows += candidate_rows(msg.id, engine.suggester.rank(msg.text, language)[:TOP], msg.expected,
+                               words=len(normalize(msg.text).split()), language=str(language), source=source,
+                               line=msg.id in line)
         if progress:
             progress(n + 1, len(messages))
     return rows
+
+
+def candidate_rows(message_id: str, ranked: Sequence[Match], expected: str | None, *, words: int, language: str,
+                   source: str, line: bool) -> list[Row]:
+    return [Row(message_id, i, tuple(f[name] for name in FEATURES), match.article_id == expected,
+                expected is not None, source, line)
+            for i, match in enumerate(ranked)
+            for f in [features(ranked, i, words=words, language=language)]]
+
+
+def no_match_line(rows: Sequence[Row], probabilities: Sequence[float], shown: float = LINE_SHOWN) -> float:
+    """The highest probability (to 0.001, rounded down) at which `shown` of the line messages whose right article
+    ranks first keep it; 0 without line messages.
+
+        >>> rows = [Row(str(i), 0, (), True, True, "golden", True) for i in range(4)]
+        >>> no_match_line(rows, [0.2, 0.5, 0.6, 0.9], shown=0.75)
+        0.5
+    """
+    right_first = sorted(p for p, r in zip(probabilities, rows, strict=True) if r.line and r.rank == 0 and r.right)
+    if not right_first:
+        return 0.0
+    return math.floor(right_first[int((1 - shown) * len(right_first))] * 1000) / 1000
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.01, steps: int = 50) -> np.ndarray:
@@ -138,7 +167,7 @@ class Proposal:
 def propose(rows: Sequence[Row], probabilities: Sequence[float], *, high: float = 0.95,
             medium: float = 0.80, off_topic_high: float = 0.01) -> Proposal:
     """Thresholds from (out-of-fold) probabilities; see the module docstring."""
-    tops = [(p, r) for p, r in zip(probabilities, rows, strict=True) if r.rank == 0]
+    tops = [(p, r) for p, r in zip(probabilities, rows, strict=True) if r.rank == 0 and r.source != "dataset"]
     golden = [(p, r) for p, r in tops if r.source == "golden"]
     grid = sorted({round(p, 3) for p, _ in tops})
 
@@ -164,11 +193,17 @@ def propose(rows: Sequence[Row], probabilities: Sequence[float], *, high: float 
         accuracy = right / len(golden) if golden else 0.0
         if accuracy > best_accuracy:
             best_low, best_accuracy = t, accuracy
+    if any(r.line for r in rows):  # the line from the line messages alone; the accuracy it gives on golden dev
+        best_low = no_match_line(rows, probabilities)
+        right = sum((p < best_low) if not r.answerable else shown_right.get(r.message_id, -1.0) >= best_low
+                    for p, r in golden)
+        best_accuracy = right / len(golden) if golden else 0.0
     t_high = max(best_low, lowest_with(high, best_low))
     tweets = [p for p, r in tops if r.source == "tweets" and not r.answerable]
     while tweets and t_high < 1.0 and sum(p >= t_high for p in tweets) > off_topic_high * len(tweets):
         t_high = next((g for g in grid if g > t_high), 1.0)
-    shown = [(p, r) for p, r in zip(probabilities, rows, strict=True) if r.rank < SHOWN and p >= best_low]
+    shown = [(p, r) for p, r in zip(probabilities, rows, strict=True)
+             if r.rank < SHOWN and p >= best_low and r.source != "dataset"]
     t_medium = medium_line(shown, grid, low=best_low, high=t_high, target=medium)
     answerable = [(p, r) for p, r in golden if r.answerable]
     return Proposal(
@@ -204,3 +239,30 @@ def medium_line(shown: Sequence[tuple[float, Row]], grid: Sequence[float], *, lo
 def _band_precision(shown: Sequence[tuple[float, Row]], lo: float, hi: float) -> float:
     band = [r for p, r in shown if lo <= p < hi]
     return sum(r.right for r in band) / len(band) if band else 0.0
+
+
+def dataset_line_rows(engine: Engine, root: Path, progress: Callable[[int, int], None] | None = None) -> list[Row]:
+    """Rows for the no-match line from a public set's dev questions (`root/queries_dev.jsonl`, e.g. policyqa-nl),
+    ranked by the engine's own retrieval settings over that set's targets held in memory (eval.workbench; every
+    text embedded once through the evaluation cache in KB_DATA_DIR/eval). Every question has its answer, so these
+    rows only ever push the line down."""
+    from eval.workbench import Variant, Workbench, dataset_corpus
+
+    corpus = dataset_corpus(root)
+    corpus.queries = corpus.split("dev")
+    retriever = engine.retriever
+    # the cache `kb eval dataset` and `kb eval ablation` fill, so a set embedded once is never embedded again
+    bench = Workbench.load(corpus, engine.settings, engine.settings.data_dir / "eval" / "embeddings.sqlite",
+                           log=lambda _: None)
+    variant = Variant("service", retriever={"lexical_weight": retriever.lexical_weight,
+                                            "cross_language_bonus": retriever.cross_language_bonus,
+                                            "reranker": retriever.reranker, "fusion": retriever.fusion})
+    rows: list[Row] = []
+    for n, q in enumerate(corpus.queries):
+        ranked = bench.rank(variant, q, limit=TOP)
+        expected = next(iter(q.relevant), None)
+        rows += candidate_rows(q.id, ranked, expected, words=len(normalize(q.text).split()), language=str(q.language),
+                               source="dataset", line=True)
+        if progress:
+            progress(n + 1, len(corpus.queries))
+    return rows

@@ -7,22 +7,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from eval import gate
 from eval.agent_sources import Reply, load_replies, sent_replies
 from eval.agents import PERIODS
 from eval.charts import bars_svg
+from eval.cli_answerable import answerable_cmd
+from eval.cli_common import ARTICLES_OPTION, GOLDEN_OPTION, checked_golden_dir, eval_engine, with_progress
+from eval.cli_retrieval import ablation_cmd, rerank_cmd
 from eval.golden import (
+    DATA,
     NOT_SLICES,
     GoldenItem,
-    GoldenMessage,
     golden_gate_figures,
     golden_headline,
     golden_sections,
@@ -39,40 +38,23 @@ from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
 from kb.config import Settings
 from kb.engine import Engine
 
-T = TypeVar("T")
-
 
 @click.group("eval")
 def eval_group() -> None:
     """Evaluate answers against the golden set, paraphrases, agent logs and other KB versions."""
 
 
+eval_group.add_command(ablation_cmd)
+eval_group.add_command(rerank_cmd)
+eval_group.add_command(answerable_cmd)
 eval_group.add_command(kinds_command)
-
-
-def _with_progress(label: str, messages: list[GoldenMessage], run: Callable[..., T]) -> T:
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=Console(stderr=True),
-                  transient=True) as bar:
-        task = bar.add_task(label, total=len(messages))
-        return run(messages, progress=lambda done, _total: bar.update(task, completed=done))
 
 
 def _run_golden_with_progress(engine: Engine, folder: Path | None = None) -> list[GoldenItem]:
     """Both golden splits and, where the shared data is beside the checkout, the labelled tweets (those are
     labelled against the sample articles: left out when the messages come from another `folder`)."""
     messages = load_golden(folder=folder) + ([] if folder else load_tweets())
-    return _with_progress("golden", messages, lambda m, progress: run_golden(engine, m, progress=progress))
-
-
-def _golden_dir(folder: Path | None) -> Path | None:
-    if folder is not None and not any(folder.glob("golden_*.jsonl")):
-        raise click.BadParameter(f"{folder}: no golden_dev_*.jsonl or golden_test_*.jsonl in it", param_hint="--golden")
-    return folder
-
-
-GOLDEN_OPTION = click.option(
-    "--golden", "golden_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
-    help="Folder with your own golden_{dev,test}_*.jsonl (and paraphrases.jsonl); default: the bundled set.")
+    return with_progress("golden", messages, lambda m, progress: run_golden(engine, m, progress=progress))
 
 
 @eval_group.command("golden")
@@ -80,16 +62,19 @@ GOLDEN_OPTION = click.option(
 @click.option("--thresholds", "thresholds", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Minimum figures (default eval/thresholds.toml); exit 1 when one is not met.")
 @GOLDEN_OPTION
-def golden(out_dir: Path | None, thresholds: Path | None, golden_dir: Path | None) -> int:
+@ARTICLES_OPTION
+def golden(out_dir: Path | None, thresholds: Path | None, golden_dir: Path | None, articles_dir: Path | None) -> int:
     """Run the golden messages, dev and test split apart: hit@1, hit@3, MRR, no-match precision/recall, how often
     each tier is right, every miss; and how many real off-topic tweets still get a suggestion.
 
         kb eval golden --out reports/golden
         kb eval golden --golden golden/ --out reports/golden   # an articles repository's own golden messages
+        kb eval golden --articles eval/kbs/randmeer/articles --golden eval/kbs/randmeer   # another KB
     """
-    folder = _golden_dir(golden_dir)
-    with Engine.open(settings_from()) as engine:
-        engine.ready()
+    folder = checked_golden_dir(golden_dir)
+    if articles_dir is not None and folder is None:
+        raise click.UsageError("--articles needs --golden: the bundled messages belong to the sample articles")
+    with eval_engine(articles_dir) as engine:
         summary = summarise(_run_golden_with_progress(engine, folder))
     for name, f in summary.items():
         if name in NOT_SLICES or " " in name:
@@ -126,27 +111,48 @@ def _gate(section: str, figures: dict[str, float | None], thresholds: Path | Non
               help="Precision the medium tier itself (suggestions between medium and high) must reach.")
 @click.option("--write", "write", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the fitted calibration here (then set KB_CALIBRATION to it).")
-def calibrate_cmd(high_precision: float, medium_precision: float, write: Path | None) -> int:
+@click.option("--line-dataset", "line_dataset", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              help="A public set whose dev questions also set the no-match line (e.g. ../shared/data/policyqa-nl).")
+@GOLDEN_OPTION
+@ARTICLES_OPTION
+def calibrate_cmd(high_precision: float, medium_precision: float, write: Path | None, line_dataset: Path | None,
+                  golden_dir: Path | None, articles_dir: Path | None) -> int:
     """Fit the confidence calibration for the configured model on the dev messages (golden dev split and dev
     tweets; never the test split) and propose KB_THRESHOLD_LOW/MEDIUM/HIGH from out-of-fold probabilities.
 
         kb eval calibrate --write calibration.json   # then KB_CALIBRATION=calibration.json and the printed values
-    """
-    from eval.calibrate import collect, fit_calibration, out_of_fold, propose
+        kb eval calibrate --articles my-kb/articles --golden my-kb --write my-kb/calibration.json   # another KB
 
-    golden_dev, tweets_dev = load_golden(split="dev"), load_tweets(split="dev")
-    with Engine.open(settings_from()) as engine:
-        engine.ready()
+    The no-match line (KB_THRESHOLD_LOW) is set on the blind dev messages (`golden_dev_*blind*.jsonl`, written
+    without seeing the claims) and the `--line-dataset` dev questions only.
+    """
+    from eval.calibrate import LINE_SHOWN, collect, dataset_line_rows, fit_calibration, out_of_fold, propose
+
+    folder = checked_golden_dir(golden_dir)
+    if articles_dir is not None and folder is None:
+        raise click.UsageError("--articles needs --golden: the bundled messages belong to the sample articles")
+    golden_dev = load_golden(split="dev", folder=folder)
+    line = {m.id for m in load_golden(sorted((folder or DATA).glob("golden_dev_*blind*.jsonl")))}
+    tweets_dev = [] if folder else load_tweets(split="dev")
+    with eval_engine(articles_dir) as engine:
         model_id = engine.embedder.model_id
-        rows = _with_progress("golden dev", golden_dev, lambda m, progress: collect(engine, m, progress=progress))
-        rows += _with_progress("tweets dev", tweets_dev,
+        rows = with_progress("golden dev", golden_dev,
+                              lambda m, progress: collect(engine, m, line=line, progress=progress))
+        rows += with_progress("tweets dev", tweets_dev,
                                lambda m, progress: collect(engine, m, source="tweets", progress=progress))
+        if line_dataset is not None:
+            rows += dataset_line_rows(engine, line_dataset)
     fitted_on = (f"{len(golden_dev)} golden dev messages and {len(tweets_dev)} dev tweets, top "
-                 f"{max(r.rank for r in rows) + 1} candidates each ({len(rows)} rows)")
-    calibration = fit_calibration(rows, model_id, fitted_on)
-    t = propose(rows, out_of_fold(rows, model_id), high=high_precision, medium=medium_precision)
+                 f"{max(r.rank for r in rows) + 1} candidates each")
+    fit_rows = [r for r in rows if r.source != "dataset"]  # the public set only sets the line
+    calibration = fit_calibration(fit_rows, model_id, f"{fitted_on} ({len(fit_rows)} rows)")
+    t = propose(rows, [*out_of_fold(fit_rows, model_id),
+                       *(calibration.probability(r.x) for r in rows if r.source == "dataset")],
+                high=high_precision, medium=medium_precision)
     click.echo(f"calibration for {model_id}: {fitted_on}")
-    click.echo(f"KB_THRESHOLD_LOW={t.low}      # right no-match/answer decision for {t.low_accuracy:.1%} of golden dev")
+    click.echo(f"KB_THRESHOLD_LOW={t.low}      # the no-match line: {LINE_SHOWN:.0%} of blind dev (and --line-dataset) "
+               f"messages whose right article ranks first stay above it; golden dev decided right: "
+               f"{t.low_accuracy:.1%}")
     click.echo(f"KB_THRESHOLD_MEDIUM={t.medium}   # medium suggestions right {t.medium_precision:.1%} of the time, "
                f"low ones {t.low_precision:.1%}")
     click.echo(f"KB_THRESHOLD_HIGH={t.high}     # top suggestion right {t.high_precision:.1%}; "
@@ -345,7 +351,7 @@ def diff(rev_a: str, rev_b: str, out_dir: Path | None, output: str, max_chars: i
     from eval.diff import diff_sections, run_diff
 
     report = run_diff(settings_from(), rev_a, rev_b, log=lambda line: click.echo(line, err=True),
-                      golden_dir=_golden_dir(golden_dir))
+                      golden_dir=checked_golden_dir(golden_dir))
     markdown = diff_markdown(report, max_chars=max_chars)
     if output == "markdown":
         click.echo(markdown, nl=False)

@@ -36,6 +36,7 @@ from kb.config import Settings
 from kb.embedding import CachedEmbedder, EmbeddingCache, load_embedder
 from kb.language import detect_language
 from kb.lexical import SparseEncoder
+from kb.rerank import load_reranker
 from kb.retrieval import LEXICAL_WEIGHT, Fusion, Mode, Retriever
 from kb.store import open_store
 
@@ -141,6 +142,7 @@ def _run_dataset(targets_path: Path, queries_path: Path, settings: Settings, *, 
     dev = load_queries(tune) if tune else []
     cache = EmbeddingCache(settings.cache_path)
     embedder = CachedEmbedder(load_embedder(settings), cache)
+    reranker = load_reranker(embedder.model_id)
     sparse = SparseEncoder(avg_len=12.0)  # fact-check titles and claims are one sentence, not paragraphs
     alias = "eval_" + re.sub(r"[^a-z0-9]+", "_", dataset.lower()).strip("_")
     settings = settings.model_copy(update={"collection": alias})
@@ -154,7 +156,7 @@ def _run_dataset(targets_path: Path, queries_path: Path, settings: Settings, *, 
 
         def retriever(mode: Mode, weight: float = LEXICAL_WEIGHT, fusion: Fusion = "weighted") -> Scored:
             return Scored(Retriever(store, embedder, sparse, alias=alias, mode=mode, lexical_weight=weight,
-                                    fusion=fusion), ids)
+                                    fusion=fusion, reranker=reranker), ids)
 
         report: dict[str, Any] = {"targets": len(targets), "indexed": done.articles, "chunks": done.chunks,
                                   "model": embedder.model_id, "index_seconds": done.seconds,

@@ -32,7 +32,7 @@ from kb.retrieval import Match, lexical_part
 log = logging.getLogger(__name__)
 
 #: What the model reads of a candidate (see `features`).
-FEATURES = ("score", "margin", "lexical", "dense_gap", "log_words", "same_language")
+FEATURES = ("score", "margin", "lexical", "dense_gap", "log_words", "same_language", "rerank")
 BUNDLED = Path(__file__).resolve().parent / "calibration"
 
 
@@ -102,7 +102,8 @@ def features(ranked: Sequence[Match], i: int, *, words: int, language: str) -> d
 
     - score: its fused score; margin: how far it is above the best other candidate (negative below it);
     - lexical: how much of its score the message's own words give; dense_gap: its cosine against the best one;
-    - log_words: the message's length; same_language: 1 when the article is in the message's language.
+    - log_words: the message's length; same_language: 1 when the article is in the message's language;
+    - rerank: the second stage's probability for it among the first few (kb.rerank; 0 where it did not run).
     """
     m = ranked[i]
     others = [r.score for j, r in enumerate(ranked) if j != i]
@@ -110,7 +111,8 @@ def features(ranked: Sequence[Match], i: int, *, words: int, language: str) -> d
     best_dense = max(r.dense for r in ranked)
     return {"score": m.score, "margin": m.score - best_other, "lexical": lexical_part(m.lexical),
             "dense_gap": m.dense - best_dense, "log_words": math.log1p(words),
-            "same_language": 1.0 if m.language == language else 0.0}
+            "same_language": 1.0 if m.language == language else 0.0,
+            "rerank": m.rerank if m.rerank is not None else 0.0}
 
 
 def probabilities(cal: Calibration, ranked: Sequence[Match], *, words: int, language: str) -> list[float]:

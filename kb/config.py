@@ -103,17 +103,18 @@ class Settings(BaseSettings):
         "weighted", description="How hybrid results are ordered: combined score (`weighted`) or reciprocal-rank "
         "fusion of both modes' rankings (`rrf`, tied scores sharing a rank)."
     )
-    threshold_high: float = Field(0.84, ge=0, le=1, description="Confidence (the calibrated probability that a "
+    threshold_high: float = Field(0.829, ge=0, le=1, description="Confidence (the calibrated probability that a "
                                   "suggestion is the right article) at or above which it is `high`.")
     # Chosen on the dev data only (golden dev + dev tweets; `kb eval calibrate`): the lowest probability from which
-    # the shown suggestions below `high` are right at least 80% of the time (0.635 out-of-fold, rounded up so
-    # the tier keeps its 80%). Dev figures: high right 96%, medium 84%, low 36% of the time.
-    threshold_medium: float = Field(0.64, ge=0, le=1, description="Confidence at or above which a suggestion is "
+    # the shown suggestions below `high` are right at least 80% of the time (issue 24: see docs/benchmarks.md).
+    threshold_medium: float = Field(0.742, ge=0, le=1, description="Confidence at or above which a suggestion is "
                                     "`medium`; below it, down to `threshold_low`, it is `low`.")
-    threshold_low: float = Field(0.14, ge=0, le=1, description="Below this confidence a candidate is not "
+    threshold_low: float = Field(0.027, ge=0, le=1, description="Below this confidence a candidate is not "
                                  "suggested; when none is left the answer is no_match.")
     calibration: Path | None = Field(None, description="A confidence calibration file (`kb eval calibrate "
                                      "--write FILE`) for a model that has none bundled in kb/calibration/.")
+    answerable_gate: Path | None = Field(None, description="An answerability gate file (`kb eval answerable --write "
+                                         "FILE`) for a model that has none bundled in kb/calibration/.")
     kinds: bool = Field(True, description="Decide each message's kind (question, complaint, thanks, story, abuse, "
                         "spam, off-topic) and shape the replies by it; false gives every message the question path.")
     moderation_drafts: bool = Field(False, description="Also offer drafts (article suggestions, and a kind reply "

@@ -23,7 +23,7 @@ import numpy as np
 
 from kb.config import Settings
 from kb.errors import ConfigError
-from kb.language_axis import AxisProjected, load_axis
+from kb.language_axis import AxisProjected, load_axis, project
 from kb.models import DEFAULT_MODEL, Embedder, ModelSpec, TextKind, resolve_model
 
 log = logging.getLogger(__name__)
@@ -155,25 +155,31 @@ class CachedEmbedder:
         self.cache = cache
         self.model_id = inner.model_id
         self.dim = inner.dim
+        # The cache holds the model's own vectors; a projection of the language axis is applied after it, so
+        # changing or dropping the projection re-embeds nothing (and the ablation shares the same vectors).
+        self._axis = inner.axis if isinstance(inner, AxisProjected) else None
+        self._engine: Embedder = inner.inner if isinstance(inner, AxisProjected) else inner
         self.embedded = 0  # texts sent to the model
         self.reused = 0  # texts answered from the cache
         self.embedded_texts: list[str] = []  # kept for tests and the summary; cleared by reset_counts()
 
     def embed(self, texts: Sequence[str], *, kind: TextKind) -> np.ndarray:
         hashes = [_cache_key(t, kind) for t in texts]
-        known = self.cache.get_many(self.model_id, sorted(set(hashes)))
+        cache_id = self._engine.model_id
+        known = self.cache.get_many(cache_id, sorted(set(hashes)))
         missing = sorted({h: t for h, t in zip(hashes, texts, strict=True) if h not in known}.items())
         if missing:
-            vectors = self.inner.embed([t for _, t in missing], kind=kind)
+            vectors = self._engine.embed([t for _, t in missing], kind=kind)
             fresh = {h: vectors[i] for i, (h, _) in enumerate(missing)}
-            self.cache.put_many(self.model_id, fresh)
+            self.cache.put_many(cache_id, fresh)
             known.update(fresh)
             self.embedded += len(missing)
             self.embedded_texts.extend(t for _, t in missing)
         self.reused += len(texts) - len(missing)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([known[h] for h in hashes]).astype(np.float32)
+        vectors = np.stack([known[h] for h in hashes]).astype(np.float32)
+        return project(vectors, self._axis) if self._axis is not None else vectors
 
     def reset_counts(self) -> None:
         self.embedded = self.reused = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import TracebackType
 
+from kb.answerable import load_gate
 from kb.confidence import load_calibration
 from kb.config import Settings
 from kb.drafting import Drafter
@@ -19,6 +20,7 @@ from kb.kinds import KindClassifier, load_kind_model
 from kb.learned import LearnedEvidence
 from kb.lexical import SparseEncoder
 from kb.near_repeat import load_near_repeat
+from kb.rerank import load_reranker
 from kb.retrieval import Retriever
 from kb.served import IndexInfo, ServedIndex
 from kb.store import Store, open_store
@@ -58,7 +60,7 @@ class Engine:
         sparse = SparseEncoder()
         served = ServedIndex(store, settings)
         retriever = Retriever(store, embedder, sparse, alias=settings.collection, mode=settings.search_mode,
-                              fusion=settings.fusion)
+                              fusion=settings.fusion, reranker=load_reranker(embedder.model_id))
         calibration = load_calibration(embedder.model_id, settings.calibration)
         kinds = None
         if kind_templates is not None:
@@ -67,7 +69,7 @@ class Engine:
         learned = LearnedEvidence(load_near_repeat(embedder.model_id, embedder.dim), embedder,
                                   short_words=settings.short_message_words)
         suggester = Suggester(settings, retriever, drafter, served, calibration=calibration, kinds=kinds,
-                              evidence=learned)
+                              evidence=learned, gate=load_gate(embedder.model_id, settings.answerable_gate))
         return cls(settings, store, embedder, sparse, drafter, served, retriever, suggester, learned)
 
     def ready(self) -> IndexInfo:

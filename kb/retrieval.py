@@ -5,15 +5,17 @@ The message is normalised the same way chunks were at index time, embedded as a 
 scores. Chunks are grouped per article and fused here (`rank_articles`), so local mode, a server and a cluster
 rank alike.
 
-An article's score is its best dense cosine plus a small lexical bonus, `LEXICAL_WEIGHT * s / (s + LEXICAL_HALF)`
+An article's score is its best dense cosine plus a small lexical part, `LEXICAL_WEIGHT * s / (s + LEXICAL_HALF)`
 for a BM25 sum `s`. The multilingual encoder carries the ranking: its cosines live in a narrow band (0.82-0.95 on
-the golden messages), where one shared word of evidence is worth a few hundredths. Two corrections keep languages
-comparable: the lexical half only ever adds (an article in another language shares no stems with the message, so
-it is ranked on meaning alone), and an article in another language than the message gets `CROSS_LANGUAGE_BONUS`
-on its cosine, because the encoder scores a translation about 0.05 below the same text in the message's own
-language (measured on the 154 dev messages whose article has a translation); the bonus recovers part of that
-without letting every other-language article crowd in. Where both languages have the article, kb.suggest answers
-in the message's language.
+the golden messages), where one shared word of evidence is worth a few hundredths. Lexical evidence is compared
+within one language only: each language's lexically best candidate is its zero, so it orders articles of one
+language and never decides between a same-language and an other-language article (which shares no stems with
+the message): there the encoder alone decides. Before issue 24 it was added across languages, and on messages
+whose only article is in the other language the same-language articles won on shared words (Randmeer dev:
+cross-lingual hit@1 0.08, now 0.38; docs/benchmarks.md). `CROSS_LANGUAGE_BONUS` (now 0) can still lift
+other-language articles. Each `Match` also carries its best claim-or-title cosine and its best answer-or-background
+cosine, which the second stage (kb.rerank, through `SecondStage`) reads. Where both languages have the article,
+kb.suggest answers in the message's language.
 
 A long message (a personal story with a question in it) is also read by its questions: each sentence that asks
 something is embedded too, and an article's dense score is the better of the whole message's and its best
@@ -28,8 +30,9 @@ question's (less `WINDOW_PENALTY`), so the one sentence that asks about sugar is
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -46,8 +49,10 @@ Fusion = Literal["weighted", "rrf"]
 LEXICAL_HALF = 10.0
 #: Most the lexical evidence adds to a cosine (hybrid mode). Tuned on the dev messages (docs/benchmarks.md).
 LEXICAL_WEIGHT = 0.10
-#: Cosine added to an article in another language than the message (see the module docstring; tuned on dev).
-CROSS_LANGUAGE_BONUS = 0.01
+#: Cosine added to an article in another language than the message. 0 since lexical evidence is compared within
+#: one language (issue 24): with that, 0.01 cost more same-language answers than it won cross-lingual ones on the
+#: dev messages (blind dev hit@1 0.938 without, 0.898 with; Randmeer dev 0.772 / 0.763).
+CROSS_LANGUAGE_BONUS = 0.0
 #: Messages longer than this many words are also read by their questions.
 LONG_WORDS = 30
 #: A question's cosine counts for a little less than the whole message's: one sentence says less.
@@ -57,6 +62,8 @@ MAX_WINDOWS = 6
 #: Qdrant's reciprocal-rank-fusion constant, kept for `fusion="rrf"` (see rrf_scores).
 RRF_K = 2
 _FIELDS = ("article_id", "kind", "text", "language", "translations")
+#: Chunk kinds embedded as queries (kb.chunking.ChunkKind.embed_as), told apart from passages in `Match`.
+QUERY_KINDS = ("title", "claim")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\s*\n+\s*")
 
 
@@ -72,6 +79,15 @@ class Match:
     matched_text: str
     matched_kind: str
     translations: tuple[str, ...] = ()
+    dense_query: float = 0.0  # best cosine of its titles and claims (embedded as queries)
+    dense_passage: float = 0.0  # best cosine of its answer and background (embedded as passages)
+    rerank: float | None = None  # the second stage's probability among the first few (kb.rerank), if it ran
+
+
+class SecondStage(Protocol):
+    """Re-orders the first few candidates (kb.rerank.Reranker)."""
+
+    def rerank(self, ranked: Sequence[Match], language: str | None) -> list[Match]: ...
 
 
 def lexical_part(lexical: float) -> float:
@@ -119,7 +135,9 @@ def question_windows(text: str) -> list[str]:
 class Retriever:
     def __init__(self, store: Store, embedder: Embedder, sparse: SparseEncoder, *, alias: str,
                  mode: Mode = "hybrid", fusion: Fusion = "weighted", candidates: int = 60,
-                 lexical_weight: float = LEXICAL_WEIGHT) -> None:
+                 lexical_weight: float = LEXICAL_WEIGHT, questions: bool = True,
+                 cross_language_bonus: float = CROSS_LANGUAGE_BONUS, within_language: bool = True,
+                 reranker: SecondStage | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.sparse = sparse
@@ -128,12 +146,16 @@ class Retriever:
         self.fusion = fusion
         self.candidates = candidates
         self.lexical_weight = lexical_weight
+        self.questions = questions  # read a long message by its questions too (off only to measure it)
+        self.cross_language_bonus = cross_language_bonus
+        self.within_language = within_language
+        self.reranker = reranker
 
     def search(self, message: str | Message, language: Language | None, *, limit: int) -> list[Match]:
         """Articles for `message` (text as received, or a `Message` already read), best first."""
         read = Message.of(message)
         text = read.text
-        windows = question_windows(text) if self.mode != "lexical" else []
+        windows = question_windows(text) if self.mode != "lexical" and self.questions else []
         vectors = self.embedder.embed([text, *windows], kind="query") if self.mode != "lexical" else None
         sparse = self.sparse.encode_query(read, language) if self.mode != "dense" else None
         # Both fusions are computed here from each mode's scores (see rrf_scores for why not Qdrant's own RRF).
@@ -143,8 +165,12 @@ class Retriever:
         if vectors is not None and len(vectors) > 1:
             dense_hits = self._with_windows(dense_hits, vectors[1:])
         lexical_hits = without_cut_ties(result.lexical, self.candidates)
-        return rank_articles(dense_hits, lexical_hits, self.mode, self.fusion, language=language,
-                             lexical_weight=self.lexical_weight)[:limit]
+        ranked = rank_articles(dense_hits, lexical_hits, self.mode, self.fusion, language=language,
+                               lexical_weight=self.lexical_weight, cross_language_bonus=self.cross_language_bonus,
+                               within_language=self.within_language)
+        if self.reranker is not None and self.mode == "hybrid":
+            ranked = self.reranker.rerank(ranked, str(language) if language else None)
+        return ranked[:limit]
 
     def _with_windows(self, whole: list[Hit], windows: np.ndarray) -> list[Hit]:
         """Each chunk's best cosine over the whole message and its sentences (less the window penalty)."""
@@ -173,9 +199,11 @@ def without_cut_ties(hits: list[Hit], limit: int) -> list[Hit]:
 
 
 def rank_articles(dense: list[Hit], lexical: list[Hit], mode: Mode, fusion: Fusion = "weighted", *,
-                  language: Language | None = None, lexical_weight: float = LEXICAL_WEIGHT) -> list[Match]:
+                  language: Language | None = None, lexical_weight: float = LEXICAL_WEIGHT,
+                  cross_language_bonus: float = CROSS_LANGUAGE_BONUS, within_language: bool = True) -> list[Match]:
     """Group chunk hits by article and score each by its best chunks (an article in another language than
-    `language` with CROSS_LANGUAGE_BONUS on its cosine).
+    `language` with `cross_language_bonus` on its cosine). With `within_language`, each language's lexically
+    best candidate is its zero: the lexical part orders articles within a language and never across.
 
     `weighted` orders articles by the combined score; `rrf` by their best chunk's reciprocal-rank-fused score
     (`rrf_scores`; the combined score is still what confidence reads). Measured on the golden messages: see
@@ -185,30 +213,43 @@ def rank_articles(dense: list[Hit], lexical: list[Hit], mode: Mode, fusion: Fusi
         >>> hit = lambda i, s, a: Hit(i, s, {"article_id": a, "language": "nl", "text": i, "kind": "claim"})
         >>> [(m.article_id, m.score) for m in rank_articles([hit("1", 0.90, "a"), hit("2", 0.89, "b")],
         ...                                                    [hit("2", 10.0, "b")], "hybrid")]
-        [('b', 0.94), ('a', 0.9)]
+        [('b', 0.89), ('a', 0.85)]
     """
     best_dense: dict[str, Hit] = {}
+    best_view: dict[tuple[str, bool], float] = {}  # (article, query-embedded kind?) -> best cosine
     for hit in dense:
-        best_dense.setdefault(hit.payload["article_id"], hit)  # hits come best first
+        article_id = hit.payload["article_id"]
+        best_dense.setdefault(article_id, hit)  # hits come best first
+        best_view.setdefault((article_id, hit.payload.get("kind") in QUERY_KINDS), hit.score)
     best_lex: dict[str, Hit] = {}
     for hit in lexical:
         best_lex.setdefault(hit.payload["article_id"], hit)
     # An article the dense search did not return scores no better than the last one it did.
     floor = min((h.score for h in dense), default=0.0)
     candidates = dict.fromkeys(h.payload["article_id"] for h in [*dense, *lexical])
+    shown_hits = {a: _shown(best_dense.get(a), best_lex.get(a), mode) for a in candidates}
+    # Lexical evidence is compared within one language only: each language's best BM25 among the candidates is
+    # its zero, so across languages the encoder alone decides (see the module docstring).
+    leader: dict[str, float] = {}
+    for article_id, shown in shown_hits.items():
+        lang = str(shown.payload.get("language", ""))
+        lx = best_lex.get(article_id)
+        leader[lang] = max(leader.get(lang, 0.0), lexical_part(lx.score) if lx else 0.0)
     matches = []
-    for article_id in candidates:
+    for article_id, shown in shown_hits.items():
         d, lx = best_dense.get(article_id), best_lex.get(article_id)
         d_score, l_score = (d.score if d else floor), (lx.score if lx else 0.0)
-        # Show the agent the chunk that matched most convincingly in the mode that counts most.
-        shown = d if d is not None and (lx is None or mode != "lexical") else lx
-        assert shown is not None
-        if language is not None and shown.payload.get("language", str(language)) != str(language):
-            d_score += CROSS_LANGUAGE_BONUS
-        score = round(combine(d_score, l_score, mode, lexical_weight), 6)
-        matches.append(Match(article_id, shown.payload.get("language", ""), score,
+        lang = str(shown.payload.get("language", ""))
+        if language is not None and lang and lang != str(language):
+            d_score += cross_language_bonus
+        score = combine(d_score, l_score, mode, lexical_weight)
+        if mode == "hybrid" and within_language:
+            score -= lexical_weight * leader.get(lang, 0.0)
+        matches.append(Match(article_id, shown.payload.get("language", ""), round(score, 6),
                              round(d_score, 6), round(l_score, 6), shown.payload.get("text", ""),
-                             shown.payload.get("kind", ""), tuple(shown.payload.get("translations") or ())))
+                             shown.payload.get("kind", ""), tuple(shown.payload.get("translations") or ()),
+                             dense_query=round(best_view.get((article_id, True), floor), 6),
+                             dense_passage=round(best_view.get((article_id, False), floor), 6)))
     if fusion == "weighted" or mode != "hybrid":
         matches.sort(key=lambda m: (-m.score, m.article_id))
     else:
@@ -219,6 +260,13 @@ def rank_articles(dense: list[Hit], lexical: list[Hit], mode: Mode, fusion: Fusi
             best[article_id] = max(best.get(article_id, 0.0), chunk_rrf[hit.id])
         matches.sort(key=lambda m: (-best.get(m.article_id, 0.0), m.article_id))
     return matches
+
+
+def _shown(d: Hit | None, lx: Hit | None, mode: Mode) -> Hit:
+    """The chunk shown to the agent: the one that matched most convincingly in the mode that counts most."""
+    shown = d if d is not None and (lx is None or mode != "lexical") else lx
+    assert shown is not None
+    return shown
 
 
 def rrf_scores(*rankings: list[Hit]) -> dict[str, float]:

@@ -6,7 +6,9 @@ in one language only is offered to a message in the other on its merits, with th
 Each suggestion's `score` is the calibrated probability that it is the right article (kb.confidence), and the
 tiers cut that probability (`tier`, the whole table in its docstring). Two things keep a suggestion out of
 `high` whatever its probability, and the suggestion says which (`tier_capped_by`), so a tier never seems to
-contradict its number: a message of only a few words, and an article past its review date.
+contradict its number: a message of only a few words, and an article past its review date. Before any of that,
+the answerability gate (kb.answerable), where one is fitted for the model, decides whether the knowledge base
+answers the message at all; when it says no, the answer is no match.
 
     >>> suggester = Suggester(settings, retriever, drafter, articles)  # doctest: +SKIP
     >>> result = suggester.suggest(SuggestQuery("baking soda tegen kanker?", Channel.X))  # doctest: +SKIP
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from kb.answerable import AnswerGate, signals
 from kb.article import Article, ArticleType, Language, Source, Verdict
 from kb.channels import Channel
 from kb.confidence import UNCALIBRATED, Calibration, probabilities
@@ -121,18 +124,21 @@ class ReplyShaper(Protocol):
 
 
 class Suggester:
-    """Two capabilities, one seam each: `evidence`, the learned phrasings (kb.learned), is consulted once per
-    ranking, after retrieval; `kinds` (kb.kind_replies) shapes the finished result by the message's kind."""
+    """Three capabilities, one seam each: `evidence`, the learned phrasings (kb.learned), is consulted once per
+    ranking, after retrieval; `gate` (kb.answerable) decides once whether the knowledge base answers the message at
+    all; `kinds` (kb.kind_replies) shapes the finished result by the message's kind."""
 
     def __init__(self, settings: Settings, retriever: Retriever, drafter: Drafter, articles: ArticleSource,
                  clock: Callable[[], dt.date] = dt.date.today, calibration: Calibration = UNCALIBRATED,
-                 kinds: ReplyShaper | None = None, evidence: Evidence | None = None) -> None:
+                 kinds: ReplyShaper | None = None, evidence: Evidence | None = None,
+                 gate: AnswerGate | None = None) -> None:
         self.settings = settings
         self.retriever = retriever
         self.drafter = drafter
         self.articles = articles
         self.clock = clock
         self.calibration = calibration
+        self.gate = gate
         self.kinds = kinds
         self.evidence: Evidence = NoEvidence() if evidence is None else evidence  # (an empty one is falsy)
 
@@ -152,6 +158,8 @@ class Suggester:
         words = message.words
         confidence = self.confidences(ranked, words=words, language=language)
         shown = [(m, p) for m, p in zip(ranked, confidence, strict=True) if p >= self.settings.threshold_low][:limit]
+        if shown and not self.answerable(ranked, confidence, words=words, message=message):
+            shown = []
         articles = self.articles.get_articles([m.article_id for m, _ in shown])
         suggestions = tuple(self._suggestion(m, p, articles[m.article_id], query, language, words)
                             for m, p in shown if m.article_id in articles and articles[m.article_id].is_served)
@@ -171,6 +179,23 @@ class Suggester:
         the ranking supports: kb.learned.learned_probabilities)."""
         return learned_probabilities(ranked, probabilities(self.calibration, ranked, words=words,
                                                            language=str(language)))
+
+    def answerable(self, ranked: list[Match], confidence: list[float], *, words: int,
+                   message: str | Message = "") -> bool:
+        """Whether the knowledge base answers the message at all (kb.answerable); always, without a gate. A gate
+        fitted with the message kinds' probabilities reads them (the classifier reuses the query vector)."""
+        if self.gate is None:
+            return True
+        kinds = self.kind_probabilities(message) if self.gate.reads_kinds else None
+        return self.gate.answers(signals(ranked, confidence, words=words, kinds=kinds))
+
+    def kind_probabilities(self, message: str | Message) -> dict[str, float] | None:
+        """Each message kind's probability (kb.kinds: the model's, or the deciding rule's precision for its kind);
+        None where kinds are off."""
+        if self.kinds is None:
+            return None
+        decision = self.kinds.classify(message)
+        return {str(k): p for k, p in decision.probabilities} or {str(decision.kind): decision.probability}
 
     def rank_with_confidence(self, message: str | Message, language: Language) -> list[tuple[Match, float]]:
         """`rank` with each candidate's probability (what the tiers and the no-match line cut)."""

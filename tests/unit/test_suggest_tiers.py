@@ -181,11 +181,13 @@ def test_articles_are_scored_by_their_best_chunk_in_each_mode() -> None:
     assert [m.article_id for m in rank_articles(dense, [], "dense")] == ["a", "b"]
 
 
-def test_an_article_in_the_other_language_gets_the_cross_language_bonus() -> None:
+def test_an_article_in_the_other_language_gets_the_cross_language_bonus_when_one_is_set() -> None:
     dense = [hit("a", 0.88), Hit("b-1", 0.875, {"article_id": "b", "kind": "claim", "text": "", "language": "en"})]
-    ranked = rank_articles(dense, [], "dense", language=Language.NL)
+    ranked = rank_articles(dense, [], "dense", language=Language.NL, cross_language_bonus=0.01)
     assert [m.article_id for m in ranked] == ["b", "a"]
-    assert ranked[0].dense == round(0.875 + CROSS_LANGUAGE_BONUS, 6)
+    assert ranked[0].dense == 0.885
+    default = rank_articles(dense, [], "dense", language=Language.NL)  # 0 since issue 24: the encoder decides
+    assert default[0].dense == round(0.88 + CROSS_LANGUAGE_BONUS, 6) and default[0].article_id == "a"
 
 
 def test_a_long_message_is_also_read_by_its_questions() -> None:

@@ -1,0 +1,114 @@
+"""The retrieval ablation: one step at a time from the plain encoder to the service's pipeline, on the blind golden
+split, policyqa-nl and CheckThat 2020 (docs/benchmarks.md, "Ablation").
+
+Each step changes one thing of the step before; every figure is computed by the service's own retrieval code over
+an in-memory store (eval.workbench), with every text embedded once through the embedding cache:
+
+    kb eval ablation --set blind --set policyqa --set checkthat --sample 2000 --out reports/ablation
+
+    >>> [s.name for s in STEPS][:2]
+    ['plain: one vector per article', '+ normalised text']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from eval.golden import DATA, SHARED, load_golden
+from eval.metrics import average_precision_at_k, mean, reciprocal_rank
+from eval.workbench import Ask, Corpus, Variant, Workbench, dataset_corpus, golden_corpus
+from kb.chunking import ChunkKind
+from kb.config import Settings
+from kb.corpus import load_corpus
+from kb.retrieval import SecondStage
+
+_DENSE: dict[str, Any] = {"mode": "dense", "cross_language_bonus": 0.0}
+NO_QUERY_KINDS: frozenset[ChunkKind] = frozenset()
+
+#: From the plain encoder to the pipeline as it was at the start of issue 24, one change per step.
+STEPS: tuple[Variant, ...] = (
+    Variant("plain: one vector per article", unit="article", normalise=False, axis=False, windows=False,
+            retriever=_DENSE),
+    Variant("+ normalised text", unit="article", axis=False, windows=False, retriever=_DENSE),
+    Variant("+ chunks (title, claims, answer, background; all passages), article = best chunk",
+            query_kinds=NO_QUERY_KINDS, axis=False, windows=False, retriever=_DENSE),
+    Variant("+ titles and claims embedded as queries", axis=False, windows=False, retriever=_DENSE),
+    Variant("+ Dutch-English axis projected out", windows=False, retriever=_DENSE),
+    Variant("+ long messages also read by their questions", retriever=_DENSE),
+    Variant("+ cross-language bonus 0.01", retriever={"mode": "dense", "cross_language_bonus": 0.01}),
+    Variant("+ lexical bonus (hybrid, weight 0.10): the pipeline before issue 24",
+            retriever={"cross_language_bonus": 0.01, "within_language": False}),
+    Variant("lexical compared within one language, no cross-language bonus (issue 24)"),
+)
+
+
+def steps_with(reranker: SecondStage | None) -> tuple[Variant, ...]:
+    """STEPS and, with a re-ranker, the second stage on top: the service's pipeline since issue 24."""
+    if reranker is None:
+        return STEPS
+    return (*STEPS, Variant("+ second stage: the learned re-ranker (kb.rerank)", retriever={"reranker": reranker}))
+
+
+def scores(bench: Workbench, v: Variant, asks: Sequence[Ask]) -> dict[str, float]:
+    """hit@1, MRR@10 and MAP@5 of one variant over the answerable messages of `asks`."""
+    hit, rr, ap = [], [], []
+    for q in asks:
+        if not q.relevant:
+            continue
+        ranked = [m.article_id for m in bench.rank(v, q)]
+        hit.append(1.0 if ranked[:1] and ranked[0] in q.relevant else 0.0)
+        rr.append(max(reciprocal_rank(ranked, r, k=10) for r in q.relevant))
+        ap.append(average_precision_at_k(ranked, set(q.relevant), k=5))
+    return {"hit@1": round(mean(hit), 4), "mrr@10": round(mean(rr), 4), "map@5": round(mean(ap), 4), "n": len(hit)}
+
+
+def corpus_for(name: str, *, articles: Path, shared: Path = SHARED, sample: int | None = None,
+               questions: int | None = None) -> Corpus:
+    """`blind` (the sample KB's blind split), `golden` (all its golden messages), `policyqa` (optionally a subset
+    of its questions, with only their answers as targets) or `checkthat` (optionally a sample of its targets)."""
+    if name == "golden":
+        return golden_corpus(list(load_corpus(articles).articles.values()), load_golden(), "golden")
+    if name == "blind":
+        messages = load_golden([DATA / "golden_dev_blind.jsonl", DATA / "golden_test_blind.jsonl"])
+        return golden_corpus(list(load_corpus(articles).articles.values()), messages, "blind")
+    if name == "policyqa":
+        return dataset_corpus(shared / "policyqa-nl", questions=questions, sample=0 if questions else None)
+    if name == "checkthat":
+        return dataset_corpus(shared / "checkthat2020-en", sample=sample)
+    raise ValueError(f"unknown set {name!r}: blind, policyqa or checkthat")
+
+
+def run_ablation(bench: Workbench, steps: Sequence[Variant] = STEPS,
+                 log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """One row per step: its dev and test figures, and by kind of message where the set has kinds."""
+    rows = []
+    for step in steps:
+        row: dict[str, Any] = {"set": bench.corpus.name, "step": step.name}
+        for split in ("dev", "test"):
+            row[split] = scores(bench, step, bench.corpus.split(split))
+            kinds = sorted({q.kind for q in bench.corpus.split(split) if q.kind and q.relevant})
+            for kind in kinds:
+                row[f"{split} {kind}"] = scores(bench, step, [q for q in bench.corpus.split(split) if q.kind == kind])
+        log(f"{bench.corpus.name:9} {step.name[:70]:70} dev {_brief(row['dev'])}  test {_brief(row['test'])}")
+        rows.append(row)
+    return rows
+
+
+def _brief(s: dict[str, float]) -> str:
+    return f"hit@1 {s['hit@1']:.3f} MRR {s['mrr@10']:.3f} MAP@5 {s['map@5']:.3f}"
+
+
+def with_settings(step: Variant, **retriever: Any) -> Variant:
+    """`step` with other retriever settings (for a variant outside the table)."""
+    return replace(step, retriever=step.retriever | retriever)
+
+
+def load_bench(name: str, settings: Settings, *, articles: Path, sample: int | None,
+               log: Callable[[str], None] = print, questions: int | None = None) -> Workbench:
+    corpus = corpus_for(name, articles=articles, sample=sample, questions=questions)
+    for note in corpus.notes:
+        log(f"{name}: {note}")
+    return Workbench.load(corpus, settings, settings.data_dir / "eval" / "embeddings.sqlite", log=log)

@@ -1,0 +1,159 @@
+"""Fit the answerability gate (kb.answerable) on messages written without seeing the articles' claims.
+
+Training data: the blind dev half of the golden messages (`golden_dev_*blind*.jsonl`: written from article titles
+only, a fifth of them needing no article) and the real Dutch dev tweets (`../shared/data/dutch-tweets`, almost all
+without an article); never the core and extra dev sets, whose words come from the claims, and never a test
+split. Each message is ranked and calibrated the way the service does it and becomes one row of
+`kb.answerable.signals`, labelled by whether it has an article at all.
+
+The line is chosen out of fold (5 folds by message): the highest P(answerable) at which the blind dev messages
+that get no match still have no article in at least `PRECISION` of cases (the tweets would make any line look
+precise). What that line costs is printed beside it: how many blind dev messages whose right article ranks first
+it hides.
+
+    >>> rows = [GateRow(str(i), "blind", {"top_cosine": 0.8 + i / 100}, i >= 5, i >= 5) for i in range(10)]
+    >>> choose_line(rows, [i / 10 for i in range(10)], precision=0.9)
+    0.5
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from eval.calibrate import fit_logistic
+from eval.golden import GoldenMessage
+from kb.answerable import AnswerGate, signals
+from kb.engine import Engine
+from kb.language import detect_language
+from kb.models import Embedder
+from kb.normalize import Message
+
+#: What the bundled gate reads when no message kinds are classified.
+RANKING_FEATURES = ("confidence_logit", "top_cosine", "mean_cosine", "lexical", "lexical_best", "log_words")
+KIND_FEATURES = ("kind_offtopic", "kind_thanks", "kind_spam")
+FOLDS = 5
+PRECISION = 0.90
+L2 = 1.0
+
+
+@dataclass(frozen=True)
+class GateRow:
+    """One message: what the gate reads, and what was true."""
+
+    message_id: str
+    source: str  # "blind" or "tweets"
+    signal: Mapping[str, float]
+    answerable: bool  # it has an article
+    right_first: bool  # ... and the ranking puts it first
+    shown: bool = True  # a candidate clears KB_THRESHOLD_LOW (without one, it is no match anyway)
+
+
+def collect(engine: Engine, messages: Sequence[GoldenMessage], *, source: str,
+            kinds: Callable[[GoldenMessage], Mapping[str, float] | None] | None = None,
+            progress: Callable[[int, int], None] | None = None) -> list[GateRow]:
+    """One row per message, ranked and calibrated as `Suggester.suggest` does; `kinds` gives a message's kind
+    probabilities where the service classifies kinds."""
+    rows = []
+    low = engine.settings.threshold_low
+    for n, msg in enumerate(messages):
+        language = detect_language(msg.text).language
+        ranked = engine.suggester.rank(msg.text, language)
+        words = Message.of(msg.text).words
+        confidence = engine.suggester.confidences(ranked, words=words, language=language)
+        signal = signals(ranked, confidence, words=words, kinds=kinds(msg) if kinds else None)
+        rows.append(GateRow(msg.id, source, signal, msg.expected is not None,
+                            bool(ranked) and ranked[0].article_id == msg.expected,
+                            any(p >= low for p in confidence)))
+        if progress:
+            progress(n + 1, len(messages))
+    return rows
+
+
+def fit_gate(rows: Sequence[GateRow], features: Sequence[str], model_id: str, *, line: float = 0.5,
+             fitted_on: str = "", l2: float = L2) -> AnswerGate:
+    x = np.array([[r.signal[f] for f in features] for r in rows], dtype=float)
+    y = np.array([1.0 if r.answerable else 0.0 for r in rows])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    w = fit_logistic((x - mean) / scale, y, l2=l2)
+    return AnswerGate(model_id, tuple(features), tuple(round(float(v), 6) for v in mean),
+                      tuple(round(float(v), 6) for v in scale), tuple(round(float(v), 6) for v in w), line,
+                      fitted_on)
+
+
+def _fold(message_id: str) -> int:
+    return int(hashlib.sha256(message_id.encode()).hexdigest(), 16) % FOLDS
+
+
+def out_of_fold(rows: Sequence[GateRow], features: Sequence[str], l2: float = L2) -> list[float]:
+    """Each message's P(answerable) from a gate fitted without its fold."""
+    out = [0.0] * len(rows)
+    for fold in range(FOLDS):
+        gate = fit_gate([r for r in rows if _fold(r.message_id) != fold], features, "fold", l2=l2)
+        for i, r in enumerate(rows):
+            if _fold(r.message_id) == fold:
+                out[i] = gate.probability(r.signal)
+    return out
+
+
+def no_match(rows: Sequence[GateRow], probabilities: Sequence[float], line: float) -> list[bool]:
+    """Which messages get no match: below the gate's line, or no candidate above KB_THRESHOLD_LOW."""
+    return [p < line or not r.shown for p, r in zip(probabilities, rows, strict=True)]
+
+
+def figures(rows: Sequence[GateRow], probabilities: Sequence[float], line: float) -> dict[str, Any]:
+    """No-match precision and recall, and right-first answers kept, for the rows given."""
+    nm = no_match(rows, probabilities, line)
+    hits = sum(m and not r.answerable for m, r in zip(nm, rows, strict=True))
+    unanswerable = sum(not r.answerable for r in rows)
+    right_first = [m for m, r in zip(nm, rows, strict=True) if r.right_first]
+    return {"messages": len(rows), "no_match": sum(nm),
+            "precision": round(hits / sum(nm), 3) if sum(nm) else None,
+            "recall": round(hits / unanswerable, 3) if unanswerable else None,
+            "right_first_shown": f"{sum(not m for m in right_first)} of {len(right_first)}"}
+
+
+def choose_line(rows: Sequence[GateRow], probabilities: Sequence[float], precision: float = PRECISION) -> float:
+    """The highest probability (to 0.001) at which the blind rows' no-match precision is at least `precision`,
+    with at least five no-matches to judge it by; 0 (the gate lets everything through) when none is."""
+    blind = [(p, r) for p, r in zip(probabilities, rows, strict=True) if r.source == "blind"]
+    best = 0.0
+    for t in sorted({round(p, 3) for p, _ in blind}):
+        nm = [r for p, r in blind if p < t or not r.shown]
+        if len(nm) >= 5 and sum(not r.answerable for r in nm) >= precision * len(nm):
+            best = t
+    return best
+
+
+def out_of_fold_kinds(embedder: Embedder) -> dict[str, dict[str, float]]:
+    """The kind probabilities of every kinds dev message (eval.kinds) from a kind model fitted without its fold,
+    by message id: the shipped kind model was fitted on these same messages, so its own probabilities on them are
+    sharper than on any new message, and a gate fitted on those would trust them too much. The rules come first,
+    as in the service (their dev precision as the probability of their kind)."""
+    from eval.kinds import embed_messages, feature_matrix, load_kind_messages
+    from eval.kinds_fit import KINDS, out_of_fold
+    from kb.kinds import advert, insult, load_kind_model
+
+    model = load_kind_model(embedder.model_id)
+    if model is None:
+        return {}
+    dev = load_kind_messages(split="dev")
+    x = feature_matrix(dev, embed_messages(embedder, dev))
+    y = np.array([KINDS.index(m.kind) for m in dev])
+    p = out_of_fold(x, y, [m.id for m in dev], l2=model.fitted_with.get("l2", 1.0),
+                    balance=model.fitted_with.get("balance", 0.5))
+    out = {}
+    for m, row in zip(dev, p, strict=True):
+        raw = Message.of(m.text).raw
+        if insult(raw):
+            out[m.id] = {"abuse": model.rule_precision.get("insult", 1.0)}
+        elif advert(raw):
+            out[m.id] = {"spam": model.rule_precision.get("advert", 1.0)}
+        else:
+            out[m.id] = {k: float(q) for k, q in zip(KINDS, row, strict=True)}
+    return out

@@ -1,0 +1,116 @@
+"""The answerability gate: its signals, its file, its one seam in the suggestion path, and how its line is chosen,
+on a fake retriever (no model)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from eval.answerable import GateRow, choose_line, figures, fit_gate, no_match, out_of_fold
+from kb.answerable import FEATURES, AnswerGate, gate_file, load_gate, signals
+from kb.article import Language
+from kb.config import Settings
+from kb.errors import ConfigError
+from kb.retrieval import Match
+from kb.suggest import Suggester, SuggestQuery
+from tests.unit.test_suggest_tiers import LONG, TODAY, Articles, FakeRetriever, drafter, load
+
+pytestmark = pytest.mark.unit
+
+GATE = AnswerGate("m", ("top_cosine",), (0.88,), (0.01,), (0.0, 2.0), line=0.5, fitted_on="test")
+
+
+def cosine(article_id: str, dense: float) -> Match:
+    return Match(article_id, "en", dense, dense, 0.0, "matched", "claim")
+
+
+def suggester(gate: AnswerGate | None, *matches: Match) -> Suggester:
+    settings = Settings(threshold_low=0.4, threshold_medium=0.5, threshold_high=0.7)
+    articles = Articles(load("good-rebuttal.md"), load("good-faq.md"))
+    return Suggester(settings, FakeRetriever(list(matches)), drafter(), articles,  # type: ignore[arg-type]
+                     clock=lambda: TODAY, gate=gate)
+
+
+def test_a_message_the_gate_rejects_gets_no_match_even_when_a_candidate_clears_the_low_line() -> None:
+    # the fused score is the probability without a calibration: 0.86 clears threshold_low 0.4 by far
+    far = suggester(GATE, cosine("good-rebuttal", 0.86)).suggest(SuggestQuery(LONG, language=Language.EN))
+    assert far.no_match and far.suggestions == ()
+
+
+def test_a_message_the_gate_accepts_keeps_its_tiers() -> None:
+    near = suggester(GATE, cosine("good-rebuttal", 0.90)).suggest(SuggestQuery(LONG, language=Language.EN))
+    assert [s.article_id for s in near.suggestions] == ["good-rebuttal"]
+
+
+def test_without_a_gate_only_the_low_line_decides() -> None:
+    result = suggester(None, cosine("good-rebuttal", 0.86)).suggest(SuggestQuery(LONG, language=Language.EN))
+    assert not result.no_match
+
+
+def test_signals_read_the_whole_head_of_the_ranking() -> None:
+    ranked = [cosine("a", 0.90), cosine("b", 0.86), dataclasses.replace(cosine("c", 0.80), lexical=20.0)]
+    s = signals(ranked, [0.9, 0.05, 0.01], words=7, kinds={"thanks": 0.8})
+    assert set(s) == set(FEATURES)
+    assert s["top_cosine"] == 0.90 and s["mean_cosine"] == pytest.approx((0.90 + 0.86 + 0.80) / 3)
+    assert s["cosine_margin"] == pytest.approx(0.04)
+    assert s["lexical"] == 0.0 and s["lexical_best"] > 0.5  # the lexically best is not the first
+    assert s["confidence_logit"] > 2 and s["kind_thanks"] == 0.8 and s["kind_spam"] == 0.0
+
+
+def test_an_empty_ranking_reads_as_unanswerable() -> None:
+    s = signals([], [], words=3)
+    assert not GATE.answers(s)
+
+
+def test_a_gate_file_round_trips_and_a_wrong_one_names_itself(tmp_path: Path) -> None:
+    assert AnswerGate.from_json(GATE.to_json(), "x") == GATE
+    bad = tmp_path / "gate.json"
+    bad.write_text(GATE.to_json().replace('"top_cosine"', '"shoe_size"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"gate\.json"):
+        load_gate("m", bad)
+    with pytest.raises(ConfigError, match="fitted for m"):
+        good = tmp_path / "good.json"
+        good.write_text(GATE.to_json(), encoding="utf-8")
+        load_gate("another-model", good)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_gate("m", tmp_path / "missing.json")
+
+
+def test_no_bundled_gate_means_no_gate() -> None:
+    assert not gate_file("no-such-model").exists()
+    assert load_gate("no-such-model") is None
+
+
+def _rows() -> list[GateRow]:
+    """Answerable messages sit higher on the cosine than the ones without an article, with some overlap."""
+    rows = []
+    for i in range(60):
+        answerable = i % 3 != 0
+        top = 0.885 + (0.01 if answerable else -0.01) + (i % 7) * 0.002
+        rows.append(GateRow(f"m{i}", "blind", signals([cosine("a", top)], [0.5], words=8), answerable, answerable))
+    return rows
+
+
+def test_the_fitted_gate_prefers_answerable_messages_and_its_line_keeps_the_precision() -> None:
+    rows = _rows()
+    features = ("top_cosine", "log_words")
+    gate = fit_gate(rows, features, "m")
+    p = [gate.probability(r.signal) for r in rows]
+    assert sum(p[i] for i, r in enumerate(rows) if r.answerable) / 40 > sum(
+        p[i] for i, r in enumerate(rows) if not r.answerable) / 20
+    oof = out_of_fold(rows, features)
+    line = choose_line(rows, oof, precision=0.9)
+    f = figures(rows, oof, line)
+    assert f["precision"] is not None and f["precision"] >= 0.9 and f["recall"] > 0.3
+
+
+def test_a_message_without_a_candidate_over_the_low_line_is_no_match_whatever_the_gate_says() -> None:
+    row = dataclasses.replace(_rows()[1], shown=False)
+    assert no_match([row], [0.99], 0.5) == [True]
+
+
+def test_no_line_keeps_the_precision_so_the_gate_lets_everything_through() -> None:
+    rows = [GateRow(str(i), "blind", {}, True, True) for i in range(10)]
+    assert choose_line(rows, [i / 10 for i in range(10)], precision=0.9) == 0.0
