@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # `make run` keeps them, and shared by every test and every process a test starts (the build is locked).
 os.environ.setdefault("KB_ENCODER_DIR", str(ROOT / ".kb" / "onnx"))
 ARTICLES = ROOT / "articles"
+#: The golden hit@1 minimum the QA page shows beside its figure (eval/thresholds.toml; quality rounds change it).
+HIT1_MINIMUM = float(tomllib.loads((ROOT / "eval" / "thresholds.toml").read_text(encoding="utf-8"))
+                     ["golden"]["hit@1"])
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = ROOT.parent / "shared"
 EVAL_DATA = ROOT / "eval" / "data"

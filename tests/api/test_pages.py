@@ -21,6 +21,7 @@ from api.session import SESSION_COOKIE
 from api.state import state_of
 from tests.api.conftest import ROLES, assert_error_shape, make_keys
 from tests.browser.site import BROKEN_FILE, HOSTILE_ID, Site, make_site
+from tests.conftest import HIT1_MINIMUM
 
 SUGAR = "klopt het dat suiker kanker voedt? mn schoonmoeder eet geen fruit meer"
 PAGES = {"/agent": "agent", "/editor": "editor", "/editor/index": "editor", "/editor/gaps": "editor",
@@ -395,7 +396,8 @@ def test_the_qa_page_shows_headline_figures_and_flags_those_under_their_minimum(
     html = sessions["qa"].get("/qa").text
     assert "Golden messages &lt;b&gt;proef&lt;/b&gt;" in html
     assert re.search(r'class="figure below" data-figure="hit@1"><span>juist artikel bovenaan</span><b>0.600</b>\s*'
-                     r'<small class="limit">minimum 0.650</small>\s*<small class="down"[^>]*>▼ 0.100', html)
+                     rf'<small class="limit">minimum {HIT1_MINIMUM:.3f}</small>\s*<small class="down"[^>]*>▼ 0.100',
+                     html)
     assert 'href="/qa/reports/golden/golden.html"' in html
     report = sessions["qa"].get("/qa/reports/golden/golden.html")
     assert report.status_code == 200 and "sandbox" in report.headers["content-security-policy"]

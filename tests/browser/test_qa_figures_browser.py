@@ -21,6 +21,7 @@ from eval.golden import GoldenItem, golden_headline, golden_sections, summarise
 from eval.paraphrase import paraphrase_headline, paraphrase_sections
 from eval.report import write_report
 from tests.browser.conftest import PageService, browser_missing, shoot
+from tests.conftest import HIT1_MINIMUM
 
 _missing = browser_missing()
 if _missing:  # loud: the reason is in the -ra summary of every run
@@ -114,7 +115,7 @@ def test_each_figure_stands_beside_its_minimum_and_nothing_measured_reads_as_a_d
     golden = _card(page, "golden")
     expect(golden.locator("h2")).to_have_text("Golden messages (kunstmatig)")
     hit = golden.locator('[data-figure="hit@1"]')
-    assert "juist artikel bovenaan" in hit.inner_text() and "minimum 0.650" in hit.inner_text()
+    assert "juist artikel bovenaan" in hit.inner_text() and f"minimum {HIT1_MINIMUM:.3f}" in hit.inner_text()
     high = golden.locator('[data-figure="high right"]')
     assert high.locator("b").inner_text() == "–" and "geen enkel bericht kreeg ‘hoog’" in high.inner_text()
     assert "0.000" not in golden.locator(".figures").inner_text()
