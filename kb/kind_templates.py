@@ -34,7 +34,7 @@ from kb.article import Language
 from kb.channels import Channel
 from kb.errors import KbError, Problem, TemplateError
 from kb.kinds import Kind
-from kb.template_sandbox import BoundedSandbox, TemplateFolderLoader, render_bounded
+from kb.template_sandbox import BoundedSandbox, TemplateFolderLoader, error_line, render_bounded
 
 FOLDER = "kinds"
 REQUIRED_REPLIES = (Kind.COMPLAINT, Kind.THANKS, Kind.STORY)
@@ -162,7 +162,7 @@ class KindTemplates:
         except jinja2.TemplateSyntaxError as e:
             return [Problem(path, e.lineno or 1, f"template syntax error: {e.message}")]
         except Exception as e:  # an undefined variable, a sandbox violation, a bound exceeded
-            return [Problem(path, _line(e, name), f"template error: {e}")]
+            return [Problem(path, error_line(e, name), f"template error: {e}")]
         self._compiled[f"{FOLDER}/{name}"] = template
         return []
 
@@ -192,12 +192,3 @@ def kind_template_problems(templates_dir: Path) -> list[Problem]:
         return [Problem(str(templates_dir / FOLDER), 1, e.message)]
     except Exception as e:  # one broken folder must not take the lint run or the page down
         return [Problem(str(templates_dir / FOLDER), 1, f"cannot check the kind templates: {type(e).__name__}: {e}")]
-
-
-def _line(error: Exception, name: str) -> int:
-    tb, line = error.__traceback__, 1
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename.endswith(name):
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line

@@ -30,7 +30,7 @@ from typing import IO, Any
 import jinja2
 from jinja2.loaders import split_template_path
 
-from kb.template_sandbox import BoundedSandbox, Limits, render_bounded
+from kb.template_sandbox import BoundedSandbox, Limits, error_line, render_bounded
 
 #: The render process's address space: far above what a bounded render needs (tens of MB), far below the host.
 MEMORY_BYTES = 1024 * 1024 * 1024
@@ -62,16 +62,6 @@ def reply_environment(loader: jinja2.BaseLoader) -> BoundedSandbox:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-
-
-def error_line(error: BaseException, name: str) -> int:
-    """The template line a render error happened on: the deepest traceback frame compiled from `name`."""
-    tb, line = error.__traceback__, 1
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename.endswith(name):
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
 
 
 def render(env: jinja2.Environment, name: str, contexts: list[dict[str, Any]], limits: Limits) -> dict[str, Any]:

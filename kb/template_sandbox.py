@@ -424,3 +424,13 @@ class TemplateFolderLoader(jinja2.BaseLoader):
             return raw.decode("utf-8")
         except UnicodeDecodeError as e:
             raise jinja2.TemplateNotFound(template, f"template '{template}' is not valid UTF-8") from e
+
+
+def error_line(error: BaseException, name: str) -> int:
+    """The template line a render error happened on: the deepest traceback frame compiled from `name`."""
+    tb, line = error.__traceback__, 1
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(name):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
