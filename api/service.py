@@ -172,6 +172,8 @@ def reindex(body: IndexIn, *, engine: Engine, settings: Settings, learning: Lear
                                full=body.full).as_dict()
         finally:
             writer.close()
+        # The reader caches the alias; the writer just swapped it and dropped the build it pointed to.
+        engine.store.resolve_alias(settings.collection, fresh=True)
         _follow_articles(learning)
         return report
     finally:

@@ -113,4 +113,5 @@ def test_reindexing_through_the_service_uses_its_write_key_when_it_has_one(keyed
         answer = client.post("/v1/suggest", json={"message": SUGAR},
                              headers={"Authorization": f"Bearer {keys['agent']}"})
     assert done.json()["full"] and done.json()["collection"] != before[0]["collection_name"]
-    assert answer.status_code == 200 and answer.json()["suggestions"][0]["article_id"] == "suiker-voedt-kanker"
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["suggestions"][0]["article_id"] == "suiker-voedt-kanker"
