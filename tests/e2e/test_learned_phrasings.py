@@ -30,8 +30,9 @@ from tests.infra.warm import warm_data_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-# About deleting one's data; the sample KB offers a story-sharing article first and the privacy one second, both
-# medium: a miss an agent corrects by using the second suggestion.
+# About deleting one's data, and near-repeats of it (a surge). Before issue 24 the sample KB offered a story-sharing
+# article first; since its ranking the privacy article may already come first: what learning must add shows on the
+# copies (tier, `learned`), and what one agent's wrong choice must not do, whichever article comes first.
 PRIVACY = "How can I get you to delete my details? I don't want to be on any of your lists anymore."
 PRIVACY_COPIES = ("RT @annie: How can I get you to delete my details? I don't want to be on any of your lists "
                   "anymore!!",
@@ -76,10 +77,10 @@ class Service:
         assert response.status_code == 201, response.text
 
     def confirm(self, who: str, message: str, article_id: str) -> dict[str, Any]:
-        """Ask, then use `article_id` (it must have been offered)."""
+        """Ask, then use `article_id` when it was offered, or choose it by search when it was not."""
         out = self.suggest(who, message)
-        assert article_id in [s["article_id"] for s in out["suggestions"]], out["suggestions"]
-        self.feedback(who, out["request_id"], article_id, "used")
+        offered = article_id in [s["article_id"] for s in out["suggestions"]]
+        self.feedback(who, out["request_id"], article_id, "used" if offered else "chosen")
         return out
 
     @property
@@ -115,16 +116,9 @@ def _top(out: dict[str, Any]) -> dict[str, Any]:
     return dict(out["suggestions"][0])
 
 
-def test_the_privacy_message_is_a_miss_without_learning(service: Service) -> None:
-    out = service.suggest("anna", PRIVACY)
-    shown = [s["article_id"] for s in out["suggestions"]]
-    assert "privacy-data-en" in shown[1:] and _top(out)["confidence"] != "high"
-
-
 def test_one_agents_mistakes_never_push_a_wrong_article_to_high_for_everyone(service: Service) -> None:
     before = service.suggest("bram", PRIVACY_COPIES[2])
-    wrong = _top(before)["article_id"]
-    assert wrong != "privacy-data-en"
+    wrong = "persoonlijk-verhaal-delen"  # what the privacy message is mistaken for
     for message in (PRIVACY, *PRIVACY_COPIES[:2], PRIVACY, PRIVACY_COPIES[0]):  # anna, again and again
         asked = service.suggest("anna", message)  # she picks the wrong article, suggested or searched for
         service.feedback("anna", asked["request_id"], wrong, "chosen")
