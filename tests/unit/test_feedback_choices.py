@@ -20,7 +20,11 @@ from kb.errors import InvalidInput, NotFound
 
 pytestmark = pytest.mark.unit
 
-TODAY = dt.datetime.now(dt.UTC).date()
+
+
+def today() -> dt.date:
+    """Read when a test asks, not at collection: a suite that crosses midnight UTC asks about the new day."""
+    return dt.datetime.now(dt.UTC).date()
 SUGAR = "suiker-voedt-kanker"
 
 
@@ -37,7 +41,7 @@ def _choose(db: Database, action: str, article_id: str | None = SUGAR, text: str
 
 
 def _mix(db: Database) -> dict[str, dict[str, int]]:
-    return feedback_mix(db, TODAY, TODAY + dt.timedelta(days=1), Filters())
+    return feedback_mix(db, today(), today() + dt.timedelta(days=1), Filters())
 
 
 def test_used_then_rejected_then_edited_counts_once_as_edited(db: Database) -> None:
@@ -45,7 +49,7 @@ def test_used_then_rejected_then_edited_counts_once_as_edited(db: Database) -> N
            _choose(db, "edited", text="Nee hoor, suiker voedt kanker niet. ^SA")}
     assert len(ids) == 1
     assert _mix(db) == {SUGAR: {"edited": 1}}
-    [reply] = sent_replies(db, TODAY, TODAY)
+    [reply] = sent_replies(db, today(), today())
     assert reply.reply == "Nee hoor, suiker voedt kanker niet. ^SA"
     db.close()
 
@@ -55,7 +59,7 @@ def test_edited_then_rejected_is_no_sent_reply(db: Database) -> None:
     _choose(db, "rejected")
     assert _mix(db) == {SUGAR: {"rejected": 1}}
     with pytest.raises(InvalidInput, match="no replies sent"):
-        sent_replies(db, TODAY, TODAY)
+        sent_replies(db, today(), today())
     db.close()
 
 

@@ -15,7 +15,11 @@ from kb.errors import InvalidInput
 
 pytestmark = pytest.mark.unit
 
-TODAY = dt.datetime.now(dt.UTC).date()
+
+
+def today() -> dt.date:
+    """Read when a test asks, not at collection: a suite that crosses midnight UTC asks about the new day."""
+    return dt.datetime.now(dt.UTC).date()
 
 
 @pytest.fixture()
@@ -33,11 +37,11 @@ def db(tmp_path: Path) -> Database:
 
 
 def test_only_replies_sent_in_the_period_are_read_with_their_agent_and_message(db: Database) -> None:
-    replies = sent_replies(db, TODAY, TODAY)
+    replies = sent_replies(db, today(), today())
     assert [(r.agent, r.message, r.reply, r.channel) for r in replies] == [
         ("Anna", "vraag 0", "Nee, suiker voedt kanker niet.", "facebook"),
         ("Bram", "vraag 1", "Nee hoor, dat is een fabel.", "facebook")]  # rejected and no-good-answer: not sent
-    assert all(r.time.startswith(TODAY.isoformat()) for r in replies)
+    assert all(r.time.startswith(today().isoformat()) for r in replies)
     db.close()
 
 
@@ -45,7 +49,7 @@ def test_an_empty_or_too_large_period_is_refused_with_what_to_do(db: Database) -
     with pytest.raises(InvalidInput, match="no replies sent through the service from 2020-01-01 to 2020-01-31"):
         sent_replies(db, dt.date(2020, 1, 1), dt.date(2020, 1, 31))
     with pytest.raises(InvalidInput, match=r"more than 1 replies from .*: choose a shorter period"):
-        sent_replies(db, TODAY, TODAY, max_replies=1)
+        sent_replies(db, today(), today(), max_replies=1)
     db.close()
 
 
