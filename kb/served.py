@@ -79,12 +79,13 @@ class ServedIndex:
         """
         if not ids:
             return {}
-        name = self.store.resolve_alias(self.alias) or self.alias
-        records = self.store.get(name, [article_record_id(i) for i in ids])
+        # The alias itself, not its cached resolution: Qdrant resolves it in the same call, so a re-index that
+        # swaps it and drops the old build meanwhile cannot fail this read.
+        records = self.store.get(self.alias, [article_record_id(i) for i in ids])
         articles = (Article.model_validate(p["article"]) for p in records.values())
         return {a.id: a for a in articles}
 
     def all_articles(self) -> list[Article]:
-        name = self.store.resolve_alias(self.alias) or self.alias
-        return [Article.model_validate(p["article"]) for _, p in self.store.scroll_payloads(name, ["kind", "article"])
+        return [Article.model_validate(p["article"]) for _, p in self.store.scroll_payloads(self.alias,
+                                                                                            ["kind", "article"])
                 if p.get("kind") == "article"]

@@ -58,8 +58,7 @@ class LocalStore(QdrantCollections):
         sparse = sparse if sparse is not None and not sparse.is_empty else None
         if dense is None and sparse is None:
             return SearchResult()
-        with self._forget_aliases_on_failure():
-            mirror = self._mirror(name, fields)
+        mirror = self._on_current_build(name, lambda collection: self._mirror(collection, fields))
         return SearchResult(dense=mirror.dense_search(dense, limit) if dense is not None else [],
                             lexical=mirror.lexical_search(sparse, limit) if sparse is not None else [])
 
@@ -71,8 +70,7 @@ class LocalStore(QdrantCollections):
         self._forget(name)
         self._fast_writes(name)
 
-    def _mirror(self, name: str, fields: Sequence[str] | None) -> LocalMirror:
-        collection = self.resolve_alias(name) or name
+    def _mirror(self, collection: str, fields: Sequence[str] | None) -> LocalMirror:
         key = f"{collection}|{','.join(fields or ())}"
         mirror = self._mirrors.get(key)
         if mirror is None:

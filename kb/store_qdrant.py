@@ -147,7 +147,9 @@ class QdrantCollections(ABC):
             self._call(QdrantClient.set_payload, name, payload=payload, points=list(ids), wait=True)
 
     def get(self, name: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        with self._forget_aliases_on_failure():  # `name` may come from a cached alias whose build is gone
+        """The payloads of these points; `name` may be the alias, which Qdrant resolves in the same call (so a
+        re-index that swaps it and drops the old build between our calls cannot fail this read)."""
+        with self._forget_aliases_on_failure():
             records = self._call(QdrantClient.retrieve, name, ids=list(ids), with_payload=True, with_vectors=False)
         return {str(r.id): dict(r.payload or {}) for r in records}
 
@@ -176,6 +178,26 @@ class QdrantCollections(ABC):
                 return
 
     # --- plumbing ------------------------------------------------------------------------------------------
+
+    def _on_current_build(self, name: str, read: Callable[[str], T]) -> T:
+        """`read` on the collection `name` stands for (an alias resolved from the cache, or a collection).
+
+        A re-index swaps the alias and then drops the old build; a read that resolved the alias just before (another
+        thread of this process, or another process within the alias TTL) finds its collection gone. Then the alias
+        is read again and, when it has moved, the read runs once more on the new build: a request in flight during
+        a swap is answered from the new index instead of failing. A store that is down fails once, as before."""
+        collection = self.resolve_alias(name) or name
+        try:
+            return read(collection)
+        except StoreUnavailable:
+            self._aliases = None
+            try:
+                moved = self.resolve_alias(name, fresh=True)
+            except StoreUnavailable:
+                moved = None
+            if moved is None or moved == collection:
+                raise
+        return read(moved)
 
     @contextlib.contextmanager
     def _forget_aliases_on_failure(self) -> Iterator[None]:

@@ -247,6 +247,30 @@ def test_readers_never_fail_while_the_alias_is_swapped(store: Store, name: str) 
     assert failures == [] and answers > 0
 
 
+def test_a_read_holding_the_alias_of_a_build_just_dropped_is_answered_from_the_new_build(store: Store,
+                                                                                         name: str) -> None:
+    """A re-index swaps the alias and drops the old build; a request that resolved the alias a moment before (an
+    agent's suggestion in flight) must be answered from the new build, not fail with "collection not found"."""
+    alias, old, new = f"{name}_alias", f"{name}__old", f"{name}__new"
+    for collection, seed in ((old, 1), (new, 2)):
+        store.create(collection, DIM, {})
+        store.upsert(collection, _points(seed=seed, count=10))
+    store.swap_alias(alias, old)
+    query = _queries(8, 1)[0][0]
+    store.search(alias, query, None, limit=3)  # resolved and cached, as a reader thread holds it
+    store.swap_alias(alias, new)
+    store.drop(old)
+    # The interleaving a reader thread sees: its resolution was read before the swap and used after the drop.
+    store._aliases, store._aliases_at = {alias: old}, time.monotonic()  # type: ignore[attr-defined]
+
+    expected = store.search(new, query, None, limit=3).dense
+    store._aliases, store._aliases_at = {alias: old}, time.monotonic()  # type: ignore[attr-defined]
+    assert [h.id for h in store.search(alias, query, None, limit=3).dense] == [h.id for h in expected]
+    store._aliases, store._aliases_at = {alias: old}, time.monotonic()  # type: ignore[attr-defined]
+    first = _points(seed=2, count=10)[0]
+    assert store.get(alias, [first.id])[first.id]["n"] == first.payload["n"]
+
+
 def test_a_missing_collection_is_a_store_error_not_a_crash(store: Store, name: str) -> None:
     with pytest.raises(StoreUnavailable, match="Qdrant at"):
         store.point_count(name)
