@@ -44,8 +44,10 @@ test-deps:
 	scripts/fetch-qdrant.sh >/dev/null || [ $$? -eq 2 ]
 	scripts/fetch-axe.sh >/dev/null || [ $$? -eq 2 ]
 
+# Two processes, each taking whole files (a file's fixtures are built once); TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 2
 test: setup test-deps
-	$(BIN)/python -m pytest --durations=25
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 check: setup
 	$(BIN)/ruff check kb indexer api eval bench tests

@@ -68,6 +68,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"{item.nodeid}: a unit test may not load a model "
                                     f"({', '.join(sorted(MODEL_FIXTURES & set(item.fixturenames)))}); "
                                     "use hash_embedder, or move it out of tests/unit")
+    _slow_files_first(items)
+
+
+def _slow_files_first(items: list[pytest.Item]) -> None:
+    """Files with a `slow` test first, each file's tests kept together and in order: `make test` hands whole
+    files to two processes (pytest-xdist, --dist loadfile), and a long file taken last leaves one process idle
+    for its whole length (longest first is the classic schedule)."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: the order within a file is kept
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
