@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kb.errors import ConfigError
+from kb.fitted import load_fitted
 from kb.models import file_slug
 from kb.retrieval import Match, lexical_part
 
@@ -118,13 +119,4 @@ def gate_file(model_id: str) -> Path:
 def load_gate(model_id: str, path: Path | None = None) -> AnswerGate | None:
     """The gate for `model_id`: `path` if given (KB_ANSWERABLE_GATE), else the bundled one; None when there is
     none (then only the per-candidate line KB_THRESHOLD_LOW decides no match)."""
-    source = path or gate_file(model_id)
-    if not source.is_file():
-        if path is not None:
-            raise ConfigError(f"answerability gate: {path} does not exist")
-        return None
-    gate = AnswerGate.from_json(source.read_text(encoding="utf-8"), str(source))
-    if gate.model_id != model_id:
-        raise ConfigError(f"answerability gate: {source} was fitted for {gate.model_id}, the service uses "
-                          f"{model_id}")
-    return gate
+    return load_fitted("answerability gate", model_id, gate_file(model_id), parse=AnswerGate.from_json, given=path)

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kb.errors import ConfigError
+from kb.fitted import load_fitted
 from kb.models import file_slug
 from kb.retrieval import Match, lexical_part
 
@@ -84,16 +85,11 @@ def calibration_file(model_id: str) -> Path:
 
 def load_calibration(model_id: str, path: Path | None = None) -> Calibration:
     """The calibration for `model_id`: `path` if given (KB_CALIBRATION), else the bundled one for the model."""
-    source = path or calibration_file(model_id)
-    if not source.is_file():
-        if path is not None:
-            raise ConfigError(f"calibration: {path} does not exist")
+    cal = load_fitted("calibration", model_id, calibration_file(model_id), parse=Calibration.from_json, given=path)
+    if cal is None:
         log.warning("no confidence calibration for model %s: tiers use raw scores; run `kb eval calibrate "
                     "--write FILE` and set KB_CALIBRATION", model_id)
         return UNCALIBRATED
-    cal = Calibration.from_json(source.read_text(encoding="utf-8"), str(source))
-    if cal.model_id != model_id:
-        raise ConfigError(f"calibration: {source} was fitted for {cal.model_id}, the service uses {model_id}")
     return cal
 
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from kb.drafting import Draft
 from kb.errors import ConfigError
+from kb.fitted import load_fitted
 from kb.models import Embedder, file_slug
 from kb.normalize import Message
 
@@ -210,17 +211,11 @@ def load_kind_model(model_id: str, path: Path | None = None) -> KindModel | None
     """The kinds model for the encoder `model_id`: `path` if given (KB_KINDS_MODEL), else the one bundled in
     kb/kinds/. A file fitted for another encoder is refused (its weights would read the wrong vectors); no file at
     all is a warning, and the rules alone decide."""
-    source = path or kind_model_file(model_id)
-    if not source.is_file():
-        if path is not None:
-            raise ConfigError(f"kinds model: {path} does not exist")
+    model = load_fitted("kinds model", model_id, kind_model_file(model_id), parse=KindModel.from_json, given=path,
+                        refit="run `kb eval kinds --train --write FILE` and set KB_KINDS_MODEL")
+    if model is None:
         log.warning("no kinds model for encoder %s: only the abuse and spam rules decide a message's kind; run "
                     "`kb eval kinds --train --write FILE` and set KB_KINDS_MODEL", model_id)
-        return None
-    model = KindModel.from_json(source.read_text(encoding="utf-8"), str(source))
-    if model.model_id != model_id:
-        raise ConfigError(f"kinds model: {source} was fitted for encoder {model.model_id}, the service uses "
-                          f"{model_id}: run `kb eval kinds --train --write FILE` and set KB_KINDS_MODEL")
     return model
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.errors import ConfigError
+from kb.fitted import load_fitted
 from kb.models import file_slug
 from kb.normalize import normalize, strip_accents
 
@@ -130,11 +131,11 @@ def near_repeat_file(model_id: str) -> Path:
 def load_near_repeat(model_id: str, dim: int) -> NearRepeat:
     """The shipped measure for `model_id`, or `NearRepeat.fallback` (with a warning) where none is fitted."""
     path = near_repeat_file(model_id)
-    if not path.is_file():
+    measure = load_fitted("near-repeat", model_id, path, parse=NearRepeat.from_json)
+    if measure is None:
         log.warning("no near-repeat fit for model %s: learned phrasings use a high cut without centring; run "
                     "`kb eval near-repeat --write`", model_id)
         return NearRepeat.fallback(model_id, dim)
-    measure = NearRepeat.from_json(path.read_text(encoding="utf-8"), str(path))
-    if measure.model_id != model_id or measure.mean.shape != (dim,):
-        raise ConfigError(f"near-repeat: {path} was fitted for {measure.model_id}, the service uses {model_id}")
+    if measure.mean.shape != (dim,):
+        raise ConfigError(f"near-repeat: {path} has a {measure.mean.shape[0]}-wide mean, the encoder gives {dim}")
     return measure

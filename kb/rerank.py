@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kb.errors import ConfigError
+from kb.fitted import load_fitted
 from kb.models import file_slug
 from kb.retrieval import Match, lexical_part
 
@@ -102,10 +103,4 @@ def reranker_file(model_id: str) -> Path:
 
 def load_reranker(model_id: str) -> Reranker | None:
     """The bundled re-ranker for `model_id`, or None (the first stage's order is then final)."""
-    path = reranker_file(model_id)
-    if not path.is_file():
-        return None
-    out = Reranker.from_json(path.read_text(encoding="utf-8"), str(path))
-    if out.model_id != model_id:
-        raise ConfigError(f"re-ranker: {path} was fitted for {out.model_id}, the service uses {model_id}")
-    return out
+    return load_fitted("re-ranker", model_id, reranker_file(model_id), parse=Reranker.from_json)
