@@ -46,10 +46,39 @@ STEPS: tuple[Variant, ...] = (
 
 
 def steps_with(reranker: SecondStage | None) -> tuple[Variant, ...]:
-    """STEPS and, with a re-ranker, the second stage on top: the service's pipeline since issue 24."""
-    if reranker is None:
-        return STEPS
-    return (*STEPS, Variant("+ second stage: the learned re-ranker (kb.rerank)", retriever={"reranker": reranker}))
+    """STEPS and, with a re-ranker, the second stage on top (the service's pipeline since issue 24), then each
+    candidate fix (FIXES) on top of that."""
+    steps = STEPS if reranker is None else (
+        *STEPS, Variant("+ second stage: the learned re-ranker (kb.rerank)", retriever={"reranker": reranker}))
+    return (*steps, *fixes_on(steps[-1]))
+
+
+#: Candidate fixes for what the pipeline loses against the plain encoder on CheckThat (issue 24, point 1), each one
+#: change on top of the pipeline (`fixes_on`): the message read twice, a gentler normalisation, the plain passage.
+FIXES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("fix a1: message also read as written (two query vectors, per-chunk max)",
+     {"retriever": {"as_written": True}}),
+    ("fix a2: gentler normalisation (trailer, names and handles kept as words)", {"keep_names": True}),
+    ("fix a3: gentle reading and as written (two query vectors)",
+     {"keep_names": True, "retriever": {"as_written": True}}),
+    ("fix b: + the plain passage (title and answer) as one more chunk", {"plain_chunk": True}),
+    ("fix a1 + b", {"plain_chunk": True, "retriever": {"as_written": True}}),
+    ("fix a2 + b", {"plain_chunk": True, "keep_names": True}),
+    ("fix a3 + b", {"plain_chunk": True, "keep_names": True, "retriever": {"as_written": True}}),
+)
+
+
+def fixes_on(pipeline: Variant, fixes: Sequence[tuple[str, dict[str, Any]]] = FIXES) -> tuple[Variant, ...]:
+    """Each fix as its own variant of `pipeline` (retriever settings merged, other fields replaced).
+
+        >>> [v.plain_chunk for v in fixes_on(Variant("now"))][3]
+        True
+    """
+    out = []
+    for name, change in fixes:
+        fields = {k: v for k, v in change.items() if k != "retriever"}
+        out.append(replace(pipeline, name=name, retriever=pipeline.retriever | change.get("retriever", {}), **fields))
+    return tuple(out)
 
 
 def scores(bench: Workbench, v: Variant, asks: Sequence[Ask]) -> dict[str, float]:

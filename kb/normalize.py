@@ -43,18 +43,30 @@ def _blank_pictograph(match: re.Match[str]) -> str:
     return " " if _is_pictograph(match.group()) else match.group()
 
 
+def _handle_word(match: re.Match[str]) -> str:
+    return match.group()[1:]
+
+
 def _split_hashtag(match: re.Match[str]) -> str:
     return _CAMEL.sub(" ", match.group(1)).replace("_", " ")
 
 
-def normalize(text: str) -> str:
-    """Strip what varies between two ways of saying the same thing on social media; keep the words."""
+def normalize(text: str, *, keep_names: bool = False) -> str:
+    """Strip what varies between two ways of saying the same thing on social media; keep the words.
+
+    `keep_names`: a gentler reading that keeps an embedded tweet's "— Name (@handle) date" trailer and every
+    handle as a word (without its "@"), since the people a message names can be what an article is about:
+
+        >>> normalize("Hij zei het echt #nepnieuws — Jan Smit (@jansmit) May 3, 2020", keep_names=True)
+        'Hij zei het echt nepnieuws — Jan Smit (jansmit) May 3, 2020'
+    """
     text = unicodedata.normalize("NFKC", text)
     text = _RT.sub("", text)
     text = _PIC.sub(" ", text)
-    text = _TRAILER.sub(" ", text.rstrip())
+    if not keep_names:
+        text = _TRAILER.sub(" ", text.rstrip())
     text = _URL.sub(" ", text)
-    text = _HANDLE.sub(" ", text)
+    text = _HANDLE.sub(_handle_word if keep_names else " ", text)
     text = _HASHTAG.sub(_split_hashtag, text)
     text = _MAYBE_PICTOGRAPH.sub(_blank_pictograph, text)
     text = _REPEAT.sub(r"\1\1", text)
