@@ -134,7 +134,7 @@ class Variant:
     axis: bool = True
     windows: bool = True
     retriever: dict[str, Any] = field(default_factory=dict)  # keyword arguments for kb.retrieval.Retriever
-    keep_names: bool = False  # read messages with kb.normalize.normalize(keep_names=True)
+    keep_names: bool = True  # retrieval reads Message.query (names kept), as the service does since issue 24
     plain_chunk: bool = False  # index each article's plain passage (title and answer) as one more chunk
 
 
@@ -227,9 +227,8 @@ class Workbench:
                     out.append(("query", normalize(c.text)))
         for q in self.corpus.queries:
             read = Message.of(q.text)
-            gentle = normalize(read.raw, keep_names=True)
-            out += [("query", q.text.strip()), ("query", read.text), ("query", gentle)]
-            out += [("query", w) for w in {*question_windows(read.text), *question_windows(gentle)}]
+            out += [("query", read.raw), ("query", read.text), ("query", read.query)]
+            out += [("query", w) for w in {*question_windows(read.text), *question_windows(read.query)}]
         return out
 
     def store(self, v: Variant) -> tuple[MirrorStore, SparseEncoder]:
@@ -266,14 +265,12 @@ class Workbench:
         return LookupEmbedder(self.table, self.raw.model_id, self.raw.dim, self.axis if v.axis else None)
 
     def message(self, v: Variant, q: Ask) -> Message:
-        """The message as the variant reads it: normalised (the service), or as written."""
+        """The message as the variant reads it: as the service does (names kept), normalised with names dropped
+        (before issue 24's fix), or as written."""
         read = Message.of(q.text)
         if not v.normalise:
-            return Message(read.raw, read.raw, len(read.raw.split()))
-        if v.keep_names:
-            gentle = normalize(read.raw, keep_names=True)
-            return Message(read.raw, gentle, len(gentle.split()))
-        return read
+            return Message.read_as(read.raw, read.raw)
+        return read if v.keep_names else Message.read_as(read.raw, read.text)
 
 
     def rank(self, v: Variant, q: Ask, limit: int = 10) -> list[Match]:

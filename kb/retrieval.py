@@ -1,6 +1,7 @@
 """Retrieval: an incoming message -> articles ranked by how well they answer it.
 
-The message is normalised the same way chunks were at index time, embedded as a query (dense) and tokenised
+The message is normalised the way chunks were at index time, but with names and handles kept as words
+(`kb.normalize.Message.query`: fact-checks name the people a message quotes), embedded as a query (dense) and tokenised
 (lexical, Dutch/English stems), and sent to the store, which returns each mode's chunk candidates with their own
 scores. Chunks are grouped per article and fused here (`rank_articles`), so local mode, a server and a cluster
 rank alike.
@@ -156,7 +157,7 @@ class Retriever:
     def search(self, message: str | Message, language: Language | None, *, limit: int) -> list[Match]:
         """Articles for `message` (text as received, or a `Message` already read), best first."""
         read = Message.of(message)
-        text = read.text
+        text = read.query  # names and handles kept (kb.normalize.Message)
         windows = question_windows(text) if self.mode != "lexical" and self.questions else []
         written = [read.raw] if self.as_written and self.mode != "lexical" and read.raw != text else []
         vectors = self.embedder.embed([text, *written, *windows], kind="query") if self.mode != "lexical" else None
