@@ -67,7 +67,7 @@ def steps_with(reranker: SecondStage | None) -> tuple[Variant, ...]:
 FIXES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("fix a1: message also read as written (two query vectors, per-chunk max)",
      {"retriever": {"as_written": True}}),
-    ("fix a2: gentler normalisation (trailer, names and handles kept as words): the pipeline now",
+    ("fix a2: gentler normalisation (trailer and handles inside the message kept as words): the pipeline now",
      {"keep_names": True}),
     ("fix a3: gentle reading and as written (two query vectors)",
      {"keep_names": True, "retriever": {"as_written": True}}),

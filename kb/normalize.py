@@ -22,6 +22,8 @@ _PIC = re.compile(r"pic\.twitter\.com/\S+", re.IGNORECASE)
 _TRAILER = re.compile(r"[—–-]\s*[^\n()]{0,60}\(@\w+\)\s*[\w\s,.]{0,30}\d{4}\s*$")
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:ly|co|com|nl|org|net|be|eu|io|me|info)/\S*", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<!\w)@\w+")
+_LEADING_HANDLES = re.compile(r"^(?:\s*@\w+)+")
+_TRAILING_HANDLES = re.compile(r"(?:\s*@\w+)+\s*$")
 _HASHTAG = re.compile(r"#(\w+)")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _REPEAT = re.compile(r"(\w)\1{2,}")
@@ -43,6 +45,14 @@ def _blank_pictograph(match: re.Match[str]) -> str:
     return " " if _is_pictograph(match.group()) else match.group()
 
 
+def _without_addressing(text: str) -> str:
+    """`text` without the handles that open it or end its body (before an embedded tweet's trailer)."""
+    text = _LEADING_HANDLES.sub(" ", text.strip())
+    trailer = _TRAILER.search(text)
+    body, tail = (text[:trailer.start()], text[trailer.start():]) if trailer else (text, "")
+    return _TRAILING_HANDLES.sub(" ", body) + tail
+
+
 def _handle_word(match: re.Match[str]) -> str:
     return match.group()[1:]
 
@@ -54,12 +64,16 @@ def _split_hashtag(match: re.Match[str]) -> str:
 def normalize(text: str, *, keep_names: bool = False) -> str:
     """Strip what varies between two ways of saying the same thing on social media; keep the words.
 
-    `keep_names`: a gentler reading that keeps an embedded tweet's "— Name (@handle) date" trailer and every
-    handle as a word (without its "@"), since the people a message names can be what an article is about:
+    `keep_names`: a gentler reading that keeps an embedded tweet's "— Name (@handle) date" trailer and the
+    handles inside the message as words (without their "@"), since the people a message names can be what an
+    article is about. Handles that open or close the message only address someone (on webcare, mostly the
+    organisation itself) and are dropped as before:
 
-        >>> normalize("Hij zei het echt #nepnieuws — Jan Smit (@jansmit) May 3, 2020", keep_names=True)
-        'Hij zei het echt nepnieuws — Jan Smit (jansmit) May 3, 2020'
+        >>> normalize("@kwf Zei @jansmit dit echt? #nepnieuws @kwf — Jan Smit (@jansmit) May 3, 2020", keep_names=True)
+        'Zei jansmit dit echt? nepnieuws — Jan Smit (jansmit) May 3, 2020'
     """
+    if keep_names:
+        text = _without_addressing(text)
     text = unicodedata.normalize("NFKC", text)
     text = _RT.sub("", text)
     text = _PIC.sub(" ", text)
@@ -94,8 +108,8 @@ class Message:
     A `Message` passed where text is expected is used as it is (`Message.of`), so a caller that already read
     one (the service, to refuse a bad message before anything else) does not pay for reading it again.
 
-        >>> Message.of("Klopt dit? — Jan Smit (@jansmit) May 3, 2020").query
-        'Klopt dit? — Jan Smit (jansmit) May 3, 2020'
+        >>> Message.of("@kwf Klopt dit van @jansmit? — Jan Smit (@jansmit) May 3, 2020").query
+        'Klopt dit van jansmit? — Jan Smit (jansmit) May 3, 2020'
     """
 
     raw: str
