@@ -6,6 +6,9 @@ an in-memory store (eval.workbench), with every text embedded once through the e
 
     kb eval ablation --set blind --set policyqa --set checkthat --sample 2000 --out reports/ablation
 
+The steps before issue 24's fix read messages with names and handles dropped (`keep_names=False`); the fix rows
+that follow them are the candidates measured to win back the loss, one of which the service now runs.
+
     >>> [s.name for s in STEPS][:2]
     ['plain: one vector per article', '+ normalised text']
 """
@@ -28,28 +31,64 @@ from kb.retrieval import SecondStage
 _DENSE: dict[str, Any] = {"mode": "dense", "cross_language_bonus": 0.0}
 NO_QUERY_KINDS: frozenset[ChunkKind] = frozenset()
 
+
+def _before(name: str, **fields: Any) -> Variant:
+    """A step of the pipeline before issue 24's fix: messages normalised with names and handles dropped."""
+    return Variant(name, keep_names=False, **fields)
+
+
 #: From the plain encoder to the pipeline as it was at the start of issue 24, one change per step.
 STEPS: tuple[Variant, ...] = (
-    Variant("plain: one vector per article", unit="article", normalise=False, axis=False, windows=False,
+    _before("plain: one vector per article", unit="article", normalise=False, axis=False, windows=False,
             retriever=_DENSE),
-    Variant("+ normalised text", unit="article", axis=False, windows=False, retriever=_DENSE),
-    Variant("+ chunks (title, claims, answer, background; all passages), article = best chunk",
+    _before("+ normalised text", unit="article", axis=False, windows=False, retriever=_DENSE),
+    _before("+ chunks (title, claims, answer, background; all passages), article = best chunk",
             query_kinds=NO_QUERY_KINDS, axis=False, windows=False, retriever=_DENSE),
-    Variant("+ titles and claims embedded as queries", axis=False, windows=False, retriever=_DENSE),
-    Variant("+ Dutch-English axis projected out", windows=False, retriever=_DENSE),
-    Variant("+ long messages also read by their questions", retriever=_DENSE),
-    Variant("+ cross-language bonus 0.01", retriever={"mode": "dense", "cross_language_bonus": 0.01}),
-    Variant("+ lexical bonus (hybrid, weight 0.10): the pipeline before issue 24",
+    _before("+ titles and claims embedded as queries", axis=False, windows=False, retriever=_DENSE),
+    _before("+ Dutch-English axis projected out", windows=False, retriever=_DENSE),
+    _before("+ long messages also read by their questions", retriever=_DENSE),
+    _before("+ cross-language bonus 0.01", retriever={"mode": "dense", "cross_language_bonus": 0.01}),
+    _before("+ lexical bonus (hybrid, weight 0.10): the pipeline before issue 24",
             retriever={"cross_language_bonus": 0.01, "within_language": False}),
-    Variant("lexical compared within one language, no cross-language bonus (issue 24)"),
+    _before("lexical compared within one language, no cross-language bonus (issue 24)"),
 )
 
 
 def steps_with(reranker: SecondStage | None) -> tuple[Variant, ...]:
-    """STEPS and, with a re-ranker, the second stage on top: the service's pipeline since issue 24."""
-    if reranker is None:
-        return STEPS
-    return (*STEPS, Variant("+ second stage: the learned re-ranker (kb.rerank)", retriever={"reranker": reranker}))
+    """STEPS and, with a re-ranker, the second stage on top (the service's pipeline since issue 24), then each
+    candidate fix (FIXES) on top of that."""
+    steps = STEPS if reranker is None else (
+        *STEPS, _before("+ second stage: the learned re-ranker (kb.rerank)", retriever={"reranker": reranker}))
+    return (*steps, *fixes_on(steps[-1]))
+
+
+#: Candidate fixes for what the pipeline loses against the plain encoder on CheckThat (issue 24, point 1), each one
+#: change on top of the pipeline (`fixes_on`): the message read twice, a gentler normalisation, the plain passage.
+FIXES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("fix a1: message also read as written (two query vectors, per-chunk max)",
+     {"retriever": {"as_written": True}}),
+    ("fix a2: gentler normalisation (trailer and handles inside the message kept as words): the pipeline now",
+     {"keep_names": True}),
+    ("fix a3: gentle reading and as written (two query vectors)",
+     {"keep_names": True, "retriever": {"as_written": True}}),
+    ("fix b: + the plain passage (title and answer) as one more chunk", {"plain_chunk": True}),
+    ("fix a1 + b", {"plain_chunk": True, "retriever": {"as_written": True}}),
+    ("fix a2 + b", {"plain_chunk": True, "keep_names": True}),
+    ("fix a3 + b", {"plain_chunk": True, "keep_names": True, "retriever": {"as_written": True}}),
+)
+
+
+def fixes_on(pipeline: Variant, fixes: Sequence[tuple[str, dict[str, Any]]] = FIXES) -> tuple[Variant, ...]:
+    """Each fix as its own variant of `pipeline` (retriever settings merged, other fields replaced).
+
+        >>> [v.plain_chunk for v in fixes_on(Variant("now"))][3]
+        True
+    """
+    out = []
+    for name, change in fixes:
+        fields = {k: v for k, v in change.items() if k != "retriever"}
+        out.append(replace(pipeline, name=name, retriever=pipeline.retriever | change.get("retriever", {}), **fields))
+    return tuple(out)
 
 
 def scores(bench: Workbench, v: Variant, asks: Sequence[Ask]) -> dict[str, float]:

@@ -134,6 +134,8 @@ class Variant:
     axis: bool = True
     windows: bool = True
     retriever: dict[str, Any] = field(default_factory=dict)  # keyword arguments for kb.retrieval.Retriever
+    keep_names: bool = True  # retrieval reads Message.query (names kept), as the service does since issue 24
+    plain_chunk: bool = False  # index each article's plain passage (title and answer) as one more chunk
 
 
 class VectorTable:
@@ -225,12 +227,12 @@ class Workbench:
                     out.append(("query", normalize(c.text)))
         for q in self.corpus.queries:
             read = Message.of(q.text)
-            out += [("query", q.text.strip()), ("query", read.text)]
-            out += [("query", w) for w in question_windows(read.text)]
+            out += [("query", read.raw), ("query", read.text), ("query", read.query)]
+            out += [("query", w) for w in {*question_windows(read.text), *question_windows(read.query)}]
         return out
 
     def store(self, v: Variant) -> tuple[MirrorStore, SparseEncoder]:
-        key = (v.unit, v.normalise, v.query_kinds, v.kinds, v.axis)
+        key = (v.unit, v.normalise, v.query_kinds, v.kinds, v.axis, v.plain_chunk)
         if key not in self._stores:
             sparse = SparseEncoder(avg_len=self.corpus.lexical_avg_len)
             points = []
@@ -248,6 +250,11 @@ class Workbench:
                     kind: TextKind = "query" if c.kind in v.query_kinds else "passage"
                     vec = self.table.get(kind, normalize(c.text) if v.normalise else c.text)
                     points.append((c.id, _payload(article, c, c.text), vec, sparse.encode_document(c.text, language)))
+                if v.plain_chunk:
+                    text = plain_text(article)
+                    vec = self.table.get("passage", normalize(text) if v.normalise else text)
+                    points.append((f"{article.id}#plain", _payload(article, None, text), vec,
+                                   sparse.encode_document(text, language)))
             if v.axis and self.axis is not None:
                 projected = project(np.stack([p[2] for p in points]), self.axis)
                 points = [(p[0], p[1], projected[i], p[3]) for i, p in enumerate(points)]
@@ -258,9 +265,12 @@ class Workbench:
         return LookupEmbedder(self.table, self.raw.model_id, self.raw.dim, self.axis if v.axis else None)
 
     def message(self, v: Variant, q: Ask) -> Message:
-        """The message as the variant reads it: normalised (the service), or as written."""
+        """The message as the variant reads it: as the service does (names kept), normalised with names dropped
+        (before issue 24's fix), or as written."""
         read = Message.of(q.text)
-        return read if v.normalise else Message(read.raw, read.raw, len(read.raw.split()))
+        if not v.normalise:
+            return Message.read_as(read.raw, read.raw)
+        return read if v.keep_names else Message.read_as(read.raw, read.text)
 
 
     def rank(self, v: Variant, q: Ask, limit: int = 10) -> list[Match]:

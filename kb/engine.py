@@ -50,8 +50,9 @@ class Engine:
         try:
             kind_templates = (KindTemplates(settings.templates_dir, render_in=drafter.render_template)
                               if settings.kinds else None)
-            # The kind classifier, the retriever and the learned evidence (kb.learned) all read the message's
-            # query vector: embedded once.
+            # The kind classifier and the learned evidence (kb.learned) read the vector of the message's `text`,
+            # the retriever that of its `query` (kb.normalize.Message): the same text, so embedded once, unless
+            # the message names someone inside it (then two calls; docs/benchmarks.md, issue 24).
             embedder = RecentQueries(embedder or load_embedder(settings))
             store = store or open_store(settings, read_only=read_only)
         except BaseException:

@@ -132,7 +132,7 @@ class SparseEncoder:
         """One weight per distinct term. Stems of both languages are used: detection can be wrong on short,
         mixed or slangy messages, and a term stemmed the other way simply finds nothing."""
         languages = [Language.NL, Language.EN] if language is None else [language, language.other]
-        clean = Message.of(message).text
+        clean = Message.of(message).query  # the reading retrieval matches (kb.normalize.Message)
         weights: dict[int, float] = {}
         for lang in languages:
             for term in terms(clean, lang):

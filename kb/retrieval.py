@@ -1,6 +1,7 @@
 """Retrieval: an incoming message -> articles ranked by how well they answer it.
 
-The message is normalised the same way chunks were at index time, embedded as a query (dense) and tokenised
+The message is normalised the way chunks were at index time, but with names and handles kept as words
+(`kb.normalize.Message.query`: fact-checks name the people a message quotes), embedded as a query (dense) and tokenised
 (lexical, Dutch/English stems), and sent to the store, which returns each mode's chunk candidates with their own
 scores. Chunks are grouped per article and fused here (`rank_articles`), so local mode, a server and a cluster
 rank alike.
@@ -137,7 +138,7 @@ class Retriever:
                  mode: Mode = "hybrid", fusion: Fusion = "weighted", candidates: int = 60,
                  lexical_weight: float = LEXICAL_WEIGHT, questions: bool = True,
                  cross_language_bonus: float = CROSS_LANGUAGE_BONUS, within_language: bool = True,
-                 reranker: SecondStage | None = None) -> None:
+                 reranker: SecondStage | None = None, as_written: bool = False) -> None:
         self.store = store
         self.embedder = embedder
         self.sparse = sparse
@@ -150,20 +151,25 @@ class Retriever:
         self.cross_language_bonus = cross_language_bonus
         self.within_language = within_language
         self.reranker = reranker
+        # also read the message as written (a second query vector; each chunk keeps its better cosine)
+        self.as_written = as_written
 
     def search(self, message: str | Message, language: Language | None, *, limit: int) -> list[Match]:
         """Articles for `message` (text as received, or a `Message` already read), best first."""
         read = Message.of(message)
-        text = read.text
+        text = read.query  # names and handles kept (kb.normalize.Message)
         windows = question_windows(text) if self.mode != "lexical" and self.questions else []
-        vectors = self.embedder.embed([text, *windows], kind="query") if self.mode != "lexical" else None
+        written = [read.raw] if self.as_written and self.mode != "lexical" and read.raw != text else []
+        vectors = self.embedder.embed([text, *written, *windows], kind="query") if self.mode != "lexical" else None
         sparse = self.sparse.encode_query(read, language) if self.mode != "dense" else None
         # Both fusions are computed here from each mode's scores (see rrf_scores for why not Qdrant's own RRF).
         result = self.store.search(self.alias, vectors[0] if vectors is not None else None, sparse,
                                    limit=self.candidates, fields=_FIELDS)
         dense_hits = without_cut_ties(result.dense, self.candidates)
-        if vectors is not None and len(vectors) > 1:
-            dense_hits = self._with_windows(dense_hits, vectors[1:])
+        if written and vectors is not None:
+            dense_hits = self._with_windows(dense_hits, vectors[1:2], penalty=0.0)
+        if vectors is not None and len(vectors) > 1 + len(written):
+            dense_hits = self._with_windows(dense_hits, vectors[1 + len(written):])
         lexical_hits = without_cut_ties(result.lexical, self.candidates)
         ranked = rank_articles(dense_hits, lexical_hits, self.mode, self.fusion, language=language,
                                lexical_weight=self.lexical_weight, cross_language_bonus=self.cross_language_bonus,
@@ -172,13 +178,13 @@ class Retriever:
             ranked = self.reranker.rerank(ranked, str(language) if language else None)
         return ranked[:limit]
 
-    def _with_windows(self, whole: list[Hit], windows: np.ndarray) -> list[Hit]:
-        """Each chunk's best cosine over the whole message and its sentences (less the window penalty)."""
+    def _with_windows(self, whole: list[Hit], windows: np.ndarray, penalty: float = WINDOW_PENALTY) -> list[Hit]:
+        """Each chunk's best cosine over the whole message and its other readings (less `penalty`)."""
         best = {h.id: h for h in whole}
         for vector in windows:
             found = self.store.search(self.alias, vector, None, limit=self.candidates, fields=_FIELDS).dense
             for h in without_cut_ties(found, self.candidates):
-                score = h.score - WINDOW_PENALTY
+                score = h.score - penalty
                 if h.id not in best or score > best[h.id].score:
                     best[h.id] = Hit(h.id, score, h.payload)
         return sorted(best.values(), key=lambda h: (-h.score, h.id))

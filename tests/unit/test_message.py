@@ -1,5 +1,5 @@
-"""An incoming message is read once: bounded by KB_MAX_MESSAGE_CHARS, normalised once, and that one reading is what
-detection, the dense and lexical queries and the tiers use."""
+"""An incoming message is read once: bounded by KB_MAX_MESSAGE_CHARS and normalised once each way, `text` for
+detection and the tiers, `query` (names and handles kept) for the dense and lexical queries."""
 
 from __future__ import annotations
 
@@ -40,13 +40,13 @@ class NoArticles:
         return {}
 
 
-def test_a_message_is_normalised_once_on_its_way_through_detection_and_both_queries(
+def test_a_message_is_normalised_once_each_way_on_its_way_through_detection_and_both_queries(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
+    calls: list[tuple[str, bool]] = []
 
-    def counted(text: str) -> str:
-        calls.append(text)
-        return normalize(text)
+    def counted(text: str, *, keep_names: bool = False) -> str:
+        calls.append((text, keep_names))
+        return normalize(text, keep_names=keep_names)
 
     monkeypatch.setattr(kb.normalize, "normalize", counted)
     monkeypatch.setattr(kb.lexical, "normalize", counted)
@@ -54,7 +54,8 @@ def test_a_message_is_normalised_once_on_its_way_through_detection_and_both_quer
     retriever = Retriever(store, HashEmbedder(), SparseEncoder(), alias="kb")  # type: ignore[arg-type]
     suggester = Suggester(Settings(), retriever, Drafter(ROOT / "articles" / "_templates"), NoArticles())
     result = suggester.suggest(SuggestQuery(message="RT @kwf: Klopt het dat suiker kanker voedt?!?! #SuikerStop"))
-    assert calls == ["RT @kwf: Klopt het dat suiker kanker voedt?!?! #SuikerStop"]
+    raw = "RT @kwf: Klopt het dat suiker kanker voedt?!?! #SuikerStop"
+    assert calls == [(raw, False), (raw, True)]
     assert result.no_match and str(result.language) == "nl"
     dense, sparse = store.asked[0]
     assert dense is not None and not sparse.is_empty  # both halves of the query were made from that one reading
@@ -73,3 +74,53 @@ def test_a_message_already_read_is_not_read_again() -> None:
     message = Message.of("Suiker!!! #KankerFeiten")
     assert Message.of(message) is message and Message.bounded(message, max_chars=100) is message
     assert message.text == normalize("Suiker!!! #KankerFeiten") and message.words == 3
+
+
+def test_retrieval_reads_the_names_a_message_quotes_where_detection_does_not() -> None:
+    message = Message.of("Zei @jansmit dit echt? — Jan Smit (@jansmit) May 3, 2020")
+    assert message.text == "Zei dit echt?"
+    assert message.query == "Zei jansmit dit echt? — Jan Smit (jansmit) May 3, 2020"
+    assert message.words == 3  # the tiers count the words of the message, not of its signature
+
+
+def test_handles_that_only_address_someone_are_dropped_from_both_readings() -> None:
+    for text in ("@HoopGezondheid moet de router 's nachts uit?", "moet de router 's nachts uit? @HoopGezondheid",
+                 "@a @b moet de router 's nachts uit? @c\n"):
+        assert Message.of(text).query == Message.of(text).text == "moet de router 's nachts uit?"
+
+
+def test_the_gentle_reading_still_drops_links_retweet_marks_and_pictures() -> None:
+    text = "RT @kwf: Suiker voedt kanker, zegt @kwf!!! 🙄 https://t.co/x pic.twitter.com/AbC #SuikerStop"
+    assert normalize(text, keep_names=True) == "Suiker voedt kanker, zegt kwf! Suiker Stop"
+    assert normalize(text) == "Suiker voedt kanker, zegt ! Suiker Stop"
+
+
+def test_the_retriever_embeds_and_matches_the_reading_with_names_kept() -> None:
+    embedded: list[str] = []
+
+    class Recording(HashEmbedder):
+        def embed(self, texts: Any, *, kind: Any) -> np.ndarray:
+            embedded.extend(texts)
+            return super().embed(texts, kind=kind)
+
+    store = EmptyStore()
+    retriever = Retriever(store, Recording(), SparseEncoder(), alias="kb")  # type: ignore[arg-type]
+    retriever.search("Klopt dit? — Clint Eastwood (@ClintEastwood) May 3, 2020", None, limit=3)
+    assert embedded == ["Klopt dit? — Clint Eastwood (ClintEastwood) May 3, 2020"]
+    _, sparse = store.asked[0]
+    assert len(sparse.indices) > len(SparseEncoder().encode_query("Klopt dit?", None).indices)
+
+
+def test_a_retriever_asked_to_read_the_message_as_written_too_embeds_it_once_more_only_when_it_differs() -> None:
+    embedded: list[list[str]] = []
+
+    class Recording(HashEmbedder):
+        def embed(self, texts: Any, *, kind: Any) -> np.ndarray:
+            embedded.append(list(texts))
+            return super().embed(texts, kind=kind)
+
+    retriever = Retriever(EmptyStore(), Recording(), SparseEncoder(), alias="kb",  # type: ignore[arg-type]
+                          as_written=True)
+    retriever.search("Suiker!!! #KankerFeiten", None, limit=3)
+    retriever.search("Voedt suiker kanker?", None, limit=3)
+    assert embedded == [["Suiker! Kanker Feiten", "Suiker!!! #KankerFeiten"], ["Voedt suiker kanker?"]]
