@@ -18,6 +18,7 @@ f66b551c):
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import hashlib
@@ -357,11 +358,11 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float = DELIVE
     started = time.perf_counter()
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
-        try:
+        # A body refused on its Content-Length (413) is answered, and the connection closed, before it is all
+        # sent: the answer is still there to read.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             conn.request("POST", parts.path + (f"?{parts.query}" if parts.query else ""), body=body,
                          headers=headers)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # refused on its Content-Length (413) and closed before the body was sent: the answer is there
         response = conn.getresponse()
         text = response.read().decode()
         return Answer(response.status, text, {k.lower(): v for k, v in response.getheaders()},

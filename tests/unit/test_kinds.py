@@ -72,7 +72,7 @@ def test_kinds_model_round_trips_through_its_file(tmp_path: Path) -> None:
 def test_a_kinds_model_fitted_for_another_encoder_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "kinds.json"
     path.write_text(_toy_model("other/encoder").to_json(), encoding="utf-8")
-    with pytest.raises(ConfigError, match="fitted for other/encoder.*kb eval kinds --train"):
+    with pytest.raises(ConfigError, match=r"fitted for other/encoder.*kb eval kinds --train"):
         load_kind_model("test/hash-8", path)
 
 
