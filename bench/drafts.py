@@ -18,7 +18,8 @@ from kb.channels import Channel
 from kb.corpus import build_corpus, iter_article_files
 from kb.drafting import Drafter, draft_context
 from kb.render_worker import reply_environment
-from kb.template_sandbox import TemplateFolderLoader, render_bounded
+from kb.template_files import TemplateFolderLoader
+from kb.template_sandbox import render_bounded
 
 
 def bench_drafts(articles_dir: Path, log: Callable[[str], None], *, rounds: int = 5) -> dict[str, Any]:

@@ -34,7 +34,8 @@ from kb.article import Language
 from kb.channels import Channel
 from kb.errors import KbError, Problem, TemplateError
 from kb.kinds import Kind
-from kb.template_sandbox import BoundedSandbox, TemplateFolderLoader, error_line, render_bounded
+from kb.template_files import TemplateFolderLoader, error_line
+from kb.template_sandbox import BoundedSandbox, render_bounded
 
 FOLDER = "kinds"
 REQUIRED_REPLIES = (Kind.COMPLAINT, Kind.THANKS, Kind.STORY)

@@ -43,7 +43,8 @@ import jinja2
 import kb
 from kb.errors import ConfigError
 from kb.render_worker import BOOT
-from kb.template_sandbox import LIMITS, Limits, TemplateFolderLoader
+from kb.template_files import TemplateFolderLoader
+from kb.template_sandbox import LIMITS, Limits
 
 log = logging.getLogger("kb.render")
 

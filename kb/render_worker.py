@@ -30,7 +30,8 @@ from typing import IO, Any
 import jinja2
 from jinja2.loaders import split_template_path
 
-from kb.template_sandbox import BoundedSandbox, Limits, error_line, render_bounded
+from kb.template_files import error_line
+from kb.template_sandbox import BoundedSandbox, Limits, render_bounded
 
 #: The render process's address space: far above what a bounded render needs (tens of MB), far below the host.
 MEMORY_BYTES = 1024 * 1024 * 1024

@@ -4,8 +4,9 @@ render bounded in work, size and time.
 Templates are written by editors, so a template is untrusted code. Jinja2's `ImmutableSandboxedEnvironment`
 already refuses attribute escapes and mutation; this adds what it leaves open:
 
-- **Files.** `TemplateFolderLoader` opens only regular files inside the templates folder, never through a
-  symbolic link (`{% include "env.txt" %}` with `env.txt -> /proc/self/environ` is refused), at most 64 KiB.
+- **Files.** Read through `kb.template_files.TemplateFolderLoader`: only regular files inside the templates
+  folder, never through a symbolic link (`{% include "env.txt" %}` with `env.txt -> /proc/self/environ` is
+  refused), at most 64 KiB.
 - **Work.** Each render gets a `Budget` of `Limits.steps`: every loop iteration, call, filter, include and
   intercepted operator (`+ * ** %`) spends one step. Loops are counted by rewriting the parsed template (the
   iterable of every `{% for %}` passes through a counting filter); recursive loops are refused. Counting is
@@ -24,7 +25,7 @@ already refuses attribute escapes and mutation; this adds what it leaves open:
 Exceeding any bound raises `RenderLimit` (a `jinja2.TemplateRuntimeError`), which the drafter reports as the
 template's problem.
 
-    >>> env = BoundedSandbox(loader=TemplateFolderLoader(Path("articles/_templates")))
+    >>> env = BoundedSandbox()
     >>> render_bounded(env.from_string("{% for i in range(10**6) %}{% endfor %}"), {})
     Traceback (most recent call last):
     kb.template_sandbox.RenderLimit: calling _bounded_range(): the number 1000000 is over the limit of 10000
@@ -33,28 +34,21 @@ template's problem.
 from __future__ import annotations
 
 import functools
-import os
 import re
 import string
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2 import nodes
-from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import _PassArg, pass_context
 from jinja2.visitor import NodeTransformer
 
-from kb.errors import Problem
-from kb.files import read_inside
 from kb.template_calls import FILTERS, allowed_attribute
-
-MAX_TEMPLATE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -397,40 +391,3 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             return wrapped(*args, **kwargs)
 
         return functools.update_wrapper(checked, wrapped)
-
-
-# --- the loader ----------------------------------------------------------------------------------------------
-
-
-class TemplateFolderLoader(jinja2.BaseLoader):
-    """Loads `name` only as a regular file inside `folder`, never through a symbolic link, at most 64 KiB."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
-        path = str(self.folder.joinpath(*split_template_path(template)))
-        return self.source(template), path, lambda: True  # compiled once; see auto_reload above
-
-    def source(self, template: str) -> str:
-        """The text of `template`; TemplateNotFound (with the reason) for anything but a regular file inside."""
-        path = self.folder.joinpath(*split_template_path(template))  # refuses `..`
-        if not os.path.lexists(path):
-            raise jinja2.TemplateNotFound(template)
-        raw = read_inside(path, self.folder, shown=template, max_bytes=MAX_TEMPLATE_BYTES)
-        if isinstance(raw, Problem):
-            raise jinja2.TemplateNotFound(template, f"template '{template}' {raw.message}")
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise jinja2.TemplateNotFound(template, f"template '{template}' is not valid UTF-8") from e
-
-
-def error_line(error: BaseException, name: str) -> int:
-    """The template line a render error happened on: the deepest traceback frame compiled from `name`."""
-    tb, line = error.__traceback__, 1
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename.endswith(name):
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line

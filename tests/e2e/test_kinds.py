@@ -119,7 +119,7 @@ def test_kb_eval_kinds_retrains_for_the_encoder_in_one_command_and_reproduces_th
     from kb.errors import ConfigError
     from kb.kinds import load_kind_model
 
-    with pytest.raises(ConfigError, match="fitted for intfloat/multilingual-e5-small.*the service uses sentence-transformers"):
+    with pytest.raises(ConfigError, match=r"fitted for intfloat/multilingual-e5-small.*uses sentence-transformers"):
         load_kind_model("sentence-transformers/all-MiniLM-L6-v2", written)
 
 

@@ -17,7 +17,8 @@ from kb.channels import Channel
 from kb.drafting import Drafter, template_problems
 from kb.parsing import parse_article, parse_bytes
 from kb.render_worker import reply_environment
-from kb.template_sandbox import TemplateFolderLoader, render_bounded
+from kb.template_files import TemplateFolderLoader
+from kb.template_sandbox import render_bounded
 from tests.conftest import ARTICLES
 from tests.security.conftest import article
 

@@ -15,7 +15,8 @@ from kb.channels import Channel
 from kb.drafting import Drafter, template_problems
 from kb.errors import TemplateError
 from kb.parsing import parse_bytes
-from kb.template_sandbox import LIMITS, BoundedSandbox, RenderLimit, TemplateFolderLoader, render_bounded
+from kb.template_files import TemplateFolderLoader
+from kb.template_sandbox import LIMITS, BoundedSandbox, RenderLimit, render_bounded
 from tests.conftest import ARTICLES
 from tests.security.conftest import article
 
