@@ -78,7 +78,13 @@ def test_kb_index_after_a_model_change_rebuilds_in_full_and_says_why(tmp_path: P
     shutil.copytree(onnx_dir, data / "onnx")  # MiniLM's export, made once per session
     # e5's vectors of the sample KB: the first index embeds nothing
     copy_cache(sample_engine.settings.cache_path, data / "embeddings.sqlite")
-    env = {**os.environ, "KB_DATA_DIR": str(data), "KB_ARTICLES_DIR": str(ARTICLES), "HF_HUB_OFFLINE": "1"}
+    # Three articles are enough to see the rebuild; the whole KB made MiniLM embed 700 chunks for nothing.
+    articles = tmp_path / "articles"
+    shutil.copytree(ARTICLES / "_templates", articles / "_templates")
+    (articles / "nl").mkdir()
+    for name in ("5g-kanker.md", "abrikozenpitten-vitamine-b17.md", "alcohol-beetje-gezond.md"):
+        shutil.copy(ARTICLES / "nl" / name, articles / "nl" / name)
+    env = {**os.environ, "KB_DATA_DIR": str(data), "KB_ARTICLES_DIR": str(articles), "HF_HUB_OFFLINE": "1"}
     first = subprocess.run([sys.executable, "-m", "kb.cli", "index"], env=env, cwd=ROOT, capture_output=True,
                            text=True, timeout=600)
     assert first.returncode == 0, first.stderr
@@ -86,6 +92,7 @@ def test_kb_index_after_a_model_change_rebuilds_in_full_and_says_why(tmp_path: P
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stderr
     assert "full" in second.stderr and "model_id" in second.stderr, second.stderr
+    assert "3 articles" in second.stderr, second.stderr
 
 
 @pytest.mark.parametrize(("message", "article"), [
