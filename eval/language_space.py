@@ -1,0 +1,190 @@
+"""Ways to close the Dutch-English gap of the encoder beyond the one shipped axis, measured in the workbench
+(issue 24, point 2; docs/benchmarks.md, "Cross-lingual answers").
+
+Every change is fitted on public text that no evaluation split contains: SICK-NL's Dutch sentences with their
+English originals (`../shared/data/sick-nl`, about 1,900 distinct parallel sentences) and the axis's own `PAIRS`.
+Each is a `LanguageSpace` the workbench applies to every vector (articles by their language, a message by the
+language the service detects), instead of projecting out the shipped axis:
+
+- `Subspace`: project out k directions in which translations differ (the mean difference first, then the
+  principal directions of the differences around it), k = 1..8;
+- `Mapped`: an orthogonal map (Procrustes) taking English vectors onto their Dutch translations, optionally
+  followed by a subspace;
+- `Shift`: each language moved by half the mean difference towards the other (no direction removed).
+
+    >>> import numpy as np
+    >>> Subspace(np.array([[1.0, 0.0]])).apply(np.array([[0.6, 0.8]]), ["nl"]).round(3).tolist()
+    [[0.0, 1.0]]
+
+Run: `python -m eval.language_space --out reports/language-space` (every text from the embedding cache after the
+first run; the SICK sentences, about 7,600 short texts, are embedded once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval.golden import SHARED
+from eval.workbench import Ask, LanguageSpace, Variant, VectorTable, Workbench
+from kb.language_axis import PAIRS
+
+
+def _unit_rows(v: np.ndarray) -> np.ndarray:
+    return v / np.clip(np.linalg.norm(v, axis=1, keepdims=True), 1e-12, None)
+
+
+class Subspace:
+    """Every vector without its components in the span of `basis` (orthonormal rows), normalised again."""
+
+    def __init__(self, basis: np.ndarray) -> None:
+        self.basis = np.asarray(basis, np.float64)
+
+    def apply(self, vectors: np.ndarray, languages: Sequence[str]) -> np.ndarray:
+        v = np.asarray(vectors, np.float64)
+        return _unit_rows(v - (v @ self.basis.T) @ self.basis).astype(np.float32)
+
+
+class Mapped:
+    """English vectors turned by the orthogonal `rotation` (onto their Dutch translations), then `then`."""
+
+    def __init__(self, rotation: np.ndarray, then: LanguageSpace | None = None) -> None:
+        self.rotation, self.then = rotation, then
+
+    def apply(self, vectors: np.ndarray, languages: Sequence[str]) -> np.ndarray:
+        v = np.asarray(vectors, np.float64).copy()
+        english = np.array([lang == "en" for lang in languages])
+        if english.any():
+            v[english] = v[english] @ self.rotation
+        v = _unit_rows(v)
+        return self.then.apply(v, languages) if self.then is not None else v.astype(np.float32)
+
+
+class Shift:
+    """Dutch vectors moved by -offset, English by +offset (half the mean difference each), normalised again."""
+
+    def __init__(self, offset: np.ndarray) -> None:
+        self.offset = np.asarray(offset, np.float64)
+
+    def apply(self, vectors: np.ndarray, languages: Sequence[str]) -> np.ndarray:
+        sign = np.array([-1.0 if lang == "nl" else 1.0 if lang == "en" else 0.0 for lang in languages])[:, None]
+        return _unit_rows(np.asarray(vectors, np.float64) + sign * self.offset).astype(np.float32)
+
+
+def parallel_sentences(shared: Path = SHARED) -> list[tuple[str, str]]:
+    """(Dutch, English) sentences: SICK-NL's with their English originals, and the axis's PAIRS."""
+    pairs: dict[str, str] = {}
+    with (shared / "sick-nl" / "pairs.jsonl").open(encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            pairs.setdefault(row["a"], row["a_en"])
+            pairs.setdefault(row["b"], row["b_en"])
+    return sorted(pairs.items()) + list(PAIRS)
+
+
+def differences(table: VectorTable, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dutch and English vectors of every pair, as query and as passage (stacked), and their differences."""
+    table.fill([(kind, text) for kind in ("query", "passage") for pair in pairs for text in pair])  # type: ignore[misc]
+    nl = np.stack([table.get(kind, d) for kind in ("query", "passage") for d, _ in pairs]).astype(np.float64)  # type: ignore[arg-type]
+    en = np.stack([table.get(kind, e) for kind in ("query", "passage") for _, e in pairs]).astype(np.float64)  # type: ignore[arg-type]
+    return nl, en, nl - en
+
+
+def language_basis(diff: np.ndarray, k: int) -> np.ndarray:
+    """k orthonormal directions: the unit mean difference, then the top principal directions of the differences
+    once the mean direction is taken out (so the first is the shipped axis's kind of direction)."""
+    mean = diff.mean(axis=0)
+    first = mean / np.linalg.norm(mean)
+    rest = diff - diff.mean(axis=0)
+    rest = rest - np.outer(rest @ first, first)
+    _, _, vt = np.linalg.svd(rest, full_matrices=False)
+    return np.vstack([first, vt[: k - 1]]) if k > 1 else first[None, :]
+
+
+def procrustes(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The orthogonal W minimising |source @ W - target| (Schönemann)."""
+    u, _, vt = np.linalg.svd(source.T @ target)
+    return u @ vt
+
+
+def fit_spaces(table: VectorTable, ks: Sequence[int] = (1, 2, 3, 4, 6, 8)) -> dict[str, LanguageSpace]:
+    pairs = parallel_sentences()
+    nl, en, diff = differences(table, pairs)
+    spaces: dict[str, LanguageSpace] = {f"subspace k={k}": Subspace(language_basis(diff, k)) for k in ks}
+    spaces["shift by half the mean difference"] = Shift(diff.mean(axis=0) / 2)
+    rotation = procrustes(en, nl)
+    spaces["Procrustes en->nl"] = Mapped(rotation)
+    spaces["Procrustes en->nl + subspace k=1"] = Mapped(rotation, Subspace(language_basis(diff, 1)))
+    return spaces
+
+
+def _figures(bench: Workbench, v: Variant, asks: Sequence[Ask]) -> dict[str, Any]:
+    from eval.ablation import scores
+
+    out: dict[str, Any] = {"all": scores(bench, v, asks)}
+    if any(q.kind for q in asks):
+        out["cross"] = scores(bench, v, [q for q in asks if q.kind == "crosslingual"])
+        out["same"] = scores(bench, v, [q for q in asks if q.kind != "crosslingual"])
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from dataclasses import replace
+
+    from eval.ablation import STEPS, load_bench
+    from kb.cli import settings_from
+    from kb.language_axis import AxisProjected
+    from kb.rerank import load_reranker
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sets", default="blind,policyqa,checkthat")
+    parser.add_argument("--sample", type=int, default=2000)
+    parser.add_argument("--questions", type=int, default=100)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    settings = settings_from()
+    rows: list[dict[str, Any]] = []
+    spaces: dict[str, LanguageSpace] | None = None
+    first_stage = replace(STEPS[-1], name="first stage", keep_names=True)
+    for name in args.sets.split(","):
+        bench = load_bench(name, settings, articles=settings.articles_dir, sample=args.sample or None,
+                           questions=args.questions or None)
+        if spaces is None:
+            spaces = fit_spaces(bench.table)
+        bench.spaces = dict(spaces)
+        served = AxisProjected(bench.raw, bench.axis).model_id if bench.axis is not None else bench.raw.model_id
+        reranker = load_reranker(served)
+        variants = [replace(first_stage, name="no language change", axis=False),
+                    replace(first_stage, name="shipped axis (k=1, 50 PAIRS)")]
+        variants += [replace(first_stage, name=s, space=s) for s in spaces]
+        variants += [replace(v, name=f"{v.name} + shipped re-ranker", retriever=v.retriever | {"reranker": reranker})
+                     for v in variants[1:2]]
+        for v in variants:
+            row = {"set": name, "variant": v.name, **{split: _figures(bench, v, bench.corpus.split(split))
+                                                      for split in ("dev", "test")}}
+            rows.append(row)
+            print(_line(row), flush=True)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "language-space.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+
+
+def _line(row: dict[str, Any]) -> str:
+    parts = []
+    for split in ("dev", "test"):
+        f = row[split]
+        text = f"{f['all']['hit@1']:.3f}/{f['all']['mrr@10']:.3f}/{f['all']['map@5']:.3f}"
+        if "cross" in f:
+            text += f" cross {f['cross']['hit@1']:.3f} ({f['cross']['n']}) same {f['same']['hit@1']:.3f}" \
+                    f"/{f['same']['mrr@10']:.3f} ({f['same']['n']})"
+        parts.append(f"{split} {text}")
+    return f"{row['set']:9} {row['variant'][:44]:44} " + "  ".join(parts)
+
+
+if __name__ == "__main__":
+    main()
