@@ -163,26 +163,65 @@ def fit_spaces(table: VectorTable, ks: Sequence[int] = (1, 2, 3, 4, 6, 8)) -> di
 RERANKED = ("shipped axis (k=1, 50 PAIRS)", "subspace k=1", "shift by half the mean difference", "subspace k=2")
 
 
-def _figures(bench: Workbench, v: Variant, asks: Sequence[Ask]) -> dict[str, Any]:
-    from eval.ablation import scores
+def _per_message(bench: Workbench, v: Variant, asks: Sequence[Ask]) -> dict[str, tuple[float, float, float]]:
+    """(hit@1, reciprocal rank @10, AP@5) of every answerable message, by id."""
+    from eval.metrics import average_precision_at_k, reciprocal_rank
 
-    out: dict[str, Any] = {"all": scores(bench, v, asks)}
-    if any(q.kind for q in asks):
-        out["cross"] = scores(bench, v, [q for q in asks if q.kind == "crosslingual"])
-        out["same"] = scores(bench, v, [q for q in asks if q.kind != "crosslingual"])
+    out = {}
+    for q in asks:
+        if q.relevant:
+            ranked = [m.article_id for m in bench.rank(v, q)]
+            out[q.id] = (1.0 if ranked[:1] and ranked[0] in q.relevant else 0.0,
+                         max(reciprocal_rank(ranked, r, k=10) for r in q.relevant),
+                         average_precision_at_k(ranked, set(q.relevant), k=5))
     return out
+
+
+def _summary(per: dict[str, tuple[float, float, float]], ids: Sequence[str]) -> dict[str, float]:
+    rows = [per[i] for i in ids if i in per]
+    n = max(len(rows), 1)
+    return {"hit@1": round(sum(r[0] for r in rows) / n, 4), "mrr@10": round(sum(r[1] for r in rows) / n, 4),
+            "map@5": round(sum(r[2] for r in rows) / n, 4), "n": len(rows)}
+
+
+def _figures(per: dict[str, tuple[float, float, float]], asks: Sequence[Ask],
+             base: dict[str, tuple[float, float, float]] | None) -> dict[str, Any]:
+    groups = {"all": [q.id for q in asks]}
+    if any(q.kind for q in asks):
+        groups["cross"] = [q.id for q in asks if q.kind == "crosslingual"]
+        groups["same"] = [q.id for q in asks if q.kind != "crosslingual"]
+    out: dict[str, Any] = {g: _summary(per, ids) for g, ids in groups.items()}
+    if base is not None:  # messages ranked better / worse than with the shipped axis (by reciprocal rank)
+        out["better"] = sum(1 for i, r in per.items() if r[1] > base[i][1] + 1e-9)
+        out["worse"] = sum(1 for i, r in per.items() if r[1] < base[i][1] - 1e-9)
+    return out
+
+
+def _bench(name: str, settings: Any, args: argparse.Namespace) -> Workbench:
+    from eval.ablation import load_bench
+    from eval.golden import load_golden
+    from eval.workbench import golden_corpus
+    from kb.corpus import load_corpus
+
+    if name != "randmeer":
+        return load_bench(name, settings, articles=settings.articles_dir, sample=args.sample or None,
+                          questions=args.questions or None)
+    root = Path(__file__).resolve().parent / "kbs" / "randmeer"
+    corpus = golden_corpus(list(load_corpus(root / "articles").articles.values()), load_golden(folder=root),
+                           "randmeer")
+    return Workbench.load(corpus, settings, settings.data_dir / "eval" / "embeddings.sqlite")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     from dataclasses import replace
 
-    from eval.ablation import STEPS, load_bench
+    from eval.ablation import STEPS
     from kb.cli import settings_from
     from kb.language_axis import AxisProjected
     from kb.rerank import load_reranker
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sets", default="blind,policyqa,checkthat")
+    parser.add_argument("--sets", default="blind,randmeer,policyqa,checkthat")
     parser.add_argument("--sample", type=int, default=2000)
     parser.add_argument("--questions", type=int, default=100)
     parser.add_argument("--out", type=Path)
@@ -192,8 +231,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     spaces: dict[str, LanguageSpace] | None = None
     first_stage = replace(STEPS[-1], name="first stage", keep_names=True)
     for name in args.sets.split(","):
-        bench = load_bench(name, settings, articles=settings.articles_dir, sample=args.sample or None,
-                           questions=args.questions or None)
+        bench = _bench(name, settings, args)
         if spaces is None:
             spaces = fit_spaces(bench.table)
         bench.spaces = dict(spaces)
@@ -204,9 +242,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         variants += [replace(first_stage, name=s, space=s) for s in spaces]
         variants += [replace(v, name=f"{v.name} + shipped re-ranker", retriever=v.retriever | {"reranker": reranker})
                      for v in variants if v.name in RERANKED]
+        base: dict[str, dict[str, tuple[float, float, float]]] = {}
         for v in variants:
-            row = {"set": name, "variant": v.name, **{split: _figures(bench, v, bench.corpus.split(split))
-                                                      for split in ("dev", "test")}}
+            row: dict[str, Any] = {"set": name, "variant": v.name}
+            for split in ("dev", "test"):
+                asks = bench.corpus.split(split)
+                per = _per_message(bench, v, asks)
+                if v.name == variants[1].name:
+                    base[split] = per
+                row[split] = _figures(per, asks, base.get(split))
             rows.append(row)
             print(_line(row), flush=True)
     if args.out:
@@ -222,6 +266,8 @@ def _line(row: dict[str, Any]) -> str:
         if "cross" in f:
             text += f" cross {f['cross']['hit@1']:.3f} ({f['cross']['n']}) same {f['same']['hit@1']:.3f}" \
                     f"/{f['same']['mrr@10']:.3f} ({f['same']['n']})"
+        if "better" in f:
+            text += f" +{f['better']}-{f['worse']}"
         parts.append(f"{split} {text}")
     return f"{row['set']:9} {row['variant'][:44]:44} " + "  ".join(parts)
 
