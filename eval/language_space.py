@@ -159,6 +159,9 @@ def fit_spaces(table: VectorTable, ks: Sequence[int] = (1, 2, 3, 4, 6, 8)) -> di
     return spaces
 
 
+#: Cross-language bonuses tried on top of the leading subspaces (the sets with cross-lingual messages only).
+BONUSES = (0.005, 0.01)
+
 #: The variants also measured with the shipped re-ranker on top (fitted on the shipped axis's first stage).
 RERANKED = ("shipped axis (k=1, 50 PAIRS)", "subspace k=1", "shift by half the mean difference", "subspace k=2")
 
@@ -225,8 +228,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sample", type=int, default=2000)
     parser.add_argument("--questions", type=int, default=100)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--refit-rerank", metavar="SPACE", help="Instead: fit a re-ranker in memory on the dev "
+                        "messages over SPACE's first stage (as `kb eval rerank` does; policyqa-nl: --questions "
+                        "of them) and measure SPACE with it beside the shipped pipeline. Writes nothing shipped.")
     args = parser.parse_args(argv)
     settings = settings_from()
+    if args.refit_rerank:
+        refit_and_measure(args, settings)
+        return
     rows: list[dict[str, Any]] = []
     spaces: dict[str, LanguageSpace] | None = None
     first_stage = replace(STEPS[-1], name="first stage", keep_names=True)
@@ -240,6 +249,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         variants = [replace(first_stage, name="no language change", axis=False),
                     replace(first_stage, name="shipped axis (k=1, 50 PAIRS)")]
         variants += [replace(first_stage, name=s, space=s) for s in spaces]
+        variants += [replace(first_stage, name=f"subspace k={k} + cross-language bonus {b}", space=f"subspace k={k}",
+                             retriever=first_stage.retriever | {"cross_language_bonus": b})
+                     for k in (1, 2) for b in BONUSES if name in ("blind", "randmeer")]
         variants += [replace(v, name=f"{v.name} + shipped re-ranker", retriever=v.retriever | {"reranker": reranker})
                      for v in variants if v.name in RERANKED]
         base: dict[str, dict[str, tuple[float, float, float]]] = {}
@@ -256,6 +268,52 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "language-space.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+
+
+def refit_and_measure(args: argparse.Namespace, settings: Any) -> None:
+    """The pipeline a change of space would ship: its first stage with a re-ranker refitted on it (dev only)."""
+    from dataclasses import replace
+
+    from eval.ablation import STEPS
+    from eval.rerank import collect, cross_validate, fit_reranker, fixes_and_breaks
+    from kb.language_axis import AxisProjected
+    from kb.rerank import load_reranker
+
+    first_stage = replace(STEPS[-1], name="first stage", keep_names=True)
+    chosen = replace(first_stage, name=args.refit_rerank, space=args.refit_rerank)
+    benches = {name: _bench(name, settings, args) for name in ("golden", "blind", "randmeer", "policyqa", "checkthat")}
+    spaces = fit_spaces(benches["golden"].table)
+    groups = []
+    for name, bench in benches.items():
+        bench.spaces = dict(spaces)
+        if name in ("golden", "policyqa", "checkthat"):
+            groups += collect(bench, chosen, bench.corpus.split("dev"))
+    for corpus, f in fixes_and_breaks(cross_validate(groups)).items():
+        print(f"five folds on dev, {corpus}: {json.dumps(f)}")
+    refitted = fit_reranker(groups, f"{benches['golden'].raw.model_id}+{args.refit_rerank}")
+    raw = benches["golden"].raw
+    shipped = load_reranker(AxisProjected(raw, benches["golden"].axis).model_id)
+    rows = []
+    for name, bench in benches.items():
+        if name == "golden":
+            continue
+        variants = [replace(first_stage, name="shipped axis + shipped re-ranker (the pipeline now)",
+                            retriever=first_stage.retriever | {"reranker": shipped}),
+                    replace(chosen, name=f"{args.refit_rerank} + re-ranker refitted on it",
+                            retriever=first_stage.retriever | {"reranker": refitted})]
+        base: dict[str, dict[str, tuple[float, float, float]]] = {}
+        for v in variants:
+            row: dict[str, Any] = {"set": name, "variant": v.name}
+            for split in ("dev", "test"):
+                asks = bench.corpus.split(split)
+                per = _per_message(bench, v, asks)
+                base.setdefault(split, per)
+                row[split] = _figures(per, asks, base[split])
+            rows.append(row)
+            print(_line(row), flush=True)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "language-space-rerank.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
 
 
 def _line(row: dict[str, Any]) -> str:
