@@ -149,6 +149,11 @@ def fit_spaces(table: VectorTable, ks: Sequence[int] = (1, 2, 3, 4, 6, 8)) -> di
     spaces["subspace k=1, queries only"] = Subspace(language_basis(diff[:half], 1))
     spaces["subspace k=1, SICK only (no PAIRS)"] = Subspace(language_basis(
         np.vstack([diff[: half - len(PAIRS)], diff[half: len(diff) - len(PAIRS)]]), 1))
+    _, _, own = differences(table, list(PAIRS))
+    pairs_axis = language_basis(own, 1)
+    spaces["PAIRS k=1, queries and passages"] = Subspace(pairs_axis)
+    both = np.linalg.qr(np.vstack([pairs_axis, language_basis(diff, 1)]).T)[0].T
+    spaces["PAIRS and SICK axes (k=2)"] = Subspace(both)
     mean, lda = mono_directions(table)
     spaces["monolingual mean difference k=1"] = Subspace(mean[None, :])
     spaces["monolingual LDA direction k=1"] = Subspace(lda[None, :])
@@ -291,8 +296,8 @@ def refit_and_measure(args: argparse.Namespace, settings: Any) -> None:
     for corpus, f in fixes_and_breaks(cross_validate(groups)).items():
         print(f"five folds on dev, {corpus}: {json.dumps(f)}")
     refitted = fit_reranker(groups, f"{benches['golden'].raw.model_id}+{args.refit_rerank}")
-    raw = benches["golden"].raw
-    shipped = load_reranker(AxisProjected(raw, benches["golden"].axis).model_id)
+    raw, axis = benches["golden"].raw, benches["golden"].axis
+    shipped = load_reranker(AxisProjected(raw, axis).model_id if axis is not None else raw.model_id)
     rows = []
     for name, bench in benches.items():
         if name == "golden":
