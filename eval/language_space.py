@@ -47,7 +47,7 @@ class Subspace:
     def __init__(self, basis: np.ndarray) -> None:
         self.basis = np.asarray(basis, np.float64)
 
-    def apply(self, vectors: np.ndarray, languages: Sequence[str]) -> np.ndarray:
+    def apply(self, vectors: np.ndarray, languages: Sequence[str], kinds: Sequence[str] = ()) -> np.ndarray:
         v = np.asarray(vectors, np.float64)
         return _unit_rows(v - (v @ self.basis.T) @ self.basis).astype(np.float32)
 
@@ -58,13 +58,13 @@ class Mapped:
     def __init__(self, rotation: np.ndarray, then: LanguageSpace | None = None) -> None:
         self.rotation, self.then = rotation, then
 
-    def apply(self, vectors: np.ndarray, languages: Sequence[str]) -> np.ndarray:
+    def apply(self, vectors: np.ndarray, languages: Sequence[str], kinds: Sequence[str] = ()) -> np.ndarray:
         v = np.asarray(vectors, np.float64).copy()
         english = np.array([lang == "en" for lang in languages])
         if english.any():
             v[english] = v[english] @ self.rotation
         v = _unit_rows(v)
-        return self.then.apply(v, languages) if self.then is not None else v.astype(np.float32)
+        return self.then.apply(v, languages, kinds) if self.then is not None else v.astype(np.float32)
 
 
 class Shift:
@@ -73,9 +73,37 @@ class Shift:
     def __init__(self, offset: np.ndarray) -> None:
         self.offset = np.asarray(offset, np.float64)
 
-    def apply(self, vectors: np.ndarray, languages: Sequence[str]) -> np.ndarray:
+    def apply(self, vectors: np.ndarray, languages: Sequence[str], kinds: Sequence[str] = ()) -> np.ndarray:
         sign = np.array([-1.0 if lang == "nl" else 1.0 if lang == "en" else 0.0 for lang in languages])[:, None]
         return _unit_rows(np.asarray(vectors, np.float64) + sign * self.offset).astype(np.float32)
+
+
+class ByKind:
+    """One space for query vectors, another for passage vectors (e5 embeds the two with different prefixes, and
+    a translation pair differs along other directions as queries than as passages)."""
+
+    def __init__(self, query: LanguageSpace, passage: LanguageSpace) -> None:
+        self.query, self.passage = query, passage
+
+    def apply(self, vectors: np.ndarray, languages: Sequence[str], kinds: Sequence[str] = ()) -> np.ndarray:
+        v = np.asarray(vectors, np.float32).copy()
+        passage = np.array([k == "passage" for k in kinds] if len(kinds) else [False] * len(v))
+        langs = np.array(list(languages))
+        if (~passage).any():
+            v[~passage] = self.query.apply(v[~passage], list(langs[~passage]))
+        if passage.any():
+            v[passage] = self.passage.apply(v[passage], list(langs[passage]))
+        return v
+
+
+class Chain:
+    """`first`, then `second`."""
+
+    def __init__(self, first: LanguageSpace, second: LanguageSpace) -> None:
+        self.first, self.second = first, second
+
+    def apply(self, vectors: np.ndarray, languages: Sequence[str], kinds: Sequence[str] = ()) -> np.ndarray:
+        return self.second.apply(self.first.apply(vectors, languages, kinds), languages, kinds)
 
 
 def parallel_sentences(shared: Path = SHARED) -> list[tuple[str, str]]:
@@ -149,6 +177,9 @@ def fit_spaces(table: VectorTable, ks: Sequence[int] = (1, 2, 3, 4, 6, 8)) -> di
     spaces["subspace k=1, queries only"] = Subspace(language_basis(diff[:half], 1))
     spaces["subspace k=1, SICK only (no PAIRS)"] = Subspace(language_basis(
         np.vstack([diff[: half - len(PAIRS)], diff[half: len(diff) - len(PAIRS)]]), 1))
+    spaces["SICK k=1 per kind (query axis for queries, passage axis for passages)"] = ByKind(
+        Subspace(language_basis(diff[:half], 1)), Subspace(language_basis(diff[half:], 1)))
+    spaces["shift, then SICK k=1"] = Chain(Shift(diff.mean(axis=0) / 2), Subspace(language_basis(diff, 1)))
     _, _, own = differences(table, list(PAIRS))
     pairs_axis = language_basis(own, 1)
     spaces["PAIRS k=1, queries and passages"] = Subspace(pairs_axis)

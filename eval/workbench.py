@@ -172,7 +172,9 @@ class VectorTable:
 class LanguageSpace(Protocol):
     """A change of representation that may depend on a text's language (eval.language_space)."""
 
-    def apply(self, vectors: np.ndarray, languages: Sequence[str]) -> np.ndarray: ...
+    def apply(self, vectors: np.ndarray, languages: Sequence[str], kinds: Sequence[str] = ()) -> np.ndarray:
+        """`vectors` of texts in `languages`, embedded as `kinds` (query or passage; empty: not known)."""
+        ...
 
 
 class LookupEmbedder:
@@ -189,7 +191,7 @@ class LookupEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         rows = np.stack([self.table.get(kind, t) for t in texts]).astype(np.float32)
         if self.space is not None:
-            return self.space.apply(rows, [self.language] * len(rows))
+            return self.space.apply(rows, [self.language] * len(rows), [kind] * len(rows))
         return project(rows, self.axis) if self.axis is not None else rows
 
 
@@ -249,11 +251,13 @@ class Workbench:
         if key not in self._stores:
             sparse = SparseEncoder(avg_len=self.corpus.lexical_avg_len)
             points = []
+            embedded_as: list[str] = []  # query or passage, point by point (a language space may tell them apart)
             for article in self.corpus.articles:
                 language = article.meta.language
                 if v.unit == "article":
                     text = plain_text(article)
                     vec = self.table.get("passage", normalize(text) if v.normalise else text)
+                    embedded_as.append("passage")
                     points.append((article.id, _payload(article, None, text), vec,
                                    sparse.encode_document(text, language)))
                     continue
@@ -262,15 +266,17 @@ class Workbench:
                         continue
                     kind: TextKind = "query" if c.kind in v.query_kinds else "passage"
                     vec = self.table.get(kind, normalize(c.text) if v.normalise else c.text)
+                    embedded_as.append(kind)
                     points.append((c.id, _payload(article, c, c.text), vec, sparse.encode_document(c.text, language)))
                 if v.plain_chunk:
                     text = plain_text(article)
                     vec = self.table.get("passage", normalize(text) if v.normalise else text)
+                    embedded_as.append("passage")
                     points.append((f"{article.id}#plain", _payload(article, None, text), vec,
                                    sparse.encode_document(text, language)))
             if v.axis and v.space:
                 languages = [str(p[1]["language"]) for p in points]
-                moved = self.spaces[v.space].apply(np.stack([p[2] for p in points]), languages)
+                moved = self.spaces[v.space].apply(np.stack([p[2] for p in points]), languages, embedded_as)
                 points = [(p[0], p[1], moved[i], p[3]) for i, p in enumerate(points)]
             elif v.axis and self.axis is not None:
                 projected = project(np.stack([p[2] for p in points]), self.axis)

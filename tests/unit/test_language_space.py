@@ -22,9 +22,11 @@ class Recording:
 
     def __init__(self) -> None:
         self.seen: list[str] = []
+        self.kinds: list[str] = []
 
-    def apply(self, vectors: np.ndarray, languages: Sequence[str]) -> np.ndarray:
+    def apply(self, vectors: np.ndarray, languages: Sequence[str], kinds: Sequence[str] = ()) -> np.ndarray:
         self.seen += list(languages)
+        self.kinds += list(kinds)
         return np.asarray(vectors, np.float32)
 
 
@@ -67,6 +69,16 @@ def test_a_named_space_is_applied_to_articles_by_their_language_and_to_the_messa
     assert len(space.seen) >= chunks + 1
     assert set(space.seen[:chunks]) == {str(a.meta.language) for a in corpus.articles}
     assert space.seen[-1] == str(corpus.queries[0].language)
+    assert set(space.kinds[:chunks]) == {"query", "passage"} and space.kinds[-1] == "query"
     space.seen.clear()
     bench.rank(Variant("axis off", space="recording", axis=False), corpus.queries[0])
     assert space.seen == []  # without the axis step, no change of space either
+
+
+def test_a_space_by_kind_treats_queries_and_passages_apart() -> None:
+    from eval.language_space import ByKind
+
+    v = np.array([[0.6, 0.8], [0.6, 0.8]])
+    out = ByKind(Subspace(np.array([[1.0, 0.0]])), Subspace(np.array([[0.0, 1.0]]))).apply(v, ["nl", "nl"],
+                                                                                          ["query", "passage"])
+    assert out.round(3).tolist() == [[0.0, 1.0], [1.0, 0.0]]
