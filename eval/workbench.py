@@ -21,7 +21,7 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -136,6 +136,7 @@ class Variant:
     retriever: dict[str, Any] = field(default_factory=dict)  # keyword arguments for kb.retrieval.Retriever
     keep_names: bool = True  # retrieval reads Message.query (names kept), as the service does since issue 24
     plain_chunk: bool = False  # index each article's plain passage (title and answer) as one more chunk
+    space: str = ""  # with `axis`: a named language space of the workbench (`Workbench.spaces`) instead of the axis
 
 
 class VectorTable:
@@ -168,16 +169,29 @@ class VectorTable:
         return self.vectors[key]
 
 
-class LookupEmbedder:
-    """An `Embedder` answering from the table, with the Dutch-English axis projected out or not."""
+class LanguageSpace(Protocol):
+    """A change of representation that may depend on a text's language (eval.language_space)."""
 
-    def __init__(self, table: VectorTable, model_id: str, dim: int, axis: np.ndarray | None) -> None:
+    def apply(self, vectors: np.ndarray, languages: Sequence[str], kinds: Sequence[str] = ()) -> np.ndarray:
+        """`vectors` of texts in `languages`, embedded as `kinds` (query or passage; empty: not known)."""
+        ...
+
+
+class LookupEmbedder:
+    """An `Embedder` answering from the table, with the Dutch-English axis projected out or not, or a language
+    space applied as if every text were in `language`."""
+
+    def __init__(self, table: VectorTable, model_id: str, dim: int, axis: np.ndarray | None,
+                 space: LanguageSpace | None = None, language: str = "") -> None:
         self.table, self.model_id, self.dim, self.axis = table, model_id, dim, axis
+        self.space, self.language = space, language
 
     def embed(self, texts: Sequence[str], *, kind: TextKind) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         rows = np.stack([self.table.get(kind, t) for t in texts]).astype(np.float32)
+        if self.space is not None:
+            return self.space.apply(rows, [self.language] * len(rows), [kind] * len(rows))
         return project(rows, self.axis) if self.axis is not None else rows
 
 
@@ -205,6 +219,7 @@ class Workbench:
         self.corpus, self.table, self.raw, self.axis = corpus, table, raw, axis
         self.chunks = {a.id: chunk_article(a) for a in corpus.articles}
         self._stores: dict[tuple[Any, ...], tuple[MirrorStore, SparseEncoder]] = {}
+        self.spaces: dict[str, LanguageSpace] = {}  # named by Variant.space; set by whoever measures them
 
     @classmethod
     def load(cls, corpus: Corpus, settings: Settings, cache_path: Path,
@@ -232,15 +247,17 @@ class Workbench:
         return out
 
     def store(self, v: Variant) -> tuple[MirrorStore, SparseEncoder]:
-        key = (v.unit, v.normalise, v.query_kinds, v.kinds, v.axis, v.plain_chunk)
+        key = (v.unit, v.normalise, v.query_kinds, v.kinds, v.axis, v.plain_chunk, v.space)
         if key not in self._stores:
             sparse = SparseEncoder(avg_len=self.corpus.lexical_avg_len)
             points = []
+            embedded_as: list[str] = []  # query or passage, point by point (a language space may tell them apart)
             for article in self.corpus.articles:
                 language = article.meta.language
                 if v.unit == "article":
                     text = plain_text(article)
                     vec = self.table.get("passage", normalize(text) if v.normalise else text)
+                    embedded_as.append("passage")
                     points.append((article.id, _payload(article, None, text), vec,
                                    sparse.encode_document(text, language)))
                     continue
@@ -249,19 +266,27 @@ class Workbench:
                         continue
                     kind: TextKind = "query" if c.kind in v.query_kinds else "passage"
                     vec = self.table.get(kind, normalize(c.text) if v.normalise else c.text)
+                    embedded_as.append(kind)
                     points.append((c.id, _payload(article, c, c.text), vec, sparse.encode_document(c.text, language)))
                 if v.plain_chunk:
                     text = plain_text(article)
                     vec = self.table.get("passage", normalize(text) if v.normalise else text)
+                    embedded_as.append("passage")
                     points.append((f"{article.id}#plain", _payload(article, None, text), vec,
                                    sparse.encode_document(text, language)))
-            if v.axis and self.axis is not None:
+            if v.axis and v.space:
+                languages = [str(p[1]["language"]) for p in points]
+                moved = self.spaces[v.space].apply(np.stack([p[2] for p in points]), languages, embedded_as)
+                points = [(p[0], p[1], moved[i], p[3]) for i, p in enumerate(points)]
+            elif v.axis and self.axis is not None:
                 projected = project(np.stack([p[2] for p in points]), self.axis)
                 points = [(p[0], p[1], projected[i], p[3]) for i, p in enumerate(points)]
             self._stores[key] = (MirrorStore(LocalMirror.build(points)), sparse)
         return self._stores[key]
 
-    def embedder(self, v: Variant) -> LookupEmbedder:
+    def embedder(self, v: Variant, language: str = "") -> LookupEmbedder:
+        if v.axis and v.space:
+            return LookupEmbedder(self.table, self.raw.model_id, self.raw.dim, None, self.spaces[v.space], language)
         return LookupEmbedder(self.table, self.raw.model_id, self.raw.dim, self.axis if v.axis else None)
 
     def message(self, v: Variant, q: Ask) -> Message:
@@ -276,7 +301,7 @@ class Workbench:
     def rank(self, v: Variant, q: Ask, limit: int = 10) -> list[Match]:
         """The variant's ranking for one message, as the service ranks (translation pairs merged on a KB)."""
         store, sparse = self.store(v)
-        retriever = Retriever(store, self.embedder(v), sparse, alias=self.corpus.name,  # type: ignore[arg-type]
+        retriever = Retriever(store, self.embedder(v, str(q.language)), sparse, alias=self.corpus.name,  # type: ignore[arg-type]
                               **({"questions": v.windows} | v.retriever))
         ranked = retriever.search(self.message(v, q), q.language, limit=max(limit, 12))
         return (prefer_language(ranked, q.language) if self.corpus.translations_merged else ranked)[:limit]
