@@ -290,20 +290,28 @@ def main(argv: Sequence[str] | None = None) -> None:
                      for k in (1, 2) for b in BONUSES if name in ("blind", "randmeer")]
         variants += [replace(v, name=f"{v.name} + shipped re-ranker", retriever=v.retriever | {"reranker": reranker})
                      for v in variants if v.name in RERANKED]
-        base: dict[str, dict[str, tuple[float, float, float]]] = {}
-        for v in variants:
-            row: dict[str, Any] = {"set": name, "variant": v.name}
-            for split in ("dev", "test"):
-                asks = bench.corpus.split(split)
-                per = _per_message(bench, v, asks)
-                if v.name == variants[1].name:
-                    base[split] = per
-                row[split] = _figures(per, asks, base.get(split))
-            rows.append(row)
-            print(_line(row), flush=True)
+        rows += _measure(bench, name, variants, base=variants[1].name)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "language-space.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+
+
+def _measure(bench: Workbench, name: str, variants: Sequence[Variant], *, base: str) -> list[dict[str, Any]]:
+    """One row per variant with dev and test figures, each compared message by message with the `base` variant's
+    (which must come first or second, as both callers order them); printed as they come."""
+    rows: list[dict[str, Any]] = []
+    reference: dict[str, dict[str, tuple[float, float, float]]] = {}
+    for v in variants:
+        row: dict[str, Any] = {"set": name, "variant": v.name}
+        for split in ("dev", "test"):
+            asks = bench.corpus.split(split)
+            per = _per_message(bench, v, asks)
+            if v.name == base:
+                reference[split] = per
+            row[split] = _figures(per, asks, reference.get(split))
+        rows.append(row)
+        print(_line(row), flush=True)
+    return rows
 
 
 def refit_and_measure(args: argparse.Namespace, settings: Any) -> None:
@@ -337,16 +345,7 @@ def refit_and_measure(args: argparse.Namespace, settings: Any) -> None:
                             retriever=first_stage.retriever | {"reranker": shipped}),
                     replace(chosen, name=f"{args.refit_rerank} + re-ranker refitted on it",
                             retriever=first_stage.retriever | {"reranker": refitted})]
-        base: dict[str, dict[str, tuple[float, float, float]]] = {}
-        for v in variants:
-            row: dict[str, Any] = {"set": name, "variant": v.name}
-            for split in ("dev", "test"):
-                asks = bench.corpus.split(split)
-                per = _per_message(bench, v, asks)
-                base.setdefault(split, per)
-                row[split] = _figures(per, asks, base[split])
-            rows.append(row)
-            print(_line(row), flush=True)
+        rows += _measure(bench, name, variants, base=variants[0].name)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "language-space-rerank.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
