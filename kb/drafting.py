@@ -29,7 +29,6 @@ import logging
 import os
 import re
 import threading
-import time
 import unicodedata
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -161,7 +160,7 @@ class Drafter:
         for channel, language in uses:
             try:
                 self._pool.render(name, [_sample_context(channel, language), _large_sample(channel, language)],
-                                  deadline=time.monotonic() + 2 * self._pool.seconds)
+                                  seconds=2 * self._pool.seconds)
             except RenderFailed as e:
                 what = "template syntax error" if e.kind == "syntax" else "template error"
                 return Problem(str(self.templates_dir / name), e.line, f"{what}: {e.message}")
@@ -197,7 +196,7 @@ class Drafter:
         try:
             if name is None:  # its template failed the check (a lint run): nothing to render with
                 raise _DraftFailed
-            return self._fitted(name, article, channel, clean, sign, time.monotonic() + self._seconds)
+            return self._fitted(name, article, channel, clean, sign)
         except _DraftFailed:  # the approved answer alone: what an agent may send, and a warning to check it
             text = _tidy(article.sections.answer)
             return Draft(text, channel.length(text), warnings=("template_error",))
@@ -212,32 +211,28 @@ class Drafter:
             raise RenderFailed("crashed", "the render processes are closed")
         return self._pool.render(name, [context])[0]
 
-    @property
-    def _seconds(self) -> float:
-        return self._pool.seconds if self._pool is not None else 0.0
-
-    def _fitted(self, name: str, article: Article, channel: Channel, customer: str | None, sign: str | None,
-                deadline: float) -> Draft:
-        full = self._render(name, article, article.sections.answer, channel, customer, sign, deadline)
+    def _fitted(self, name: str, article: Article, channel: Channel, customer: str | None,
+                sign: str | None) -> Draft:
+        full = self._render(name, article, article.sections.answer, channel, customer, sign)
         if channel.length(full) <= channel.max_length:
             return Draft(full, channel.length(full))
         short = article.sections.short_answer
         if short:
-            text = self._render(name, article, short, channel, customer, sign, deadline)
+            text = self._render(name, article, short, channel, customer, sign)
             if channel.length(text) <= channel.max_length:
                 return Draft(text, channel.length(text), used_short_answer=True)
             return Draft(text, channel.length(text), used_short_answer=True, warnings=("too_long",))
         return Draft(full, channel.length(full), warnings=("too_long",))
 
     def _render(self, name: str, article: Article, answer: str, channel: Channel, customer: str | None,
-                sign: str | None, deadline: float) -> str:
+                sign: str | None) -> str:
         context = draft_context(article, answer, channel, customer, sign)
         key = _draft_key(name, article.id, answer)
         if key in self._stopped:  # stopped at the deadline before: it would be again
             raise _DraftFailed
         assert self._pool is not None
         try:
-            return _tidy(self._pool.render(name, [context], deadline=deadline)[0])
+            return _tidy(self._pool.render(name, [context])[0])
         except RenderFailed as e:  # data the test render did not cover: never a failed request
             log.warning("template %s failed on article %s: %s", name, article.id, e.message)
             if e.kind == "timeout":

@@ -7,11 +7,15 @@ a thread. Drafts render in the server's worker threads, so the hard limit is a p
 
 - `RenderPool(read_templates(folder), workers=2)` starts its processes once (start-up, `kb lint`), sends each the
   template texts read here, and waits until they have loaded them. Nothing is spawned per render.
-- `render(name, contexts, deadline=…)` takes an idle process (waiting at most until the deadline), sends the
-  request and waits for the answer until the deadline. Late: the process is killed (SIGKILL, which needs no
-  cooperation), `RenderFailed("timeout")` is raised at once, and a replacement starts in the background.
-- The default deadline is the sandbox's own (`Limits.seconds`) plus `GRACE`, so a render the step counter can
-  stop answers with its precise message first; only a call that never yields meets the kill.
+- `render(name, contexts, seconds=…)` takes an idle process (waiting in turn, at most `WAIT_SECONDS`: under a
+  surge renders queue like requests do), sends the request and waits for the answer `seconds` from then. Late:
+  the process is killed (SIGKILL, which needs no cooperation), `RenderFailed("timeout")` is raised at once, and a
+  replacement starts in the background.
+- The default is the sandbox's own CPU limit (`Limits.seconds`) plus `GRACE` of wall clock, so a render the step
+  counter can stop answers with its precise message first, and a render slowed by a loaded machine is not killed;
+  only a call that never yields meets the kill. (A deadline that counted the wait for a process, or wall time
+  inside the sandbox, failed drafts with `template_error` when two test processes and a re-index shared two
+  cores.)
 
 Renders stay deterministic: every process gets the same texts once, compiles them the same way, and renders
 the same JSON context to the same text (hash seed fixed).
@@ -48,7 +52,8 @@ from kb.template_sandbox import LIMITS, Limits
 
 log = logging.getLogger("kb.render")
 
-GRACE = 0.5  # seconds past Limits.seconds before a render process is killed
+GRACE = 1.5  # wall-clock seconds past Limits.seconds (CPU) before a render process is killed: room for a loaded machine
+WAIT_SECONDS = 10.0  # how long a render may wait for a free process (a surge queues; it does not fail drafts)
 START_SECONDS = 30.0  # a new process may take this long to import and load the templates (a busy machine)
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
 MAX_TEMPLATE_FILES = 256
@@ -211,11 +216,11 @@ class RenderPool:
     """Long-lived render processes with a deadline per render (see the module docstring). Thread-safe."""
 
     def __init__(self, snapshot: TemplateSnapshot, *, workers: int = 2, limits: Limits = LIMITS,
-                 grace: float = GRACE) -> None:
+                 grace: float = GRACE, wait: float = WAIT_SECONDS) -> None:
         if workers < 1:
             raise ValueError("a render pool needs at least one process")
-        self.limits, self.workers = limits, workers
-        self.seconds = limits.seconds + grace  # the hard deadline of one render
+        self.limits, self.workers, self.wait = limits, workers, wait
+        self.seconds = limits.seconds + grace  # the hard deadline of one render, from when a process takes it
         self._load = self._line({"op": "load", "templates": snapshot.templates, "refused": snapshot.refused,
                                  "limits": asdict(limits)})
         self._idle: queue.Queue[_Process] = queue.Queue()
@@ -259,19 +264,21 @@ class RenderPool:
             self._live.discard(process)
         process.kill()
 
-    def render(self, name: str, contexts: list[dict[str, Any]], *, deadline: float | None = None) -> list[str]:
+    def render(self, name: str, contexts: list[dict[str, Any]], *, seconds: float | None = None) -> list[str]:
         """The template `name` rendered with each context (one process, in order); RenderFailed otherwise.
-        `deadline` (time.monotonic()) covers waiting for a free process and the render: default `seconds`."""
-        deadline = time.monotonic() + self.seconds if deadline is None else deadline
+        `seconds`: the hard limit once a process has the render (default `self.seconds`); waiting for a free
+        process is bounded apart, by `self.wait`."""
         try:
-            process = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            process = self._idle.get(timeout=self.wait)
         except queue.Empty:
-            raise RenderFailed("busy", f"no render process was free within {self.seconds:g} s") from None
+            raise RenderFailed("busy", f"no render process was free within {self.wait:g} s") from None
+        limit = self.seconds if seconds is None else seconds
+        deadline = time.monotonic() + limit
         try:
             answer = process.ask(self._line({"op": "render", "name": name, "contexts": contexts}), deadline)
         except _Late:
             self._replace(process)
-            raise RenderFailed("timeout", f"the template took more than {self.seconds:g} s to render: "
+            raise RenderFailed("timeout", f"the template took more than {limit:g} s to render: "
                                "stopped") from None
         except _Gone:
             self._replace(process)

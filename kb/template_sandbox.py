@@ -19,8 +19,9 @@ already refuses attribute escapes and mutation; this adds what it leaves open:
   the shipped templates use and what an editor reasonably needs. One call is one step, so a method whose
   single call is slow (`'…'.encode('punycode')` is quadratic: 19 s for 12,000 characters) is not offered at
   all; numbers and bytes have no methods for templates, dicts and lists only their reading ones.
-- **Time.** A wall-clock deadline (`Limits.seconds`) is checked on every step. It cannot stop one call that
-  never returns: the hard limit is the render process, killed at its deadline (kb/render_pool.py).
+- **Time.** A deadline of `Limits.seconds` of the rendering thread's CPU time is checked on every step (CPU,
+  so that a render starved of a core by a loaded machine is not failed). It cannot stop one call that never
+  returns: the hard limit is the render process, killed at its wall-clock deadline (kb/render_pool.py).
 
 Exceeding any bound raises `RenderLimit` (a `jinja2.TemplateRuntimeError`), which the drafter reports as the
 template's problem.
@@ -76,15 +77,17 @@ class Budget:
         self.limits = limits
         self.steps = 0
         self.written = 0
-        self.deadline = time.monotonic() + limits.seconds
+        # CPU time of the rendering thread, not the wall clock: a render waiting for a core on a loaded machine
+        # (a surge, a re-index beside it) has done no work and must not fail; a busy loop is stopped all the same.
+        self.deadline = time.thread_time() + limits.seconds
 
     def step(self, n: int = 1) -> None:
         self.steps += n
         if self.steps > self.limits.steps:
             raise RenderLimit(f"the template does more than {self.limits.steps} steps (loop iterations, calls, "
                               "filters)")
-        if time.monotonic() > self.deadline:
-            raise RenderLimit(f"the template took more than {self.limits.seconds:g} s to render")
+        if time.thread_time() > self.deadline:
+            raise RenderLimit(f"the template took more than {self.limits.seconds:g} s of CPU to render")
 
     def write(self, chars: int) -> None:
         self.written += chars
