@@ -68,13 +68,18 @@ def accept_many(db: Database, deliveries: list[tuple[str, Delivery]]) -> list[Ou
     at = now()
     outcomes: list[Outcome] = []
     with db.writing() as conn:
+        # Every transaction locks its connections' counter rows first, in one order, and only then the deliveries'
+        # rows: two services recording overlapping batches on one PostgreSQL wait for each other instead of each
+        # holding a row the other needs (a deadlock, which failed one webhook with a 503).
+        for connection in sorted({c for c, _ in deliveries}):
+            bump(conn, db, connection)
+            conn.execute(update(inbox_stats).where(inbox_stats.c.connection == connection)
+                         .values(last_delivery=at))
         for connection, delivery in deliveries:
             outcome = _accept(conn, db, connection, delivery, at)
             counter = {"accepted": "accepted", "duplicate": "duplicates", "ignored": "ignored",
                        "replayed": "refused"}[outcome]
             bump(conn, db, connection, {"received": 1, counter: 1})
-            conn.execute(update(inbox_stats).where(inbox_stats.c.connection == connection)
-                         .values(last_delivery=at))
             outcomes.append(outcome)
     return outcomes
 

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from api.inbox import store
 from api.inbox.chatwoot import delivery as read_delivery
+from api.inbox.events import Delivery, MessageEvent
 from tests.chatwoot.fake import FakeChatwoot, post
 from tests.chatwoot.serving import serve_kb, wait_for
 
@@ -55,3 +56,30 @@ def test_two_services_on_one_postgresql_note_each_message_once(sample_engine: An
     finally:
         one.stop()
         two.stop()
+
+
+def test_overlapping_batches_recorded_by_two_services_at_once_never_deadlock(postgres: Any, tmp_path: Path) -> None:
+    """Group commit on two services: batches [d1, d2] and [d2, d3] at once. Each used to take a delivery's row, then
+    the counters' row, then the next delivery's: one held d2 and waited for the counters, the other held the
+    counters and waited for d2, and PostgreSQL killed one (its webhook answered 503)."""
+    from api.db import open_database
+    from kb.config import Settings
+
+    url = postgres.create_database("kb_chatwoot_batches")
+    dbs = [open_database(Settings(data_dir=tmp_path / name, database_url=SecretStr(url))) for name in ("a", "b")]
+
+    def delivery(n: int) -> tuple[str, Delivery]:
+        event = MessageEvent(str(n), str(n), "1", "incoming", SUGAR, "2026-12-07T09:00:00Z")
+        return "conn", Delivery(f"d{n:05d}", None, event)
+
+    try:
+        rounds = 150
+        with ThreadPoolExecutor(2) as pool:
+            outcomes = list(pool.map(lambda job: store.accept_many(dbs[job[0]], job[1]), [
+                (side, [delivery(3 * r + side), delivery(3 * r + side + 1)]) for r in range(rounds) for side in (0, 1)]))
+        # No batch failed, and the delivery both batches hold (3r + 1) was accepted by exactly one of them.
+        flat = [o for batch in outcomes for o in batch]
+        assert flat.count("accepted") == 3 * rounds and flat.count("duplicate") == rounds
+    finally:
+        for db in dbs:
+            db.close()
