@@ -74,9 +74,10 @@ def test_overlapping_batches_recorded_by_two_services_at_once_never_deadlock(pos
 
     try:
         rounds = 150
+        batches = [(side, [delivery(3 * r + side), delivery(3 * r + side + 1)])
+                   for r in range(rounds) for side in (0, 1)]
         with ThreadPoolExecutor(2) as pool:
-            outcomes = list(pool.map(lambda job: store.accept_many(dbs[job[0]], job[1]), [
-                (side, [delivery(3 * r + side), delivery(3 * r + side + 1)]) for r in range(rounds) for side in (0, 1)]))
+            outcomes = list(pool.map(lambda job: store.accept_many(dbs[job[0]], job[1]), batches))
         # No batch failed, and the delivery both batches hold (3r + 1) was accepted by exactly one of them.
         flat = [o for batch in outcomes for o in batch]
         assert flat.count("accepted") == 3 * rounds and flat.count("duplicate") == rounds
