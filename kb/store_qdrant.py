@@ -165,17 +165,25 @@ class QdrantCollections(ABC):
     def scroll_payloads(self, name: str, fields: Sequence[str], *,
                         where: Where | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every point's id and the named payload fields (none when `fields` is empty), of the points whose
-        payload matches `where` (field -> value, or any of several values) when it is given."""
+        payload matches `where` (field -> value, or any of several values) when it is given.
+
+        All pages come from one build: an alias is resolved once and its collection read whole, and a scroll whose
+        build a re-index dropped half-way starts again on the new one. Paging through the alias itself could join
+        the first pages of the old build to the rest of the new one (articles missing or twice)."""
         selector: Any = models.PayloadSelectorInclude(include=list(fields)) if fields else False
         condition = payload_filter(where) if where else None
-        offset = None
-        while True:
-            records, offset = self._call(QdrantClient.scroll, name, limit=1024, offset=offset,
-                                         scroll_filter=condition, with_payload=selector, with_vectors=False)
-            for r in records:
-                yield str(r.id), dict(r.payload or {})
-            if offset is None:
-                return
+
+        def read(collection: str) -> list[tuple[str, dict[str, Any]]]:
+            points: list[tuple[str, dict[str, Any]]] = []
+            offset = None
+            while True:
+                records, offset = self._call(QdrantClient.scroll, collection, limit=1024, offset=offset,
+                                             scroll_filter=condition, with_payload=selector, with_vectors=False)
+                points.extend((str(r.id), dict(r.payload or {})) for r in records)
+                if offset is None:
+                    return points
+
+        return iter(self._on_current_build(name, read))
 
     # --- plumbing ------------------------------------------------------------------------------------------
 

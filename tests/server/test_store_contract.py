@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -269,6 +270,34 @@ def test_a_read_holding_the_alias_of_a_build_just_dropped_is_answered_from_the_n
     store._aliases, store._aliases_at = {alias: old}, time.monotonic()  # type: ignore[attr-defined]
     first = _points(seed=2, count=10)[0]
     assert store.get(alias, [first.id])[first.id]["n"] == first.payload["n"]
+
+
+def test_a_scroll_through_an_alias_swapped_between_its_pages_lists_the_new_build_whole(store: Store, name: str,
+                                                                                       monkeypatch: Any) -> None:
+    """Listing every article pages through the alias 1,024 points at a time; a re-index that swaps the alias and
+    drops the old build between two pages must not join the old build's first page to the new build's rest."""
+    alias, old, new = f"{name}_alias", f"{name}__old", f"{name}__new"
+    for collection, count in ((old, 1100), (new, 1300)):
+        store.create(collection, DIM, {})
+        points = [Point(p.id, {**p.payload, "build": collection}, p.dense, p.sparse)
+                  for p in _points(seed=3, count=count)]
+        store.upsert(collection, points, batch_size=500)
+    store.swap_alias(alias, old)
+    call, pages = store._call, []  # type: ignore[attr-defined]
+
+    def swapping_after_the_first_page(method: Any, *args: Any, **kwargs: Any) -> Any:
+        answer = call(method, *args, **kwargs)
+        if getattr(method, "__name__", "") == "scroll":
+            pages.append(args[0])
+            if len(pages) == 1:
+                store.swap_alias(alias, new)
+                store.drop(old)
+        return answer
+
+    monkeypatch.setattr(store, "_call", swapping_after_the_first_page)
+    listed = list(store.scroll_payloads(alias, ["build"]))
+    assert len(pages) > 2  # the first page, then the read again from the start
+    assert {p["build"] for _, p in listed} == {new} and len(listed) == len({i for i, _ in listed}) == 1302
 
 
 def test_a_missing_collection_is_a_store_error_not_a_crash(store: Store, name: str) -> None:
