@@ -53,7 +53,7 @@ from llama_index.core.vector_stores.types import (
 )
 
 from kb.article import Article, Language
-from kb.chunking import ChunkKind, article_record_id, chunk_article
+from kb.chunking import ChunkKind, article_fields, article_record_id, chunk_article
 from kb.embedding import CachedEmbedder
 from kb.lexical import SparseEncoder, SparseVec
 from kb.models import TextKind
@@ -340,15 +340,6 @@ class KbVectorStore(BasePydanticVectorStore):
         self._store.delete(self._collection, stale)
         self._replaced = set()
         return len(stale)
-
-
-def article_fields(article: Article) -> dict[str, Any]:
-    """The article-level fields every chunk payload repeats (kb.chunking.Chunk.payload)."""
-    meta = article.meta
-    return {"title": meta.title, "type": str(meta.type), "language": str(meta.language), "status": str(meta.status),
-            "verdict": str(meta.verdict) if meta.verdict else None,
-            "sources": [{"title": s.title, "url": s.href} for s in meta.sources],
-            "content_hash": article.content_hash}
 
 
 @contextlib.contextmanager
