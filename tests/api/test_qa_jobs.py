@@ -17,7 +17,7 @@ from api.state import state_of
 from tests.api.conftest import assert_error_shape, make_keys
 from tests.api.test_pages import csrf_of, login
 from tests.browser.site import Site, make_site
-from tests.chatwoot.serving import wait_for
+from tests.infra.processes import wait_for
 
 #: Replies as agents sent them: most agree, one affirms the sugar myth.
 SENT = [

@@ -8,7 +8,6 @@ Where it truly cannot be installed, every browser test skips with the reason in 
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from tests.api.conftest import make_keys
 from tests.browser.site import Site, make_site
 from tests.conftest import ROOT
 from tests.e2e.test_serve import Service
+from tests.infra.processes import free_port
 
 CHROMIUM = Path(os.environ.get("KB_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -42,12 +42,6 @@ def browser_missing() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class PageService(Service):
     """The e2e `Service`, plus where the test site lives."""
 
@@ -66,7 +60,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, sample_engine: Any) -> Ite
     site = make_site(base, git=True)
     # The session's embeddings (same model, same texts): indexing costs seconds, not half a minute.
     copy_cache(sample_engine.settings.cache_path, site.data / "embeddings.sqlite")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "KB_DATA_DIR": str(site.data), "KB_ARTICLES_DIR": str(site.articles),
            "KB_REPORTS_DIR": str(site.reports), "KB_PORT": str(port), "HF_HUB_OFFLINE": "1"}
     for name in ("KB_API_KEY", "KB_DATABASE_URL", "KB_QDRANT_URL", "KB_SESSION_SECRET"):

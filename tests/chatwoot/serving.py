@@ -9,10 +9,7 @@ browser test.
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,23 +18,7 @@ from click.testing import CliRunner
 
 from kb.config import Settings
 from tests.chatwoot.fake import FakeChatwoot
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0, every: float = 0.05) -> Any:
-    """The first truthy value of `condition()` within `timeout` seconds; fails the test otherwise."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"not within {timeout} s")
+from tests.infra.processes import free_port, wait_for
 
 
 @dataclass(frozen=True)

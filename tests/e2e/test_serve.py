@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -23,15 +22,10 @@ import pytest
 from kb.embedding import copy_cache
 from tests.api.conftest import make_keys
 from tests.conftest import ARTICLES, ROOT
+from tests.infra.processes import free_port, kill_process, stop_process
 
 SUGAR = "klopt het dat suiker kanker voedt? mn schoonmoeder eet geen fruit meer"
 NEW_SENTENCE = "Deze zin is nieuw toegevoegd door de redactie."
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -67,17 +61,10 @@ class Service:
         raise AssertionError(f"kb serve did not become ready:\n{log.read_text()}")
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(30)
+        kill_process(self.proc)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.proc)
 
     def kb(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "kb.cli", *args], env={**self.env, **extra_env}, cwd=ROOT,
@@ -92,7 +79,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, sample_engine: Any) -> Ite
     data.mkdir()
     # Reuse the session's embeddings (same model, same texts) so this index costs seconds, not half a minute.
     copy_cache(sample_engine.settings.cache_path, data / "embeddings.sqlite")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "KB_DATA_DIR": str(data), "KB_ARTICLES_DIR": str(base / "articles"),
            "KB_PORT": str(port), "HF_HUB_OFFLINE": "1"}
     env.pop("KB_API_KEY", None)

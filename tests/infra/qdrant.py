@@ -16,8 +16,6 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
-import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -25,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.infra.processes import free_ports, kill_process, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 FETCH_SCRIPT = ROOT / "scripts" / "fetch-qdrant.sh"
@@ -53,20 +53,6 @@ def qdrant_binary() -> Path:
     if digest != BINARY_SHA256:  # checked here too: the cache folder is writable by anything in the checkout
         raise RuntimeError(f"{binary}: sha256 {digest}, expected {BINARY_SHA256}")
     return binary
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct free TCP ports on loopback (held open together so they differ)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [int(s.getsockname()[1]) for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 @dataclass(eq=False)
@@ -165,17 +151,10 @@ class QdrantNode:
 
     def kill(self) -> None:
         """kill -9: no shutdown, no flush."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(30)
+        kill_process(self.proc)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.proc, grace=20)
         if self in _RUNNING:
             _RUNNING.remove(self)
 

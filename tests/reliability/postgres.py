@@ -12,7 +12,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from pathlib import Path
 from types import TracebackType
 
 import psycopg
+
+from tests.infra.processes import free_port
 
 INSTALL_HINT = "PostgreSQL server binaries are missing: run scripts/install-postgres.sh (make test does)"
 
@@ -32,12 +33,6 @@ def _bin_dir() -> Path:
     if on_path:
         return Path(on_path).parent
     raise RuntimeError(INSTALL_HINT)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -59,7 +54,7 @@ class PostgresServer:
         if os.geteuid() == 0:
             as_user = ["runuser", "-u", "postgres", "--"]
             shutil.chown(base, "postgres")
-        server = cls(base, _free_port(), bin_dir, as_user)
+        server = cls(base, free_port(), bin_dir, as_user)
         server._run("initdb", "-D", str(base / "data"), "-A", "trust", "-U", "kb", "-E", "UTF8", "--no-sync")
         server.resume()
         return server

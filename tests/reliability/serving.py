@@ -10,16 +10,13 @@ import os
 from pathlib import Path
 
 from kb.embedding import copy_cache
-from tests.e2e.test_serve import Service, _free_port
+from tests.e2e.test_serve import Service
+from tests.infra.processes import free_port
 
 __all__ = ["QUEUE_TIMEOUT", "Service", "free_port", "prepare_data_dir", "serve_env"]
 
 #: The served process's queue wait bound (the shipped default is 10 s; shorter keeps the overload run short).
 QUEUE_TIMEOUT = 5.0
-
-
-def free_port() -> int:
-    return _free_port()
 
 
 def prepare_data_dir(data: Path, embedding_cache: Path) -> Path:

@@ -223,9 +223,9 @@ def test_opening_twice_at_once_creates_the_schema_once(opener: Opener) -> None:
 
 
 def test_an_unreachable_postgresql_is_a_clear_unavailable_error(tmp_path: Path) -> None:
-    from tests.reliability.postgres import _free_port
+    from tests.infra.processes import free_port
 
-    url = f"postgresql://kb:secret-pw@127.0.0.1:{_free_port()}/kb"
+    url = f"postgresql://kb:secret-pw@127.0.0.1:{free_port()}/kb"
     with pytest.raises(DatabaseUnavailable) as caught:
         open_database(Settings(data_dir=tmp_path, database_url=url))
     assert "127.0.0.1" in caught.value.message and "secret-pw" not in caught.value.message
