@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from dataclasses import asdict
 from typing import Any, Literal
 
@@ -71,17 +72,23 @@ def accept_many(db: Database, deliveries: list[tuple[str, Delivery]]) -> list[Ou
         # Every transaction locks its connections' counter rows first, in one order, and only then the deliveries'
         # rows: two services recording overlapping batches on one PostgreSQL wait for each other instead of each
         # holding a row the other needs (a deadlock, which failed one webhook with a 503).
-        for connection in sorted({c for c, _ in deliveries}):
+        counts: dict[str, Counter[str]] = {c: Counter() for c in sorted({c for c, _ in deliveries})}
+        for connection in counts:
             bump(conn, db, connection)
             conn.execute(update(inbox_stats).where(inbox_stats.c.connection == connection)
                          .values(last_delivery=at))
         for connection, delivery in deliveries:
             outcome = _accept(conn, db, connection, delivery, at)
-            counter = {"accepted": "accepted", "duplicate": "duplicates", "ignored": "ignored",
-                       "replayed": "refused"}[outcome]
-            bump(conn, db, connection, {"received": 1, counter: 1})
+            counts[connection].update(("received", _COUNTER[outcome]))
             outcomes.append(outcome)
+        for connection, counted in counts.items():
+            bump(conn, db, connection, dict(counted))
     return outcomes
+
+
+#: The counter each outcome adds to (besides `received`).
+_COUNTER: dict[Outcome, str] = {"accepted": "accepted", "duplicate": "duplicates", "ignored": "ignored",
+                                "replayed": "refused"}
 
 
 def _accept(conn: Connection, db: Database, connection: str, delivery: Delivery, at: str) -> Outcome:
