@@ -69,9 +69,10 @@ def accept_many(db: Database, deliveries: list[tuple[str, Delivery]]) -> list[Ou
     at = now()
     outcomes: list[Outcome] = []
     with db.writing() as conn:
-        # Every transaction locks its connections' counter rows first, in one order, and only then the deliveries'
-        # rows: two services recording overlapping batches on one PostgreSQL wait for each other instead of each
-        # holding a row the other needs (a deadlock, which failed one webhook with a 503).
+        # Every transaction here locks its connections' counter rows first, in one order, and only then the rows of
+        # deliveries and messages: two services recording overlapping batches on one PostgreSQL (or one recording
+        # while a worker finishes a message) wait for each other instead of each holding a row the other needs (a
+        # deadlock, which failed one webhook with a 503).
         counts: dict[str, Counter[str]] = {c: Counter() for c in sorted({c for c, _ in deliveries})}
         for connection in counts:
             bump(conn, db, connection)
@@ -185,25 +186,26 @@ def finish(db: Database, key: Key, status: str, *, counters: dict[str, int] | No
            error: str | None = None, **values: Any) -> None:
     """Close a row (posted, no_match, skipped, failed, matched, observed) and count it."""
     with db.writing() as conn:
+        # The counter row first, then the message's: the order every writer here locks them in (see accept_many).
+        bump(conn, db, key[0], counters, error=error if status == "failed" else None)
+        if status == "posted":
+            conn.execute(update(inbox_stats).where(inbox_stats.c.connection == key[0]).values(last_note=now()))
         conn.execute(update(inbox_messages).where(inbox_messages.c.connection == key[0],
                                                   inbox_messages.c.message_id == key[1])
                      .values(status=status, lease_until=None, next_attempt=None, error=error, updated=now(),
                              **values))
-        if status == "posted":
-            conn.execute(update(inbox_stats).where(inbox_stats.c.connection == key[0]).values(last_note=now()))
-        bump(conn, db, key[0], counters, error=error if status == "failed" else None)
 
 
 def later(db: Database, key: Key, seconds: float, reason: str, *, failure: bool = True) -> None:
     """Give the row back, due again in `seconds`: a retry (`failure`: the connection's last error), or a reply
     waiting for its customer's message to get its drafts."""
     with db.writing() as conn:
+        if failure:  # the counter row before the message's, as everywhere (see accept_many)
+            bump(conn, db, key[0], error=reason)
         conn.execute(update(inbox_messages).where(inbox_messages.c.connection == key[0],
                                                   inbox_messages.c.message_id == key[1])
                      .values(status="pending", lease_until=None, next_attempt=now(seconds), error=reason[:500],
                              updated=now()))
-        if failure:
-            bump(conn, db, key[0], error=reason)
 
 
 def claim_observed(db: Database, key: Key, *, lease: float) -> bool:
