@@ -5,6 +5,7 @@ thread and workers, on one PostgreSQL and one connections file."""
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -84,3 +85,57 @@ def test_overlapping_batches_recorded_by_two_services_at_once_never_deadlock(pos
     finally:
         for db in dbs:
             db.close()
+
+
+def test_a_redelivery_recorded_while_a_worker_finishes_its_message_does_not_deadlock(postgres: Any, tmp_path: Path,
+                                                                                       monkeypatch: Any) -> None:
+    """A worker finishing a message (its row, then the counters) and a service recording the same message's
+    redelivery (the counters, then the message's row) must take the two rows in one order, or each waits for the
+    other. The worker is held just before it counts, as a busy database would hold it."""
+    from api.db import open_database
+    from kb.config import Settings
+
+    url = postgres.create_database("kb_chatwoot_finish")
+    worker_db, webhook_db = (open_database(Settings(data_dir=tmp_path / n, database_url=SecretStr(url)))
+                             for n in ("worker", "webhook"))
+    event = MessageEvent("7200", "500", "1", "incoming", SUGAR, "2026-12-07T09:00:00Z")
+    key = ("conn", "7200")
+    try:
+        assert store.accept(webhook_db, "conn", Delivery("first", None, event)) == "accepted"
+        assert store.claim(worker_db, key, lease=60) is not None
+        counting, go_on = threading.Event(), threading.Event()
+        bump = store.bump
+
+        def held_bump(*args: Any, **kwargs: Any) -> None:
+            if threading.current_thread().name == "worker":
+                counting.set()
+                go_on.wait(10)
+            bump(*args, **kwargs)
+
+        monkeypatch.setattr(store, "bump", held_bump)
+        errors: list[BaseException] = []
+        outcome: list[str] = []
+
+        def run(name: str, work: Any) -> threading.Thread:
+            def guarded() -> None:
+                try:
+                    work()
+                except BaseException as e:
+                    errors.append(e)
+            thread = threading.Thread(target=guarded, name=name)
+            thread.start()
+            return thread
+
+        worker = run("worker", lambda: store.finish(worker_db, key, "no_match", counters={"no_match": 1}))
+        assert counting.wait(10)
+        webhook = run("webhook", lambda: outcome.extend(store.accept_many(webhook_db, [
+            ("conn", Delivery("again", None, event))])))
+        time.sleep(1.0)  # the redelivery reaches the row the worker holds (if the worker holds one)
+        go_on.set()
+        worker.join(30)
+        webhook.join(30)
+        assert errors == [] and outcome == ["duplicate"]
+        assert store.message_row(webhook_db, "conn", "7200")["status"] == "no_match"
+    finally:
+        worker_db.close()
+        webhook_db.close()
