@@ -4,7 +4,9 @@ Training data: the blind dev half of the golden messages (`golden_dev_*blind*.js
 only, a fifth of them needing no article) and the real Dutch dev tweets (`../shared/data/dutch-tweets`, almost all
 without an article); never the core and extra dev sets, whose words come from the claims, and never a test
 split. Each message is ranked and calibrated the way the service does it and becomes one row of
-`kb.answerable.signals`, labelled by whether it has an article at all.
+`kb.answerable.signals`, labelled by whether it has an article at all. Other knowledge bases' blind dev messages can
+be pooled in (`kb eval answerable --also-kb`), each ranked by its own KB's engine: their rows carry the KB's name and
+count as blind messages everywhere, so one gate is fitted, and its line chosen, on all of them.
 
 The line is chosen out of fold (5 folds by message): the highest P(answerable) at which the blind dev messages
 that get no match still have no article in at least `PRECISION` of cases (the tweets would make any line look
@@ -51,13 +53,14 @@ class GateRow:
     answerable: bool  # it has an article
     right_first: bool  # ... and the ranking puts it first
     shown: bool = True  # a candidate clears KB_THRESHOLD_LOW (without one, it is no match anyway)
+    kb: str = ""  # which knowledge base ranked it ("" for the one being fitted for)
 
 
 def collect(engine: Engine, messages: Sequence[GoldenMessage], *, source: str,
             kinds: Callable[[GoldenMessage], Mapping[str, float] | None] | None = None,
-            progress: Callable[[int, int], None] | None = None) -> list[GateRow]:
-    """One row per message, ranked and calibrated as `Suggester.suggest` does; `kinds` gives a message's kind
-    probabilities where the service classifies kinds."""
+            progress: Callable[[int, int], None] | None = None, kb: str = "") -> list[GateRow]:
+    """One row per message, ranked and calibrated as `Suggester.suggest` does over `engine` (the KB named `kb`);
+    `kinds` gives a message's kind probabilities where the service classifies kinds."""
     rows = []
     low = engine.settings.threshold_low
     for n, msg in enumerate(messages):
@@ -68,7 +71,7 @@ def collect(engine: Engine, messages: Sequence[GoldenMessage], *, source: str,
         signal = signals(ranked, confidence, words=words, kinds=kinds(msg) if kinds else None)
         rows.append(GateRow(msg.id, source, signal, msg.expected is not None,
                             bool(ranked) and ranked[0].article_id == msg.expected,
-                            any(p >= low for p in confidence)))
+                            any(p >= low for p in confidence), kb))
         if progress:
             progress(n + 1, len(messages))
     return rows
@@ -86,17 +89,19 @@ def fit_gate(rows: Sequence[GateRow], features: Sequence[str], model_id: str, *,
                       fitted_on)
 
 
-def _fold(message_id: str) -> int:
-    return int(hashlib.sha256(message_id.encode()).hexdigest(), 16) % FOLDS
+def fold_of(row: GateRow) -> int:
+    # another KB's ids are prefixed with its name (two KBs may both have a "dev-001"); the main KB's folds stay put
+    key = f"{row.kb}/{row.message_id}" if row.kb else row.message_id
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % FOLDS
 
 
 def out_of_fold(rows: Sequence[GateRow], features: Sequence[str], l2: float = L2) -> list[float]:
     """Each message's P(answerable) from a gate fitted without its fold."""
     out = [0.0] * len(rows)
     for fold in range(FOLDS):
-        gate = fit_gate([r for r in rows if _fold(r.message_id) != fold], features, "fold", l2=l2)
+        gate = fit_gate([r for r in rows if fold_of(r) != fold], features, "fold", l2=l2)
         for i, r in enumerate(rows):
-            if _fold(r.message_id) == fold:
+            if fold_of(r) == fold:
                 out[i] = gate.probability(r.signal)
     return out
 
@@ -118,9 +123,27 @@ def figures(rows: Sequence[GateRow], probabilities: Sequence[float], line: float
             "right_first_shown": f"{sum(not m for m in right_first)} of {len(right_first)}"}
 
 
+def figures_by_part(rows: Sequence[GateRow], probabilities: Sequence[float], line: float) -> dict[str, dict[str, Any]]:
+    """`figures` for each KB's blind and tweets rows apart ("blind", "randmeer blind", ...), and for all blind rows
+    pooled ("blind, pooled") when more than one KB gave some: the line is chosen on the pooled ones.
+
+        >>> rows = [GateRow("a", "blind", {}, False, False), GateRow("b", "blind", {}, True, True, kb="other")]
+        >>> list(figures_by_part(rows, [0.1, 0.9], 0.5))
+        ['blind', 'other blind', 'blind, pooled']
+    """
+    parts: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        parts.setdefault(f"{r.kb} {r.source}".strip(), []).append(i)
+    if len({r.kb for r in rows if r.source == "blind"}) > 1:
+        parts["blind, pooled"] = [i for i, r in enumerate(rows) if r.source == "blind"]
+    return {name: figures([rows[i] for i in part], [probabilities[i] for i in part], line)
+            for name, part in parts.items()}
+
+
 def choose_line(rows: Sequence[GateRow], probabilities: Sequence[float], precision: float = PRECISION) -> float:
-    """The highest probability (to 0.001) at which the blind rows' no-match precision is at least `precision`,
-    with at least five no-matches to judge it by; 0 (the gate lets everything through) when none is."""
+    """The highest probability (to 0.001) at which the blind rows' no-match precision (every KB's, pooled) is at
+    least `precision`, with at least five no-matches to judge it by; 0 (the gate lets everything through) when none
+    is."""
     blind = [(p, r) for p, r in zip(probabilities, rows, strict=True) if r.source == "blind"]
     best = 0.0
     for t in sorted({round(p, 3) for p, _ in blind}):

@@ -1,17 +1,54 @@
 """`kb eval answerable`: fit the answerability gate (kb.answerable, eval.answerable) on blind dev messages and the
-real dev tweets, and write it (registered on `kb eval` by eval.cli)."""
+real dev tweets, optionally pooled with other knowledge bases' blind dev messages, and write it (registered on
+`kb eval` by eval.cli)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from eval.cli_common import ARTICLES_OPTION, GOLDEN_OPTION, checked_golden_dir, eval_engine, with_progress
 from eval.golden import DATA, GoldenMessage, load_golden, load_tweets
 from kb.cli import EXIT_OK
+
+if TYPE_CHECKING:
+    from eval.answerable import GateRow
+
+KB_DIR = click.Path(path_type=Path, exists=True, file_okay=False)
+
+
+def blind_dev(folder: Path | None) -> list[GoldenMessage]:
+    """The blind dev half of `folder` (default: the bundled set); never a test split."""
+    blind = load_golden(sorted((folder or DATA).glob("golden_dev_*blind*.jsonl")))
+    if not blind:
+        raise click.UsageError(f"no blind dev messages (golden_dev_*blind*.jsonl) in {folder or DATA}: the gate is "
+                               f"fitted on those")
+    return blind
+
+
+def other_kb_rows(articles_dir: Path, golden_dir: Path, model_id: str, with_kinds: bool) -> list[GateRow]:
+    """Another KB's blind dev messages, each ranked by that KB's own engine (its own index, same model): rows named
+    after its golden folder."""
+    from eval.answerable import collect
+
+    name = golden_dir.resolve().name
+    blind = blind_dev(checked_golden_dir(golden_dir))
+    with eval_engine(articles_dir) as engine:
+        if engine.embedder.model_id != model_id:
+            raise click.UsageError(f"--also-kb {articles_dir}: its engine runs {engine.embedder.model_id}, the gate "
+                                   f"is for {model_id}")
+        if with_kinds and engine.suggester.kinds is None:
+            raise click.UsageError(f"--also-kb {articles_dir}: it classifies no message kinds (no kind templates); "
+                                   f"fit with --no-kinds")
+        kinds: Callable[[GoldenMessage], Mapping[str, float] | None] | None = (
+            (lambda m: engine.suggester.kind_probabilities(m.text)) if with_kinds else None)
+        return with_progress(f"{name} blind dev", blind,
+                             lambda m, progress: collect(engine, m, source="blind", kinds=kinds, progress=progress,
+                                                         kb=name))
 
 
 @click.command("answerable")
@@ -24,24 +61,31 @@ from kb.cli import EXIT_OK
               help="Read the shipped kind model's own probabilities on its dev messages (sharper than on new ones) "
                    "instead of out-of-fold ones.")
 @click.option("--no-kinds", is_flag=True, help="Fit on the ranking alone, even where message kinds are on.")
+@click.option("--also-kb", "also_kb", type=(KB_DIR, KB_DIR), multiple=True, metavar="ARTICLES GOLDEN",
+              help="Pool another KB's blind dev messages (GOLDEN/golden_dev_*blind*.jsonl), ranked by its own index "
+                   "of ARTICLES, into the fit and the choice of the line; repeatable.")
+@click.option("--no-tweets", is_flag=True, help="Leave the real dev tweets out.")
 @GOLDEN_OPTION
 @ARTICLES_OPTION
 def answerable_cmd(precision: float, write: Path | None, in_sample_kinds: bool, no_kinds: bool,
-                   golden_dir: Path | None, articles_dir: Path | None) -> int:
+                   also_kb: Sequence[tuple[Path, Path]], no_tweets: bool, golden_dir: Path | None,
+                   articles_dir: Path | None) -> int:
     """Fit the gate that decides whether the knowledge base answers a message at all, on messages written without
     seeing the claims (the blind dev half and, for the sample KB, the real dev tweets; never a test split), and
     choose its no-match line out of fold. Fit it after `kb eval calibrate` and `kb eval rerank`: it reads their
-    probabilities.
+    probabilities. With --also-kb, other KBs' blind dev messages, each ranked against its own articles, are pooled
+    in, so the gate cannot learn one KB's cosine scale; the line keeps --precision on all blind messages pooled.
 
         kb eval answerable --no-kinds --write kb/calibration/MODEL.answerable.json   # as shipped
         kb eval answerable --articles my-kb/articles --golden my-kb --write my-kb-gate.json   # another KB
+        kb eval answerable --no-kinds --also-kb eval/kbs/randmeer/articles eval/kbs/randmeer --write gate.json
     """
     from eval.answerable import (
         KIND_FEATURES,
         RANKING_FEATURES,
         choose_line,
         collect,
-        figures,
+        figures_by_part,
         fit_gate,
         out_of_fold,
         out_of_fold_kinds,
@@ -50,10 +94,8 @@ def answerable_cmd(precision: float, write: Path | None, in_sample_kinds: bool, 
     folder = checked_golden_dir(golden_dir)
     if articles_dir is not None and folder is None:
         raise click.UsageError("--articles needs --golden: the bundled messages belong to the sample articles")
-    blind = load_golden(sorted((folder or DATA).glob("golden_dev_*blind*.jsonl")))
-    if not blind:
-        raise click.UsageError("no blind dev messages (golden_dev_*blind*.jsonl): the gate is fitted on those")
-    tweets = [] if folder else load_tweets(split="dev")
+    blind = blind_dev(folder)
+    tweets = [] if folder or no_tweets else load_tweets(split="dev")
     with eval_engine(articles_dir) as engine:
         model_id = engine.embedder.model_id
         kinds = None
@@ -72,21 +114,23 @@ def answerable_cmd(precision: float, write: Path | None, in_sample_kinds: bool, 
         rows += with_progress("tweets dev", tweets,
                               lambda m, progress: collect(engine, m, source="tweets", kinds=kinds,
                                                           progress=progress))
+    for other_articles, other_golden in also_kb:
+        rows += other_kb_rows(other_articles, other_golden, model_id, with_kinds=kinds is not None)
     oof = out_of_fold(rows, features)
     line = choose_line(rows, oof, precision)
-    kept = (f"line {line} keeps the blind dev half's no-match precision >= {precision} out of fold" if line > 0 else
-            f"no line keeps the blind dev half's no-match precision >= {precision} out of fold: line 0, every "
-            f"message passes")
-    fitted_on = f"{len(blind)} blind dev messages and {len(tweets)} dev tweets; {kept}"
+    pooled = len(rows) - len(blind) - len(tweets)
+    half = "the blind dev messages'" + (" (pooled)" if pooled else "")
+    kept = (f"line {line} keeps {half} no-match precision >= {precision} out of fold" if line > 0 else
+            f"no line keeps {half} no-match precision >= {precision} out of fold: line 0, every message passes")
+    names = " and ".join(g.resolve().name for _, g in also_kb)
+    also = f", {pooled} blind dev messages of {names}" if also_kb else ""
+    fitted_on = f"{len(blind)} blind dev messages{also} and {len(tweets)} dev tweets; {kept}"
     gate = fit_gate(rows, features, model_id, line=line, fitted_on=fitted_on)
     click.echo(f"gate for {model_id}: {fitted_on}")
     click.echo("weights: " + ", ".join(f"{f} {w:+.3f}" for f, w in zip(("intercept", *features), gate.weights,
                                                                        strict=True)))
-    for source in ("blind", "tweets"):
-        part = [(p, r) for p, r in zip(oof, rows, strict=True) if r.source == source]
-        if part:
-            click.echo(f"{source} dev, out of fold: "
-                       f"{json.dumps(figures([r for _, r in part], [p for p, _ in part], line))}")
+    for part, numbers in figures_by_part(rows, oof, line).items():
+        click.echo(f"{part} dev, out of fold: {json.dumps(numbers)}")
     if write:
         write.parent.mkdir(parents=True, exist_ok=True)
         write.write_text(gate.to_json(), encoding="utf-8")

@@ -1,17 +1,26 @@
 """The answerability gate on the real model and the sample KB: the bundled gate is the one the service uses, it
 turns away messages the KB does not answer even where a candidate clears the per-candidate line, and it keeps
-the questions the KB does answer. The messages here are in no golden split."""
+the questions the KB does answer. The messages here are in no golden split. And `kb eval answerable --also-kb`
+fits one gate on two KBs' blind dev messages, each ranked against its own articles."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kb.answerable import signals
+from eval.golden import load_golden
+from kb.answerable import load_gate, signals
 from kb.language import detect
 from kb.normalize import Message
 from kb.suggest import SuggestQuery
+from tests.conftest import ARTICLES, ROOT
+from tests.infra.warm import warm_data_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -53,3 +62,29 @@ def test_questions_the_kb_answers_pass_the_gate(sample_engine) -> None:  # type:
         result = sample_engine.suggester.suggest(SuggestQuery(message=text))
         assert not result.no_match and result.suggestions, text
         assert _gate_and_best(sample_engine, text)[0] >= sample_engine.suggester.gate.line
+
+
+def test_a_gate_fitted_on_two_kbs_pools_their_blind_dev_messages_each_ranked_by_its_own_kb(
+        sample_engine: Any, tmp_path: Path) -> None:
+    randmeer = ROOT / "eval" / "kbs" / "randmeer"
+    env = {**os.environ, "KB_DATA_DIR": str(warm_data_dir(tmp_path / "data", sample_engine.settings.cache_path)),
+           "KB_ARTICLES_DIR": str(ARTICLES)}
+
+    def kb(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "kb.cli", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=900)
+
+    assert kb("index").returncode == 0
+    done = kb("eval", "answerable", "--no-kinds", "--no-tweets", "--precision", "0.75",
+              "--also-kb", str(randmeer / "articles"), str(randmeer), "--write", str(tmp_path / "gate.json"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    parts = {line.split(" dev, out of fold: ")[0]: json.loads(line.split(" dev, out of fold: ")[1])
+             for line in done.stdout.splitlines() if " dev, out of fold: " in line}
+    assert list(parts) == ["blind", "randmeer blind", "blind, pooled"]
+    assert parts["blind, pooled"]["messages"] == parts["blind"]["messages"] + parts["randmeer blind"]["messages"]
+    dev_half = load_golden(sorted(randmeer.glob("golden_dev_*blind*.jsonl")))
+    assert parts["randmeer blind"]["messages"] == len(dev_half) >= 100  # its own blind dev half, not its test half
+    gate = load_gate(sample_engine.embedder.model_id, tmp_path / "gate.json")
+    assert gate is not None and "blind dev messages of randmeer" in gate.fitted_on
+    if gate.line > 0:  # the line keeps the asked precision on both KBs' blind messages pooled
+        assert parts["blind, pooled"]["precision"] >= 0.75

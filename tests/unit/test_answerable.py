@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.answerable import GateRow, choose_line, figures, fit_gate, no_match, out_of_fold
+from eval.answerable import GateRow, choose_line, figures, figures_by_part, fit_gate, fold_of, no_match, out_of_fold
 from kb.answerable import FEATURES, AnswerGate, gate_file, load_gate, signals
 from kb.article import Language
 from kb.config import Settings
@@ -114,3 +114,31 @@ def test_a_message_without_a_candidate_over_the_low_line_is_no_match_whatever_th
 def test_no_line_keeps_the_precision_so_the_gate_lets_everything_through() -> None:
     rows = [GateRow(str(i), "blind", {}, True, True) for i in range(10)]
     assert choose_line(rows, [i / 10 for i in range(10)], precision=0.9) == 0.0
+
+
+def test_another_kbs_blind_messages_choose_the_line_with_the_main_ones() -> None:
+    # alone, the main KB's rows allow a line at 0.55; pooled with another KB whose answerable messages sit lower,
+    # that line would turn two of those away too, so the pooled line is lower
+    main = [GateRow(f"m{i}", "blind", {}, i >= 10, i >= 10) for i in range(20)]
+    other = [GateRow(f"m{i}", "blind", {}, True, True, kb="other") for i in range(5)]
+    p_main, p_other = [i / 20 for i in range(20)], [0.42, 0.47, 0.6, 0.7, 0.8]
+    assert choose_line(main, p_main, precision=0.9) == 0.55
+    assert choose_line(main + other, p_main + p_other, precision=0.9) == 0.47
+
+
+def test_the_figures_are_given_per_kb_and_for_the_blind_messages_pooled() -> None:
+    rows = [GateRow("a", "blind", {}, False, False), GateRow("b", "tweets", {}, False, False),
+            GateRow("a", "blind", {}, True, True, kb="other"), GateRow("c", "blind", {}, False, False, kb="other")]
+    parts = figures_by_part(rows, [0.1, 0.1, 0.2, 0.9], line=0.5)
+    assert list(parts) == ["blind", "tweets", "other blind", "blind, pooled"]
+    assert parts["other blind"]["precision"] == 0.0 and parts["other blind"]["right_first_shown"] == "0 of 1"
+    assert parts["blind, pooled"]["messages"] == 3 and parts["blind, pooled"]["precision"] == 0.5
+    assert "blind, pooled" not in figures_by_part(rows[:2], [0.1, 0.1], line=0.5)
+
+
+def test_a_message_id_two_kbs_share_is_two_messages_in_the_folds() -> None:
+    rows = [GateRow(f"m{i}", "blind", {"top_cosine": 0.8 + i / 100}, i % 2 == 0, False) for i in range(20)]
+    pooled = rows + [dataclasses.replace(r, kb="other") for r in rows]
+    assert len(out_of_fold(pooled, ("top_cosine",))) == 40
+    # the other KB's rows are not all in the same folds as their namesakes (ids are prefixed with the KB's name)
+    assert [fold_of(r) for r in rows] != [fold_of(r) for r in pooled[20:]]
