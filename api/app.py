@@ -117,7 +117,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         # retention, alerts and the learned phrasings other processes changed, in a thread of its own
         housekeeping = Housekeeping(db, settings, context, learning=learning)
         connector = Connector(db=db, engine=served, settings=settings, metrics=state.metrics,
-                              connections=ConnectionFile(settings.chatwoot_path), inbox_for=_chatwoot)
+                              connections=ConnectionFile(settings.chatwoot_path), inbox_for=_chatwoot,
+                              learning=learning)
         state.open(Opened(engine=served, db=db, session_secret=load_secret(settings),
                           gap_vectors=VectorMemo(served.embedder), insights=context, housekeeping=housekeeping,
                           learning=learning, connector=connector))

@@ -13,9 +13,11 @@ a customer's message into a private note of drafts and an agent's reply into fee
   `KB_CHATWOOT_RETRY_SECONDS` from its delivery, then logged and counted as failed; everyone else's
   suggestions go on meanwhile.
 - **No loops**: only a customer's public message gets a note; notes (ours too) and replies never do.
+- **Learning from what was sent**: an agent's reply that uses or edits a draft is that agent's feedback for its
+  article, and `learning` (api/learned/) counts it like a click on the agent page, under the inbox agent's own id.
 
     connector = Connector(db=db, engine=engine, settings=settings, metrics=metrics, connections=file,
-                          inbox_for=chatwoot_inbox)
+                          inbox_for=chatwoot_inbox, learning=learning)
     connector.start()
     connector.accept(connection, delivery)   # from the webhook route: 'accepted', 'duplicate', ...
     connector.stop()
@@ -39,6 +41,7 @@ from api.inbox import store
 from api.inbox.compare import compare
 from api.inbox.connections import Connection, ConnectionFile
 from api.inbox.events import Delivery, Draft, Inbox, KindAdvice, MessageEvent, NoteFailed
+from api.learned.service import Learning
 from api.metrics import Metrics
 from api.schemas import SuggestIn
 from kb.channels import Channel
@@ -138,8 +141,10 @@ class Connector:
 
     def __init__(self, *, db: Database, engine: Engine, settings: Settings, metrics: Metrics,
                  connections: ConnectionFile, inbox_for: Callable[[Connection], Inbox],
-                 workers: int | None = None, poll: float = POLL, lease: float = LEASE) -> None:
+                 workers: int | None = None, poll: float = POLL, lease: float = LEASE,
+                 learning: Learning | None = None) -> None:
         self.db, self.engine, self.settings, self.metrics = db, engine, settings, metrics
+        self.learning = learning  # an agent's reply that confirms a draft teaches it, as a click on the page does
         self.connections, self._inbox_for = connections, inbox_for
         self.workers = workers or settings.chatwoot_workers
         self.poll, self.lease = poll, lease
@@ -380,5 +385,7 @@ class Connector:
         # One row per (request, article), the last choice winning: a click in the sidebar later replaces this.
         self.db.record_feedback(customer["request_id"], result.article_id or None, result.action, reply["content"], who,
                                 source=connection.kind, edit_distance=result.edit_distance)
+        if self.learning is not None and result.article_id:  # the kind's own reply ("") names no article
+            service.learn(self.learning, customer["request_id"], result.article_id)
         store.finish(self.db, key, "matched", reply_to=customer["message_id"], counters={"feedback": 1})
         return "matched"

@@ -111,3 +111,33 @@ def test_a_reply_delivered_before_its_customers_message_is_matched_once(make_kb:
     wait_for(lambda: _status(kb, "4713") == "observed")
     time.sleep(0.5)
     assert len(_feedback(kb)) == 1 and len(fake.notes) == 1
+
+
+def test_replies_agents_send_from_the_drafts_teach_the_kb_as_their_clicks_would(make_kb: Any,
+                                                                                  fake: FakeChatwoot) -> None:
+    """Issue 23 through the inbox: an agent's reply that uses a draft is that agent's confirmation of its article,
+    so the message becomes a candidate phrasing (masked, under the inbox agent's own id); a second agent confirming
+    a near-repeat makes it evidence, exactly as two clicks on the agent page would."""
+    from api.sql.schema import learned_phrasings
+
+    kb = make_kb()
+    kb.connect(fake)
+
+    def phrasings() -> list[dict[str, Any]]:
+        return kb.db.read(select(learned_phrasings.c.article_id, learned_phrasings.c.status,
+                                 learned_phrasings.c.confirmers, learned_phrasings.c.text))
+
+    _, note = _note_for(kb, fake, 4811, SUGAR, conversation_id=31)
+    fake.deliver(fake.webhook_url, fake.reply(4812, note_drafts(note)[0], conversation_id=31, agent_id=7),
+                 secret=fake.secret)
+    first = wait_for(lambda: phrasings(), timeout=30)
+    assert [(p["article_id"], p["status"]) for p in first] == [("suiker-voedt-kanker", "candidate")]
+    assert "chatwoot:1:7" in first[0]["confirmers"]
+
+    again = SUGAR.replace("mn schoonmoeder", "mijn schoonmoeder")  # the same claim, copied on in a surge
+    _, note = _note_for(kb, fake, 4821, again, conversation_id=32)
+    fake.deliver(fake.webhook_url, fake.reply(4822, note_drafts(note)[0], conversation_id=32, agent_id=8,
+                                              agent_name="Bram Jansen"), secret=fake.secret)
+    active = wait_for(lambda: [p for p in phrasings() if p["status"] == "active"], timeout=30)
+    assert [p["article_id"] for p in active] == ["suiker-voedt-kanker"]
+    assert "chatwoot:1:7" in active[0]["confirmers"] and "chatwoot:1:8" in active[0]["confirmers"]
