@@ -127,14 +127,14 @@ def test_replies_agents_send_from_the_drafts_teach_the_kb_as_their_clicks_would(
         return kb.db.read(select(learned_phrasings.c.article_id, learned_phrasings.c.status,
                                  learned_phrasings.c.confirmers, learned_phrasings.c.text))
 
-    _, note = _note_for(kb, fake, 4811, SUGAR, conversation_id=31)
+    _, note = _note_for(kb, fake, 4811, "Ria hier, " + SUGAR, conversation_id=31)
     fake.deliver(fake.webhook_url, fake.reply(4812, note_drafts(note)[0], conversation_id=31, agent_id=7),
                  secret=fake.secret)
     first = wait_for(lambda: phrasings(), timeout=30)
     assert [(p["article_id"], p["status"]) for p in first] == [("suiker-voedt-kanker", "candidate")]
-    assert "chatwoot:1:7" in first[0]["confirmers"]
+    assert "chatwoot:1:7" in first[0]["confirmers"] and "Ria" not in first[0]["text"]  # masked, her name too
 
-    again = SUGAR.replace("mn schoonmoeder", "mijn schoonmoeder")  # the same claim, copied on in a surge
+    again = "Ria hier, " + SUGAR.replace("mn schoonmoeder", "mijn schoonmoeder")  # copied on in a surge
     _, note = _note_for(kb, fake, 4821, again, conversation_id=32)
     fake.deliver(fake.webhook_url, fake.reply(4822, note_drafts(note)[0], conversation_id=32, agent_id=8,
                                               agent_name="Bram Jansen"), secret=fake.secret)
