@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from api.sql.schema import feedback, inbox_messages
+from tests.browser.a11y import axe_path, describe, serious_violations
 from tests.browser.conftest import SCREENSHOTS
 from tests.chatwoot.fake import FakeChatwoot
 from tests.chatwoot.serving import KbServer, serve_kb, wait_for
@@ -152,6 +153,9 @@ def test_the_agent_searches_in_the_sidebar_and_chooses_the_article_the_suggestio
                       .where(feedback.c.request_id == request_id))
     assert rows == [{"action": "chosen", "article_id": "5g-kanker", "source": "chatwoot"}]
     page.locator(FRAME).screenshot(path=str(_shot("chatwoot-sidebar-choose")))
+    if isinstance(axe_path(), Path):  # the sidebar with its drafts and search results, as axe-core sees it
+        problems = serious_violations(_sidebar(page))
+        assert problems == [], describe(problems)
     context.close()
 
 
