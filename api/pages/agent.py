@@ -42,11 +42,6 @@ M = TypeVar("M", bound=BaseModel)
 
 #: Warning code -> what the agent should read (one table with the Chatwoot note and sidebar: api/pages/labels.py).
 WARNINGS = LABELS["warning"]
-#: Why a tier is capped (`tier_capped_by`), beside the tier: "middel — kort bericht, lees mee".
-CAPPED = {"short_message": "kort bericht, lees mee", "stale": "review verlopen, controleer"}
-#: What each tier asks of the agent (the badge's tooltip and the screen reader's description).
-TIER_HINT = {"high": "Meestal juist: na een blik te versturen.", "medium": "Vaak juist: lees het concept eerst.",
-             "low": "Vaak niet het goede artikel: kijk of het past."}
 #: A message longer than this is shown as its start, with the whole of it one click away.
 ECHO_CHARS = 160
 #: Each channel's longest draft, for the counters (agent.js updates them when the channel changes).
@@ -96,8 +91,7 @@ def _page_context(settings: Settings) -> dict[str, Any]:
 def _results_context(out: SuggestOut, body: SuggestIn) -> dict[str, Any]:
     channel = Channel(body.channel)
     return {"out": out, "message": body.message, "echo_excerpt": excerpt(body.message), "channel": channel,
-            "max_length": channel.max_length, "warning_text": WARNINGS, "capped_text": CAPPED,
-            "tier_hint": TIER_HINT, "thousands": thousands}
+            "max_length": channel.max_length, "warning_text": WARNINGS, "thousands": thousands}
 
 
 @router.get("/agent")

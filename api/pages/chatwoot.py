@@ -1,11 +1,15 @@
 """The sidebar Chatwoot shows beside a conversation (a "dashboard app", registered by `kb chatwoot connect`): for
 the customer's latest message, or one the agent picks, the ranked drafts with sources, tiers and warnings, a copy
-button and the feedback buttons.
+button and the feedback buttons (one choice per suggestion, clicked again to take it back, and learned from as on
+the agent page), and when none fits, a search of the knowledge base to choose the right article.
 
     GET  /integrations/chatwoot/sidebar?account=1     the page (open: it signs the agent in itself)
     POST /integrations/chatwoot/sidebar/session       {"key"} -> a session token (JSON only)
     POST /integrations/chatwoot/sidebar/suggest       which message -> the drafts (a fragment)
-    POST /integrations/chatwoot/sidebar/feedback      {request_id, article_id, action, final_text} -> 201
+    POST /integrations/chatwoot/sidebar/feedback      {request_id, article_id, action, final_text} -> 201; with
+                                                      "undo": true the choice that stood is taken back -> 200
+    POST /integrations/chatwoot/sidebar/choose        {request_id, q} -> served articles for the agent's search (a
+                                                      fragment), each a button recording feedback `chosen`
     POST /integrations/chatwoot/sidebar/logout        the session ends, here and on every process
 
 **Inside Chatwoot's frame.** Only the origins of the Chatwoot connections for that account may frame the page
@@ -33,13 +37,15 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import service
-from api.deps import ConnectorDep, DbDep, EngineDep, MetricsDep, SettingsDep
+from api.deps import ConnectorDep, DbDep, EngineDep, LearningDep, MetricsDep, SettingsDep
 from api.errors import PAGE_TAG, CsrfRefused, Forbidden, InboxUnavailable, Unauthorized
 from api.inbox import store
 from api.inbox.connections import Connection
+from api.pages.agent import MAX_SEARCH
+from api.pages.agent_errors import in_dutch
 from api.pages.labels import LABELS
 from api.pages.render import framed_by, json_ok, render
-from api.schemas import FeedbackIn, SuggestIn, SuggestOut
+from api.schemas import FeedbackAction, FeedbackIn, SuggestIn, SuggestOut
 from api.session import (
     SESSION_COOKIE,
     SESSION_SECONDS,
@@ -51,7 +57,7 @@ from api.session import (
 )
 from kb.channels import Channel
 from kb.config import MAX_MESSAGE_CHARS_CEILING
-from kb.errors import NotFound
+from kb.errors import KbError, NotFound
 
 router = APIRouter(include_in_schema=False, tags=[PAGE_TAG])  # errors here are pages (api.errors), JSON to fetch
 
@@ -110,6 +116,21 @@ class SidebarSuggestIn(BaseModel):
     channel: str | None = Field(None, max_length=60, description="The conversation's inbox type in the context")
     customer_name: str | None = Field(None, max_length=80)
     agent_name: str | None = Field(None, max_length=80)
+
+
+class SidebarFeedbackIn(FeedbackIn):
+    """The API's feedback, and `undo`: the agent clicked the choice that stands again, so it is taken back."""
+
+    undo: bool = Field(False, strict=True)
+
+
+class ChooseIn(BaseModel):
+    """The agent's search for the article the suggestions missed, for a request the sidebar showed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: str = Field(min_length=1, max_length=64)
+    q: str = Field(max_length=MAX_SEARCH)
 
 
 def _connections(connector: Any, account: int | None) -> list[Connection]:
@@ -190,13 +211,39 @@ def sidebar_suggest(request: Request, body: SidebarSuggestIn, session: SidebarAg
     request.state.request_id = out.request_id
     return render(request, "_sidebar_results.html", out=out, message=text, source=found["source"],
                   why=found.get("why", ""), channel=channel, max_length=channel.max_length,
-                  warning_text=LABELS["warning"], confidence_text=LABELS["confidence"])
+                  warning_text=LABELS["warning"])
 
 
 @router.post(f"{BASE}/feedback")
-def sidebar_feedback(body: FeedbackIn, session: SidebarAgent, db: DbDep) -> Response:
-    out = service.feedback(body, db=db, key_id=session.key.id, source="chatwoot")
-    return json_ok(out.model_dump(), status=201)
+def sidebar_feedback(body: SidebarFeedbackIn, session: SidebarAgent, db: DbDep, engine: EngineDep,
+                     learning: LearningDep) -> Response:
+    """As the agent page's feedback (api/pages/agent.py): `chosen` may name any served article, and the choice
+    that stands is learned from (api/learned/); the agent's mistakes come back in Dutch."""
+    try:
+        if body.undo:
+            chosen = body.action is FeedbackAction.CHOSEN  # a chosen article need not have been offered
+            withdrawn = service.withdraw_feedback(body.request_id, body.article_id, db=db, engine=engine,
+                                                  action=body.action if chosen else None, learning=learning)
+            return json_ok({"withdrawn": withdrawn, "request_id": body.request_id, "article_id": body.article_id})
+        choice = FeedbackIn.model_validate(body.model_dump(exclude={"undo"}))
+        out = service.feedback(choice, db=db, key_id=session.key.id, source="chatwoot", learning=learning,
+                               engine=engine)
+    except KbError as e:
+        raise in_dutch(e, action=str(body.action)) from None
+    return json_ok(out.model_dump(mode="json"), status=201)
+
+
+@router.post(f"{BASE}/choose")
+def sidebar_choose(request: Request, body: ChooseIn, session: SidebarAgent, engine: EngineDep,
+                   db: DbDep) -> Response:
+    """Search the served articles when the suggestions missed (as the agent page's /agent/choose); chatwoot.js
+    puts the fragment under the search, and a pick records feedback `chosen` through /feedback."""
+    offered = db.request_articles(body.request_id)
+    if offered is None:
+        raise in_dutch(NotFound(f"request_id: no suggestion request '{body.request_id}'", field="request_id"))
+    found = service.search_articles(body.q, engine) if body.q.strip() else []
+    return render(request, "_sidebar_choose.html", request_id=body.request_id, q=body.q, found=found,
+                  offered=offered)
 
 
 @router.post(f"{BASE}/logout")

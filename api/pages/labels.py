@@ -28,6 +28,11 @@ LABELS: Mapping[str, Mapping[str, str]] = {
                 "email": "E-mail"},
     "language": {"nl": "Nederlands", "en": "Engels"},
     "confidence": {"high": "hoog", "medium": "middel", "low": "laag", "no_match": "geen artikel"},
+    # Why a tier is capped (a suggestion's `tier_capped_by`), beside the tier: "middel — kort bericht, lees mee".
+    "capped": {"short_message": "kort bericht, lees mee", "stale": "review verlopen, controleer"},
+    # What each tier asks of the agent (the badge's tooltip and the screen reader's description).
+    "tier_hint": {"high": "Meestal juist: na een blik te versturen.", "medium": "Vaak juist: lees het concept eerst.",
+                  "low": "Vaak niet het goede artikel: kijk of het past."},
     "status": {"draft": "concept", "published": "gepubliceerd", "retired": "ingetrokken"},
     "action": {"used": "gebruikt", "edited": "aangepast", "rejected": "afgewezen",
                "no_good_answer": "geen goed antwoord", "ignored": "genegeerd", "chosen": "zelf gekozen"},
@@ -131,9 +136,9 @@ _DEV = "dev "
 
 
 def label(code: object, kind: str) -> str:
-    """The Dutch label for `code` of `kind` (type, verdict, channel, language, confidence, status, action,
-    learned, warning, flag, flag_help, job, phase, job_state, period, subject, metric, metric_help, metric_none, kind,
-    moderation).
+    """The Dutch label for `code` of `kind` (type, verdict, channel, language, confidence, capped, tier_hint, status,
+    action, learned, warning, flag, flag_help, job, phase, job_state, period, subject, metric, metric_help,
+    metric_none, kind, moderation).
 
         >>> label("dev hit@1", "metric"), label("dev hit@1", "metric_help")[:25]
         ('dev: juist artikel bovenaan', 'aandeel berichten met een')
@@ -148,4 +153,4 @@ def label(code: object, kind: str) -> str:
     return labels.get(text, text)
 
 
-_EXPLANATIONS = frozenset({"flag_help", "metric_help", "metric_none"})
+_EXPLANATIONS = frozenset({"flag_help", "metric_help", "metric_none", "tier_hint"})

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from api.sql.schema import feedback, inbox_messages
+from tests.browser.a11y import axe_path, describe, serious_violations
 from tests.browser.conftest import SCREENSHOTS
 from tests.chatwoot.fake import FakeChatwoot
 from tests.chatwoot.serving import KbServer, serve_kb, wait_for
@@ -121,6 +122,40 @@ def test_the_sidebar_works_inside_chatwoots_frame(browser: Any, chatwoot: tuple[
     frame.locator("#sign-out").click()
     frame.locator("#sign-in").wait_for()
     assert errors == []
+    context.close()
+
+
+def test_the_agent_searches_in_the_sidebar_and_chooses_the_article_the_suggestions_missed(
+        browser: Any, chatwoot: tuple[FakeChatwoot, KbServer]) -> None:
+    fake, kb = chatwoot
+    fake.incoming(4711, SUGAR)
+    key = kb.db.add_key("agent", name="Anna de Vries")[0]
+    context = browser.new_context(viewport=LAPTOP, locale="nl-NL")
+    page = context.new_page()
+    page.goto(f"{fake.url}/app/accounts/1/conversations/17")
+    frame = page.frame_locator(FRAME)
+    frame.locator("#key").fill(key)
+    frame.locator("#sign-in button[type=submit]").click()
+    frame.locator(".suggestion").first.wait_for(timeout=30_000)
+    assert not re.search(r"\d[.,]\d", frame.locator(".suggestion .badge").first.inner_text())  # a tier, no score
+    request_id = frame.locator(".results-head").get_attribute("data-request-id")
+
+    search = frame.locator(".choose-search input[name=q]")
+    search.fill("5G")
+    search.press("Enter")
+    pick = frame.locator('.choose-pick[data-article-id="5g-kanker"]')
+    button = pick.locator('button[data-action="chosen"]')
+    button.wait_for(timeout=15_000)
+    button.click()
+    wait_for(lambda: "Gekozen opgeslagen" in pick.locator(".done").inner_text(), 5)
+    assert button.get_attribute("aria-pressed") == "true"
+    rows = kb.db.read(select(feedback.c.action, feedback.c.article_id, feedback.c.source)
+                      .where(feedback.c.request_id == request_id))
+    assert rows == [{"action": "chosen", "article_id": "5g-kanker", "source": "chatwoot"}]
+    page.locator(FRAME).screenshot(path=str(_shot("chatwoot-sidebar-choose")))
+    if isinstance(axe_path(), Path):  # the sidebar with its drafts and search results, as axe-core sees it
+        problems = serious_violations(_sidebar(page))
+        assert problems == [], describe(problems)
     context.close()
 
 

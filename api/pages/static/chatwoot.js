@@ -1,8 +1,10 @@
 // The Kennisbank sidebar inside Chatwoot (a dashboard app): which message to look at comes from Chatwoot's
 // conversation context (postMessage), accepted only from the connected Chatwoot origin; the text is looked up by
 // the server. Signing in exchanges the key for a session token kept in this tab's sessionStorage (the key itself
-// is never kept), sent as X-KB-Session with its CSRF token. Text from users only ever reaches the page through
-// textContent or the server's autoescaped fragments.
+// is never kept), sent as X-KB-Session with its CSRF token. Feedback is one choice per suggestion (clicked again:
+// taken back), as on the agent page; when none fits, the agent searches the knowledge base and chooses the article
+// (feedback "chosen"). Text from users only ever reaches the page through textContent or the server's autoescaped
+// fragments.
 "use strict";
 
 (function () {
@@ -217,6 +219,9 @@
     }
   }
 
+  const LABEL = { used: "Gebruikt", edited: "Aangepast", rejected: "Afgewezen", no_good_answer: "Geen goed antwoord",
+                  chosen: "Gekozen" };
+
   results.addEventListener("click", async (event) => {
     const button = event.target.closest("button");
     if (!button) return;
@@ -224,6 +229,7 @@
     const done = actions && actions.querySelector(".done");
     const card = button.closest(".suggestion");
     const draft = card && card.querySelector("textarea.draft");
+    const row = button.closest("[data-article-id]");  // a suggestion, or an article the search found
     if (button.classList.contains("copy")) {
       try {
         await copyText(draft.value);
@@ -235,19 +241,45 @@
     }
     if (!button.classList.contains("fb")) return;
     const head = results.querySelector(".results-head");
+    const action = button.dataset.action;
+    const undo = button.getAttribute("aria-pressed") === "true";  // the choice that stands, clicked again
     const response = await fetch("/integrations/chatwoot/sidebar/feedback", {
       method: "POST", headers: headers(), credentials: "same-origin",
       body: JSON.stringify({
-        request_id: head.dataset.requestId, action: button.dataset.action,
-        article_id: card ? card.dataset.articleId : null,
-        final_text: draft && button.dataset.action !== "rejected" ? draft.value : null,
+        request_id: head.dataset.requestId, action: action, undo: undo,
+        article_id: row ? row.dataset.articleId : null,
+        final_text: draft && !undo && (action === "used" || action === "edited") ? draft.value : null,
       }),
     });
     if (response.status === 401) { forget(); return; }
-    if (response.status !== 201) { say(done, await errorText(response), true); return; }
-    actions.querySelectorAll("button.fb").forEach((b) => b.setAttribute("aria-pressed", "false"));
-    button.setAttribute("aria-pressed", "true");
-    say(done, "✓ " + button.textContent.trim() + " opgeslagen");
+    if (response.status !== (undo ? 200 : 201)) { say(done, await errorText(response), true); return; }
+    actions.querySelectorAll("button.fb").forEach((b) => b.setAttribute("aria-pressed", String(!undo && b === button)));
+    say(done, undo ? "Keuze ingetrokken" : "✓ " + (LABEL[action] || button.textContent.trim()) + " opgeslagen");
+  });
+
+  // --- an article the suggestions missed: search, the server's fragment under the search, then "Kies dit artikel"
+  results.addEventListener("submit", async (event) => {
+    const form = event.target.closest("form.choose-search");
+    if (!form) return;
+    event.preventDefault();
+    const box = form.parentElement.querySelector(".choose-results");
+    const head = results.querySelector(".results-head");
+    box.setAttribute("aria-busy", "true");
+    const response = await fetch(form.getAttribute("action"), {
+      method: "POST", headers: headers("text/html, application/json"), credentials: "same-origin",
+      body: JSON.stringify({ request_id: head.dataset.requestId, q: form.elements.q.value }),
+    });
+    box.removeAttribute("aria-busy");
+    if (response.status === 401) { forget(); return; }
+    if (!response.ok) {
+      box.textContent = "";
+      const failed = document.createElement("p");
+      failed.className = "done small fail";
+      failed.textContent = await errorText(response);
+      box.appendChild(failed);
+      return;
+    }
+    box.innerHTML = await response.text();  // the server's autoescaped fragment
   });
 
   // A draft shows whole in the narrow frame: the textarea grows to its text (CSSOM styles are allowed by the CSP).
