@@ -258,6 +258,8 @@ class ChatwootApi:
 # --- notes ---------------------------------------------------------------------------------------------------------
 
 NOTE_FOOTER = "_Privénotitie van Kennisbank: de klant ziet dit niet. Controleer het concept voor je het verstuurt._"
+#: A note with a moderation guideline and no draft (abuse, spam): there is nothing to check before sending.
+MODERATION_FOOTER = "_Privénotitie van Kennisbank: de klant ziet dit niet._"
 
 
 class ChatwootInbox:
@@ -282,7 +284,7 @@ class ChatwootInbox:
             **Eerst de reactie op het bericht** (klacht)
             > Hoi Ria, wat vervelend, sorry ...
 
-            **1. Voedt suiker kanker?** · hoog (0,87) · `suiker-voedt-kanker`
+            **1. Voedt suiker kanker?** · hoog · `suiker-voedt-kanker`
             > Hoi Ria! Nee, suiker voedt kanker niet ... ^AV
 
             Bronnen: [KWF Kankerbestrijding](https://www.kwf.nl/)
@@ -301,15 +303,16 @@ class ChatwootInbox:
         if kind and kind.reply:
             parts.append(f"**Eerst de reactie op het bericht** ({label(kind.kind, 'kind')})\n" + _quoted(kind.reply))
         for rank, d in enumerate(drafts, 1):
-            score = f"{d.score:.2f}".replace(".", ",")
-            head = f"**{rank}. {_md(d.title)}** · {label(d.confidence, 'confidence')} ({score}) · `{d.article_id}`"
-            lines = [head]
-            lines += [f"⚠️ {label(w, 'warning')}" for w in d.warnings]
+            # The tier in words and why it is capped, as the agent page and the sidebar say it: no raw score
+            # beside it to contradict it ("middel · 1,00"), and the capping warning not repeated below.
+            tier = label(d.confidence, "confidence") + (f" — {label(d.capped_by, 'capped')}" if d.capped_by else "")
+            lines = [f"**{rank}. {_md(d.title)}** · {tier} · `{d.article_id}`"]
+            lines += [f"⚠️ {label(w, 'warning')}" for w in d.warnings if w != d.capped_by]
             lines.append(_quoted(d.text))
             if d.sources:
                 lines.append("Bronnen: " + " · ".join(f"[{_md(t)}]({u})" for t, u in d.sources))
             parts.append("\n".join(lines))
-        parts.append(f"{NOTE_FOOTER} `{marker}`")
+        parts.append(f"{NOTE_FOOTER if offered else MODERATION_FOOTER} `{marker}`")
         return "\n\n".join(parts)
 
     def no_match_note(self, event: MessageEvent, *, marker: str) -> str:

@@ -272,7 +272,8 @@ class Connector:
                               key_id=connection.key)
         tiers = self.settings.chatwoot_tier_set
         drafts = [Draft(s.article_id, s.title, str(s.confidence), s.score, s.draft,
-                        tuple((src.title, src.url) for src in s.sources), tuple(s.warnings))
+                        tuple((src.title, src.url) for src in s.sources), tuple(s.warnings),
+                        str(s.tier_capped_by) if s.tier_capped_by else None)
                   for s in out.suggestions if str(s.confidence) in tiers][:self.settings.chatwoot_drafts]
         kind = KindAdvice(out.kind, out.kind_probability, out.kind_guideline,
                           out.kind_reply.draft if out.kind_reply else None,

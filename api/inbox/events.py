@@ -66,6 +66,7 @@ class Draft:
     text: str
     sources: tuple[tuple[str, str], ...] = ()  # (title, url)
     warnings: tuple[str, ...] = ()
+    capped_by: str | None = None  # why the tier is lower than the score would make it (kb.suggest's tier cap)
 
 
 @dataclass(frozen=True)

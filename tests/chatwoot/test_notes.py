@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -119,7 +120,7 @@ def test_which_inboxes_and_tiers_get_notes_is_configurable(make_kb: Any, fake: F
                         secret=fake.secret)
     assert full.status_code == 202
     note = wait_for(lambda: fake.notes)[0]
-    assert "· hoog (" in note["content"] and "· middel (" not in note["content"]
+    assert "· hoog · `" in note["content"] and "· middel" not in note["content"]
 
 
 def test_drafts_fit_the_conversations_channel(make_kb: Any, fake: FakeChatwoot) -> None:
@@ -161,6 +162,7 @@ def test_a_note_says_what_kind_of_message_it_is_and_offers_the_kinds_reply_first
     assert complaint.index("**Eerst de reactie op het bericht**") < complaint.index("`donatie-stopzetten`")
     assert "Modereren: verbergen, geen concept" in abuse and "niet op reageren" in abuse
     assert "\n>" not in abuse and "· niet beantwoorden voor" in abuse
+    assert "Controleer het concept" not in abuse and "Controleer het concept" in complaint  # no draft to check
 
     block = next(b for b in complaint.split("\n\n**") if b.startswith("Eerst de reactie"))
     sent = "\n".join(line[2:] if line.startswith("> ") else "" for line in block.splitlines()[1:])
@@ -232,3 +234,15 @@ def test_a_conversation_chatwoot_no_longer_has_is_not_retried(make_kb: Any, fake
     fake.deliver(fake.webhook_url, fake.incoming(4711, SUGAR), secret=fake.secret)
     wait_for(lambda: _statuses(kb).get("4711") == "failed")
     assert len(fake.calls("POST", "/messages")) == 1
+
+
+def test_a_capped_tier_on_the_note_says_why_and_no_score_contradicts_it(make_kb: Any, fake: FakeChatwoot) -> None:
+    """As on the agent page and in the sidebar (issue 26, point 2): a short message caps the tier at `middel`,
+    and the note says so beside the tier instead of a score of nearly 1 under a `middel` badge."""
+    kb = make_kb(chatwoot_tiers="high,medium,low")
+    kb.connect(fake)
+    fake.deliver(fake.webhook_url, fake.incoming(4711, "suiker voedt kanker?"), secret=fake.secret)
+    text = wait_for(lambda: fake.notes)[0]["content"]
+    head = next(line for line in text.splitlines() if line.startswith("**1. "))
+    assert head.endswith("· middel — kort bericht, lees mee · `suiker-voedt-kanker`"), head
+    assert not re.search(r"\d,\d\d", head) and "⚠️ Kort bericht" not in text
