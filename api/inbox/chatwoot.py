@@ -293,15 +293,7 @@ class ChatwootInbox:
         count = "1 concept" if offered == 1 else f"{offered} concepten"
         if kind and kind.moderation and not offered:
             count = "niet beantwoorden"
-        parts = [f"**Kennisbank** · {count} voor {label(event.channel, 'channel')}"]
-        if kind and kind.kind != "question":
-            sure = f" ({kind.probability:.2f})".replace(".", ",") if kind.probability is not None else ""
-            line = f"Soort bericht: **{label(kind.kind, 'kind')}**{sure}"
-            if kind.moderation:
-                line += f" · ⚠️ Modereren: {label(kind.moderation, 'moderation')}, geen concept"
-            parts.append(line + (f"\n{kind.guideline.strip()}" if kind.guideline else ""))
-        if kind and kind.reply:
-            parts.append(f"**Eerst de reactie op het bericht** ({label(kind.kind, 'kind')})\n" + _quoted(kind.reply))
+        parts = [f"**Kennisbank** · {count} voor {label(event.channel, 'channel')}", *_kind_parts(kind)]
         for rank, d in enumerate(drafts, 1):
             # The tier in words and why it is capped, as the agent page and the sidebar say it: no raw score
             # beside it to contradict it ("middel · 1,00"), and the capping warning not repeated below.
@@ -315,9 +307,16 @@ class ChatwootInbox:
         parts.append(f"{NOTE_FOOTER if offered else MODERATION_FOOTER} `{marker}`")
         return "\n\n".join(parts)
 
-    def no_match_note(self, event: MessageEvent, *, marker: str) -> str:
-        return (f"**Kennisbank** · geen passend artikel gevonden voor dit bericht. Beantwoord het zelf; de redactie "
-                f"ziet het bij “Te schrijven” als je het op de Kennisbank-pagina meldt. `{marker}`")
+    def no_match_note(self, event: MessageEvent, *, marker: str, kind: KindAdvice | None = None) -> str:
+        """No article fits (KB_CHATWOOT_NO_MATCH_NOTE): say so, with the kind's guideline and reply where the
+        message has one (off-topic: the editors' invitation to ask about the organisation's own subjects)."""
+        head = ("**Kennisbank** · geen passend artikel gevonden voor dit bericht. Beantwoord het zelf; de redactie "
+                "ziet het bij “Te schrijven” als je het op de Kennisbank-pagina meldt.")
+        about = _kind_parts(kind)
+        if not about:
+            return f"{head} `{marker}`"
+        footer = NOTE_FOOTER if kind and kind.reply else MODERATION_FOOTER
+        return "\n\n".join([head, *about, f"{footer} `{marker}`"])
 
     def post_note(self, conversation_id: str, text: str) -> str:
         try:
@@ -344,6 +343,21 @@ class ChatwootInbox:
         if message is None or message.get("private") or message.get("message_type") != 0:  # 0: incoming
             return None
         return str(message.get("content") or "").strip() or None
+
+
+def _kind_parts(kind: KindAdvice | None) -> list[str]:
+    """What a note says about a message that is not a plain question: its kind with the editors' guideline (and
+    the moderation for abuse and spam), and the kind's own reply, offered first."""
+    if kind is None or kind.kind == "question":
+        return []
+    sure = f" ({kind.probability:.2f})".replace(".", ",") if kind.probability is not None else ""
+    line = f"Soort bericht: **{label(kind.kind, 'kind')}**{sure}"
+    if kind.moderation:
+        line += f" · ⚠️ Modereren: {label(kind.moderation, 'moderation')}, geen concept"
+    parts = [line + (f"\n{kind.guideline.strip()}" if kind.guideline else "")]
+    if kind.reply:
+        parts.append(f"**Eerst de reactie op het bericht** ({label(kind.kind, 'kind')})\n" + _quoted(kind.reply))
+    return parts
 
 
 def _note_failed(e: InboxUnavailable) -> NoteFailed:

@@ -302,7 +302,7 @@ class Connector:
         if noted:
             text = inbox.note(drafts, event, marker=marker(row), kind=kind)
         elif self.settings.chatwoot_no_match_note:
-            text = inbox.no_match_note(event, marker=marker(row))
+            text = inbox.no_match_note(event, marker=marker(row), kind=kind)
         else:
             store.finish(self.db, key, "no_match", counters={"no_match": 1})
             self._match_replies(connection, row)
