@@ -32,6 +32,15 @@ def _ask(kb: Any, headers: dict[str, str], **body: Any) -> httpx.Response:
                       json={"account": 1, "conversation_id": "17", **body})
 
 
+def _asked_in_the_sidebar(make_kb: Any, fake: FakeChatwoot) -> tuple[Any, dict[str, str], httpx.Response]:
+    """A connected service, an agent signed in to its sidebar, and the sidebar's answer about a sugar message that
+    only Chatwoot's context holds."""
+    kb = make_kb()
+    kb.connect(fake)
+    headers = _sign_in(kb)
+    return kb, headers, _ask(kb, headers, message_id="4799", context_text=SUGAR)
+
+
 def _request_id(answer: httpx.Response) -> str:
     assert answer.status_code == 200, answer.text
     return answer.text.split('data-request-id="')[1].split('"')[0]
@@ -123,10 +132,7 @@ def test_a_message_chatwoot_has_but_never_delivered_is_read_from_its_api(make_kb
 
 def test_the_context_text_is_used_only_when_nothing_else_has_it_and_the_page_says_so(make_kb: Any,
                                                                                      fake: FakeChatwoot) -> None:
-    kb = make_kb()
-    kb.connect(fake)
-    headers = _sign_in(kb)
-    answer = _ask(kb, headers, message_id="4799", context_text=SUGAR)
+    kb, headers, answer = _asked_in_the_sidebar(make_kb, fake)
     assert answer.status_code == 200 and "Uit de gesprekscontext, niet gecontroleerd" in answer.text
     fake.deliver(fake.webhook_url, fake.incoming(4711, SUGAR), secret=fake.secret)
     elsewhere = _ask(kb, headers, conversation_id="18", message_id="4711", context_text="5G en straling")
@@ -136,10 +142,7 @@ def test_the_context_text_is_used_only_when_nothing_else_has_it_and_the_page_say
 
 
 def test_feedback_needs_the_csrf_token_and_signing_out_ends_the_token(make_kb: Any, fake: FakeChatwoot) -> None:
-    kb = make_kb()
-    kb.connect(fake)
-    headers = _sign_in(kb)
-    answer = _ask(kb, headers, message_id="4799", context_text=SUGAR)
+    kb, headers, answer = _asked_in_the_sidebar(make_kb, fake)
     request_id = answer.text.split('data-request-id="')[1].split('"')[0]
     body = {"request_id": request_id, "article_id": "suiker-voedt-kanker", "action": "used", "final_text": "Nee."}
     no_csrf = {"X-KB-Session": headers["X-KB-Session"], "Accept": "application/json"}
@@ -157,10 +160,7 @@ def test_feedback_needs_the_csrf_token_and_signing_out_ends_the_token(make_kb: A
 
 def test_the_agent_searches_the_kb_in_the_sidebar_and_chooses_an_article_that_was_not_suggested(
         make_kb: Any, fake: FakeChatwoot) -> None:
-    kb = make_kb()
-    kb.connect(fake)
-    headers = _sign_in(kb)
-    answer = _ask(kb, headers, message_id="4799", context_text=SUGAR)
+    kb, headers, answer = _asked_in_the_sidebar(make_kb, fake)
     request_id = _request_id(answer)
     assert "Past geen van deze?" in answer.text and f'action="{SIDEBAR}/choose"' in answer.text
     offered = re.findall(r'<li class="suggestion" data-article-id="([^"]+)"', answer.text)
@@ -185,10 +185,7 @@ def test_the_agent_searches_the_kb_in_the_sidebar_and_chooses_an_article_that_wa
 
 def test_the_sidebar_stores_a_chosen_article_that_was_not_suggested_and_takes_it_back(make_kb: Any,
                                                                                         fake: FakeChatwoot) -> None:
-    kb = make_kb()
-    kb.connect(fake)
-    headers = _sign_in(kb)
-    answer = _ask(kb, headers, message_id="4799", context_text=SUGAR)
+    kb, headers, answer = _asked_in_the_sidebar(make_kb, fake)
     request_id = _request_id(answer)
     assert 'data-article-id="5g-kanker"' not in answer.text
     pick = {"request_id": request_id, "article_id": "5g-kanker", "action": "chosen", "final_text": None}
@@ -201,10 +198,8 @@ def test_the_sidebar_stores_a_chosen_article_that_was_not_suggested_and_takes_it
 
 
 def test_a_used_draft_in_the_sidebar_becomes_a_learned_phrasing_candidate(make_kb: Any, fake: FakeChatwoot) -> None:
-    kb = make_kb()
-    kb.connect(fake)
-    headers = _sign_in(kb)
-    request_id = _request_id(_ask(kb, headers, message_id="4799", context_text=SUGAR))
+    kb, headers, answer = _asked_in_the_sidebar(make_kb, fake)
+    request_id = _request_id(answer)
     used = {"request_id": request_id, "article_id": "suiker-voedt-kanker", "action": "used", "final_text": "Nee."}
     assert httpx.post(f"{kb.url}{SIDEBAR}/feedback", headers=headers, json=used).status_code == 201
     rows = kb.db.read(select(learned_phrasings.c.article_id, learned_phrasings.c.status, learned_phrasings.c.text))
