@@ -45,8 +45,11 @@ test-deps:
 	scripts/fetch-axe.sh >/dev/null || [ $$? -eq 2 ]
 
 # Two processes, each taking whole files (a file's fixtures are built once); TEST_WORKERS=0 runs in this process.
+# The Python packages and the system packages are installed side by side (one is mostly pip, the other apt and
+# npm: a fresh machine waits for the longer of the two instead of both), each target's output kept together.
 TEST_WORKERS ?= 2
-test: setup test-deps
+test:
+	$(MAKE) --no-print-directory -j2 --output-sync=target setup test-deps
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 check: setup

@@ -93,12 +93,23 @@ def real_embedder() -> Embedder:
 
 @pytest.fixture(scope="session")
 def onnx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """all-MiniLM-L6-v2 (still selectable with KB_MODEL) exported to ONNX once; copy it into a data dir."""
+    """all-MiniLM-L6-v2 (still selectable with KB_MODEL) exported to ONNX once per run, in a folder of its own;
+    copy it into a data dir. Both test processes share the one export (15-20 s of a core each time in a fresh
+    clone): the first to need it exports under a lock, the other waits for it."""
+    import fcntl
+
     from kb.onnx_encoder import export, export_dir
 
-    base = tmp_path_factory.mktemp("onnx")
+    run = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run = run.parent  # the run's folder, above each worker's own
+    base = run / "onnx-minilm"
+    base.mkdir(exist_ok=True)
     settings = Settings(data_dir=base, model=MINILM, encoder_dir=base / "onnx")
-    export(resolve_model(MINILM).location or "", export_dir(settings))
+    with (run / "onnx-minilm.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (export_dir(settings) / "manifest.json").exists():
+            export(resolve_model(MINILM).location or "", export_dir(settings))
     return settings.encoder_path
 
 

@@ -73,13 +73,20 @@ def test_onnx_queries_do_not_load_torch(onnx_dir: Path) -> None:
     assert out[0] == "False" and "+onnx-" in out[1]
 
 
-def test_bench_quick_run_fills_every_field(tmp_path: Path, sample_engine: Any) -> None:
+def test_bench_quick_run_fills_every_field(tmp_path: Path, sample_engine: Any, onnx_dir: Path) -> None:
     from bench.run import BenchConfig, run_bench
     from kb.config import Settings
     from tests.infra.warm import warm_data_dir
 
     warm_data_dir(tmp_path, sample_engine.settings.cache_path)  # the retrieval figure indexes the sample KB
-    report = run_bench(Settings(data_dir=tmp_path), BenchConfig.quick(), log=lambda _: None)
+    # The encoders the session already built (e5's graph, MiniLM's export): in a fresh clone the bench would
+    # otherwise export MiniLM once more for its start-up figure (15-20 s), which is not what this test checks.
+    encoders = tmp_path / "onnx"
+    encoders.mkdir()
+    for built in (*onnx_dir.iterdir(), *Settings().encoder_path.iterdir()):
+        if not built.name.startswith(".") and not (encoders / built.name).exists():
+            (encoders / built.name).symlink_to(built)
+    report = run_bench(Settings(data_dir=tmp_path, encoder_dir=encoders), BenchConfig.quick(), log=lambda _: None)
 
     def walk(value: Any, path: str = "") -> None:
         if isinstance(value, dict):
