@@ -14,7 +14,7 @@ import click
 from eval.report import Section, write_report
 from kb.cli import EXIT_OK, settings_from
 
-SETS = ("blind", "policyqa", "checkthat")
+SETS = ("blind", "randmeer", "policyqa", "checkthat")
 
 
 @click.command("ablation")

@@ -137,6 +137,7 @@ class Variant:
     keep_names: bool = True  # retrieval reads Message.query (names kept), as the service does since issue 24
     plain_chunk: bool = False  # index each article's plain passage (title and answer) as one more chunk
     space: str = ""  # with `axis`: a named language space of the workbench (`Workbench.spaces`) instead of the axis
+    pivot: str = ""  # a language: for messages in another, a translation pair is ranked by its twin in this one
 
 
 class VectorTable:
@@ -304,4 +305,28 @@ class Workbench:
         retriever = Retriever(store, self.embedder(v, str(q.language)), sparse, alias=self.corpus.name,  # type: ignore[arg-type]
                               **({"questions": v.windows} | v.retriever))
         ranked = retriever.search(self.message(v, q), q.language, limit=max(limit, 12))
+        if v.pivot and str(q.language) != v.pivot:
+            return ranked_by_pivot(ranked, q.language, v.pivot)[:limit]
         return (prefer_language(ranked, q.language) if self.corpus.translations_merged else ranked)[:limit]
+
+
+def ranked_by_pivot(ranked: Sequence[Match], language: Language, pivot: str) -> list[Match]:
+    """For a message not in `pivot`: each translation pair stands where its `pivot` twin stood (its twin in the
+    message's language dropped from the ranking, then shown in that twin's place), so every article with a `pivot`
+    version competes on one footing, the same-language closeness of the message's own twins set aside. Articles
+    without a `pivot` twin keep their place.
+
+        >>> en = Match("sugar-en", "en", 0.95, 0.95, 0.0, "t", "claim", ("suiker",))
+        >>> nl = Match("suiker", "nl", 0.80, 0.80, 0.0, "t", "claim", ("sugar-en",))
+        >>> other = Match("fiets", "nl", 0.85, 0.85, 0.0, "t", "claim")
+        >>> [m.article_id for m in ranked_by_pivot([en, other, nl], Language.EN, "nl")]
+        ['fiets', 'sugar-en']
+    """
+    by_id = {m.article_id: m for m in ranked}
+    out = []
+    for m in ranked:
+        if str(m.language) != pivot and any(t in by_id and str(by_id[t].language) == pivot for t in m.translations):
+            continue  # its pivot twin carries the pair
+        own = next((by_id[t] for t in m.translations if t in by_id and by_id[t].language == language), None)
+        out.append(own or m)
+    return out
