@@ -123,6 +123,10 @@ def _check_served(article_id: str, engine: Engine | None) -> None:
         raise InvalidInput(f"article_id: no served article '{article_id}' to choose", field="article_id")
 
 
+#: Longest search an agent types to find an article (the agent page and the Chatwoot sidebar both bound it).
+MAX_SEARCH = 200
+
+
 def search_articles(q: str, engine: Engine, *, limit: int = 8) -> list[Article]:
     """Served articles for an agent's search when the suggestions missed: those whose title, id or a claim holds
     `q` first, then the rest by meaning (the retriever, without thresholds or learned evidence)."""

@@ -154,16 +154,12 @@ def agent_feedback(request: Request, db: DbDep, engine: EngineDep, learning: Lea
     return RedirectResponse("/agent?feedback=ok", status_code=303)
 
 
-#: Longest search an agent types to find an article.
-MAX_SEARCH = 200
-
-
 @router.get("/agent/choose")
 def agent_choose(request: Request, engine: EngineDep, db: DbDep, session: AgentPage) -> Response:
     """Search the served articles when the suggestions missed; picking one records feedback `chosen` (agent.js
     asks for the fragment and puts it under the search; without JavaScript a page of its own comes back)."""
     request_id = request.query_params.get("request_id", "")[:64]
-    q = request.query_params.get("q", "")[:MAX_SEARCH]
+    q = request.query_params.get("q", "")[:service.MAX_SEARCH]
     offered = db.request_articles(request_id)
     if offered is None:
         raise in_dutch(NotFound(f"request_id: no suggestion request '{request_id}'", field="request_id"))

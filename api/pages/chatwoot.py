@@ -41,7 +41,6 @@ from api.deps import ConnectorDep, DbDep, EngineDep, LearningDep, MetricsDep, Se
 from api.errors import PAGE_TAG, CsrfRefused, Forbidden, InboxUnavailable, Unauthorized
 from api.inbox import store
 from api.inbox.connections import Connection
-from api.pages.agent import MAX_SEARCH
 from api.pages.agent_errors import in_dutch
 from api.pages.labels import LABELS
 from api.pages.render import framed_by, json_ok, render
@@ -130,7 +129,7 @@ class ChooseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     request_id: str = Field(min_length=1, max_length=64)
-    q: str = Field(max_length=MAX_SEARCH)
+    q: str = Field(max_length=service.MAX_SEARCH)
 
 
 def _connections(connector: Any, account: int | None) -> list[Connection]:
