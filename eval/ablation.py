@@ -33,8 +33,9 @@ NO_QUERY_KINDS: frozenset[ChunkKind] = frozenset()
 
 
 def _before(name: str, **fields: Any) -> Variant:
-    """A step of the pipeline before issue 24's fix: messages normalised with names and handles dropped."""
-    return Variant(name, keep_names=False, **fields)
+    """A step of the pipeline before issue 24's fixes: messages normalised with names and handles dropped, long
+    answers one chunk."""
+    return Variant(name, keep_names=False, answer_windows=False, **fields)
 
 
 #: From the plain encoder to the pipeline as it was at the start of issue 24, one change per step.
@@ -67,7 +68,7 @@ def steps_with(reranker: SecondStage | None) -> tuple[Variant, ...]:
 FIXES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("fix a1: message also read as written (two query vectors, per-chunk max)",
      {"retriever": {"as_written": True}}),
-    ("fix a2: gentler normalisation (trailer and handles inside the message kept as words): the pipeline now",
+    ("fix a2: gentler normalisation (trailer and handles inside the message kept as words)",
      {"keep_names": True}),
     ("fix a3: gentle reading and as written (two query vectors)",
      {"keep_names": True, "retriever": {"as_written": True}}),
@@ -78,6 +79,9 @@ FIXES: tuple[tuple[str, dict[str, Any]], ...] = (
     # Point 2 (cross-lingual), measured 2026-12-07 and not adopted: see docs/benchmarks.md, "A pair ranked by its
     # Dutch twin".
     ("fix c: for an English message, a translation pair ranked by its Dutch twin", {"pivot": "nl"}),
+    # Point 1 on policyqa-nl (long answers), adopted 2026-12-07: kb.chunking.answer_windows.
+    ("fix d: + long answers also as windows of sentences (700 characters)", {"answer_windows": True}),
+    ("fix a2 + d: the pipeline now", {"keep_names": True, "answer_windows": True}),
 )
 
 

@@ -274,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     rows: list[dict[str, Any]] = []
     spaces: dict[str, LanguageSpace] | None = None
-    first_stage = replace(STEPS[-1], name="first stage", keep_names=True)
+    first_stage = replace(STEPS[-1], name="first stage", keep_names=True, answer_windows=True)
     for name in args.sets.split(","):
         bench = _bench(name, settings, args)
         if spaces is None:
@@ -323,7 +323,7 @@ def refit_and_measure(args: argparse.Namespace, settings: Any) -> None:
     from kb.language_axis import AxisProjected
     from kb.rerank import load_reranker
 
-    first_stage = replace(STEPS[-1], name="first stage", keep_names=True)
+    first_stage = replace(STEPS[-1], name="first stage", keep_names=True, answer_windows=True)
     chosen = replace(first_stage, name=args.refit_rerank, space=args.refit_rerank)
     benches = {name: _bench(name, settings, args) for name in ("golden", "blind", "randmeer", "policyqa", "checkthat")}
     spaces = fit_spaces(benches["golden"].table)

@@ -138,6 +138,7 @@ class Variant:
     plain_chunk: bool = False  # index each article's plain passage (title and answer) as one more chunk
     space: str = ""  # with `axis`: a named language space of the workbench (`Workbench.spaces`) instead of the axis
     pivot: str = ""  # a language: for messages in another, a translation pair is ranked by its twin in this one
+    answer_windows: bool = True  # a long answer also indexed as windows (kb.chunking.answer_windows), as since issue 24
 
 
 class VectorTable:
@@ -248,7 +249,7 @@ class Workbench:
         return out
 
     def store(self, v: Variant) -> tuple[MirrorStore, SparseEncoder]:
-        key = (v.unit, v.normalise, v.query_kinds, v.kinds, v.axis, v.plain_chunk, v.space)
+        key = (v.unit, v.normalise, v.query_kinds, v.kinds, v.axis, v.plain_chunk, v.space, v.answer_windows)
         if key not in self._stores:
             sparse = SparseEncoder(avg_len=self.corpus.lexical_avg_len)
             points = []
@@ -263,7 +264,7 @@ class Workbench:
                                    sparse.encode_document(text, language)))
                     continue
                 for c in self.chunks[article.id]:
-                    if c.kind not in v.kinds:
+                    if c.kind not in v.kinds or (c.is_window and not v.answer_windows):
                         continue
                     kind: TextKind = "query" if c.kind in v.query_kinds else "passage"
                     vec = self.table.get(kind, normalize(c.text) if v.normalise else c.text)
