@@ -31,9 +31,13 @@ CHUNKER_VERSION = "chunks-3"
 #: An answer longer than this (characters) is also indexed as windows of whole sentences of about this length.
 #: One vector of a long answer is the mean of all it says, so a question about one detail of a long FAQ answer
 #: matches it weakly; a window holds that detail with less else. Chosen on dev (issue 24): policyqa-nl dev
-#: MRR@10 0.952 -> 0.960 over its 500 answers (1,800 characters on average); 600 and shorter cost the second
+#: MRR@10 0.952 -> 0.960 over its 500 answers (1,500 characters on average); 600 and shorter cost the second
 #: sample KB's dev answers, whose articles are short. No answer of the sample KBs or CheckThat is this long.
 ANSWER_WINDOW = 700
+#: At most this many windows per answer (about 17,000 characters; policyqa-nl's answers need at most 5):
+#: an answer of the 1 MiB an article may be would otherwise be 1,500 points of one article. The whole answer stays
+#: a chunk, so nothing beyond them is unsearchable, only not as sharp.
+MAX_WINDOWS = 24
 _NAMESPACE = uuid.UUID("5b1e4a1c-7f0a-4d55-9c3e-0b7a3f1d2c10")
 
 
@@ -132,4 +136,4 @@ def answer_windows(answer: str, size: int = ANSWER_WINDOW) -> list[str]:
             current = f"{current} {sentence}".strip()
     if current:
         windows.append(current)
-    return windows if len(windows) > 1 else []
+    return windows[:MAX_WINDOWS] if len(windows) > 1 else []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.chunking import ANSWER_WINDOW, ChunkKind, answer_windows, chunk_article
+from kb.chunking import ANSWER_WINDOW, MAX_WINDOWS, ChunkKind, answer_windows, chunk_article
 from kb.corpus import load_corpus
 from kb.parsing import parse_article
 
@@ -58,3 +58,9 @@ def test_a_long_answer_is_also_indexed_as_windows_of_whole_sentences_beside_the_
 def test_an_answer_of_one_long_sentence_gets_no_windows_of_its_own() -> None:
     assert answer_windows("x" * (3 * ANSWER_WINDOW)) == []  # one sentence: the answer chunk is all there is
     assert answer_windows("Kort.") == []
+
+
+def test_an_answer_as_long_as_an_article_may_be_gets_a_bounded_number_of_windows() -> None:
+    huge = "Dit is een zin van een heel lang antwoord. " * 25_000  # about 1 MiB, the most an article file may be
+    windows = answer_windows(huge)
+    assert len(windows) == MAX_WINDOWS and all(len(w) <= ANSWER_WINDOW for w in windows)
