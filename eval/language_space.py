@@ -238,17 +238,9 @@ def _figures(per: dict[str, tuple[float, float, float]], asks: Sequence[Ask],
 
 def _bench(name: str, settings: Any, args: argparse.Namespace) -> Workbench:
     from eval.ablation import load_bench
-    from eval.golden import load_golden
-    from eval.workbench import golden_corpus
-    from kb.corpus import load_corpus
 
-    if name != "randmeer":
-        return load_bench(name, settings, articles=settings.articles_dir, sample=args.sample or None,
-                          questions=args.questions or None)
-    root = Path(__file__).resolve().parent / "kbs" / "randmeer"
-    corpus = golden_corpus(list(load_corpus(root / "articles").articles.values()), load_golden(folder=root),
-                           "randmeer")
-    return Workbench.load(corpus, settings, settings.data_dir / "eval" / "embeddings.sqlite")
+    return load_bench(name, settings, articles=settings.articles_dir, sample=args.sample or None,
+                      questions=args.questions or None)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
