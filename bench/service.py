@@ -67,15 +67,22 @@ class Served:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 120) -> float:
-        """Start the process; the seconds until `/readyz` first answers 200."""
+    def start(self, timeout: float = 120, tries: int = 3) -> float:
+        """Start the process; the seconds until `/readyz` first answers 200. A port found free can be taken before
+        the service binds it (other processes' connections draw from the same range): then another port."""
         started = time.monotonic()
         self.proc = subprocess.Popen([sys.executable, "-m", "kb.cli", "serve", "--port", str(self.port)],
                                      env=self.env, cwd=ROOT, stdout=self.log_path.open("wb"),
                                      stderr=subprocess.STDOUT)
         while time.monotonic() - started < timeout:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"kb serve exited: {self.log_path.read_text()[-2000:]}")
+                log = self.log_path.read_text()
+                if "address already in use" in log and tries > 1:
+                    self.port = _free_port()
+                    self.env["KB_PORT"] = str(self.port)
+                    self.url = f"http://127.0.0.1:{self.port}"
+                    return self.start(timeout, tries - 1)
+                raise RuntimeError(f"kb serve exited: {log[-2000:]}")
             with contextlib.suppress(httpx.HTTPError):
                 answer = httpx.get(f"{self.url}/readyz", timeout=2)
                 if answer.status_code == 200:
