@@ -43,9 +43,24 @@ class Steps(Protocol):
 
 
 def run_folder(root: Path, kind: str, now: dt.datetime | None = None) -> Path:
-    """A new folder for one run's report, below the reports folder: `runs/<UTC time>-<kind>`."""
+    """A new, empty folder for one run's report, below the reports folder: `runs/<UTC time>-<kind>`.
+
+    Created here, not by the report writer: a run that finishes within the second of the one before would otherwise
+    get the same folder and overwrite that run's report. The later one is `…-<kind>-2` (then `-3`, …).
+
+        >>> run_folder(tmp, "agents").name  # doctest: +SKIP
+        '20261207-051200-agents'
+    """
     stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
-    return root / "runs" / f"{stamp}-{kind}"
+    (root / "runs").mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        folder = root / "runs" / (f"{stamp}-{kind}" if n == 1 else f"{stamp}-{kind}-{n}")
+        try:
+            folder.mkdir()  # atomic: of two runs asking at once, one gets it
+        except FileExistsError:
+            continue
+        return folder
+    raise FileExistsError(f"{root / 'runs'}: a thousand runs of {kind} in the second {stamp}")
 
 
 def golden_run(engine: Engine, out_dir: Path, *, progress: Steps, scope: str = "test") -> Ran:

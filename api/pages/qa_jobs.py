@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -77,19 +78,27 @@ def _relative(html: Path, settings: Settings) -> str:
 Work = Callable[[Progress], Result]
 
 
+def _in_own_folder(settings: Settings, kind: str, run: Callable[[Path], tuple[Path, dict[str, Any]]]) -> Result:
+    """Run into a folder of its own; a run that fails or is stopped removes it again (it is empty then: the report
+    is written last), so the reports folder keeps only finished runs."""
+    folder = run_folder(settings.reports_dir, kind)
+    try:
+        html, headline = run(folder)
+    except BaseException:
+        with suppress(OSError):
+            folder.rmdir()
+        raise
+    return _relative(html, settings), headline
+
+
 def _golden_work(engine: Engine, settings: Settings, scope: str) -> Work:
-    def work(progress: Progress) -> Result:
-        html, headline = golden_run(engine, run_folder(settings.reports_dir, "golden"), progress=progress,
-                                    scope=scope)
-        return _relative(html, settings), headline
-    return work
+    return lambda progress: _in_own_folder(
+        settings, "golden", lambda folder: golden_run(engine, folder, progress=progress, scope=scope))
 
 
 def _paraphrase_work(engine: Engine, settings: Settings) -> Work:
-    def work(progress: Progress) -> Result:
-        html, headline = paraphrase_run(engine, run_folder(settings.reports_dir, "paraphrase"), progress=progress)
-        return _relative(html, settings), headline
-    return work
+    return lambda progress: _in_own_folder(
+        settings, "paraphrase", lambda folder: paraphrase_run(engine, folder, progress=progress))
 
 
 def _agents_work(engine: Engine, settings: Settings, load: Callable[[], list[Reply]], title: str,
@@ -99,9 +108,8 @@ def _agents_work(engine: Engine, settings: Settings, load: Callable[[], list[Rep
     def work(progress: Progress) -> Result:
         replies: list[Reply] = load()
         corpus = build_corpus(iter_article_files(settings.articles_dir))
-        html, headline = agents_run(engine, corpus, replies, run_folder(settings.reports_dir, "agents"),
-                                    title=title, period=period, progress=progress, source=source)
-        return _relative(html, settings), headline
+        return _in_own_folder(settings, "agents", lambda folder: agents_run(
+            engine, corpus, replies, folder, title=title, period=period, progress=progress, source=source))
     return work
 
 

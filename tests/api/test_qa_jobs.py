@@ -139,8 +139,10 @@ def test_a_period_without_sent_replies_fails_with_its_reason_on_the_page(
     assert re.search(r'data-state="failed".*?no replies sent through the service from 2020-01-01', html, re.S)
 
 
-def test_one_run_at_a_time_and_a_run_can_be_stopped(qa_app: tuple[Any, dict[str, str]], qa: Any) -> None:
+def test_one_run_at_a_time_and_a_run_can_be_stopped(qa_app: tuple[Any, dict[str, str]], qa: Any, site: Site
+                                                     ) -> None:
     app, _ = qa_app
+    before = sorted(site.reports.rglob("*"))
     assert _start(qa, kind="golden", scope="all").status_code == 303
     job = state_of(app).jobs.current()
     assert job is not None and job.kind == "golden"
@@ -157,6 +159,7 @@ def test_one_run_at_a_time_and_a_run_can_be_stopped(qa_app: tuple[Any, dict[str,
     assert done["id"] == job.id and done["state"] == "cancelled" and done["report"] is None
     assert done["done"] < done["total"]
     assert qa.get("/qa/jobs").json()["current"] is None
+    assert sorted(site.reports.rglob("*")) == before  # a stopped run leaves no (empty) folder behind
 
 
 def test_an_uploaded_export_is_checked_whole_and_only_its_report_is_kept(
@@ -183,6 +186,24 @@ def test_an_uploaded_export_is_checked_whole_and_only_its_report_is_kept(
     report = strict_json(added[1])
     assert report["title"] == "Agent consistency: export november.csv"  # the report keeps the command's English
     assert report["source"] == {"kind": "upload", "file": "export november.csv", "replies": len(SENT)}
+
+
+def test_two_runs_finishing_within_one_second_each_keep_their_report(
+        qa_app: tuple[Any, dict[str, str]], qa: Any, site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.pages.qa_jobs as qa_jobs
+    from eval.runs import run_folder
+
+    app, _ = qa_app
+    frozen = dt.datetime.now(dt.UTC)  # both runs see the same second
+    monkeypatch.setattr(qa_jobs, "run_folder", lambda root, kind: run_folder(root, kind, frozen))
+    reports = []
+    for _ in range(2):
+        assert _start(qa, kind="agents", start=_today(), end=_today(), period="week").status_code == 303
+        job = _wait(app)
+        assert job["state"] == "done", job
+        reports.append(job["report"])
+    assert reports[0] != reports[1]
+    assert all((site.reports / r).is_file() and (site.reports / r).with_suffix(".json").is_file() for r in reports)
 
 
 def test_uploads_are_bounded_and_need_the_qa_role_and_the_token(qa_app: tuple[Any, dict[str, str]], qa: Any
