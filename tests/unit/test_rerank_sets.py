@@ -27,3 +27,12 @@ def test_the_bundled_default_re_ranker_was_fitted_on_exactly_the_sets_the_comman
 
 def test_a_set_added_to_the_ablation_is_not_fitted_on_unless_asked() -> None:
     assert "randmeer" in SETS and "randmeer" not in RERANK_SETS and "blind" not in RERANK_SETS
+
+
+def test_kb_eval_rerank_refuses_to_add_a_set_it_already_fits_on() -> None:
+    from click.testing import CliRunner
+
+    from eval.cli_retrieval import rerank_cmd
+
+    result = CliRunner().invoke(rerank_cmd, ["--also-set", "golden"])
+    assert result.exit_code == 2 and "--also-set" in result.output

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -29,17 +29,6 @@ def test_runs_of_other_kinds_or_seconds_keep_the_plain_name(tmp_path: Path) -> N
 
 
 def test_runs_asking_at_once_never_share_a_folder(tmp_path: Path) -> None:
-    got: list[Path] = []
-    lock = threading.Lock()
-
-    def claim() -> None:
-        folder = run_folder(tmp_path, "paraphrase", NOON)
-        with lock:
-            got.append(folder)
-
-    threads = [threading.Thread(target=claim) for _ in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with ThreadPoolExecutor(16) as pool:
+        got = list(pool.map(lambda _: run_folder(tmp_path, "paraphrase", NOON), range(16)))
     assert len(set(got)) == 16
