@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,12 @@ def remove_expired_report_texts(root: Path, days: int, *, now: dt.datetime | Non
             continue
         _strip(data, now or dt.datetime.now(dt.UTC))
         rest = {k: v for k, v in data.items() if k not in _SHOWN}
-        write_report(path.parent, "agents", str(data.get("title", "agents")), headline=data.get("headline") or {},
-                     data=rest, sections=agents_sections(data), created=str(data["created"]))
+        written = path.stat()
+        html = write_report(path.parent, "agents", str(data.get("title", "agents")),
+                            headline=data.get("headline") or {}, data=rest, sections=agents_sections(data),
+                            created=str(data["created"]))
+        for rewritten in (path, html):  # still written when it was: the QA page reads the newest reports first
+            os.utime(rewritten, (written.st_atime, written.st_mtime))
         changed += 1
     return changed
 

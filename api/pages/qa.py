@@ -84,11 +84,22 @@ def _read(path: Path, root: Path) -> Report | None:
 
 
 def find_reports(root: Path) -> list[Report]:
-    """Every report pair below `root`, newest first."""
+    """Every report pair below `root` (the `MAX_REPORTS` written last), newest first."""
     if not root.is_dir():
         return []
-    found = [r for p in sorted(root.rglob("*.json"))[:MAX_REPORTS] if (r := _read(p, root)) is not None]
+    found = [r for p in _written_last(root)[:MAX_REPORTS] if (r := _read(p, root)) is not None]
     return sorted(found, key=lambda r: r.created, reverse=True)
+
+
+def _written_last(root: Path) -> list[Path]:
+    """The JSON files below `root`, the most recently written first: a stat each, so the cap drops the oldest
+    reports unread (by name, `runs/` would keep the first 400 runs and hide every newer one)."""
+    def written(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:
+            return 0.0
+    return sorted(root.rglob("*.json"), key=lambda path: (written(path), path.as_posix()), reverse=True)
 
 
 def latest_per_name(reports: list[Report]) -> list[tuple[Report, dict[str, Any]]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,12 @@ def test_after_the_retention_period_a_reports_texts_go_and_its_figures_stay(repo
     before = json.loads((report.parent / "agents.json").read_text())
     written = dt.datetime.fromisoformat(before["created"])
     root = report.parent.parent.parent
+    for name in ("agents.json", "agents.html"):  # written long ago, as far as the files say
+        os.utime(report.parent / name, (1_700_000_000, 1_700_000_000))
     assert remove_expired_report_texts(root, 90, now=written + dt.timedelta(days=89)) == 0  # not yet
     assert remove_expired_report_texts(root, 90, now=written + dt.timedelta(days=91)) == 1
+    # rewritten, but still as old as it was: the QA page lists the reports written last first
+    assert [(report.parent / n).stat().st_mtime for n in ("agents.json", "agents.html")] == [1_700_000_000] * 2
     after = json.loads((report.parent / "agents.json").read_text())
     assert after["headline"] == before["headline"] and after["created"] == before["created"]
     assert after["alpha"] == before["alpha"] and after["per_agent"] == before["per_agent"]
