@@ -88,7 +88,9 @@ def find_reports(root: Path) -> list[Report]:
     if not root.is_dir():
         return []
     found = [r for p in _written_last(root)[:MAX_REPORTS] if (r := _read(p, root)) is not None]
-    return sorted(found, key=lambda r: r.created, reverse=True)
+    # `created` is to the second: reports of one second keep the order of their paths, not of the disk's clock
+    by_path = sorted(found, key=lambda r: r.html)
+    return sorted(by_path, key=lambda r: r.created, reverse=True)
 
 
 def _written_last(root: Path) -> list[Path]:

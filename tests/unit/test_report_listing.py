@@ -34,3 +34,13 @@ def test_past_the_cap_the_page_lists_the_newest_reports_and_leaves_the_oldest_un
 def test_under_the_cap_every_report_is_listed_newest_first(tmp_path: Path) -> None:
     _runs(tmp_path, 4)
     assert [r.title for r in qa.find_reports(tmp_path)] == ["run 3", "run 2", "run 1", "run 0"]
+
+
+def test_reports_of_one_second_are_listed_in_the_order_of_their_paths_whatever_the_disks_clock(
+        tmp_path: Path) -> None:
+    for i, name in enumerate(("golden", "paraphrase")):  # paraphrase written last
+        html = write_report(tmp_path / name, name, name, headline={"hit@1": 0.9}, data={},
+                            created="2026-12-07T12:00:00+00:00")
+        for path in (html, html.with_suffix(".json")):
+            os.utime(path, (1_800_000_000 + i, 1_800_000_000 + i))
+    assert [r.name for r in qa.find_reports(tmp_path)] == ["golden", "paraphrase"]
