@@ -11,11 +11,12 @@ a thread. Drafts render in the server's worker threads, so the hard limit is a p
   surge renders queue like requests do), sends the request and waits for the answer `seconds` from then. Late:
   the process is killed (SIGKILL, which needs no cooperation), `RenderFailed("timeout")` is raised at once, and a
   replacement starts in the background.
-- The default is the sandbox's own CPU limit (`Limits.seconds`) plus `GRACE` of wall clock, so a render the step
-  counter can stop answers with its precise message first, and a render slowed by a loaded machine is not killed;
-  only a call that never yields meets the kill. (A deadline that counted the wait for a process, or wall time
-  inside the sandbox, failed drafts with `template_error` when two test processes and a re-index shared two
-  cores.)
+- The default is the sandbox's own CPU limit (`Limits.seconds`) plus `GRACE`, so a render the step counter can
+  stop answers with its precise message first. It is counted in the render process's CPU time
+  (kb/process_deadline.py), so a render slowed by a loaded machine is not killed, up to `STARVED` times the limit
+  of wall clock; only a call that never yields (and burns CPU) meets the kill. (A deadline that counted the wait
+  for a process, or wall time inside the sandbox, failed drafts with `template_error` when two test processes and
+  a re-index shared two cores; one of wall time alone, 2.5 s, did so with three test processes on two cores.)
 
 Renders stay deterministic: every process gets the same texts once, compiles them the same way, and renders
 the same JSON context to the same text (hash seed fixed).
@@ -46,13 +47,15 @@ import jinja2
 
 import kb
 from kb.errors import ConfigError
+from kb.process_deadline import ProcessDeadline
 from kb.render_worker import BOOT
 from kb.template_files import TemplateFolderLoader
 from kb.template_sandbox import LIMITS, Limits
 
 log = logging.getLogger("kb.render")
 
-GRACE = 1.5  # wall-clock seconds past Limits.seconds (CPU) before a render process is killed: room for a loaded machine
+GRACE = 1.5  # seconds of the render process's CPU past Limits.seconds (the sandbox's) before it is killed
+STARVED = 4.0  # a render process starved of the CPU is killed anyway after this many times its limit (wall clock)
 WAIT_SECONDS = 10.0  # how long a render may wait for a free process (a surge queues; it does not fail drafts)
 START_SECONDS = 30.0  # a new process may take this long to import and load the templates (a busy machine)
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
@@ -136,20 +139,24 @@ class _Process:
         os.set_blocking(self._out, False)
         self._buffer = bytearray()
 
-    def ask(self, request: bytes, deadline: float) -> dict[str, Any]:
+    def ask(self, request: bytes, deadline: ProcessDeadline) -> dict[str, Any]:
         self._write(request, deadline)
         return self._read(deadline)
 
+    def deadline(self, seconds: float, *, ceiling: float | None = None) -> ProcessDeadline:
+        """`seconds` of this process's CPU time from now, at most `ceiling` of wall clock (default `seconds`)."""
+        return ProcessDeadline(self.proc.pid, seconds=seconds, ceiling=seconds if ceiling is None else ceiling)
+
     @staticmethod
-    def _wait(fd: int, event: int, deadline: float) -> None:
-        remaining = deadline - time.monotonic()
+    def _wait(fd: int, event: int, deadline: ProcessDeadline) -> None:
+        remaining = deadline.remaining()
         if remaining <= 0:
             raise _Late
         poller = select.poll()  # not select(): a busy server's descriptors pass FD_SETSIZE
         poller.register(fd, event)
         poller.poll(math.ceil(remaining * 1000))
 
-    def _write(self, data: bytes, deadline: float) -> None:
+    def _write(self, data: bytes, deadline: ProcessDeadline) -> None:
         view = memoryview(data)
         while view:
             self._wait(self._in, select.POLLOUT, deadline)
@@ -160,7 +167,7 @@ class _Process:
             except OSError as e:  # EPIPE: the process has ended
                 raise _Gone from e
 
-    def _read(self, deadline: float) -> dict[str, Any]:
+    def _read(self, deadline: ProcessDeadline) -> dict[str, Any]:
         while b"\n" not in self._buffer:
             self._wait(self._out, select.POLLIN, deadline)
             try:
@@ -252,7 +259,7 @@ class RenderPool:
 
     def _load_into(self, process: _Process) -> None:
         try:
-            answer = process.ask(self._load, time.monotonic() + START_SECONDS)
+            answer = process.ask(self._load, process.deadline(START_SECONDS))
         except (_Late, _Gone):
             answer = {}
         if answer.get("ok") is not True:
@@ -266,20 +273,21 @@ class RenderPool:
 
     def render(self, name: str, contexts: list[dict[str, Any]], *, seconds: float | None = None) -> list[str]:
         """The template `name` rendered with each context (one process, in order); RenderFailed otherwise.
-        `seconds`: the hard limit once a process has the render (default `self.seconds`); waiting for a free
-        process is bounded apart, by `self.wait`."""
+        `seconds`: the hard limit once a process has the render (default `self.seconds`), in the process's CPU
+        time and at most `STARVED` times as much wall clock; waiting for a free process is bounded apart, by
+        `self.wait`."""
         try:
             process = self._idle.get(timeout=self.wait)
         except queue.Empty:
             raise RenderFailed("busy", f"no render process was free within {self.wait:g} s") from None
         limit = self.seconds if seconds is None else seconds
-        deadline = time.monotonic() + limit
+        deadline = process.deadline(limit, ceiling=STARVED * limit)
         try:
             answer = process.ask(self._line({"op": "render", "name": name, "contexts": contexts}), deadline)
         except _Late:
             self._replace(process)
-            raise RenderFailed("timeout", f"the template took more than {limit:g} s to render: "
-                               "stopped") from None
+            raise RenderFailed("timeout", f"the template took more than {limit:g} s of CPU (or "
+                               f"{STARVED * limit:g} s in all) to render: stopped") from None
         except _Gone:
             self._replace(process)
             raise RenderFailed("crashed", "the template's render process ended during the render") from None
