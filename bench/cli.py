@@ -58,7 +58,9 @@ def bench(out_dir: Path | None, quick: bool, scales: tuple[int, ...], kb_article
         lp = report["learned"]
         click.echo(f"suggest p50 today {lp['today']['p50_ms']} ms, with {lp['phrasings']} learned phrasings "
                    f"{lp['with_phrasings']['p50_ms']} ms: ratio {lp['ratio_p50']} (p95 ratio {lp['ratio_p95']}; "
-                   f"{lp['messages']} golden messages and {lp['near_repeats']} near-repeats)")
+                   f"{lp['messages']} golden messages and {lp['near_repeats']} near-repeats; new messages alone "
+                   f"{lp['groups']['common']['ratio_p50']}, near-repeats alone "
+                   f"{lp['groups']['near_repeat']['ratio_p50']})")
         return EXIT_OK
     if scales:
         config.scales = scales
