@@ -55,6 +55,8 @@ AGENT_RIGHT = 0.8
 AMBIGUOUS = 0.05
 #: Evidence phrasings looked at per message (by centred cosine) before the trigram half is computed.
 SHORTLIST = 32
+#: Slack for float32 cosines in the bound that skips rows (`ReadingIndex.near`): far above their rounding error.
+_ROUNDING = 1e-4
 
 
 def support(agents: int, approved: bool) -> float:
@@ -113,6 +115,7 @@ class ReadingIndex:
                  texts: list[str] | None = None) -> None:
         self.measure, self.ids, self.centred, self.grams = measure, ids, centred, grams
         self.texts = texts or []
+        self.sizes = np.array([len(g) for g in grams], dtype=np.float32)  # for the overlap's bound in `near`
 
     @classmethod
     def build(cls, measure: NearRepeat, items: Sequence[tuple[str, str, np.ndarray]],
@@ -137,6 +140,11 @@ class ReadingIndex:
         rows = np.flatnonzero(cosines >= floor)
         if len(rows) > limit:
             rows = rows[np.argpartition(-cosines[rows], limit - 1)[:limit]]
+        # The trigram overlap of two sets is at most the smaller over the larger: rows that cannot reach the cut even
+        # so are not compared (most of a new message's shortlist; exact, with room for the cosine's rounding).
+        mine = float(len(reading.grams))
+        most = np.minimum(self.sizes[rows], mine) / np.maximum(np.maximum(self.sizes[rows], mine), 1.0)
+        rows = rows[(cosines[rows] + most) / 2 >= self.measure.cut - _ROUNDING]
         found = []
         for row in rows.tolist():
             similarity = self.measure.similarity(Reading(self.centred[row], self.grams[row]), reading)
