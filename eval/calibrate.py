@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.golden import GoldenMessage
+from eval.newton import minimise
 from kb.confidence import FEATURES, Calibration, features
 from kb.engine import Engine
 from kb.language import detect_language
@@ -107,19 +108,18 @@ def no_match_line(rows: Sequence[Row], probabilities: Sequence[float], shown: fl
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.01, steps: int = 50) -> np.ndarray:
-    """Weights (intercept first) of a logistic regression on standardised `x`, by Newton's method."""
+    """Weights (intercept first) of a logistic regression on standardised `x` (the intercept not penalised), by
+    damped Newton steps (eval.newton)."""
     z = np.c_[np.ones(len(x)), x]
-    w = np.zeros(z.shape[1])
     penalty = l2 * np.diag(np.r_[0.0, np.ones(z.shape[1] - 1)])
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -60, 60)))
-        gradient = z.T @ (p - y) + penalty @ w
-        hessian = (z * (p * (1 - p))[:, None]).T @ z + penalty
-        step = np.linalg.solve(hessian + 1e-9 * np.eye(len(w)), gradient)
-        w -= step
-        if float(np.abs(step).max()) < 1e-8:
-            break
-    return w
+
+    def objective(w: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        logits = np.clip(z @ w, -60, 60)
+        p = 1.0 / (1.0 + np.exp(-logits))
+        loss = float(np.sum(np.logaddexp(0.0, logits) - y * logits)) + float(w @ penalty @ w) / 2
+        return loss, z.T @ (p - y) + penalty @ w, (z * (p * (1 - p))[:, None]).T @ z + penalty
+
+    return minimise(objective, np.zeros(z.shape[1]), steps=steps, tolerance=1e-8, ridge=1e-9)
 
 
 def fit_calibration(rows: Sequence[Row], model_id: str, fitted_on: str) -> Calibration:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from eval.newton import minimise
 from eval.workbench import Ask, Variant, Workbench
 from kb.rerank import FEATURES, TOP, Reranker, features
 
@@ -60,43 +61,28 @@ def collect(bench: Workbench, variant: Variant, asks: Sequence[Ask], top: int = 
 
 def fit_conditional_logit(x: Sequence[np.ndarray], right: Sequence[int], l2: float = L2,
                           steps: int = 100) -> np.ndarray:
-    """Weights maximising sum log softmax(x_g w)[right_g] - l2/2 |w|^2 (groups with right -1 are skipped).
-
-    Newton's method, each step halved until the objective goes down: a full step from far away can overshoot
-    and oscillate (with eight candidates a head, the cosine gaps of the last ones are large, and undamped steps
-    ended at weights in the hundreds that put a wrong candidate first out of fold). Near the optimum the full
-    step is taken, so where plain Newton converged the weights are the same.
-    """
+    """Weights maximising sum log softmax(x_g w)[right_g] - l2/2 |w|^2 (groups with right -1 are skipped), by
+    damped Newton steps (eval.newton: with eight candidates a head, plain steps overshot on the last ones' large
+    cosine gaps and ended at weights in the hundreds)."""
     used = [(xg, r) for xg, r in zip(x, right, strict=True) if r >= 0]
-    w = np.zeros(x[0].shape[1])
-    loss = _penalised_loss(used, w, l2)
-    for _ in range(steps):
-        gradient, hessian = l2 * w, l2 * np.eye(len(w))
-        for xg, r in used:
-            z = xg @ w
-            p = np.exp(z - z.max())
-            p /= p.sum()
-            mean = xg.T @ p
-            gradient = gradient + mean - xg[r]
-            hessian = hessian + xg.T @ (xg * p[:, None]) - np.outer(mean, mean)
-        step = np.linalg.solve(hessian, gradient)
-        scale = 1.0
-        while (tried := _penalised_loss(used, w - scale * step, l2)) > loss and scale > 1e-10:
-            scale /= 2
-        w, loss = w - scale * step, tried
-        if float(np.abs(scale * step).max()) < 1e-9:
-            break
-    return w
+    return minimise(lambda w: _penalised_loss(used, w, l2), np.zeros(x[0].shape[1]), steps=steps)
 
 
-def _penalised_loss(groups: Sequence[tuple[np.ndarray, int]], w: np.ndarray, l2: float) -> float:
-    """-sum log softmax(x_g w)[right_g] + l2/2 |w|^2: what `fit_conditional_logit` minimises."""
-    total = l2 / 2 * float(w @ w)
+def _penalised_loss(groups: Sequence[tuple[np.ndarray, int]], w: np.ndarray,
+                    l2: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """-sum log softmax(x_g w)[right_g] + l2/2 |w|^2, its gradient and its Hessian: what the fit minimises."""
+    loss, gradient, hessian = l2 / 2 * float(w @ w), l2 * w, l2 * np.eye(len(w))
     for xg, r in groups:
         z = xg @ w
         top = float(z.max())
-        total += top + float(np.log(np.exp(z - top).sum())) - float(z[r])
-    return total
+        p = np.exp(z - top)
+        total = float(p.sum())
+        p /= total
+        mean = xg.T @ p
+        loss += top + float(np.log(total)) - float(z[r])
+        gradient = gradient + mean - xg[r]
+        hessian = hessian + xg.T @ (xg * p[:, None]) - np.outer(mean, mean)
+    return loss, gradient, hessian
 
 
 def _fold(message_id: str) -> int:
