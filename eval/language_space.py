@@ -246,7 +246,6 @@ def _bench(name: str, settings: Any, args: argparse.Namespace) -> Workbench:
 def main(argv: Sequence[str] | None = None) -> None:
     from dataclasses import replace
 
-    from eval.ablation import STEPS
     from kb.cli import settings_from
     from kb.language_axis import AxisProjected
     from kb.rerank import load_reranker
@@ -266,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     rows: list[dict[str, Any]] = []
     spaces: dict[str, LanguageSpace] | None = None
-    first_stage = replace(STEPS[-1], name="first stage", keep_names=True, answer_windows=True)
+    first_stage = Variant("first stage")  # the service's first stage, as `kb eval rerank` reads it
     for name in args.sets.split(","):
         bench = _bench(name, settings, args)
         if spaces is None:
@@ -310,12 +309,11 @@ def refit_and_measure(args: argparse.Namespace, settings: Any) -> None:
     """The pipeline a change of space would ship: its first stage with a re-ranker refitted on it (dev only)."""
     from dataclasses import replace
 
-    from eval.ablation import STEPS
     from eval.rerank import collect, cross_validate, fit_reranker, fixes_and_breaks
     from kb.language_axis import AxisProjected
     from kb.rerank import load_reranker
 
-    first_stage = replace(STEPS[-1], name="first stage", keep_names=True, answer_windows=True)
+    first_stage = Variant("first stage")  # the service's first stage, as `kb eval rerank` reads it
     chosen = replace(first_stage, name=args.refit_rerank, space=args.refit_rerank)
     benches = {name: _bench(name, settings, args) for name in ("golden", "blind", "randmeer", "policyqa", "checkthat")}
     spaces = fit_spaces(benches["golden"].table)
