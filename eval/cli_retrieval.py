@@ -38,7 +38,6 @@ def ablation_cmd(sets: tuple[str, ...], sample: int, questions: int, out_dir: Pa
         kb eval ablation --set policyqa --questions 100  # 100 questions per split over their 200 answers
     """
     from eval.ablation import load_bench, run_ablation, steps_with
-    from kb.language_axis import AxisProjected
     from kb.rerank import load_reranker
 
     settings = settings_from()
@@ -46,7 +45,7 @@ def ablation_cmd(sets: tuple[str, ...], sample: int, questions: int, out_dir: Pa
     for name in sets:
         bench = load_bench(name, settings, articles=settings.articles_dir, sample=sample or None,
                            log=lambda line: click.echo(line, err=True), questions=questions or None)
-        served = AxisProjected(bench.raw, bench.axis).model_id if bench.axis is not None else bench.raw.model_id
+        served = bench.served_model_id
         rows += run_ablation(bench, steps_with(load_reranker(served)), log=click.echo)
     if out_dir:
         table = [{"set": r["set"], "step": r["step"], **{f"{split} {k}": r[split][k] for split in ("dev", "test")
@@ -73,7 +72,6 @@ def rerank_cmd(sample: int, write: Path | None, also: tuple[str, ...]) -> int:
     from eval.ablation import load_bench
     from eval.rerank import collect, cross_validate, fit_reranker, fixes_and_breaks
     from eval.workbench import Variant
-    from kb.language_axis import AxisProjected
 
     settings = settings_from()
     first_stage = Variant("first stage")
@@ -82,7 +80,7 @@ def rerank_cmd(sample: int, write: Path | None, also: tuple[str, ...]) -> int:
         bench = load_bench(name, settings, articles=settings.articles_dir, sample=sample or None,
                            log=lambda line: click.echo(line, err=True))
         groups += collect(bench, first_stage, bench.corpus.split("dev"))
-        model_id = AxisProjected(bench.raw, bench.axis).model_id if bench.axis is not None else bench.raw.model_id
+        model_id = bench.served_model_id
     for corpus, f in fixes_and_breaks(cross_validate(groups)).items():
         click.echo(f"{corpus:10} {json.dumps(f)}")
     reranker = fit_reranker(groups, model_id, log=click.echo)

@@ -247,7 +247,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     from dataclasses import replace
 
     from kb.cli import settings_from
-    from kb.language_axis import AxisProjected
     from kb.rerank import load_reranker
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -271,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if spaces is None:
             spaces = fit_spaces(bench.table)
         bench.spaces = dict(spaces)
-        served = AxisProjected(bench.raw, bench.axis).model_id if bench.axis is not None else bench.raw.model_id
+        served = bench.served_model_id
         reranker = load_reranker(served)
         variants = [replace(first_stage, name="no language change", axis=False),
                     replace(first_stage, name="shipped axis (k=1, 50 PAIRS)")]
@@ -310,7 +309,6 @@ def refit_and_measure(args: argparse.Namespace, settings: Any) -> None:
     from dataclasses import replace
 
     from eval.rerank import collect, cross_validate, fit_reranker, fixes_and_breaks
-    from kb.language_axis import AxisProjected
     from kb.rerank import load_reranker
 
     first_stage = Variant("first stage")  # the service's first stage, as `kb eval rerank` reads it
@@ -325,8 +323,7 @@ def refit_and_measure(args: argparse.Namespace, settings: Any) -> None:
     for corpus, f in fixes_and_breaks(cross_validate(groups)).items():
         print(f"five folds on dev, {corpus}: {json.dumps(f)}")
     refitted = fit_reranker(groups, f"{benches['golden'].raw.model_id}+{args.refit_rerank}")
-    raw, axis = benches["golden"].raw, benches["golden"].axis
-    shipped = load_reranker(AxisProjected(raw, axis).model_id if axis is not None else raw.model_id)
+    shipped = load_reranker(benches["golden"].served_model_id)
     rows = []
     for name, bench in benches.items():
         if name == "golden":

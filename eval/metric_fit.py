@@ -149,28 +149,26 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _pipeline(benches: dict[str, Workbench], pairs: dict[str, Pairs], l2: float) -> None:
-    """The pipeline a metric would ship: a re-ranker refitted on its first stage (the sets `kb eval rerank` fits
-    on), beside the shipped pipeline; a metric fitted on every set, and one without Randmeer (a new KB)."""
+    """The pipeline a metric ships: a re-ranker refitted on its first stage (the sets `kb eval rerank` fits on),
+    beside the axis alone with a re-ranker refitted the same way; a metric fitted on every set, and one without
+    Randmeer (a new KB)."""
     from eval.cli_retrieval import RERANK_SETS
     from eval.rerank import collect, fit_reranker
-    from kb.language_axis import AxisProjected
-    from kb.rerank import load_reranker
 
-    golden = benches["golden"]
-    served = AxisProjected(golden.raw, golden.axis).model_id if golden.axis is not None else golden.raw.model_id
-    shipped = load_reranker(served)
-    rows = [("the pipeline now", "", shipped)]
-    for label, used in (("every set", SETS), ("without Randmeer", tuple(s for s in SETS if s != "randmeer"))):
-        matrix = fit_metric([pairs[n] for n in used], l2)
-        for bench in benches.values():
-            bench.spaces[label] = Metric(matrix, bench.axis)
-        groups = [g for n in RERANK_SETS for g in collect(benches[n], replace(FIRST, space=label),
-                                                         benches[n].corpus.split("dev"))]
-        rows.append((f"metric ({label}) + re-ranker refitted", label, fit_reranker(groups, label, log=lambda s: None)))
+    rows = []
+    for label, used in (("axis only (no metric) + re-ranker", ()), ("metric (every set) + re-ranker", SETS),
+                        ("metric (without Randmeer) + re-ranker", tuple(s for s in SETS if s != "randmeer"))):
+        if used:
+            matrix = fit_metric([pairs[n] for n in used], l2)
+            for bench in benches.values():
+                bench.spaces[label] = Metric(matrix, bench.axis)
+        first = replace(FIRST, space=label if used else "")
+        groups = [g for n in RERANK_SETS for g in collect(benches[n], first, benches[n].corpus.split("dev"))]
+        rows.append((label, first, fit_reranker(groups, label, log=lambda s: None)))
     for name in ("blind", "randmeer", "policyqa", "checkthat"):
         bench = benches[name]
-        for label, space, reranker in rows:
-            v = replace(FIRST, space=space, retriever=FIRST.retriever | {"reranker": reranker})
+        for label, first, reranker in rows:
+            v = replace(first, retriever=FIRST.retriever | {"reranker": reranker})
             figures = []
             for split in ("dev", "test"):
                 asks = bench.corpus.split(split)
@@ -178,7 +176,7 @@ def _pipeline(benches: dict[str, Workbench], pairs: dict[str, Pairs], l2: float)
                 cross = [q for q in asks if q.kind == "crosslingual"]
                 c = f" cross-lingual {scores(bench, v, cross)['hit@1']:.3f}" if cross else ""
                 figures.append(f"{split} hit@1 {s['hit@1']:.3f} MRR@10 {s['mrr@10']:.3f}{c}")
-            print(f"{name:9} {label:42} " + "   ".join(figures), flush=True)
+            print(f"{name:9} {label:38} " + "   ".join(figures), flush=True)
 
 
 FOLDS = 5

@@ -32,7 +32,7 @@ from kb.chunking import Chunk, ChunkKind, chunk_article
 from kb.config import Settings
 from kb.embedding import CachedEmbedder, EmbeddingCache, load_raw_embedder
 from kb.language import detect_language
-from kb.language_axis import load_axis, project
+from kb.language_axis import AxisProjected, load_axis, project
 from kb.lexical import SparseEncoder, SparseVec
 from kb.mirror import LocalMirror
 from kb.models import Embedder, TextKind
@@ -219,6 +219,9 @@ class Workbench:
 
     def __init__(self, corpus: Corpus, table: VectorTable, raw: Embedder, axis: np.ndarray | None) -> None:
         self.corpus, self.table, self.raw, self.axis = corpus, table, raw, axis
+        #: The id of the model the service runs (the axis projected out where one is shipped): what its fitted
+        #: files (calibration, gate, re-ranker) are named by.
+        self.served_model_id = AxisProjected(raw, axis).model_id if axis is not None else raw.model_id
         self.chunks = {a.id: chunk_article(a) for a in corpus.articles}
         self._stores: dict[tuple[Any, ...], tuple[MirrorStore, SparseEncoder]] = {}
         self.spaces: dict[str, LanguageSpace] = {}  # named by Variant.space; set by whoever measures them
