@@ -252,7 +252,10 @@ class Workbench:
         return out
 
     def store(self, v: Variant) -> tuple[MirrorStore, SparseEncoder]:
-        key = (v.unit, v.normalise, v.query_kinds, v.kinds, v.axis, v.plain_chunk, v.space, v.answer_windows)
+        # The space itself, not its name: a name given a new space (one per fold of a fit) must build anew, or the
+        # articles would keep the old space while messages get the new one.
+        key = (v.unit, v.normalise, v.query_kinds, v.kinds, v.axis, v.plain_chunk, self.spaces.get(v.space),
+               v.answer_windows)
         if key not in self._stores:
             sparse = SparseEncoder(avg_len=self.corpus.lexical_avg_len)
             points = []

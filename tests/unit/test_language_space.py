@@ -75,6 +75,20 @@ def test_a_named_space_is_applied_to_articles_by_their_language_and_to_the_messa
     assert space.seen == []  # without the axis step, no change of space either
 
 
+def test_a_name_given_a_new_space_builds_the_articles_anew(tiny_set: Path, tmp_path: Path) -> None:  # noqa: F811
+    corpus = dataset_corpus(tiny_set)
+    raw = HashEmbedder()
+    table = VectorTable(CachedEmbedder(raw, EmbeddingCache(tmp_path / "cache.sqlite")), log=lambda _: None)
+    bench = Workbench(corpus, table, raw, axis=None)
+    first, second = Recording(), Recording()
+    bench.spaces["fold"] = first
+    bench.rank(Variant("fold 0", space="fold"), corpus.queries[0])
+    bench.spaces["fold"] = second
+    bench.rank(Variant("fold 1", space="fold"), corpus.queries[0])
+    chunks = sum(len(c) for c in bench.chunks.values())
+    assert len(second.seen) >= chunks + 1  # the articles went through the new space, not only the message
+
+
 def test_a_space_by_kind_treats_queries_and_passages_apart() -> None:
     from eval.language_space import ByKind
 
