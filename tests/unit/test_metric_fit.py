@@ -1,5 +1,5 @@
 """The learned metric measured in the workbench (issue 24, eval.metric_fit): its fit must learn what the identity
-gets wrong, stay near the identity when told to, and score an article by its best chunk."""
+gets wrong and stay near the identity when told to, and the axis goes out before the map."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ pytestmark = pytest.mark.unit
 
 
 def _confusable() -> Pairs:
-    """Two articles, one chunk each (axes 0 and 1); every message leans towards article 1 along axis 1 but belongs
-    to article 0, which only the third axis (shared with article 0's second chunk) tells apart."""
+    """Two articles: article 0 with a chunk on axis 0 and one mostly on axis 2, article 1 with one on axis 1. Every
+    message leans towards article 1 along axis 1 but belongs to article 0, which only axis 2 tells apart."""
     rng = np.random.default_rng(3)
     chunks = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.3, 0.0, 0.95]])
     messages = np.abs(rng.normal([0.45, 0.7, 0.4], 0.03, size=(20, 3)))
