@@ -20,7 +20,6 @@ it hides.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ import numpy as np
 
 from eval.calibrate import fit_logistic
 from eval.golden import GoldenMessage
+from eval.metrics import fold_of as fold_of_key
 from kb.answerable import AnswerGate, signals
 from kb.engine import Engine
 from kb.language import detect_language
@@ -92,7 +92,7 @@ def fit_gate(rows: Sequence[GateRow], features: Sequence[str], model_id: str, *,
 def fold_of(row: GateRow) -> int:
     # another KB's ids are prefixed with its name (two KBs may both have a "dev-001"); the main KB's folds stay put
     key = f"{row.kb}/{row.message_id}" if row.kb else row.message_id
-    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % FOLDS
+    return fold_of_key(key, FOLDS)
 
 
 def out_of_fold(rows: Sequence[GateRow], features: Sequence[str], l2: float = L2) -> list[float]:

@@ -30,7 +30,6 @@ rows they are judged on:
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.golden import GoldenMessage
+from eval.metrics import fold_of
 from eval.newton import minimise
 from kb.confidence import FEATURES, Calibration, features
 from kb.engine import Engine
@@ -134,7 +134,7 @@ def fit_calibration(rows: Sequence[Row], model_id: str, fitted_on: str) -> Calib
 
 
 def _fold(message_id: str) -> int:
-    return int(hashlib.sha256(message_id.encode()).hexdigest(), 16) % FOLDS
+    return fold_of(message_id, FOLDS)
 
 
 def out_of_fold(rows: Sequence[Row], model_id: str) -> list[float]:

@@ -10,13 +10,13 @@ rules' dev precision recorded beside it. Never reads a test split.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from eval.metrics import fold_of as fold_of_key
 from kb.kinds import Kind, KindModel, advert, insult
 
 KINDS = tuple(k.value for k in Kind)
@@ -87,7 +87,7 @@ def standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def fold_of(message_id: str) -> int:
     """A message's cross-validation fold, from its id alone (stable across runs and machines)."""
-    return int(hashlib.sha256(f"kinds-fold-{message_id}".encode()).hexdigest(), 16) % FOLDS
+    return fold_of_key(f"kinds-fold-{message_id}", FOLDS)
 
 
 def macro_f1(y: np.ndarray, predicted: np.ndarray, classes: int) -> float:

@@ -20,13 +20,13 @@ saw" is answered leaving one set out at a time, on dev only:
 from __future__ import annotations
 
 import argparse
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from eval.ablation import scores
+from eval.metrics import fold_of
 from eval.workbench import Ask, Variant, Workbench
 from kb.language_axis import project
 from kb.normalize import Message
@@ -69,12 +69,12 @@ def pairs_of(bench: Workbench, asks: Sequence[Ask] | None = None) -> Pairs:
     articles = sorted({p["article_id"] for p in mirror.dense_payloads})
     index = {a: i for i, a in enumerate(articles)}
     owner = np.array([index[p["article_id"]] for p in mirror.dense_payloads])
+    answers: list[set[str]] = [set() for _ in articles]  # an article answers for itself and its translations
+    for p in mirror.dense_payloads:
+        answers[index[p["article_id"]]] |= {p["article_id"], *(p.get("translations") or ())}
     messages, right = [], []
     for q in bench.corpus.split("dev") if asks is None else asks:
-        row = np.zeros(len(articles), bool)
-        for j, p in enumerate(mirror.dense_payloads):
-            if p["article_id"] in q.relevant or set(p.get("translations") or ()) & set(q.relevant):
-                row[owner[j]] = True
+        row = np.array([bool(a & q.relevant) for a in answers])
         if row.any():
             messages.append(bench.table.get("query", Message.of(q.text).query))
             right.append(row)
@@ -184,7 +184,7 @@ FOLDS = 5
 
 def _fold(message_id: str) -> int:
     """By message id alone: a blind dev message is in the golden set too, and must fall in one fold in both."""
-    return int(hashlib.sha256(message_id.encode()).hexdigest(), 16) % FOLDS
+    return fold_of(message_id, FOLDS)
 
 
 def _out_of_fold(benches: dict[str, Workbench], l2: float) -> None:

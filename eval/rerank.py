@@ -15,13 +15,13 @@ every group.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from eval.metrics import fold_of
 from eval.newton import minimise
 from eval.workbench import Ask, Variant, Workbench
 from kb.rerank import FEATURES, TOP, Reranker, features
@@ -86,7 +86,7 @@ def _penalised_loss(groups: Sequence[tuple[np.ndarray, int]], w: np.ndarray,
 
 
 def _fold(message_id: str) -> int:
-    return int(hashlib.sha256(message_id.encode()).hexdigest(), 16) % FOLDS
+    return fold_of(message_id, FOLDS)
 
 
 def cross_validate(groups: Sequence[Group], l2: float = L2) -> list[tuple[Group, int]]:
