@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from eval.metrics import fold_of
+
 #: What `kb eval calibrate` prints for each threshold (KB_THRESHOLD_LOW=0.05 ...).
 _THRESHOLD = re.compile(r"^(KB_THRESHOLD_(?:LOW|MEDIUM|HIGH))=([0-9.]+)", re.M)
 
@@ -63,12 +65,14 @@ def _test_figures(report: Path) -> dict[str, float | None]:
             "no_match_recall": test["no_match_recall"]}
 
 
-def sample_folder(golden: Path, into: Path, size: int | None, seed: int) -> int:
-    """`into` holds `size` blind dev messages of `golden` drawn with `seed` (all when None) and its test files
-    whole; returns how many dev messages it holds."""
+def sample_folder(golden: Path, into: Path, size: int | None, seed: int, half: int | None = None) -> int:
+    """`into` holds `size` blind dev messages of `golden` drawn with `seed` (all when None; only those of `half`,
+    `fold_of(id, 2)`, when given) and its test files whole; returns how many dev messages it holds."""
     into.mkdir(parents=True, exist_ok=True)
     dev = [line for f in sorted(golden.glob("golden_dev_*blind*.jsonl"))
            for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if half is not None:
+        dev = [line for line in dev if fold_of(json.loads(line)["id"], 2) == half]
     chosen = dev if size is None or size >= len(dev) else random.Random(seed).sample(dev, size)
     (into / "golden_dev_blind.jsonl").write_text("\n".join(chosen) + "\n", encoding="utf-8")
     for test in golden.glob("golden_test_*.jsonl"):
@@ -122,6 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[30, 60, 90])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--precision", type=float, default=0.90, help="kb eval answerable --precision")
+    parser.add_argument("--fit-half", type=int, choices=(0, 1),
+                        help="fit only on the dev messages of this half (eval.metrics.fold_of(id, 2)): the other "
+                             "half wrote the editors' claims, so a fit on it would be in-sample")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KB_THRESHOLD_", "KB_CALIBRATION",
@@ -130,17 +137,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     fits: list[Fit] = []
     with tempfile.TemporaryDirectory(prefix="kb-org-curve-") as tmp:
         root = Path(tmp)
-        total = sample_folder(args.golden, root / "bundled", None, 0)
+        total = sample_folder(args.golden, root / "bundled", None, 0, args.fit_half)
         fits.append(run_fit(args.articles, root / "bundled", "bundled files (no fit)", 0, None, fit=False,
                             precision=args.precision, env=env))
         for size in args.sizes:
             for seed in range(1, args.seeds + 1):
                 folder = root / f"n{size}-s{seed}"
-                n = sample_folder(args.golden, folder, size, seed)
+                n = sample_folder(args.golden, folder, size, seed, args.fit_half)
                 fits.append(run_fit(args.articles, folder, f"own fit, {n} dev messages", n, seed, fit=True,
                                     precision=args.precision, env=env))
                 print(f"{fits[-1].label} seed {seed}: {json.dumps(fits[-1].test)}", file=sys.stderr)
-        fits.append(run_fit(args.articles, root / "bundled", f"own fit, all {total} dev messages", total, None,
+        half = f" (half {args.fit_half})" if args.fit_half is not None else ""
+        fits.append(run_fit(args.articles, root / "bundled", f"own fit, all {total} dev messages{half}", total, None,
                             fit=True, precision=args.precision, env=env))
     print(table(fits))
     if args.out:
