@@ -13,6 +13,10 @@ Beside the samples it runs the bundled files (no fit: what an organisation gets 
 the fit on every dev message. A sample is drawn from the blind dev file(s) as written (answerable and
 no-article messages alike); the test file is copied whole. The re-ranker and the kinds model stay the bundled
 ones: an organisation refits those only with far more data.
+
+When its editors also wrote claims from some of those messages, a fit on them is in-sample (the messages that
+wrote a claim score high and right, and the calibration learns too much trust): `--fit-half 1` fits only on the
+dev messages of one half (`eval.metrics.fold_of(id, 2)`), the other half being the one the editors read.
 """
 
 from __future__ import annotations

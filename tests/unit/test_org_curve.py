@@ -47,12 +47,14 @@ def test_a_seed_draws_the_same_sample_again_and_another_seed_another(tmp_path: P
 
 def test_a_fit_on_one_half_never_reads_the_half_that_wrote_the_claims(tmp_path: Path) -> None:
     golden = _golden(tmp_path / "kb")
-    halves = [set(_ids(tmp_path / f"h{h}" / "golden_dev_blind.jsonl")) if sample_folder(
-        golden, tmp_path / f"h{h}", None, seed=1, half=h) else set() for h in (0, 1)]
+    halves = []
+    for half in (0, 1):
+        sample_folder(golden, tmp_path / f"h{half}", None, seed=1, half=half)
+        halves.append(set(_ids(tmp_path / f"h{half}" / "golden_dev_blind.jsonl")))
     assert halves[0] and halves[1] and not halves[0] & halves[1]
     assert halves[0] | halves[1] == {f"d{i}" for i in range(40)}
-    assert set(_ids(tmp_path / "s" / "golden_dev_blind.jsonl") if sample_folder(
-        golden, tmp_path / "s", 5, seed=3, half=1) else []) <= halves[1]
+    assert sample_folder(golden, tmp_path / "s", 5, seed=3, half=1) == 5
+    assert set(_ids(tmp_path / "s" / "golden_dev_blind.jsonl")) <= halves[1]
 
 
 def test_the_table_gives_each_size_its_mean_and_range_over_the_seeds() -> None:
