@@ -38,6 +38,10 @@ from api.insights.periods import Period
 from api.sql.schema import feedback, requests
 
 DATA = Path(__file__).resolve().parents[1] / "eval" / "data"  # the golden messages
+#: The files the traffic is drawn from, named: a new evaluation file (a second blind draw) must not reshuffle every
+#: seeded draw of the planted surge, drift and gap the insights tests look for.
+GOLDEN_FILES = ("golden_dev_blind.jsonl", "golden_dev_core.jsonl", "golden_dev_extra.jsonl",
+                "golden_test_blind.jsonl")
 SURGE = "5g-kanker"
 DRIFT = "covid-vaccine-turbo-cancer"
 #: A question no article answers; in the last week it comes in often.
@@ -102,7 +106,7 @@ class Traffic:
 def _golden() -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
     by_article: dict[str, list[dict[str, Any]]] = {}
     unanswered: list[dict[str, Any]] = []
-    for path in sorted(DATA.glob("golden_*.jsonl")):
+    for path in (DATA / name for name in GOLDEN_FILES):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
