@@ -124,7 +124,7 @@ def test_kb_diff_lists_exactly_the_messages_an_edit_changes(tmp_path: Path, samp
     sugar = {c["id"] for c in report["changed"] if c["article_a"] == "suiker-voedt-kanker"}
     assert sugar and sugar <= changed
     # Removing a document shifts corpus statistics (IDF) a little, so a few unrelated messages (about one in 400:
-    # 3 of 1,201 today) may move to another article; never more than one in a hundred.
+    # 3 of 1,201 when this was written) may move to another article; never more than one in a hundred.
     unrelated = [c for c in report["changed"] if "article" in c["changed"] and "suiker-voedt-kanker" not in
                  (c["article_a"], c["article_b"])]
     assert len(unrelated) <= report["messages"] // 100, (report["messages"], unrelated)
