@@ -53,6 +53,7 @@ class GoldenMessage:
     kind: str = ""
     split: str = "dev"
     source: str = "golden"  # "golden" or "tweets"
+    file: str = ""  # the file it came from (golden_test_blind2): a split can hold several independent draws
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class GoldenItem:
     no_match: bool
     #: The calibrated probability the tiers cut: the first suggestion's, or the best candidate's under no-match.
     probability: float = 0.0
+    file: str = ""  # the golden file it came from
 
     @property
     def correct_top(self) -> bool:
@@ -91,7 +93,7 @@ def load_golden(paths: Iterable[Path] | None = None, *, split: str | None = None
             if line.strip():
                 r = json.loads(line)
                 rows.append(GoldenMessage(r["id"], r["text"], r["language"], r.get("channel", "facebook"),
-                                          r.get("expected"), r.get("kind", ""), file_split))
+                                          r.get("expected"), r.get("kind", ""), file_split, file=path.stem))
     return rows
 
 
@@ -124,7 +126,7 @@ def judge(engine: Engine, msg: GoldenMessage, served: dict[str, Article]) -> tup
         expected_type=expected_type, ranked=[m.article_id for m in ranked[:10]],
         top_score=ranked[0].score if ranked else 0.0, suggested=[s.article_id for s in result.suggestions],
         tier=str(result.suggestions[0].confidence) if result.suggestions else None, no_match=result.no_match,
-        probability=top_probability(engine, msg.text, detected, ranked, result),
+        probability=top_probability(engine, msg.text, detected, ranked, result), file=msg.file,
     )
     return item, result
 
@@ -191,8 +193,9 @@ NOT_SLICES = ("misses", "scores", "tweets")
 
 
 def summarise(items: list[GoldenItem]) -> dict[str, Any]:
-    """Figures per split (`dev`, `test`), and per language, article type and message kind within each; the
-    tweets' off-topic figures per split; every miss; the top scores for the chart."""
+    """Figures per split (`dev`, `test`), and per language, article type and message kind within each, and per
+    file where a split holds several (independent draws: `test file:golden_test_blind2`); the tweets' off-topic
+    figures per split; every miss; the top scores for the chart."""
     golden = [i for i in items if i.source == "golden"]
     out: dict[str, Any] = {}
     for split in SPLITS:
@@ -206,6 +209,9 @@ def summarise(items: list[GoldenItem]) -> dict[str, Any]:
             out[f"{split} type:{kind}"] = figures([i for i in part if i.expected_type == kind])
         for kind in sorted({i.kind for i in part if i.kind}):
             out[f"{split} kind:{kind}"] = figures([i for i in part if i.kind == kind])
+        files = sorted({i.file for i in part if i.file})
+        for name in files if len(files) > 1 else ():  # several draws in one split: each beside the pooled figure
+            out[f"{split} file:{name}"] = figures([i for i in part if i.file == name])
     tweets = [i for i in items if i.source == "tweets"]
     out["tweets"] = {split: off_topic([i for i in tweets if i.split == split]) for split in SPLITS
                      if any(i.split == split for i in tweets)}

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from eval.charts import bars_svg, confusion_svg, histogram_svg
-from eval.golden import GoldenItem, figures
+from eval.golden import GoldenItem, figures, load_golden, summarise
 
 pytestmark = pytest.mark.unit
 
@@ -93,6 +95,25 @@ def test_a_golden_figure_over_nothing_is_unknown_not_zero() -> None:
     assert mixed["no_match_precision"] == 0.5 and mixed["no_match_recall"] == 1.0
     nothing_given = figures([_judged(None, no_match=False)])
     assert nothing_given["no_match_precision"] is None and nothing_given["no_match_recall"] == 0.0
+
+
+def test_a_split_of_several_draws_reports_each_draw_beside_the_pooled_figure(tmp_path: Path) -> None:
+    rows = {"golden_test_blind": [("t1", "a"), ("t2", "a")], "golden_test_blind2": [("u1", "a")],
+            "golden_dev_blind": [("d1", "a")]}
+    for stem, messages in rows.items():
+        (tmp_path / f"{stem}.jsonl").write_text("".join(
+            json.dumps({"id": i, "text": i, "language": "nl", "expected": e}) + "\n" for i, e in messages))
+    loaded = load_golden(folder=tmp_path)
+    assert {m.id: m.file for m in loaded} == {"t1": "golden_test_blind", "t2": "golden_test_blind",
+                                             "u1": "golden_test_blind2", "d1": "golden_dev_blind"}
+    right = {"t1": True, "t2": False, "u1": True, "d1": True}
+    items = [replace(_judged(m.expected, no_match=not right[m.id]), id=m.id, split=m.split, file=m.file)
+             for m in loaded]
+    summary = summarise(items)
+    assert summary["test"]["hit@1"] == 2 / 3
+    assert summary["test file:golden_test_blind"]["hit@1"] == 0.5
+    assert summary["test file:golden_test_blind2"]["hit@1"] == 1.0
+    assert not [name for name in summary if name.startswith("dev file:")]  # one file: the split is the draw
 
 
 def test_whole_labels_fit_the_confusion_chart_and_the_tier_cuts_are_drawn() -> None:
