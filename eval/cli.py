@@ -81,7 +81,8 @@ def golden(out_dir: Path | None, thresholds: Path | None, golden_dir: Path | Non
             continue
         tiers = " ".join(f"{t}:{v['n']}@{_num(v['correct'], 2)}" for t, v in f["tiers"].items())
         label = f"  {name.split(' file:')[1]}" if " file:" in name else f"{name:5}"  # a split's draws, indented
-        click.echo(f"{label} n={f['n']:4} hit@1={_num(f['hit@1'])} hit@3={_num(f['hit@3'])} mrr={_num(f['mrr'])} "
+        ci = f" [95% {f['hit@1_95'][0]:.2f}-{f['hit@1_95'][1]:.2f}]" if f.get("hit@1_95") else ""
+        click.echo(f"{label} n={f['n']:4} hit@1={_num(f['hit@1'])}{ci} hit@3={_num(f['hit@3'])} mrr={_num(f['mrr'])} "
                    f"no-match P={_num(f['no_match_precision'], 2)} R={_num(f['no_match_recall'], 2)}  tiers {tiers}")
     for split, t in summary["tweets"].items():
         click.echo(f"tweets {split}: {t['without_article']} without an article; {t['suggested_n']} got a suggestion "

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.charts import confusion_svg, histogram_svg
-from eval.metrics import hit_at, measured, precision_recall, reciprocal_rank
+from eval.metrics import hit_at, measured, precision_recall, reciprocal_rank, wilson
 from eval.report import Section
 from kb.article import Article, Language
 from kb.channels import Channel
@@ -167,6 +167,8 @@ def figures(items: list[GoldenItem]) -> dict[str, Any]:
         "n": len(items),
         "answerable": len(answerable),
         "hit@1": measured([1.0 if i.correct_top else 0.0 for i in answerable]),
+        # how far another draw of as many messages could put it: the draws of one split differ by this much
+        "hit@1_95": wilson(sum(i.correct_top for i in answerable), len(answerable)),
         "hit@3": measured([1.0 if i.expected is not None and hit_at(i.suggested, i.expected, 3) else 0.0
                            for i in answerable]),
         "mrr": measured([reciprocal_rank(i.suggested, i.expected) for i in answerable if i.expected]),
@@ -258,7 +260,9 @@ def tier_cuts(engine: Engine) -> dict[str, float]:
 
 
 def golden_sections(summary: dict[str, Any], cuts: Mapping[str, float] | None = None) -> list[Section]:
-    slices = [{"slice": name, "n": f["n"], "hit@1": f["hit@1"], "hit@3": f["hit@3"], "MRR": f["mrr"],
+    slices = [{"slice": name, "n": f["n"], "hit@1": f["hit@1"],
+               "hit@1 95%": "–".join(f"{x:.2f}" for x in f["hit@1_95"]) if f.get("hit@1_95") else None,
+               "hit@3": f["hit@3"], "MRR": f["mrr"],
                "no-match P": f["no_match_precision"], "no-match R": f["no_match_recall"],
                **{f"{t} n": f["tiers"][t]["n"] for t in ("high", "medium", "low")},
                **{f"{t} right": f["tiers"][t]["correct"] for t in ("high", "medium", "low")}}

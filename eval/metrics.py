@@ -71,3 +71,21 @@ def measured(values: Sequence[float]) -> float | None:
         (0.5, None)
     """
     return sum(values) / len(values) if values else None
+
+
+def wilson(right: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The 95% Wilson interval of a rate of `right` in `n`, or None over nothing: how far a figure on one draw of
+    messages can be from the same pipeline's figure on another draw (one message in 128 moves hit@1 by 0.008; the
+    interval of 0.85 there is about 0.78-0.90).
+
+        >>> [round(x, 3) for x in wilson(109, 128)]
+        [0.78, 0.903]
+        >>> wilson(0, 0) is None
+        True
+    """
+    if n == 0:
+        return None
+    p = right / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)

@@ -111,6 +111,8 @@ def test_a_split_of_several_draws_reports_each_draw_beside_the_pooled_figure(tmp
              for m in loaded]
     summary = summarise(items)
     assert summary["test"]["hit@1"] == 2 / 3
+    low, high = summary["test"]["hit@1_95"]  # three messages say little: the interval is wide
+    assert low < 0.25 and high > 0.9
     assert summary["test file:golden_test_blind"]["hit@1"] == 0.5
     assert summary["test file:golden_test_blind2"]["hit@1"] == 1.0
     assert not [name for name in summary if name.startswith("dev file:")]  # one file: the split is the draw
