@@ -211,7 +211,8 @@ class MirrorStore:
 
 def _payload(article: Article, chunk: Chunk | None, text: str) -> dict[str, Any]:
     return {"article_id": article.id, "kind": str(chunk.kind) if chunk else "article", "text": text,
-            "language": str(article.meta.language), "translations": list(article.meta.translations)}
+            "language": str(article.meta.language), "translations": list(article.meta.translations),
+            "text_language": chunk.language if chunk and chunk.language else str(article.meta.language)}
 
 
 class Workbench:
@@ -275,7 +276,8 @@ class Workbench:
                     kind: TextKind = "query" if c.kind in v.query_kinds else "passage"
                     vec = self.table.get(kind, normalize(c.text) if v.normalise else c.text)
                     embedded_as.append(kind)
-                    points.append((c.id, _payload(article, c, c.text), vec, sparse.encode_document(c.text, language)))
+                    points.append((c.id, _payload(article, c, c.text), vec,
+                                   sparse.encode_document(c.text, Language(c.language) if c.language else language)))
                 if v.plain_chunk:
                     text = plain_text(article)
                     vec = self.table.get("passage", normalize(text) if v.normalise else text)

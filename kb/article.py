@@ -107,6 +107,10 @@ class FrontMatter(BaseModel):
     status: Status
     verdict: Verdict | None = None
     claims: list[NonEmpty] = Field(min_length=1, max_length=50)
+    #: Claims in the other language, as its speakers put them, for an article that exists in one language only: they
+    #: are searched as that language's words (its stems, compared with that language's articles), so a Dutch
+    #: message finds an English-only rebuttal by its own words without those words skewing the English ones.
+    claims_other_language: list[NonEmpty] = Field(default_factory=list, max_length=50)
     topics: list[NonEmpty] = Field(min_length=1, max_length=20)
     sources: list[Source] = Field(default_factory=list, max_length=20)
     owner: NonEmpty

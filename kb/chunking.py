@@ -64,6 +64,7 @@ class Chunk:
     kind: ChunkKind
     heading_path: tuple[str, ...]
     text: str
+    language: str = ""  # the text's language when it is not the article's (a claim in the other language)
 
     @property
     def text_hash(self) -> str:
@@ -78,7 +79,8 @@ class Chunk:
         """What the store keeps with this chunk: its own fields and its article's (`article_fields`)."""
         return {"article_id": article.id, "kind": str(self.kind), "section": " > ".join(self.heading_path),
                 "text": self.text, **article_fields(article), "text_hash": self.text_hash,
-                "translations": list(article.meta.translations)}
+                "translations": list(article.meta.translations),
+                "text_language": self.language or str(article.meta.language)}
 
 
 def article_fields(article: Article) -> dict[str, Any]:
@@ -108,7 +110,12 @@ def chunk_article(article: Article) -> list[Chunk]:
     for i, window in enumerate(answer_windows(article.sections.answer)):
         pieces.append((ChunkKind.ANSWER, (title, "answer", f"{WINDOW_PREFIX}{i + 1}"), f"{title}\n\n{window}"))
     pieces.append((ChunkKind.BACKGROUND, (title, "background"), f"{title}\n\n{article.sections.background}"))
-    return [Chunk(chunk_id(article.id, path, text), article.id, kind, path, text) for kind, path, text in pieces]
+    chunks = [Chunk(chunk_id(article.id, path, text), article.id, kind, path, text) for kind, path, text in pieces]
+    other = str(article.meta.language.other)
+    for claim in dict.fromkeys(article.meta.claims_other_language):
+        path = (title, "claims", other)
+        chunks.append(Chunk(chunk_id(article.id, path, claim), article.id, ChunkKind.CLAIM, path, claim, other))
+    return chunks
 
 
 #: The last heading of a window of a long answer ("part 1", "part 2", ...).

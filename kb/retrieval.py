@@ -11,7 +11,9 @@ for a BM25 sum `s`. The multilingual encoder carries the ranking: its cosines li
 the golden messages), where one shared word of evidence is worth a few hundredths. Lexical evidence is compared
 within one language only: each language's lexically best candidate is its zero, so it orders articles of one
 language and never decides between a same-language and an other-language article (which shares no stems with
-the message): there the encoder alone decides. Before issue 24 it was added across languages, and on messages
+the message): there the encoder alone decides. An article's lexical evidence belongs to the language of the words
+that matched (the payload's `text_language`): an editor's claim in the other language (`claims_other_language`)
+competes with that language's articles. Before issue 24 it was added across languages, and on messages
 whose only article is in the other language the same-language articles won on shared words (Randmeer dev:
 cross-lingual hit@1 0.08, now 0.38; docs/benchmarks.md). `CROSS_LANGUAGE_BONUS` (now 0) can still lift
 other-language articles. Each `Match` also carries its best claim-or-title cosine and its best answer-or-background
@@ -62,7 +64,7 @@ WINDOW_PENALTY = 0.005
 MAX_WINDOWS = 6
 #: Qdrant's reciprocal-rank-fusion constant, kept for `fusion="rrf"` (see rrf_scores).
 RRF_K = 2
-_FIELDS = ("article_id", "kind", "text", "language", "translations")
+_FIELDS = ("article_id", "kind", "text", "language", "translations", "text_language")
 #: Chunk kinds embedded as queries (kb.chunking.ChunkKind.embed_as), told apart from passages in `Match`.
 QUERY_KINDS = ("title", "claim")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\s*\n+\s*")
@@ -236,10 +238,13 @@ def rank_articles(dense: list[Hit], lexical: list[Hit], mode: Mode, fusion: Fusi
     shown_hits = {a: _shown(best_dense.get(a), best_lex.get(a), mode) for a in candidates}
     # Lexical evidence is compared within one language only: each language's best BM25 among the candidates is
     # its zero, so across languages the encoder alone decides (see the module docstring).
+    # An article's lexical evidence belongs to the language of the words that matched: its best lexical chunk's
+    # (an editor's claim in the other language competes with that language's articles, not its own).
+    words_in = {a: _text_language(best_lex.get(a) or shown) for a, shown in shown_hits.items()}
     leader: dict[str, float] = {}
-    for article_id, shown in shown_hits.items():
-        lang = str(shown.payload.get("language", ""))
+    for article_id in shown_hits:
         lx = best_lex.get(article_id)
+        lang = words_in[article_id]
         leader[lang] = max(leader.get(lang, 0.0), lexical_part(lx.score) if lx else 0.0)
     matches = []
     for article_id, shown in shown_hits.items():
@@ -250,7 +255,7 @@ def rank_articles(dense: list[Hit], lexical: list[Hit], mode: Mode, fusion: Fusi
             d_score += cross_language_bonus
         score = combine(d_score, l_score, mode, lexical_weight)
         if mode == "hybrid" and within_language:
-            score -= lexical_weight * leader.get(lang, 0.0)
+            score -= lexical_weight * leader.get(words_in[article_id], 0.0)
         matches.append(Match(article_id, shown.payload.get("language", ""), round(score, 6),
                              round(d_score, 6), round(l_score, 6), shown.payload.get("text", ""),
                              shown.payload.get("kind", ""), tuple(shown.payload.get("translations") or ()),
@@ -266,6 +271,11 @@ def rank_articles(dense: list[Hit], lexical: list[Hit], mode: Mode, fusion: Fusi
             best[article_id] = max(best.get(article_id, 0.0), chunk_rrf[hit.id])
         matches.sort(key=lambda m: (-best.get(m.article_id, 0.0), m.article_id))
     return matches
+
+
+def _text_language(hit: Hit) -> str:
+    """The language of a chunk's words: its own when an editor wrote it in the other language, else its article's."""
+    return str(hit.payload.get("text_language") or hit.payload.get("language", ""))
 
 
 def _shown(d: Hit | None, lx: Hit | None, mode: Mode) -> Hit:

@@ -232,3 +232,16 @@ def test_kb_eval_dataset_scores_a_mixed_language_set_end_to_end_and_writes_its_r
     assert report["indexed"] == 3 and report["test"]["hybrid"]["n"] == 2
     assert report["test"]["hybrid"]["recall@1"] == 1.0, report["test"]
     assert "lexical weight tuned on dev" in out.stdout
+
+
+def test_an_editors_dutch_claim_finds_an_english_only_article_by_its_dutch_words(sample_engine: Any) -> None:
+    from kb.retrieval import Retriever
+
+    message = "Krijg je kanker van haarverf? Ik verf mijn haar al jaren elke maand"
+    lexical = Retriever(sample_engine.store, sample_engine.embedder, sample_engine.sparse,
+                        alias=sample_engine.settings.collection, mode="lexical")
+    [first, *_] = lexical.search(message, Language.NL, limit=3)
+    # the stored chunk is Dutch words in Dutch stems: found by the message's own Dutch words alone
+    assert first.article_id == "hair-dye-cancer" and first.matched_text == "krijg je kanker van haarverf"
+    ranked = sample_engine.suggester.rank(message, Language.NL)
+    assert ranked[0].article_id == "hair-dye-cancer" and ranked[0].language == "en"  # still the English article
