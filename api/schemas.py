@@ -212,6 +212,7 @@ class ArticleOut(BaseModel):
     status: str
     verdict: str | None
     claims: list[str]
+    claims_other_language: list[str] = []  # an editor's claims in the other language (articles/README.md)
     topics: list[str]
     sources: list[SourceOut]
     review_by: str
@@ -222,7 +223,8 @@ class ArticleOut(BaseModel):
     def of(cls, a: Article) -> ArticleOut:
         m = a.meta
         return cls(id=m.id, type=str(m.type), language=str(m.language), title=m.title, status=str(m.status),
-                   verdict=_verdict(m.verdict), claims=list(m.claims), topics=list(m.topics),
+                   verdict=_verdict(m.verdict), claims=list(m.claims),
+                   claims_other_language=list(m.claims_other_language), topics=list(m.topics),
                    sources=[SourceOut.of(s) for s in m.sources], review_by=str(m.review_by),
                    answer=a.sections.answer, short_answer=a.sections.short_answer)
 

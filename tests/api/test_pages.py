@@ -333,7 +333,15 @@ def test_the_hostile_article_renders_inert(sessions: dict[str, Any]) -> None:
     assert 'href="https://example.org/veilig"' in response.text
 
 
-def test_markdown_links_are_limited_to_http_and_mailto() -> None:
+def test_an_article_page_shows_the_claims_written_in_the_other_language_marked_as_such(
+        sessions: dict[str, Any]) -> None:
+    page = sessions["editor"].get("/editor/articles/hair-dye-cancer")
+    assert page.status_code == 200
+    assert re.search(r'Claims in het Nederlands</h2>\s*<ul class="claims" lang="nl"><li>krijg je kanker van haarverf',
+                     page.text), page.text[:2000]
+
+
+
     html = str(article_html("[a](javascript:x) [b](JAVASCRIPT:x) [c](jav&#x61;script:x) [d](data:text/html,x) "
                             "[e](vbscript:x) [f](other.md) <javascript:x> ![g](javascript:x) [h](https://kwf.nl) "
                             "[i](mailto:info@example.org) <b onclick=x>raw</b>"))

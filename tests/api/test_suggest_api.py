@@ -139,6 +139,9 @@ def test_feedback_refuses_unknown_requests_and_articles_not_offered(client: Any,
 def test_articles_are_browsable_with_filters_and_bounded_pages(client: Any, auth: Any) -> None:
     one = client.get("/v1/articles/suiker-voedt-kanker", headers=auth["agent"]).json()
     assert one["id"] == "suiker-voedt-kanker" and one["answer"] and one["sources"]
+    assert one["claims_other_language"] == []
+    english_only = client.get("/v1/articles/hair-dye-cancer", headers=auth["agent"]).json()
+    assert english_only["language"] == "en" and "krijg je kanker van haarverf" in english_only["claims_other_language"]
     page = client.get("/v1/articles", params={"language": "en", "type": "policy", "limit": 3},
                       headers=auth["agent"]).json()
     assert page["total"] > 3 and len(page["items"]) == 3
