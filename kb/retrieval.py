@@ -231,7 +231,13 @@ def rank_articles(dense: list[Hit], lexical: list[Hit], mode: Mode, fusion: Fusi
         best_view.setdefault((article_id, hit.payload.get("kind") in QUERY_KINDS), hit.score)
     best_lex: dict[str, Hit] = {}
     for hit in lexical:
-        best_lex.setdefault(hit.payload["article_id"], hit)
+        article_id = hit.payload["article_id"]
+        # Chunks of one article often tie on BM25, and which comes first is storage order (another on a server):
+        # the tie goes to a chunk in the article's own language, then to the smallest id, since the chunk's
+        # language decides which language its lexical evidence is compared in.
+        if article_id not in best_lex or (_same_score(hit.score, best_lex[article_id].score)
+                                          and _tie_key(hit) < _tie_key(best_lex[article_id])):
+            best_lex[article_id] = hit
     # An article the dense search did not return scores no better than the last one it did.
     floor = min((h.score for h in dense), default=0.0)
     candidates = dict.fromkeys(h.payload["article_id"] for h in [*dense, *lexical])
@@ -271,6 +277,15 @@ def rank_articles(dense: list[Hit], lexical: list[Hit], mode: Mode, fusion: Fusi
             best[article_id] = max(best.get(article_id, 0.0), chunk_rrf[hit.id])
         matches.sort(key=lambda m: (-best.get(m.article_id, 0.0), m.article_id))
     return matches
+
+
+def _same_score(a: float, b: float) -> bool:
+    """Equal up to float32 noise (a server's scores) against float64 (local mode)."""
+    return abs(a - b) <= 1e-6 * max(1.0, abs(b))
+
+
+def _tie_key(hit: Hit) -> tuple[bool, str]:
+    return _text_language(hit) != str(hit.payload.get("language", "")), hit.id
 
 
 def _text_language(hit: Hit) -> str:

@@ -66,3 +66,13 @@ def test_its_lexical_evidence_competes_with_that_languages_articles_not_its_own(
                         [Hit(h.id, h.score, {k: v for k, v in h.payload.items() if k != "text_language"})
                          for h in lexical], "hybrid")
     assert old[0].article_id == "haar-nl"
+
+
+def test_tied_chunks_of_one_article_give_its_own_languages_chunk_whatever_the_storage_order() -> None:
+    # two chunks of a Dutch article tie on BM25, one of them an editor's English claim: on a server the English one
+    # may come first, in local mode the Dutch one; the article must land in the same lexical group either way
+    dense = [_hit("d1", 0.90, "darmkanker", "nl"), _hit("d2", 0.895, "moderatie", "nl")]
+    tied = [_hit("en-claim", 7.841, "darmkanker", "nl", "en"), _hit("nl-claim", 7.841, "darmkanker", "nl", "nl"),
+            _hit("m1", 13.0, "moderatie", "nl")]
+    orders = [rank_articles(dense, lexical, "hybrid") for lexical in (tied, [tied[1], tied[0], tied[2]])]
+    assert [(m.article_id, m.score) for m in orders[0]] == [(m.article_id, m.score) for m in orders[1]]
