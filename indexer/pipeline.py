@@ -53,7 +53,7 @@ from llama_index.core.vector_stores.types import (
 )
 
 from kb.article import Article, Language
-from kb.chunking import ChunkKind, article_fields, article_record_id, chunk_article
+from kb.chunking import ChunkKind, article_fields, article_record_id, chunk_article, text_language
 from kb.embedding import CachedEmbedder
 from kb.lexical import SparseEncoder, SparseVec
 from kb.models import TextKind
@@ -214,12 +214,6 @@ class EmbedChunks(TransformComponent):
         return out
 
 
-def _text_language(payload: dict[str, Any]) -> Language:
-    """The language a chunk's words are stemmed in: its text's (a claim in the other language), else its article's
-    (payloads written before `text_language` existed)."""
-    return Language(payload.get("text_language") or payload["language"])
-
-
 def _split_by(rows: list[int], kinds: Sequence[TextKind]) -> list[list[int]]:
     """`rows` cut where the kind changes (they come sorted by kind)."""
     parts: list[list[int]] = []
@@ -267,7 +261,7 @@ class KbVectorStore(BasePydanticVectorStore):
 
     def prefetch_lexical(self, nodes: Sequence[BaseNode], executor: ThreadPoolExecutor) -> None:
         """Start computing the nodes' lexical vectors on `executor`; `add` waits for them."""
-        todo = [(n.node_id, n.get_content(), _text_language(n.metadata)) for n in nodes]
+        todo = [(n.node_id, n.get_content(), Language(text_language(n.metadata))) for n in nodes]
 
         def work() -> None:
             for node_id, text, language in todo:
@@ -294,7 +288,7 @@ class KbVectorStore(BasePydanticVectorStore):
         points = []
         for n in nodes:
             sparse = self._lexical.get(n.node_id) or self._sparse.encode_document(
-                n.get_content(), _text_language(n.metadata))
+                n.get_content(), Language(text_language(n.metadata)))
             points.append(Point(n.node_id, dict(n.metadata), np.asarray(n.get_embedding(), dtype=np.float32), sparse))
         self._store.upsert(self._collection, points, batch_size=UPSERT_BATCH)
         with self._lock:

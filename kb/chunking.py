@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -81,6 +82,16 @@ class Chunk:
                 "text": self.text, **article_fields(article), "text_hash": self.text_hash,
                 "translations": list(article.meta.translations),
                 "text_language": self.language or str(article.meta.language)}
+
+
+def text_language(payload: Mapping[str, Any]) -> str:
+    """The language a chunk's words are in: its own when an editor wrote it in the other language
+    (`claims_other_language`), else its article's (also for payloads written before `text_language` existed).
+
+        >>> text_language({"language": "en", "text_language": "nl"}), text_language({"language": "en"})
+        ('nl', 'en')
+    """
+    return str(payload.get("text_language") or payload.get("language", ""))
 
 
 def article_fields(article: Article) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from kb.article import Language
+from kb.chunking import text_language
 from kb.embedding import Embedder
 from kb.lexical import SparseEncoder
 from kb.normalize import Message
@@ -203,7 +204,7 @@ def without_cut_ties(hits: list[Hit], limit: int) -> list[Hit]:
     if len(hits) < limit or not hits:
         return hits
     last = hits[-1].score
-    return [h for h in hits if h.score - last > 1e-6 * max(1.0, abs(last))]
+    return [h for h in hits if not _same_score(h.score, last)]
 
 
 def rank_articles(dense: list[Hit], lexical: list[Hit], mode: Mode, fusion: Fusion = "weighted", *,
@@ -246,7 +247,7 @@ def rank_articles(dense: list[Hit], lexical: list[Hit], mode: Mode, fusion: Fusi
     # its zero, so across languages the encoder alone decides (see the module docstring).
     # An article's lexical evidence belongs to the language of the words that matched: its best lexical chunk's
     # (an editor's claim in the other language competes with that language's articles, not its own).
-    words_in = {a: _text_language(best_lex.get(a) or shown) for a, shown in shown_hits.items()}
+    words_in = {a: text_language((best_lex.get(a) or shown).payload) for a, shown in shown_hits.items()}
     leader: dict[str, float] = {}
     for article_id in shown_hits:
         lx = best_lex.get(article_id)
@@ -285,12 +286,7 @@ def _same_score(a: float, b: float) -> bool:
 
 
 def _tie_key(hit: Hit) -> tuple[bool, str]:
-    return _text_language(hit) != str(hit.payload.get("language", "")), hit.id
-
-
-def _text_language(hit: Hit) -> str:
-    """The language of a chunk's words: its own when an editor wrote it in the other language, else its article's."""
-    return str(hit.payload.get("text_language") or hit.payload.get("language", ""))
+    return text_language(hit.payload) != str(hit.payload.get("language", "")), hit.id
 
 
 def _shown(d: Hit | None, lx: Hit | None, mode: Mode) -> Hit:
@@ -319,7 +315,7 @@ def rrf_scores(*rankings: list[Hit]) -> dict[str, float]:
         rank, group_score = 0, None
         for position, hit in enumerate(ranking):
             # float32 on a server, float64 here: scores within a millionth are the same score
-            if group_score is None or abs(hit.score - group_score) > 1e-6 * max(1.0, abs(group_score)):
+            if group_score is None or not _same_score(hit.score, group_score):
                 rank, group_score = position, hit.score
             fused[hit.id] = fused.get(hit.id, 0.0) + 1 / (rank + RRF_K)
     return fused

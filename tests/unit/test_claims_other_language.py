@@ -39,10 +39,10 @@ def test_a_claim_in_the_other_language_is_a_chunk_of_that_language_with_a_conten
 
 
 def test_the_indexer_stems_a_chunk_in_its_texts_language_and_old_payloads_in_their_articles() -> None:
-    from indexer.pipeline import _text_language
+    from kb.chunking import text_language
 
-    assert _text_language({"language": "en", "text_language": "nl"}) == Language.NL
-    assert _text_language({"language": "en"}) == Language.EN  # written before text_language existed
+    assert text_language({"language": "en", "text_language": "nl"}) == "nl"
+    assert text_language({"language": "en"}) == "en"  # written before text_language existed
     sparse = SparseEncoder()
     assert sparse.encode_document("krijg je kanker van haarverf", Language.NL) != sparse.encode_document(
         "krijg je kanker van haarverf", Language.EN)  # Dutch stop words and stems, not English ones
