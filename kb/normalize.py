@@ -29,6 +29,21 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _REPEAT = re.compile(r"(\w)\1{2,}")
 _REPEAT_PUNCT = re.compile(r"([!?.])\1+")
 _SPACE = re.compile(r"\s+")
+# A letter's opening ("Geachte heer/mevrouw,", "Beste mensen,", "Dear Sir or Madam,", "hoi!"): the greeting word,
+# at most three words of whom it addresses, and the punctuation that closes it.
+_GREETING = re.compile(
+    r"^(?:(?:geachte|beste|lieve|dear|hi|hoi|hallo|hello|hey|hee|goedemorgen|goedemiddag|goedenavond|goedendag"
+    r"|good\s+morning|good\s+afternoon|good\s+evening)(?:\s+[^\s,!.?:]+){0,3}\s*[,!:]"
+    r"|to\s+whom\s+it\s+may\s+concern\s*[,:]?)(?:\s*(?:heer|mevrouw|mijnheer|madam|sir)\s*[,!:])?\s*",
+    re.IGNORECASE)
+# A letter's closing and the name under it (at most four words) at the very end.
+_SIGN_OFF = re.compile(
+    r"(?:\s|^)(?:met\s+(?:vriendelijke|hartelijke)\s+groet(?:en)?|(?:vriendelijke|hartelijke|lieve|warme)\s+groet(?:en)?"
+    r"|groetjes|groeten|groet|alvast\s+(?:heel\s+)?bedankt|bij\s+voorbaat\s+dank|kind\s+regards|best\s+regards"
+    r"|warm\s+regards|regards|best\s+wishes|many\s+thanks|thanks\s+in\s+advance|thank\s+you"
+    r"|yours\s+(?:sincerely|faithfully)|sincerely)\b[\s,.!]*(?:[\w.'’-]+[\s,.]*){0,4}$", re.IGNORECASE)
+#: A message left with fewer words than this after its greeting and closing is read whole ("Hoi! Groetjes").
+MIN_BODY_WORDS = 3
 
 
 def _is_pictograph(ch: str) -> bool:
@@ -88,6 +103,22 @@ def normalize(text: str, *, keep_names: bool = False) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+def without_salutation(text: str) -> str:
+    """`text` (normalised) without a letter's greeting and closing: they say whom the message is to and from, not
+    what it asks, and in the encoder's eyes a formal "Geachte heer/mevrouw, ... Met vriendelijke groet, A. de Vries"
+    made every formal letter look alike (a letter about wifi in a classroom ranked the article on what donations
+    are spent on first). Retrieval reads the rest (`Message.query`); blind dev halves of the sample KB, hit@1
+    0.773 -> 0.813 and 0.792 -> 0.831, no other dev set's hit@1 moved (docs/benchmarks.md, "Letters").
+
+        >>> without_salutation("Geachte heer/mevrouw, Geneest zuiveringszout kanker? Met vriendelijke groet, A. Smit")
+        'Geneest zuiveringszout kanker?'
+        >>> without_salutation("Hoi! Groetjes")
+        'Hoi! Groetjes'
+    """
+    body = _SIGN_OFF.sub("", _GREETING.sub("", text, count=1)).strip()
+    return body if len(body.split()) >= MIN_BODY_WORDS else text
+
+
 def strip_accents(text: str) -> str:
     """'coördinatie café' -> 'coordinatie cafe'."""
     return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
@@ -97,7 +128,8 @@ def strip_accents(text: str) -> str:
 class Message:
     """An incoming message as received (without surrounding blanks) and read, once: language detection, the
     message kinds and the tiers' word count read `text` (normalised); retrieval's dense and lexical queries read
-    `query` (normalised with names kept, `normalize(keep_names=True)`).
+    `query` (normalised with names kept, `normalize(keep_names=True)`, and without a letter's greeting and closing,
+    `without_salutation`).
 
     Two readings because what helps the one hurts the other. Retrieval lost to the plain encoder on CheckThat 2020
     when the trailer's name and the handles were dropped: fact-checks name the people a tweet quotes (dev MAP@5
@@ -129,7 +161,7 @@ class Message:
             return message
         raw = message.strip()
         text = normalize(raw)
-        return cls(raw, text, len(text.split()), normalize(raw, keep_names=True))
+        return cls(raw, text, len(text.split()), without_salutation(normalize(raw, keep_names=True)))
 
     @classmethod
     def bounded(cls, message: str | Message, max_chars: int) -> Message:
@@ -145,3 +177,4 @@ class Message:
         if len(read.raw) > max_chars:
             raise InvalidInput(f"message: {len(read.raw)} characters, at most {max_chars}", field="message")
         return read
+

@@ -124,3 +124,32 @@ def test_a_retriever_asked_to_read_the_message_as_written_too_embeds_it_once_mor
     retriever.search("Suiker!!! #KankerFeiten", None, limit=3)
     retriever.search("Voedt suiker kanker?", None, limit=3)
     assert embedded == [["Suiker! Kanker Feiten", "Suiker!!! #KankerFeiten"], ["Voedt suiker kanker?"]]
+
+
+@pytest.mark.parametrize(("letter", "body"), [
+    ("Geachte heer/mevrouw, Mag ik mijn gift aftrekken? Met vriendelijke groet, mevr. T. Bakker",
+     "Mag ik mijn gift aftrekken?"),
+    ("Geachte heer, mevrouw, Mag ik mijn gift aftrekken? Hartelijke groet, Ans", "Mag ik mijn gift aftrekken?"),
+    ("Beste Hoop Gezondheid, Kan mijn zoon van 16 vrijwilliger worden? Groetjes Monique",
+     "Kan mijn zoon van 16 vrijwilliger worden?"),
+    ("Dear Sir or Madam, Does frankincense oil shrink tumours? Kind regards, Peter Holt",
+     "Does frankincense oil shrink tumours?"),
+    ("To whom it may concern, Your collector was rude to my mother. Regards, M. Jennings",
+     "Your collector was rude to my mother."),
+    ("hoi! mn moeder wil stoppen met haar donatie, hoe werkt dat",
+     "mn moeder wil stoppen met haar donatie, hoe werkt dat"),
+])
+def test_a_letters_greeting_and_closing_are_not_part_of_what_retrieval_reads(letter: str, body: str) -> None:
+    read = Message.of(letter)
+    assert read.query == body
+    assert read.text == normalize(letter)  # detection and the kinds still read the whole letter
+
+
+@pytest.mark.parametrize("text", [
+    "Hoi! Groetjes",  # nothing left but the salutation: read whole
+    "goedemiddag mijn internet doet het al 2 dagen niet, wanneer komt de monteur nou?",  # no greeting of its own
+    "Beste mensen die dit lezen: doe mee aan het bevolkingsonderzoek",  # five words before the colon
+    "Thank you for the info, but does sugar feed cancer or not?",  # thanks that open a question, not a closing
+])
+def test_a_message_without_a_letters_greeting_or_closing_is_read_whole(text: str) -> None:
+    assert Message.of(text).query == normalize(text, keep_names=True)
