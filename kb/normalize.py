@@ -39,7 +39,7 @@ _GREETING = re.compile(
 # A letter's closing and the name under it (at most four words) at the very end.
 _SIGN_OFF = re.compile(
     r"(?:\s|^)(?:met\s+(?:vriendelijke|hartelijke)\s+groet(?:en)?|(?:vriendelijke|hartelijke|lieve|warme)\s+groet(?:en)?"
-    r"|groetjes|groeten|groet|alvast\s+(?:heel\s+)?bedankt|bij\s+voorbaat\s+dank|kind\s+regards|best\s+regards"
+    r"|groetjes|groeten|groet|hoogachtend|mvg|alvast\s+(?:heel\s+)?bedankt|bij\s+voorbaat\s+dank|kind\s+regards|best\s+regards"
     r"|warm\s+regards|regards|best\s+wishes|many\s+thanks|thanks\s+in\s+advance|thank\s+you"
     r"|yours\s+(?:sincerely|faithfully)|sincerely)\b[\s,.!]*(?:[\w.'’-]+[\s,.]*){0,4}$", re.IGNORECASE)
 #: A message left with fewer words than this after its greeting and closing is read whole ("Hoi! Groetjes").

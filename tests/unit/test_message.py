@@ -132,6 +132,7 @@ def test_a_retriever_asked_to_read_the_message_as_written_too_embeds_it_once_mor
     ("Geachte heer, mevrouw, Mag ik mijn gift aftrekken? Hartelijke groet, Ans", "Mag ik mijn gift aftrekken?"),
     ("Beste Hoop Gezondheid, Kan mijn zoon van 16 vrijwilliger worden? Groetjes Monique",
      "Kan mijn zoon van 16 vrijwilliger worden?"),
+    ("Geachte heer/mevrouw, Mag ik mijn gift aftrekken? Hoogachtend, B. Terpstra", "Mag ik mijn gift aftrekken?"),
     ("Dear Sir or Madam, Does frankincense oil shrink tumours? Kind regards, Peter Holt",
      "Does frankincense oil shrink tumours?"),
     ("To whom it may concern, Your collector was rude to my mother. Regards, M. Jennings",
