@@ -177,4 +177,3 @@ class Message:
         if len(read.raw) > max_chars:
             raise InvalidInput(f"message: {len(read.raw)} characters, at most {max_chars}", field="message")
         return read
-
