@@ -212,7 +212,7 @@ class MirrorStore:
 def _payload(article: Article, chunk: Chunk | None, text: str) -> dict[str, Any]:
     return {"article_id": article.id, "kind": str(chunk.kind) if chunk else "article", "text": text,
             "language": str(article.meta.language), "translations": list(article.meta.translations),
-            "text_language": chunk.language if chunk and chunk.language else str(article.meta.language)}
+            "text_language": str(chunk.words_language(article) if chunk else article.meta.language)}
 
 
 class Workbench:
@@ -277,7 +277,7 @@ class Workbench:
                     vec = self.table.get(kind, normalize(c.text) if v.normalise else c.text)
                     embedded_as.append(kind)
                     points.append((c.id, _payload(article, c, c.text), vec,
-                                   sparse.encode_document(c.text, Language(c.language) if c.language else language)))
+                                   sparse.encode_document(c.text, c.words_language(article))))
                 if v.plain_chunk:
                     text = plain_text(article)
                     vec = self.table.get("passage", normalize(text) if v.normalise else text)

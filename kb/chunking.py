@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from kb.article import Article
+from kb.article import Article, Language
 from kb.embedding import text_hash
 from kb.models import TextKind
 
@@ -76,12 +76,16 @@ class Chunk:
         """A window of a long answer (`answer_windows`), beside the answer chunk itself."""
         return self.kind == ChunkKind.ANSWER and self.heading_path[-1].startswith(WINDOW_PREFIX)
 
+    def words_language(self, article: Article) -> Language:
+        """The language its words are in: its own (an editor's claim in the other language) or its article's."""
+        return Language(self.language) if self.language else article.meta.language
+
     def payload(self, article: Article) -> dict[str, Any]:
         """What the store keeps with this chunk: its own fields and its article's (`article_fields`)."""
         return {"article_id": article.id, "kind": str(self.kind), "section": " > ".join(self.heading_path),
                 "text": self.text, **article_fields(article), "text_hash": self.text_hash,
                 "translations": list(article.meta.translations),
-                "text_language": self.language or str(article.meta.language)}
+                "text_language": str(self.words_language(article))}
 
 
 def text_language(payload: Mapping[str, Any]) -> str:
