@@ -29,14 +29,17 @@ import numpy as np
 from eval.calibrate import fit_logistic
 from eval.golden import GoldenMessage
 from eval.metrics import fold_of as fold_of_key
-from kb.answerable import AnswerGate, signals
+from kb.answerable import OPTIONAL, AnswerGate, signals
 from kb.engine import Engine
 from kb.language import detect_language
 from kb.models import Embedder
 from kb.normalize import Message
+from kb.outside import OutsideRemit
 
 #: What the bundled gate reads when no message kinds are classified.
 RANKING_FEATURES = ("confidence_logit", "top_cosine", "mean_cosine", "lexical", "lexical_best", "log_words")
+#: Read when the knowledge base has an outside list (kb.outside).
+OUTSIDE_FEATURES = ("outside_cosine",)
 KIND_FEATURES = ("kind_offtopic", "kind_thanks", "kind_spam")
 FOLDS = 5
 PRECISION = 0.90
@@ -58,9 +61,11 @@ class GateRow:
 
 def collect(engine: Engine, messages: Sequence[GoldenMessage], *, source: str,
             kinds: Callable[[GoldenMessage], Mapping[str, float] | None] | None = None,
-            progress: Callable[[int, int], None] | None = None, kb: str = "") -> list[GateRow]:
+            progress: Callable[[int, int], None] | None = None, kb: str = "",
+            outside: OutsideRemit | None = None) -> list[GateRow]:
     """One row per message, ranked and calibrated as `Suggester.suggest` does over `engine` (the KB named `kb`);
-    `kinds` gives a message's kind probabilities where the service classifies kinds."""
+    `kinds` gives a message's kind probabilities where the service classifies kinds, `outside` the KB's outside
+    list (kb.outside) where it has one."""
     rows = []
     low = engine.settings.threshold_low
     for n, msg in enumerate(messages):
@@ -68,7 +73,8 @@ def collect(engine: Engine, messages: Sequence[GoldenMessage], *, source: str,
         ranked = engine.suggester.rank(msg.text, language)
         words = Message.of(msg.text).words
         confidence = engine.suggester.confidences(ranked, words=words, language=language)
-        signal = signals(ranked, confidence, words=words, kinds=kinds(msg) if kinds else None)
+        signal = signals(ranked, confidence, words=words, kinds=kinds(msg) if kinds else None,
+                         outside=outside.cosine(msg.text) if outside is not None else None)
         rows.append(GateRow(msg.id, source, signal, msg.expected is not None,
                             bool(ranked) and ranked[0].article_id == msg.expected,
                             any(p >= low for p in confidence), kb))
@@ -79,7 +85,10 @@ def collect(engine: Engine, messages: Sequence[GoldenMessage], *, source: str,
 
 def fit_gate(rows: Sequence[GateRow], features: Sequence[str], model_id: str, *, line: float = 0.5,
              fitted_on: str = "", l2: float = L2) -> AnswerGate:
-    x = np.array([[r.signal[f] for f in features] for r in rows], dtype=float)
+    x = np.array([[r.signal.get(f, np.nan) if f in OPTIONAL else r.signal[f] for f in features] for r in rows],
+                 dtype=float)
+    # a KB without an outside list (kb.outside) lacks that feature: read as the mean, as the service reads it
+    x = np.where(np.isnan(x), np.nanmean(x, axis=0), x)
     y = np.array([1.0 if r.answerable else 0.0 for r in rows])
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-9] = 1.0

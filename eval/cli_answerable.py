@@ -14,6 +14,7 @@ import click
 from eval.cli_common import ARTICLES_OPTION, GOLDEN_OPTION, checked_golden_dir, eval_engine, with_progress
 from eval.golden import DATA, GoldenMessage, load_golden, load_tweets
 from kb.cli import EXIT_OK
+from kb.outside import load_outside
 
 if TYPE_CHECKING:
     from eval.answerable import GateRow
@@ -22,8 +23,12 @@ KB_DIR = click.Path(path_type=Path, exists=True, file_okay=False)
 
 
 def blind_dev(folder: Path | None) -> list[GoldenMessage]:
-    """The blind dev half of `folder` (default: the bundled set); never a test split."""
-    blind = load_golden(sorted((folder or DATA).glob("golden_dev_*blind*.jsonl")))
+    """The blind dev half of `folder` (default: the bundled set, with the editor rounds' blind draws, both halves:
+    `eval/data/round*/`); never a test split."""
+    paths = sorted((folder or DATA).glob("golden_dev_*blind*.jsonl"))
+    if folder is None:
+        paths += sorted(DATA.glob("round*/golden_dev_*.jsonl"))
+    blind = load_golden(paths)
     if not blind:
         raise click.UsageError(f"no blind dev messages (golden_dev_*blind*.jsonl) in {folder or DATA}: the gate is "
                                f"fitted on those")
@@ -65,16 +70,20 @@ def other_kb_rows(articles_dir: Path, golden_dir: Path, model_id: str, with_kind
               help="Pool another KB's blind dev messages (GOLDEN/golden_dev_*blind*.jsonl), ranked by its own index "
                    "of ARTICLES, into the fit and the choice of the line; repeatable.")
 @click.option("--no-tweets", is_flag=True, help="Leave the real dev tweets out.")
+@click.option("--no-outside", is_flag=True,
+              help="Fit without the outside list (ARTICLES/_outside.md, kb.outside), even where there is one.")
 @GOLDEN_OPTION
 @ARTICLES_OPTION
 def answerable_cmd(precision: float, write: Path | None, in_sample_kinds: bool, no_kinds: bool,
-                   also_kb: Sequence[tuple[Path, Path]], no_tweets: bool, golden_dir: Path | None,
-                   articles_dir: Path | None) -> int:
+                   also_kb: Sequence[tuple[Path, Path]], no_tweets: bool, no_outside: bool,
+                   golden_dir: Path | None, articles_dir: Path | None) -> int:
     """Fit the gate that decides whether the knowledge base answers a message at all, on messages written without
-    seeing the claims (the blind dev half and, for the sample KB, the real dev tweets; never a test split), and
-    choose its no-match line out of fold. Fit it after `kb eval calibrate` and `kb eval rerank`: it reads their
-    probabilities. With --also-kb, other KBs' blind dev messages, each ranked against its own articles, are pooled
-    in, so the gate cannot learn one KB's cosine scale; the line keeps --precision on all blind messages pooled.
+    seeing the claims (the blind dev half and, for the sample KB, the editor rounds' blind draws and the real dev
+    tweets; never a test split), and choose its no-match line out of fold. Where the articles folder has an outside
+    list (`_outside.md`, kb.outside) the gate reads each message's cosine to it too. Fit it after `kb eval
+    calibrate` and `kb eval rerank`: it reads their probabilities. With --also-kb, other KBs' blind dev messages,
+    each ranked against its own articles, are pooled in, so the gate cannot learn one KB's cosine scale; the line
+    keeps --precision on all blind messages pooled.
 
         kb eval answerable --no-kinds --write kb/calibration/MODEL.answerable.json   # as shipped
         kb eval answerable --articles my-kb/articles --golden my-kb --write my-kb-gate.json   # another KB
@@ -82,6 +91,7 @@ def answerable_cmd(precision: float, write: Path | None, in_sample_kinds: bool, 
     """
     from eval.answerable import (
         KIND_FEATURES,
+        OUTSIDE_FEATURES,
         RANKING_FEATURES,
         choose_line,
         collect,
@@ -108,12 +118,15 @@ def answerable_cmd(precision: float, write: Path | None, in_sample_kinds: bool, 
         elif engine.suggester.kinds is not None and not no_kinds:
             def kinds(m: GoldenMessage) -> Mapping[str, float] | None:
                 return engine.suggester.kind_probabilities(m.text)
-        features = RANKING_FEATURES + (KIND_FEATURES if kinds is not None else ())
+        outside = None if no_outside else load_outside(engine.settings.articles_dir, engine.embedder)
+        features = (RANKING_FEATURES + (KIND_FEATURES if kinds is not None else ())
+                    + (OUTSIDE_FEATURES if outside is not None else ()))
         rows = with_progress("blind dev", blind,
-                             lambda m, progress: collect(engine, m, source="blind", kinds=kinds, progress=progress))
+                             lambda m, progress: collect(engine, m, source="blind", kinds=kinds, progress=progress,
+                                                         outside=outside))
         rows += with_progress("tweets dev", tweets,
                               lambda m, progress: collect(engine, m, source="tweets", kinds=kinds,
-                                                          progress=progress))
+                                                          progress=progress, outside=outside))
     for other_articles, other_golden in also_kb:
         rows += other_kb_rows(other_articles, other_golden, model_id, with_kinds=kinds is not None)
     oof = out_of_fold(rows, features)
@@ -124,7 +137,8 @@ def answerable_cmd(precision: float, write: Path | None, in_sample_kinds: bool, 
             f"no line keeps {half} no-match precision >= {precision} out of fold: line 0, every message passes")
     names = " and ".join(g.resolve().name for _, g in also_kb)
     also = f", {pooled} blind dev messages of {names}" if also_kb else ""
-    fitted_on = f"{len(blind)} blind dev messages{also} and {len(tweets)} dev tweets; {kept}"
+    listed = f", reading the {len(outside.examples)} examples of the outside list" if outside is not None else ""
+    fitted_on = f"{len(blind)} blind dev messages{also} and {len(tweets)} dev tweets{listed}; {kept}"
     gate = fit_gate(rows, features, model_id, line=line, fitted_on=fitted_on)
     click.echo(f"gate for {model_id}: {fitted_on}")
     click.echo("weights: " + ", ".join(f"{f} {w:+.3f}" for f, w in zip(("intercept", *features), gate.weights,

@@ -26,6 +26,7 @@ from kb.corpus import load_corpus
 from kb.drafting import template_problems
 from kb.errors import ConfigError, InvalidInput, KbError
 from kb.kind_templates import kind_template_problems
+from kb.outside import outside_problems
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -72,7 +73,8 @@ def settings_from(**overrides: Any) -> Settings:
 @click.option("--templates", "templates_only", is_flag=True,
               help="Check only the reply templates in PATH/_templates (fast: no article is read).")
 def lint(path: Path | None, templates_only: bool) -> int:
-    """Check every article (and the reply templates); print each problem as `path:line: message`.
+    """Check every article (and the reply templates and the outside list, `_outside.md`); print each problem as
+    `path:line: message`.
 
     Exit 1 when any error is found, 0 with warnings only.
 
@@ -95,9 +97,11 @@ def lint(path: Path | None, templates_only: bool) -> int:
         return EXIT_ERRORS if errors else EXIT_OK
     corpus = load_corpus(root)
     problems = list(corpus.problems)
-    templates = (root if root.is_dir() and not root.is_symlink() else settings.articles_dir) / "_templates"
+    folder = root if root.is_dir() and not root.is_symlink() else settings.articles_dir
+    templates = folder / "_templates"
     if templates.is_dir() or templates.is_symlink():
         problems.extend([*template_problems(templates), *kind_template_problems(templates)])
+    problems.extend(outside_problems(folder))  # the outside list (kb.outside), where there is one
     for problem in sorted(problems):
         click.echo(str(problem))
     errors = sum(p.is_error for p in problems)

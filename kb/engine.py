@@ -20,6 +20,7 @@ from kb.kinds import KindClassifier, load_kind_model
 from kb.learned import LearnedEvidence
 from kb.lexical import SparseEncoder
 from kb.near_repeat import load_near_repeat
+from kb.outside import load_outside
 from kb.rerank import load_reranker
 from kb.retrieval import Retriever
 from kb.served import IndexInfo, ServedIndex
@@ -54,6 +55,11 @@ class Engine:
             # the retriever that of its `query` (kb.normalize.Message): the same text, so embedded once, unless
             # the message names someone inside it (then two calls; docs/benchmarks.md, issue 24).
             embedder = RecentQueries(embedder or load_embedder(settings))
+            gate = load_gate(embedder.model_id, settings.answerable_gate)
+            # the editors' outside list (a broken one stops start-up, like a broken template); embedded only where
+            # the gate reads it: a few dozen short texts, once
+            outside = load_outside(settings.articles_dir, embedder) if gate is not None and gate.reads_outside \
+                else None
             store = store or open_store(settings, read_only=read_only)
         except BaseException:
             drafter.close()  # its render processes
@@ -70,7 +76,7 @@ class Engine:
         learned = LearnedEvidence(load_near_repeat(embedder.model_id, embedder.dim), embedder,
                                   short_words=settings.short_message_words)
         suggester = Suggester(settings, retriever, drafter, served, calibration=calibration, kinds=kinds,
-                              evidence=learned, gate=load_gate(embedder.model_id, settings.answerable_gate))
+                              evidence=learned, gate=gate, outside=outside)
         return cls(settings, store, embedder, sparse, drafter, served, retriever, suggester, learned)
 
     def ready(self) -> IndexInfo:

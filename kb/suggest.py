@@ -8,7 +8,8 @@ tiers cut that probability (`tier`, the whole table in its docstring). Two thing
 `high` whatever its probability, and the suggestion says which (`tier_capped_by`), so a tier never seems to
 contradict its number: a message of only a few words, and an article past its review date. Before any of that,
 the answerability gate (kb.answerable), where one is fitted for the model, decides whether the knowledge base
-answers the message at all; when it says no, the answer is no match.
+answers the message at all (reading, among the rest, how close it comes to the subjects the editors list as outside
+our remit, kb.outside); when it says no, the answer is no match.
 
     >>> suggester = Suggester(settings, retriever, drafter, articles)  # doctest: +SKIP
     >>> result = suggester.suggest(SuggestQuery("baking soda tegen kanker?", Channel.X))  # doctest: +SKIP
@@ -36,6 +37,7 @@ from kb.kinds import KindDecision, KindResult
 from kb.language import detect
 from kb.learned import Evidence, NoEvidence, learned_of, learned_probabilities
 from kb.normalize import Message
+from kb.outside import OutsideRemit
 from kb.retrieval import Match, Retriever
 
 #: Candidates fetched before translations are merged and the limit is applied.
@@ -131,7 +133,7 @@ class Suggester:
     def __init__(self, settings: Settings, retriever: Retriever, drafter: Drafter, articles: ArticleSource,
                  clock: Callable[[], dt.date] = dt.date.today, calibration: Calibration = UNCALIBRATED,
                  kinds: ReplyShaper | None = None, evidence: Evidence | None = None,
-                 gate: AnswerGate | None = None) -> None:
+                 gate: AnswerGate | None = None, outside: OutsideRemit | None = None) -> None:
         self.settings = settings
         self.retriever = retriever
         self.drafter = drafter
@@ -139,6 +141,7 @@ class Suggester:
         self.clock = clock
         self.calibration = calibration
         self.gate = gate
+        self.outside = outside  # read by the gate only (kb.outside)
         self.kinds = kinds
         self.evidence: Evidence = NoEvidence() if evidence is None else evidence  # (an empty one is falsy)
 
@@ -186,8 +189,23 @@ class Suggester:
         fitted with the message kinds' probabilities reads them (the classifier reuses the query vector)."""
         if self.gate is None:
             return True
-        kinds = self.kind_probabilities(message) if self.gate.reads_kinds else None
-        return self.gate.answers(signals(ranked, confidence, words=words, kinds=kinds))
+        return self.gate.answers(self.gate_signal(ranked, confidence, words=words, message=message))
+
+    def gate_signal(self, ranked: list[Match], confidence: list[float], *, words: int,
+                    message: str | Message) -> dict[str, float]:
+        """What the gate reads of the message (kb.answerable.signals), with the kinds and the outside list only
+        where the gate reads them."""
+        reads_kinds = self.gate is not None and self.gate.reads_kinds
+        kinds = self.kind_probabilities(message) if reads_kinds else None
+        outside = self.outside_cosine(message) if self.gate is not None and self.gate.reads_outside else None
+        return signals(ranked, confidence, words=words, kinds=kinds, outside=outside)
+
+    def outside_cosine(self, message: str | Message) -> float | None:
+        """How close the message comes to the KB's outside list (kb.outside); None without a list."""
+        if self.outside is None:
+            return None
+        read = Message.of(message)
+        return self.outside.cosine(read) if read.query.strip() else None
 
     def kind_probabilities(self, message: str | Message) -> dict[str, float] | None:
         """Each message kind's probability (kb.kinds: the model's, or the deciding rule's precision for its kind);

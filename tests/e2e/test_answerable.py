@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from eval.golden import load_golden
-from kb.answerable import load_gate, signals
+from kb.answerable import load_gate
 from kb.language import detect
 from kb.normalize import Message
 from kb.suggest import SuggestQuery
@@ -36,7 +36,8 @@ def _gate_and_best(engine: Any, text: str) -> tuple[float, float]:
     language = detect(message).language
     ranked = engine.suggester.rank(message, language)
     confidence = engine.suggester.confidences(ranked, words=message.words, language=language)
-    return engine.suggester.gate.probability(signals(ranked, confidence, words=message.words)), confidence[0]
+    signal = engine.suggester.gate_signal(ranked, confidence, words=message.words, message=message)
+    return engine.suggester.gate.probability(signal), confidence[0]
 
 
 def test_the_service_uses_the_bundled_gate_for_its_model(sample_engine) -> None:  # type: ignore[no-untyped-def]

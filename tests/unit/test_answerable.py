@@ -52,11 +52,23 @@ def test_without_a_gate_only_the_low_line_decides() -> None:
 def test_signals_read_the_whole_head_of_the_ranking() -> None:
     ranked = [cosine("a", 0.90), cosine("b", 0.86), dataclasses.replace(cosine("c", 0.80), lexical=20.0)]
     s = signals(ranked, [0.9, 0.05, 0.01], words=7, kinds={"thanks": 0.8})
-    assert set(s) == set(FEATURES)
+    assert set(s) == set(FEATURES) - {"outside_cosine"}  # no outside list given: that feature is left out
+    assert "kind_thanks" not in signals(ranked, [0.9, 0.05, 0.01], words=7)  # kinds off: read as their mean
+    assert signals(ranked, [0.9, 0.05, 0.01], words=7, outside=0.83)["outside_cosine"] == 0.83
     assert s["top_cosine"] == 0.90 and s["mean_cosine"] == pytest.approx((0.90 + 0.86 + 0.80) / 3)
     assert s["cosine_margin"] == pytest.approx(0.04)
     assert s["lexical"] == 0.0 and s["lexical_best"] > 0.5  # the lexically best is not the first
     assert s["confidence_logit"] > 2 and s["kind_thanks"] == 0.8 and s["kind_spam"] == 0.0
+
+
+def test_a_gate_reads_a_missing_outside_cosine_as_its_mean_and_a_close_one_as_less_answerable() -> None:
+    gate = AnswerGate("m", ("top_cosine", "outside_cosine"), (0.88, 0.80), (0.01, 0.02), (0.0, 2.0, -1.5),
+                      line=0.5, fitted_on="test")
+    without = gate.probability({"top_cosine": 0.88})
+    assert without == pytest.approx(gate.probability({"top_cosine": 0.88, "outside_cosine": 0.80})) == 0.5
+    assert gate.probability({"top_cosine": 0.88, "outside_cosine": 0.86}) < 0.1 < without
+    with pytest.raises(KeyError):  # a feature every KB has is never imputed
+        gate.probability({"outside_cosine": 0.8})
 
 
 def test_an_empty_ranking_reads_as_unanswerable() -> None:
