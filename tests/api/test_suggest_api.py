@@ -171,3 +171,12 @@ def test_metrics_count_requests_latency_tiers_and_index(client: Any, auth: Any) 
     [info] = [s for s in samples if s.name == "kb_index_info"]
     assert info.labels["collection"].startswith("kb_articles__") and info.labels["model"] and info.value == 1
     assert value("kb_index_age_seconds") >= 0
+
+
+def test_a_question_about_a_subject_the_editors_list_as_outside_our_remit_gets_no_match(client: Any,
+                                                                                         auth: Any) -> None:
+    # articles/_outside.md lists other diseases; "Is kanker altijd erfelijk?" would otherwise be offered (kb.outside)
+    body = _suggest(client, auth["agent"], message="Is epilepsie erfelijk? Mijn broer heeft het.").json()
+    assert body["no_match"] is True and body["suggestions"] == []
+    kept = _suggest(client, auth["agent"], message="Is kanker erfelijk? Mijn moeder had het ook.").json()
+    assert kept["suggestions"][0]["article_id"] == "kanker-erfelijk-altijd"

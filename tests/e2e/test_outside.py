@@ -1,0 +1,58 @@
+"""The outside list (kb.outside) on the real model and the sample KB: the service embeds the editors'
+`articles/_outside.md` at start-up, a message about a listed subject that the ranking alone would answer gets no
+match because of it, and the questions the KB does answer, close to the list as they are, keep their article.
+None of the messages here is in a golden split or in the list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kb.language import detect
+from kb.normalize import Message
+from kb.outside import parse_outside
+from kb.suggest import SuggestQuery
+from tests.conftest import ARTICLES
+
+pytestmark = pytest.mark.e2e
+
+EPILEPSY = "Is epilepsie erfelijk? Mijn broer heeft het."
+ANSWERED = {"Is kanker erfelijk? Mijn moeder en tante hadden het allebei borstkanker.": "kanker-erfelijk-altijd",
+            "Hoe stop ik mijn maandelijkse donatie aan jullie?": "donatie-stopzetten",
+            "Helpt kurkuma tegen kanker?": "superfoods-voorkomen-kanker"}
+
+
+def _gate(engine: Any, text: str) -> tuple[float, float]:
+    """P(answerable) as the service reads the message, and as it would without the outside list."""
+    message = Message.of(text)
+    language = detect(message).language
+    ranked = engine.suggester.rank(message, language)
+    confidence = engine.suggester.confidences(ranked, words=message.words, language=language)
+    signal = engine.suggester.gate_signal(ranked, confidence, words=message.words, message=message)
+    without = {k: v for k, v in signal.items() if k != "outside_cosine"}
+    return engine.suggester.gate.probability(signal), engine.suggester.gate.probability(without)
+
+
+def test_the_service_reads_the_editors_outside_list(sample_engine: Any) -> None:
+    outside = sample_engine.suggester.outside
+    listed, _ = parse_outside((ARTICLES / "_outside.md").read_text(encoding="utf-8"), "_outside.md")
+    assert sample_engine.suggester.gate.reads_outside and outside is not None
+    assert [e.text for e in outside.examples] == [e.text for e in listed] and len(listed) >= 20
+    cosine, example = outside.nearest(EPILEPSY)
+    assert example.subject.startswith("Andere ziekten") and cosine > 0.85
+
+
+def test_a_message_about_a_listed_subject_gets_no_match_because_of_the_list(sample_engine: Any) -> None:
+    result = sample_engine.suggester.suggest(SuggestQuery(message=EPILEPSY))
+    assert result.no_match and result.suggestions == ()
+    with_list, without_list = _gate(sample_engine, EPILEPSY)
+    line = sample_engine.suggester.gate.line
+    assert with_list < line <= without_list  # the ranking alone would have shown "Is kanker altijd erfelijk?"
+
+
+def test_questions_the_kb_answers_keep_their_article_next_to_the_list(sample_engine: Any) -> None:
+    for text, article in ANSWERED.items():
+        result = sample_engine.suggester.suggest(SuggestQuery(message=text))
+        assert not result.no_match and result.suggestions[0].article_id == article, text
+        assert _gate(sample_engine, text)[0] >= sample_engine.suggester.gate.line, text
