@@ -186,8 +186,11 @@ class Suggester:
     def answerable(self, ranked: list[Match], confidence: list[float], *, words: int,
                    message: str | Message = "") -> bool:
         """Whether the knowledge base answers the message at all (kb.answerable); always, without a gate. A gate
-        fitted with the message kinds' probabilities reads them (the classifier reuses the query vector)."""
-        if self.gate is None:
+        fitted with the message kinds' probabilities reads them (the classifier reuses the query vector). A first
+        candidate that agents confirmed for a near-repeat of this message (kb.learned) is an answer whatever the
+        gate reads: the gate judges the encoder's evidence, and theirs is stronger (its cosine can be low exactly
+        where the message's words are in no article)."""
+        if self.gate is None or (ranked and learned_of(ranked[0]) is not None):
             return True
         return self.gate.answers(self.gate_signal(ranked, confidence, words=words, message=message))
 

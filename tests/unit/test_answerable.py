@@ -13,6 +13,7 @@ from kb.answerable import FEATURES, AnswerGate, gate_file, load_gate, signals
 from kb.article import Language
 from kb.config import Settings
 from kb.errors import ConfigError
+from kb.learned import Learned, LearnedMatch
 from kb.retrieval import Match
 from kb.suggest import Suggester, SuggestQuery
 from tests.unit.test_suggest_tiers import LONG, TODAY, Articles, FakeRetriever, drafter, load
@@ -42,6 +43,13 @@ def test_a_message_the_gate_rejects_gets_no_match_even_when_a_candidate_clears_t
 def test_a_message_the_gate_accepts_keeps_its_tiers() -> None:
     near = suggester(GATE, cosine("good-rebuttal", 0.90)).suggest(SuggestQuery(LONG, language=Language.EN))
     assert [s.article_id for s in near.suggestions] == ["good-rebuttal"]
+
+
+def test_an_article_agents_confirmed_for_a_near_repeat_is_shown_whatever_the_gate_reads() -> None:
+    learned = LearnedMatch("good-rebuttal", "en", 0.86, 0.86, 0.0, "matched", "claim",
+                           learned=Learned("phrasing-1", 0.97, 0.95, agents=2, approved=True))
+    result = suggester(GATE, learned).suggest(SuggestQuery(LONG, language=Language.EN))
+    assert [(s.article_id, s.learned) for s in result.suggestions] == [("good-rebuttal", True)]
 
 
 def test_without_a_gate_only_the_low_line_decides() -> None:
