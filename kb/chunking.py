@@ -84,7 +84,6 @@ class Chunk:
         """What the store keeps with this chunk: its own fields and its article's (`article_fields`)."""
         return {"article_id": article.id, "kind": str(self.kind), "section": " > ".join(self.heading_path),
                 "text": self.text, **article_fields(article), "text_hash": self.text_hash,
-                "translations": list(article.meta.translations),
                 "text_language": str(self.words_language(article))}
 
 
@@ -99,10 +98,12 @@ def text_language(payload: Mapping[str, Any]) -> str:
 
 
 def article_fields(article: Article) -> dict[str, Any]:
-    """The article-level fields every chunk payload repeats: the one projection of an article into the store."""
+    """The article-level fields every chunk payload repeats: the one projection of an article into the store. An
+    incremental index rewrites exactly these on the chunks of an edited article whose text did not change, so an
+    article-level field kept anywhere else would go stale when only the front matter changes."""
     meta = article.meta
     return {"title": meta.title, "type": str(meta.type), "language": str(meta.language), "status": str(meta.status),
-            "verdict": str(meta.verdict) if meta.verdict else None,
+            "verdict": str(meta.verdict) if meta.verdict else None, "translations": list(meta.translations),
             "sources": [{"title": s.title, "url": s.href} for s in meta.sources],
             "content_hash": article.content_hash}
 

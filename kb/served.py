@@ -21,8 +21,9 @@ from kb.lexical import version as LEXICAL_VERSION
 from kb.store import Store
 
 #: Bump when the collection layout changes in a way old builds cannot be read with (2: chunks name their
-#: article's translations, which ranking reads).
-SCHEMA_VERSION = 2
+#: article's translations, which ranking reads; 3: those translations are refreshed with the other article fields
+#: when only an article's front matter changes, so a build from before may serve stale ones: rebuilt once).
+SCHEMA_VERSION = 3
 
 
 def fingerprint(model_id: str, dim: int) -> dict[str, Any]:

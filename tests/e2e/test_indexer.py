@@ -61,6 +61,26 @@ def test_editing_one_article_embeds_exactly_its_changed_chunks(make_engine) -> N
     assert second.reused == 0
 
 
+def test_editing_only_the_front_matter_refreshes_every_chunk_of_the_article(make_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(copy_articles=True, warm=True)
+    articles = engine.settings.articles_dir
+    run_index(engine, articles)
+    nl, en = articles / "nl" / "anbi-belastingaftrek.md", articles / "en" / "tax-deductible-gifts-en.md"
+    for path, twin in ((nl, "tax-deductible-gifts-en"), (en, "anbi-belastingaftrek")):  # no text changes
+        path.write_text(path.read_text(encoding="utf-8").replace(f"translations: [{twin}]\n", ""), encoding="utf-8")
+    report = run_index(engine, articles)
+    assert not report.full and report.embedded == 0 and not report.errors
+
+    def payloads(article_id: str) -> list[dict[str, object]]:
+        collection = engine.store.resolve_alias(engine.settings.collection)
+        return [p for _, p in engine.store.scroll_payloads(collection, ["article_id", "kind", "translations"])
+                if p["article_id"] == article_id and p["kind"] != "article"]  # its chunks, not its record
+
+    chunks = payloads("anbi-belastingaftrek")
+    assert len(chunks) > 1 and all(p["translations"] == [] for p in chunks)  # once stale: kept chunks kept the pair
+    assert all(p["translations"] == [] for p in payloads("tax-deductible-gifts-en"))
+
+
 def test_deleted_and_unpublished_articles_stop_being_served(make_engine) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine(copy_articles=True, warm=True)
     articles = engine.settings.articles_dir
