@@ -52,8 +52,9 @@ def test_messages_the_kb_does_not_answer_get_no_match(sample_engine) -> None:  #
         result = sample_engine.suggester.suggest(SuggestQuery(message=text))
         assert result.no_match and result.suggestions == (), text
         p_gate, p_best = _gate_and_best(sample_engine, text)
-        assert p_gate < sample_engine.suggester.gate.line, text
-        passed_the_low_line += p_best >= sample_engine.settings.threshold_low
+        if p_best >= sample_engine.settings.threshold_low:  # a candidate clears the low line: the gate turns it away
+            assert p_gate < sample_engine.suggester.gate.line, text
+            passed_the_low_line += 1
     # without the gate at least one of them would have been shown as `low`: the gate is what turned it away
     assert passed_the_low_line >= 1
 
