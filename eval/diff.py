@@ -2,7 +2,7 @@
 
 `articles/` is indexed as of each git revision into its own temporary local Qdrant (the served index is never
 touched; embeddings come from the shared cache, so unchanged text is not embedded again), and drafted with that
-revision's own reply templates. The golden messages
+revision's own reply templates and gated with its own outside list. The golden messages
 and every paraphrase then run against both, and every message whose top article, tier or draft changed is listed,
 with the tier moves, the messages that newly get no match, and the golden figures of both versions (the test
 split's, as the gate reads them). `eval.markdown.diff_markdown` turns the report into a pull-request comment.
@@ -31,6 +31,7 @@ from kb.channels import Channel
 from kb.config import Settings
 from kb.embedding import Embedder, copy_cache, load_embedder
 from kb.engine import Engine
+from kb.outside import OUTSIDE_FILE
 
 Message = tuple[str, str, str | None, str]  # id, text, expected article, channel
 NO_MATCH = "no match"
@@ -64,18 +65,21 @@ def _outcomes(engine: Engine, batch: list[Message], golden: dict[str, GoldenMess
     return outcomes, items
 
 
-def _templates_at(settings: Settings, rev: str, data: Path) -> Path:
-    """A folder holding `_templates/` as of `rev` (the work tree's when articles/ is not in git)."""
+def editor_files_at(settings: Settings, rev: str, data: Path) -> Path:
+    """A folder holding what the service reads beside the articles, as of `rev`: the reply templates
+    (`_templates/`) and the outside list (`_outside.md`, kb.outside), so an edit to either shows in the diff (the
+    work tree's folder when articles/ is not in git)."""
     repo = GitRepo.find(settings.articles_dir)
     if repo is None:
         return settings.articles_dir
     root = data / "articles"
-    templates = settings.articles_dir / "_templates"
-    prefix = repo.relative(templates)
-    for name, blob in repo.tree_at(rev, templates):
-        target = root / "_templates" / Path(name).relative_to(prefix)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(blob)
+    root.mkdir(parents=True, exist_ok=True)
+    prefix = Path(repo.relative(settings.articles_dir))
+    for path in (settings.articles_dir / "_templates", settings.articles_dir / OUTSIDE_FILE):
+        for name, blob in repo.tree_at(rev, path):
+            target = root / Path(name).relative_to(prefix)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(blob)
     return root
 
 
@@ -94,9 +98,10 @@ def run_diff(settings: Settings, rev_a: str, rev_b: str, *, embedder: Embedder |
             data.mkdir()
             if seed.exists():
                 copy_cache(seed, data / "embeddings.sqlite")
-            # Drafts come from the revision's own templates: a template edit is a change agents see too.
+            # Drafts come from the revision's own templates and the gate reads its own outside list: an edit to
+            # either is a change agents see too.
             rev_settings = settings.model_copy(update={"data_dir": data, "qdrant_url": None,
-                                                       "articles_dir": _templates_at(settings, rev, data)})
+                                                       "articles_dir": editor_files_at(settings, rev, data)})
             with Engine.open(rev_settings, embedder=embedder) as engine:
                 report = run_index(engine, settings.articles_dir, rev=rev)
                 reports[label] = {"rev": rev, "commit": report.commit, "articles": report.articles,
