@@ -18,6 +18,7 @@ from api.sql.engine import SQLITE_FILE, DatabaseUnavailable
 from kb.cli import EXIT_ERRORS, EXIT_OK, settings_from
 from kb.drafting import Drafter
 from kb.errors import ConfigError
+from kb.outside import outside_problems
 
 DEMO_FILE = "demo-key.txt"
 
@@ -53,8 +54,11 @@ def serve(host: str | None, port: int | None) -> int:
     from api.app import create_app
 
     settings = settings_from(host=host, port=port)
-    # Every template problem, listed at once as one error line, before uvicorn (which would print a traceback).
+    # Every template problem, listed at once as one error line, before uvicorn (which would print a traceback);
+    # the outside list (kb.outside) the same way.
     Drafter(settings.templates_dir, workers=1).close()
+    if errors := [str(p) for p in outside_problems(settings.articles_dir) if p.is_error]:
+        raise ConfigError("outside our remit: " + "; ".join(errors))
     click.echo(f"Kennisbank on http://{settings.host}:{settings.port}  (API docs at /docs)", err=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
                 timeout_graceful_shutdown=5)

@@ -201,3 +201,23 @@ def test_hostile_templates_stop_start_up_with_every_problem_listed_and_no_secret
         assert secret not in text and "qdrant-key-sentinel" not in text and "PATH=" not in text
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{svc.url}/readyz", timeout=2)  # never started
+
+
+def test_an_outside_list_that_links_elsewhere_is_refused_by_lint_and_start_up_without_reading_it(
+        tmp_path: Path, sample_engine: Any) -> None:
+    data = prepare_data_dir(tmp_path / "data", sample_engine.settings.cache_path)
+    secret = "s3cr3t-" + "y" * 40
+    (data / "session-secret").write_text(secret)
+    articles = build_repository(tmp_path)
+    (articles / "_outside.md").unlink(missing_ok=True)
+    (articles / "_outside.md").symlink_to(data / "session-secret")  # kb.outside reads regular files only
+    port = free_port()
+    svc = Service(tmp_path, port, serve_env(data, articles, port), {})
+    for command in (("lint",), ("serve", "--port", str(port))):
+        out = svc.kb(*command)
+        text = out.stdout + out.stderr
+        assert out.returncode == 1 and "Traceback" not in text, text[-2000:]
+        assert f"{articles / '_outside.md'}:0: not a regular file" in text, (command, text[-2000:])
+        assert secret not in text
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{svc.url}/readyz", timeout=2)  # never started
