@@ -3,6 +3,7 @@
     $ kb bench --out reports/bench            # the full run: sample KB, 10k and 100k chunks, 1,000 articles
     $ kb bench --quick                        # seconds: every field filled on tiny sizes
     $ kb bench --only-learned                 # suggestions with 10,000 learned phrasings in force against today
+    $ kb bench --only-gate                    # suggestions with the answerability gate against without it
     $ kb bench --insights postgresql://kb@127.0.0.1:5433/kb_bench --only-insights   # a million requests
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 import click
 
 from bench.insights import bench_insights
-from bench.run import BenchConfig, run_bench, run_learned_bench
+from bench.run import BenchConfig, run_bench, run_gate_bench, run_learned_bench
 from kb.cli import EXIT_OK, settings_from
 
 
@@ -34,10 +35,12 @@ from kb.cli import EXIT_OK, settings_from
               help="Requests loaded for --insights (about; the generator decides the exact count).")
 @click.option("--only-insights", is_flag=True, help="Run only the --insights part.")
 @click.option("--only-learned", is_flag=True, help="Run only the suggestion with and without learned phrasings.")
+@click.option("--only-gate", is_flag=True,
+              help="Run only the suggestion with and without the answerability gate (its kinds and outside list).")
 @click.option("--phrasings", type=click.IntRange(1, 1_000_000), help="Learned phrasings in force (default 10000).")
 def bench(out_dir: Path | None, quick: bool, scales: tuple[int, ...], kb_articles: int | None, clients: int | None,
           http_seconds: float | None, edge: bool, insights_url: str | None, insights_rows: int,
-          only_insights: bool, only_learned: bool, phrasings: int | None) -> int:
+          only_insights: bool, only_learned: bool, only_gate: bool, phrasings: int | None) -> int:
     """Measure encoder, retrieval, scale, indexing and the service against the plain alternatives.
 
         kb bench --out reports/bench
@@ -52,6 +55,15 @@ def bench(out_dir: Path | None, quick: bool, scales: tuple[int, ...], kb_article
     config = BenchConfig.quick() if quick else BenchConfig()
     if phrasings:
         config.learned_phrasings = phrasings
+    if only_gate:
+        report = run_gate_bench(settings_from(), config, log=lambda line: click.echo(line, err=True))
+        _write(out_dir, report)
+        g = report["gate"]
+        click.echo(f"suggest p50 without the gate {g['without_gate']['p50_ms']} ms, with it "
+                   f"{g['with_gate']['p50_ms']} ms: ratio {g['ratio_p50']} (p95 ratio {g['ratio_p95']}; "
+                   f"{g['messages']} golden messages; the gate reads {', '.join(g['gate_features'])} and "
+                   f"{g['outside_examples']} outside examples)")
+        return EXIT_OK
     if only_learned:
         report = run_learned_bench(settings_from(), config, log=lambda line: click.echo(line, err=True))
         _write(out_dir, report)

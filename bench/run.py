@@ -299,6 +299,21 @@ def run_learned_bench(settings: Settings, config: BenchConfig, *, log: Log = pri
     return {"machine": started, "learned": learned}
 
 
+def run_gate_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> dict[str, Any]:
+    """Only the answerability-gate figure (`kb bench --only-gate`), on a data dir of its own."""
+    from bench.gate import bench_gate
+
+    started = machine()
+    messages = [m.text for m in load_golden()][:config.messages]
+    with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
+        local = settings.model_copy(update={"data_dir": Path(tmp), "qdrant_url": settings.qdrant_url})
+        if settings.cache_path.exists():
+            copy_cache(settings.cache_path, local.cache_path)
+        gate = bench_gate(local, load_embedder(local), messages, log=log)
+    started["load_after"] = os.getloadavg()[0]
+    return {"machine": started, "gate": gate}
+
+
 def machine() -> dict[str, Any]:
     """What ran the bench, with the load average at its start (the machine may be shared) and the CPU's int8
     instructions: the ONNX encoder's advantage depends on them (VNNI: 0.32 of sentence-transformers' time; AVX2

@@ -5,6 +5,11 @@ None of the messages here is in a golden split or in the list."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +18,7 @@ from kb.language import detect
 from kb.normalize import Message
 from kb.outside import parse_outside
 from kb.suggest import SuggestQuery
-from tests.conftest import ARTICLES
+from tests.conftest import ARTICLES, ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -56,3 +61,14 @@ def test_questions_the_kb_answers_keep_their_article_next_to_the_list(sample_eng
         result = sample_engine.suggester.suggest(SuggestQuery(message=text))
         assert not result.no_match and result.suggestions[0].article_id == article, text
         assert _gate(sample_engine, text)[0] >= sample_engine.suggester.gate.line, text
+
+
+def test_kb_bench_times_the_suggestion_with_and_without_the_gate(tmp_path: Path) -> None:
+    env = {**os.environ, "KB_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-m", "kb.cli", "bench", "--quick", "--only-gate", "--out",
+                           str(tmp_path / "out")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    gate = json.loads((tmp_path / "out" / "bench.json").read_text(encoding="utf-8"))["gate"]
+    assert "outside_cosine" in gate["gate_features"] and gate["outside_examples"] >= 20
+    assert gate["with_gate"]["n"] == gate["without_gate"]["n"] == gate["messages"] > 0
+    assert gate["ratio_p50"] > 0 and f"ratio {gate['ratio_p50']}" in done.stdout
