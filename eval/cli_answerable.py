@@ -85,7 +85,7 @@ def answerable_cmd(precision: float, write: Path | None, in_sample_kinds: bool, 
     each ranked against its own articles, are pooled in, so the gate cannot learn one KB's cosine scale; the line
     keeps --precision on all blind messages pooled.
 
-        kb eval answerable --no-kinds --write kb/calibration/MODEL.answerable.json   # as shipped
+        kb eval answerable --write kb/calibration/MODEL.answerable.json   # as shipped (kinds, outside list)
         kb eval answerable --articles my-kb/articles --golden my-kb --write my-kb-gate.json   # another KB
         kb eval answerable --no-kinds --also-kb eval/kbs/randmeer/articles eval/kbs/randmeer --write gate.json
     """
