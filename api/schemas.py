@@ -134,6 +134,9 @@ class SuggestOut(BaseModel):
     kind_guideline: str | None = Field(None, description="What the agent should do with a message of this kind; "
                                        "for abuse and spam, the moderation guideline instead of a draft.")
     moderation: ModerationOut | None = Field(None, description="Set for abuse and spam: flag, hide, no draft.")
+    outside_subject: str | None = Field(None, description="With no match: the subject the editors list as outside "
+                                        "the knowledge base's remit (articles/_outside.md) that the message is "
+                                        "nearer to than to any article, e.g. `Andere ziekten dan kanker`.")
 
     @classmethod
     def of(cls, result: suggest.SuggestResult, request_id: str) -> SuggestOut:
@@ -147,7 +150,7 @@ class SuggestOut(BaseModel):
                    kind=str(k.kind) if k else None, kind_probability=k.probability if k else None,
                    kind_reply=reply, kind_guideline=k.guideline if k else None,
                    moderation=ModerationOut(action=k.moderation.action, reason=str(k.moderation.reason))
-                   if k and k.moderation else None)
+                   if k and k.moderation else None, outside_subject=result.outside_subject)
 
 
 class FeedbackAction(StrEnum):

@@ -10,11 +10,13 @@ with a few example messages each, in `_outside.md` at the top of the articles fo
     - Hebben jullie informatie over ALS?
     - Is dementie erfelijk?
 
-Each `##` heading names a subject (what the agent is told when a message is closest to it), each bullet is an
-example message. The service embeds them once at start-up, as queries, and the answerability gate
-(kb.answerable) reads how close a message comes to the nearest of them (`outside_cosine`): one more feature of
-the gate, its one seam into the suggestion path. The file is optional: without it the gate reads that feature
-as average, i.e. as if it were not there. `kb lint` checks it like an article.
+Each `##` heading names a subject, each bullet is an example message. The service embeds the examples once at
+start-up, as queries, and the answerability gate (kb.answerable) reads how close a message comes to the nearest of
+them (`outside_cosine`): one more feature of the gate, the list's seam into the suggestion path. When a message
+then gets no match and is nearer to an example than to any article, the result also names that example's subject
+(`SuggestResult.outside_subject`), so the agent sees why and which referral fits ("Andere ziekten dan kanker").
+The file is optional: without it the gate reads that feature as average, i.e. as if it were not there. `kb lint`
+checks it like an article.
 
     >>> examples, problems = parse_outside("## Dieren\\n- Kan mijn hond kanker krijgen?\\n", "_outside.md")
     >>> examples[0].subject, examples[0].text, examples[0].line, problems
@@ -135,6 +137,18 @@ class OutsideRemit:
 
     def cosine(self, message: str | Message) -> float:
         return self.nearest(message)[0]
+
+    def subject_for(self, message: str | Message, best_article: float | None) -> str | None:
+        """The subject to tell the agent about a message that got no match: that of its nearest example, when that
+        example is nearer than the best article (`best_article`, its cosine; None without candidates).
+
+            >>> from kb.embedding import HashEmbedder
+            >>> remit = OutsideRemit([OutsideExample("Dieren", "Kan mijn hond kanker krijgen?", 2)], HashEmbedder(16))
+            >>> remit.subject_for("Kan mijn hond kanker krijgen?", 0.9), remit.subject_for("iets anders", 0.99)
+            ('Dieren', None)
+        """
+        cosine, example = self.nearest(message)
+        return example.subject if best_article is None or cosine >= best_article else None
 
 
 def load_outside(articles_dir: Path, embedder: Embedder) -> OutsideRemit | None:

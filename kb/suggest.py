@@ -95,6 +95,8 @@ class SuggestResult:
     suggestions: tuple[Suggestion, ...]
     no_match: bool
     kind: KindResult | None = None  # the message's kind and its reply (kb.kind_replies); None without kinds
+    #: With no match: the subject outside our remit (kb.outside) the message is nearer to than to any article.
+    outside_subject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,8 +168,11 @@ class Suggester:
         articles = self.articles.get_articles([m.article_id for m, _ in shown])
         suggestions = tuple(self._suggestion(m, p, articles[m.article_id], query, language, words)
                             for m, p in shown if m.article_id in articles and articles[m.article_id].is_served)
+        outside = None
+        if not suggestions and self.outside is not None:
+            outside = self.outside.subject_for(message, ranked[0].dense if ranked else None)
         result = SuggestResult(language=language, language_detected=detected, channel=query.channel,
-                               suggestions=suggestions, no_match=not suggestions)
+                               suggestions=suggestions, no_match=not suggestions, outside_subject=outside)
         return self.kinds.apply(result, message, query, articles) if self.kinds else result
 
     def rank(self, message: str | Message, language: Language) -> list[Match]:

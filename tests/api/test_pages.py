@@ -268,6 +268,13 @@ def test_the_agent_page_suggests_records_the_request_and_shows_html_as_text(
     assert "suiker-voedt-kanker" in (state_of(app).db.request_articles(rid) or [])
 
 
+def test_no_match_on_the_agent_page_says_when_a_message_is_outside_our_remit(sessions: dict[str, Any]) -> None:
+    html = suggest(sessions["agent"], "Is epilepsie erfelijk? Mijn broer heeft het.").text
+    assert 'class="outside-subject"' in html and "Andere ziekten dan kanker" in html  # articles/_outside.md
+    assert "Geen passend artikel gevonden" in html
+    assert 'class="outside-subject"' not in suggest(sessions["agent"], "Wie wint er zaterdag, Ajax of PSV?").text
+
+
 def test_a_bad_suggest_form_gets_the_api_error_shape_in_dutch(sessions: dict[str, Any]) -> None:
     error = assert_error_shape(suggest(sessions["agent"], "x" * 5001), 422)
     assert error["message"].startswith("Het bericht is 5.001 tekens; er passen er 5.000 in.")

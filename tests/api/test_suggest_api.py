@@ -178,5 +178,6 @@ def test_a_question_about_a_subject_the_editors_list_as_outside_our_remit_gets_n
     # articles/_outside.md lists other diseases; "Is kanker altijd erfelijk?" would otherwise be offered (kb.outside)
     body = _suggest(client, auth["agent"], message="Is epilepsie erfelijk? Mijn broer heeft het.").json()
     assert body["no_match"] is True and body["suggestions"] == []
+    assert body["outside_subject"] == "Andere ziekten dan kanker / Other conditions"  # why, for the agent
     kept = _suggest(client, auth["agent"], message="Is kanker erfelijk? Mijn moeder had het ook.").json()
-    assert kept["suggestions"][0]["article_id"] == "kanker-erfelijk-altijd"
+    assert kept["suggestions"][0]["article_id"] == "kanker-erfelijk-altijd" and kept["outside_subject"] is None

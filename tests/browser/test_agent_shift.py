@@ -220,6 +220,9 @@ def test_4_without_suggestions_only_the_no_match_prompt_asks_for_a_report(open_a
     expect(prompt.locator(".done")).to_contain_text("opgeslagen")
     assert [r["action"] for r in service.feedback_rows() if r["request_id"] == request_id(page)] == ["no_good_answer"]
     shoot(page, "agent-no-match")
+    assert page.locator(".outside-subject").count() == 0  # football is off-topic, but no listed subject is nearer
+    ask(page, "Is epilepsie erfelijk? Mijn broer heeft het.")  # articles/_outside.md: other conditions
+    expect(page.locator(".no-match .outside-subject")).to_contain_text("Dit valt buiten ons terrein: Andere ziekten")
     ask(page, SUGAR)
     # with suggestions it is under them: the search for the right article, then the report
     expect(page.locator(".choose")).to_contain_text("Past geen van deze?")

@@ -56,6 +56,16 @@ def test_a_message_about_a_listed_subject_gets_no_match_because_of_the_list(samp
     assert with_list < line <= without_list  # the ranking alone would have shown "Is kanker altijd erfelijk?"
 
 
+def test_no_match_names_the_outside_subject_only_when_the_message_is_nearer_to_it_than_to_an_article(
+        sample_engine: Any) -> None:
+    result = sample_engine.suggester.suggest(SuggestQuery(message=EPILEPSY))
+    assert result.no_match and result.outside_subject == "Andere ziekten dan kanker / Other conditions"
+    football = sample_engine.suggester.suggest(SuggestQuery(message="Wie wint er zaterdag, Ajax of PSV?"))
+    assert football.no_match and football.outside_subject is None  # off-topic, but no listed subject is nearer
+    answered = sample_engine.suggester.suggest(SuggestQuery(message=next(iter(ANSWERED))))
+    assert not answered.no_match and answered.outside_subject is None
+
+
 def test_questions_the_kb_answers_keep_their_article_next_to_the_list(sample_engine: Any) -> None:
     for text, article in ANSWERED.items():
         result = sample_engine.suggester.suggest(SuggestQuery(message=text))
