@@ -288,30 +288,31 @@ def run_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> d
 
 def run_learned_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> dict[str, Any]:
     """Only the learned-phrasings figure (`kb bench --only-learned`), on a data dir of its own."""
-    started = machine()
-    messages = [m.text for m in load_golden()][:config.messages]
-    with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
-        local = settings.model_copy(update={"data_dir": Path(tmp), "qdrant_url": settings.qdrant_url})
-        if settings.cache_path.exists():
-            copy_cache(settings.cache_path, local.cache_path)
-        learned = bench_learned(local, load_embedder(local), messages, phrasings=config.learned_phrasings, log=log)
-    started["load_after"] = os.getloadavg()[0]
-    return {"machine": started, "learned": learned}
+    return _one_figure("learned", settings, config, lambda local, messages: bench_learned(
+        local, load_embedder(local), messages, phrasings=config.learned_phrasings, log=log))
 
 
 def run_gate_bench(settings: Settings, config: BenchConfig, *, log: Log = print) -> dict[str, Any]:
     """Only the answerability-gate figure (`kb bench --only-gate`), on a data dir of its own."""
     from bench.gate import bench_gate
 
+    return _one_figure("gate", settings, config,
+                       lambda local, messages: bench_gate(local, load_embedder(local), messages, log=log))
+
+
+def _one_figure(name: str, settings: Settings, config: BenchConfig,
+                measure: Callable[[Settings, list[str]], dict[str, Any]]) -> dict[str, Any]:
+    """`measure` on the golden messages, on a temporary data dir seeded with the embedding cache, with the
+    machine it ran on."""
     started = machine()
     messages = [m.text for m in load_golden()][:config.messages]
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
         local = settings.model_copy(update={"data_dir": Path(tmp), "qdrant_url": settings.qdrant_url})
         if settings.cache_path.exists():
             copy_cache(settings.cache_path, local.cache_path)
-        gate = bench_gate(local, load_embedder(local), messages, log=log)
+        figure = measure(local, messages)
     started["load_after"] = os.getloadavg()[0]
-    return {"machine": started, "gate": gate}
+    return {"machine": started, name: figure}
 
 
 def machine() -> dict[str, Any]:

@@ -31,12 +31,17 @@ ANSWERED = ["is suiker slecht als je kanker hebt", "does the hpv jab make you in
             "krijg je kanker van een magnetron?"]
 
 
-def _gate_and_best(engine: Any, text: str) -> tuple[float, float]:
+def gate_signal_of(engine: Any, text: str) -> tuple[dict[str, float], list[float]]:
+    """What the service's gate reads of a message, and its candidates' calibrated probabilities."""
     message = Message.of(text)
     language = detect(message).language
     ranked = engine.suggester.rank(message, language)
     confidence = engine.suggester.confidences(ranked, words=message.words, language=language)
-    signal = engine.suggester.gate_signal(ranked, confidence, words=message.words, message=message)
+    return engine.suggester.gate_signal(ranked, confidence, words=message.words, message=message), confidence
+
+
+def _gate_and_best(engine: Any, text: str) -> tuple[float, float]:
+    signal, confidence = gate_signal_of(engine, text)
     return engine.suggester.gate.probability(signal), confidence[0]
 
 

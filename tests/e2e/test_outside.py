@@ -14,11 +14,10 @@ from typing import Any
 
 import pytest
 
-from kb.language import detect
-from kb.normalize import Message
 from kb.outside import parse_outside
 from kb.suggest import SuggestQuery
 from tests.conftest import ARTICLES, ROOT
+from tests.e2e.test_answerable import gate_signal_of
 
 pytestmark = pytest.mark.e2e
 
@@ -30,11 +29,7 @@ ANSWERED = {"Is kanker erfelijk? Mijn moeder en tante hadden het allebei borstka
 
 def _gate(engine: Any, text: str) -> tuple[float, float]:
     """P(answerable) as the service reads the message, and as it would without the outside list."""
-    message = Message.of(text)
-    language = detect(message).language
-    ranked = engine.suggester.rank(message, language)
-    confidence = engine.suggester.confidences(ranked, words=message.words, language=language)
-    signal = engine.suggester.gate_signal(ranked, confidence, words=message.words, message=message)
+    signal, _ = gate_signal_of(engine, text)
     without = {k: v for k, v in signal.items() if k != "outside_cosine"}
     return engine.suggester.gate.probability(signal), engine.suggester.gate.probability(without)
 
