@@ -47,26 +47,30 @@ def _git(repo: Path, *args: str) -> None:
                    capture_output=True)
 
 
-def test_diff_drafts_each_revision_with_its_own_templates(tmp_path: Path) -> None:
-    from eval.diff import _templates_at
+def test_diff_runs_each_revision_with_its_own_templates_and_outside_list(tmp_path: Path) -> None:
+    from eval.diff import editor_files_at
     from kb.config import Settings
 
     repo = tmp_path / "repo"
     (repo / "articles" / "_templates").mkdir(parents=True)
-    template = repo / "articles" / "_templates" / "default.nl.j2"
+    template, outside = repo / "articles" / "_templates" / "default.nl.j2", repo / "articles" / "_outside.md"
     template.write_text("oud {{ answer }}")
+    outside.write_text("## Dieren\n- Kan mijn hond kanker krijgen?\n")
     _git(repo, "init", "-q")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", "a")
     template.write_text("nieuw {{ answer }}")
+    outside.write_text("## Dieren\n- Kan mijn kat kanker krijgen?\n")
     _git(repo, "commit", "-qam", "b")
     template.write_text("werkboom {{ answer }}")  # uncommitted: neither revision has it
+    outside.unlink()
 
     settings = Settings(data_dir=tmp_path / "data", articles_dir=repo / "articles")
-    old = _templates_at(settings, "HEAD~1", tmp_path / "a")
-    new = _templates_at(settings, "HEAD", tmp_path / "b")
+    old = editor_files_at(settings, "HEAD~1", tmp_path / "a")
+    new = editor_files_at(settings, "HEAD", tmp_path / "b")
     assert (old / "_templates" / "default.nl.j2").read_text() == "oud {{ answer }}"
     assert (new / "_templates" / "default.nl.j2").read_text() == "nieuw {{ answer }}"
+    assert "hond" in (old / "_outside.md").read_text() and "kat" in (new / "_outside.md").read_text()
 
 
 def test_a_figure_below_its_threshold_makes_the_command_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]
