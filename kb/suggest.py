@@ -143,7 +143,7 @@ class Suggester:
         self.clock = clock
         self.calibration = calibration
         self.gate = gate
-        self.outside = outside  # read by the gate only (kb.outside)
+        self.outside = outside  # the gate reads it, and a no match names its subject (kb.outside)
         self.kinds = kinds
         self.evidence: Evidence = NoEvidence() if evidence is None else evidence  # (an empty one is falsy)
 
