@@ -93,11 +93,15 @@ def parse_outside(text: str, path: str) -> tuple[list[OutsideExample], list[Prob
 
 def outside_problems(articles_dir: Path) -> list[Problem]:
     """`kb lint`'s findings on the articles folder's outside list; none when there is no list."""
-    path = articles_dir / OUTSIDE_FILE
+    return _read_list(articles_dir / OUTSIDE_FILE)[1]
+
+
+def _read_list(path: Path) -> tuple[list[OutsideExample], list[Problem]]:
+    """The list at `path` and its problems; nothing at all when there is no file."""
     if not path.exists() and not path.is_symlink():
-        return []
+        return [], []
     text, problem = _read(path)
-    return [problem] if problem else parse_outside(text, str(path))[1]
+    return ([], [problem]) if problem else parse_outside(text, str(path))
 
 
 def _read(path: Path) -> tuple[str, Problem | None]:
@@ -157,8 +161,7 @@ def load_outside(articles_dir: Path, embedder: Embedder) -> OutsideRemit | None:
     path = articles_dir / OUTSIDE_FILE
     if not path.exists() and not path.is_symlink():
         return None
-    text, problem = _read(path)
-    examples, problems = ([], [problem]) if problem else parse_outside(text, str(path))
+    examples, problems = _read_list(path)
     errors = [p for p in problems if p.is_error]
     if errors:
         raise ConfigError(f"outside our remit: {errors[0]}" + (f" (and {len(errors) - 1} more)" if errors[1:]
