@@ -115,6 +115,11 @@ class Settings(BaseSettings):
                                      "--write FILE`) for a model that has none bundled in kb/calibration/.")
     answerable_gate: Path | None = Field(None, description="An answerability gate file (`kb eval answerable --write "
                                          "FILE`) for a model that has none bundled in kb/calibration/.")
+    # The gate buys no-match recall with about two right first answers in a hundred (docs/benchmarks.md, "How
+    # many messages a gate needs"); an organisation that puts those first, or has few blind messages without an
+    # article to fit its own line on, switches it off.
+    gate: bool = Field(True, description="Run the answerability gate (kb.answerable: the bundled one or "
+                       "KB_ANSWERABLE_GATE); false: only KB_THRESHOLD_LOW decides no match.")
     kinds: bool = Field(True, description="Decide each message's kind (question, complaint, thanks, story, abuse, "
                         "spam, off-topic) and shape the replies by it; false gives every message the question path.")
     moderation_drafts: bool = Field(False, description="Also offer drafts (article suggestions, and a kind reply "

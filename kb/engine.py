@@ -55,7 +55,7 @@ class Engine:
             # the retriever that of its `query` (kb.normalize.Message): the same text, so embedded once, unless
             # the message names someone inside it (then two calls; docs/benchmarks.md, issue 24).
             embedder = RecentQueries(embedder or load_embedder(settings))
-            gate = load_gate(embedder.model_id, settings.answerable_gate)
+            gate = load_gate(embedder.model_id, settings.answerable_gate) if settings.gate else None
             # the editors' outside list (a broken one stops start-up, like a broken template); embedded only where
             # the gate reads it: a few dozen short texts, once
             outside = load_outside(settings.articles_dir, embedder) if gate is not None and gate.reads_outside \

@@ -9,11 +9,13 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kb.engine import Engine
 from kb.outside import parse_outside
 from kb.suggest import SuggestQuery
 from tests.conftest import ARTICLES, ROOT
@@ -66,6 +68,27 @@ def test_questions_the_kb_answers_keep_their_article_next_to_the_list(sample_eng
         result = sample_engine.suggester.suggest(SuggestQuery(message=text))
         assert not result.no_match and result.suggestions[0].article_id == article, text
         assert _gate(sample_engine, text)[0] >= sample_engine.suggester.gate.line, text
+
+
+@pytest.fixture(scope="module")
+def ungated_engine(sample_engine: Any, memo_embedder: Any) -> Iterator[Engine]:
+    """The session's index and model, opened with KB_GATE=false (the store is the session's: not closed here)."""
+    engine = Engine.open(sample_engine.settings.model_copy(update={"gate": False}), embedder=memo_embedder,
+                         store=sample_engine.store)
+    yield engine
+    engine.drafter.close()
+
+
+def test_with_the_gate_switched_off_the_ranking_alone_decides_and_the_list_is_not_read(
+        sample_engine: Any, ungated_engine: Engine) -> None:
+    assert sample_engine.suggester.gate is not None  # on by default
+    assert ungated_engine.suggester.gate is None and ungated_engine.suggester.outside is None
+    result = ungated_engine.suggester.suggest(SuggestQuery(message=EPILEPSY))
+    assert not result.no_match and result.suggestions  # what the gate turns away, the low line lets through
+    off_topic = ungated_engine.suggester.suggest(SuggestQuery(message="Wie wint er zaterdag, Ajax of PSV?"))
+    assert off_topic.no_match  # far from every article: KB_THRESHOLD_LOW still says no match
+    for text, article in ANSWERED.items():
+        assert ungated_engine.suggester.suggest(SuggestQuery(message=text)).suggestions[0].article_id == article
 
 
 def test_kb_bench_times_the_suggestion_with_and_without_the_gate(tmp_path: Path) -> None:
