@@ -9,10 +9,11 @@ chooses nothing:
     python -m eval.org_curve --articles eval/kbs/randmeer/articles --golden eval/kbs/randmeer \\
         --sizes 30 60 90 --seeds 3 --out reports/org-curve
 
-Beside the samples it runs the bundled files (no fit: what an organisation gets without writing a message) and
-the fit on every dev message. A sample is drawn from the blind dev file(s) as written (answerable and
-no-article messages alike); the test file is copied whole. The re-ranker and the kinds model stay the bundled
-ones: an organisation refits those only with far more data.
+Beside the samples it runs the bundled files (no fit: what an organisation gets without writing a message), the fit
+on every dev message, and the calibration fitted on every dev message with the gate switched off (KB_GATE=false). A
+sample is drawn from the blind dev file(s) as written (answerable and no-article messages alike); the test file is
+copied whole. The re-ranker and the kinds model stay the bundled ones: an organisation refits those only with far
+more data.
 
 When its editors also wrote claims from some of those messages, a fit on them is in-sample (the messages that
 wrote a claim score high and right, and the calibration learns too much trust): `--fit-half 1` fits only on the
@@ -85,20 +86,24 @@ def sample_folder(golden: Path, into: Path, size: int | None, seed: int, half: i
 
 
 def run_fit(articles: Path, folder: Path, label: str, size: int, seed: int | None, *, fit: bool,
-            precision: float, env: dict[str, str]) -> Fit:
-    """Fit the calibration and the gate on `folder`'s dev messages (unless `fit` is False), then measure test."""
+            precision: float, env: dict[str, str], gate: bool = True) -> Fit:
+    """Fit the calibration and the gate on `folder`'s dev messages (unless `fit` is False), then measure test;
+    with `gate` False, the calibration only, and the service runs with KB_GATE=false."""
     run_env = dict(env)
     thresholds: dict[str, float] = {}
     line = None
     where = ["--articles", str(articles), "--golden", str(folder)]
     if fit:
-        calibration, gate = folder / "calibration.json", folder / "gate.json"
+        calibration, gate_file = folder / "calibration.json", folder / "gate.json"
         printed = _kb("eval", "calibrate", *where, "--write", str(calibration), env=run_env)
         thresholds = {k: float(v) for k, v in _THRESHOLD.findall(printed)}
         run_env.update({k: str(v) for k, v in thresholds.items()}, KB_CALIBRATION=str(calibration))
-        _kb("eval", "answerable", *where, "--precision", str(precision), "--write", str(gate), env=run_env)
-        line = json.loads(gate.read_text(encoding="utf-8")).get("line")
-        run_env["KB_ANSWERABLE_GATE"] = str(gate)
+        if gate:
+            _kb("eval", "answerable", *where, "--precision", str(precision), "--write", str(gate_file), env=run_env)
+            line = json.loads(gate_file.read_text(encoding="utf-8")).get("line")
+            run_env["KB_ANSWERABLE_GATE"] = str(gate_file)
+    if not gate:
+        run_env["KB_GATE"] = "false"
     _kb("eval", "golden", *where, "--out", str(folder / "report"), env=run_env)
     return Fit(label, size, seed, thresholds, line, _test_figures(folder / "report" / "golden.json"))
 
@@ -136,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KB_THRESHOLD_", "KB_CALIBRATION",
-                                                                   "KB_ANSWERABLE_GATE"))}
+                                                                   "KB_ANSWERABLE_GATE", "KB_GATE"))}
     env.setdefault("HF_HUB_OFFLINE", "1")
     fits: list[Fit] = []
     with tempfile.TemporaryDirectory(prefix="kb-org-curve-") as tmp:
@@ -154,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         half = f" (half {args.fit_half})" if args.fit_half is not None else ""
         fits.append(run_fit(args.articles, root / "bundled", f"own fit, all {total} dev messages{half}", total, None,
                             fit=True, precision=args.precision, env=env))
+        fits.append(run_fit(args.articles, root / "bundled", f"own calibration, all {total}{half}, KB_GATE=false",
+                            total, None, fit=True, precision=args.precision, env=env, gate=False))
     print(table(fits))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
