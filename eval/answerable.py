@@ -149,17 +149,31 @@ def figures_by_part(rows: Sequence[GateRow], probabilities: Sequence[float], lin
             for name, part in parts.items()}
 
 
-def choose_line(rows: Sequence[GateRow], probabilities: Sequence[float], precision: float = PRECISION) -> float:
+def choose_line(rows: Sequence[GateRow], probabilities: Sequence[float], precision: float = PRECISION,
+                recall: float | None = None) -> float:
     """The highest probability (to 0.001) at which the blind rows' no-match precision (every KB's, pooled) is at
     least `precision`, with at least five no-matches to judge it by; 0 (the gate lets everything through) when none
-    is."""
+    is. With `recall`, the *lowest* such probability whose no-match recall on the blind rows is at least `recall`
+    instead: the line that hides the fewest answers while still turning away that share of the messages without an
+    article (an organisation that would rather show a right answer as `low` than turn one more message away).
+
+        >>> rows = [GateRow(str(i), "blind", {}, i >= 10, i >= 10) for i in range(20)]
+        >>> p = [0.05 * (i + 1) for i in range(10)] + [0.22, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99]
+        >>> choose_line(rows, p, precision=0.75), choose_line(rows, p, precision=0.75, recall=0.9)
+        (0.7, 0.5)
+    """
     blind = [(p, r) for p, r in zip(probabilities, rows, strict=True) if r.source == "blind"]
-    best = 0.0
+    unanswerable = sum(not r.answerable for _, r in blind)
+    fits = []
     for t in sorted({round(p, 3) for p, _ in blind}):
         nm = [r for p, r in blind if p < t or not r.shown]
-        if len(nm) >= 5 and sum(not r.answerable for r in nm) >= precision * len(nm):
-            best = t
-    return best
+        turned_away = sum(not r.answerable for r in nm)
+        if len(nm) >= 5 and turned_away >= precision * len(nm) and (
+                recall is None or turned_away >= recall * unanswerable):
+            fits.append(t)
+    if not fits:
+        return 0.0
+    return min(fits) if recall is not None else max(fits)
 
 
 def out_of_fold_kinds(embedder: Embedder) -> dict[str, dict[str, float]]:

@@ -59,6 +59,10 @@ def other_kb_rows(articles_dir: Path, golden_dir: Path, model_id: str, with_kind
 @click.command("answerable")
 @click.option("--precision", default=0.90, show_default=True,
               help="No-match precision the line must keep on the blind dev messages (out of fold).")
+@click.option("--recall", type=click.FloatRange(0, 1),
+              help="Put the line as low as it can go while the blind dev messages' no-match recall (out of fold) "
+                   "stays at least this: fewer right answers hidden, fewer messages without an article turned away. "
+                   "Unset: as high as --precision allows.")
 @click.option("--write", "write", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the gate here (the bundled file is kb/calibration/<model>.answerable.json; "
                    "KB_ANSWERABLE_GATE points at another).")
@@ -74,7 +78,7 @@ def other_kb_rows(articles_dir: Path, golden_dir: Path, model_id: str, with_kind
               help="Fit without the outside list (ARTICLES/_outside.md, kb.outside), even where there is one.")
 @GOLDEN_OPTION
 @ARTICLES_OPTION
-def answerable_cmd(precision: float, write: Path | None, in_sample_kinds: bool, no_kinds: bool,
+def answerable_cmd(precision: float, recall: float | None, write: Path | None, in_sample_kinds: bool, no_kinds: bool,
                    also_kb: Sequence[tuple[Path, Path]], no_tweets: bool, no_outside: bool,
                    golden_dir: Path | None, articles_dir: Path | None) -> int:
     """Fit the gate that decides whether the knowledge base answers a message at all, on messages written without
@@ -88,6 +92,7 @@ def answerable_cmd(precision: float, write: Path | None, in_sample_kinds: bool, 
         kb eval answerable --write kb/calibration/MODEL.answerable.json   # as shipped (kinds, outside list)
         kb eval answerable --articles my-kb/articles --golden my-kb --write my-kb-gate.json   # another KB
         kb eval answerable --no-kinds --also-kb eval/kbs/randmeer/articles eval/kbs/randmeer --write gate.json
+        kb eval answerable --recall 0.80 --write gate.json   # hide fewer right answers, turn away fewer messages
     """
     from eval.answerable import (
         KIND_FEATURES,
@@ -130,11 +135,13 @@ def answerable_cmd(precision: float, write: Path | None, in_sample_kinds: bool, 
     for other_articles, other_golden in also_kb:
         rows += other_kb_rows(other_articles, other_golden, model_id, with_kinds=kinds is not None)
     oof = out_of_fold(rows, features)
-    line = choose_line(rows, oof, precision)
+    line = choose_line(rows, oof, precision, recall)
     pooled = len(rows) - len(blind) - len(tweets)
     half = "the blind dev messages'" + (" (pooled)" if pooled else "")
-    kept = (f"line {line} keeps {half} no-match precision >= {precision} out of fold" if line > 0 else
-            f"no line keeps {half} no-match precision >= {precision} out of fold: line 0, every message passes")
+    floor = f" and recall >= {recall} (the lowest such line)" if recall is not None else ""
+    kept = (f"line {line} keeps {half} no-match precision >= {precision}{floor} out of fold" if line > 0 else
+            f"no line keeps {half} no-match precision >= {precision}{floor} out of fold: line 0, every message "
+            f"passes")
     names = " and ".join(g.resolve().name for _, g in also_kb)
     also = f", {pooled} blind dev messages of {names}" if also_kb else ""
     listed = f", reading the {len(outside.examples)} examples of the outside list" if outside is not None else ""

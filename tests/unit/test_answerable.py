@@ -162,3 +162,19 @@ def test_a_message_id_two_kbs_share_is_two_messages_in_the_folds() -> None:
     assert len(out_of_fold(pooled, ("top_cosine",))) == 40
     # the other KB's rows are not all in the same folds as their namesakes (ids are prefixed with the KB's name)
     assert [fold_of(r) for r in rows] != [fold_of(r) for r in pooled[20:]]
+
+
+def test_with_a_recall_floor_the_line_is_the_lowest_that_keeps_both_and_hides_fewer_right_answers() -> None:
+    rows = [GateRow(f"m{i}", "blind", {}, i >= 10, i >= 10) for i in range(20)]
+    p = [0.05 * (i + 1) for i in range(10)] + [0.22, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99]
+    highest, lowest = choose_line(rows, p, precision=0.75), choose_line(rows, p, precision=0.75, recall=0.9)
+    assert (highest, lowest) == (0.7, 0.5)
+    at_highest, at_lowest = figures(rows, p, highest), figures(rows, p, lowest)
+    assert at_lowest["recall"] >= 0.9 and at_lowest["precision"] >= 0.75
+    assert at_highest["right_first_shown"] == "7 of 10" and at_lowest["right_first_shown"] == "9 of 10"
+
+
+def test_a_recall_floor_no_line_reaches_lets_everything_through() -> None:
+    rows = [GateRow(f"m{i}", "blind", {}, i >= 10, i >= 10) for i in range(20)]
+    p = [0.05 * (i + 1) for i in range(10)] + [0.01 * i for i in range(10)]
+    assert choose_line(rows, p, precision=0.9, recall=0.9) == 0.0
