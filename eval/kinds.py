@@ -1,5 +1,6 @@
 """Message kinds, measured: per-kind precision and recall of the kind classifier (kb.kinds) on labelled messages,
-dev and test apart, and per source (real Dutch tweets, the golden messages, messages written for this set).
+dev and test apart, and per source (real Dutch tweets, the golden messages, the editor rounds' blind messages,
+messages written for this set).
 
 The labelled sets and how they were labelled: eval/data/kinds_guidelines.md. Dev is what the model is fitted and
 tuned on (`kb eval kinds --train`); test is never used for either. The real tweets' texts are read from
@@ -41,7 +42,7 @@ class KindMessage:
     channel: str
     kind: str
     split: str
-    source: str  # "tweets", "golden" or "written"
+    source: str  # "tweets", "golden", "rounds" or "written"
     stratum: str = ""  # the tweets' sample: random, topical, keyword-*
 
 
@@ -82,6 +83,13 @@ def load_kind_messages(*, split: str | None = None, data: Path = DATA,
     for g in load_golden():
         if g.id in labels:
             out.append(KindMessage(g.id, g.text, g.language, g.channel, labels[g.id], g.split, "golden"))
+    # The editor rounds' blind draws are retrieval dev messages, but no kind model was fitted or tuned on them:
+    # for kinds they are test messages, 1,200 written by others in the charity's own domain (kinds_guidelines.md)
+    round_files = sorted(data.glob("round*/golden_dev_*.jsonl"))
+    if round_files and (data / "kinds_rounds.jsonl").is_file():
+        rounds = {r["id"]: r["kind"] for r in _rows(data / "kinds_rounds.jsonl")}
+        out += [KindMessage(g.id, g.text, g.language, g.channel, rounds[g.id], "test", "rounds")
+                for g in load_golden(round_files) if g.id in rounds]
     if tweets.is_file():
         texts = {str(r["id"]): str(r["text"]) for r in _rows(tweets)}
         for r in _rows(data / "kinds_tweets.jsonl"):
@@ -140,7 +148,7 @@ def kind_figures(items: Sequence[KindItem]) -> dict[str, Any]:
 
 def _slices(part: Sequence[KindItem]) -> dict[str, list[KindItem]]:
     slices: dict[str, list[KindItem]] = {"all": list(part)}
-    for source in ("tweets", "golden", "written"):
+    for source in ("tweets", "golden", "rounds", "written"):
         slices[source] = [i for i in part if i.source == source]
     slices["tweets random"] = [i for i in part if i.stratum == "random"]
     slices["tweets keyword"] = [i for i in part if i.stratum.startswith("keyword")]
