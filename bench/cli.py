@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,24 +57,9 @@ def bench(out_dir: Path | None, quick: bool, scales: tuple[int, ...], kb_article
     if phrasings:
         config.learned_phrasings = phrasings
     if only_gate:
-        report = run_gate_bench(settings_from(), config, log=lambda line: click.echo(line, err=True))
-        _write(out_dir, report)
-        g = report["gate"]
-        click.echo(f"suggest p50 without the gate {g['without_gate']['p50_ms']} ms, with it "
-                   f"{g['with_gate']['p50_ms']} ms: ratio {g['ratio_p50']} (p95 ratio {g['ratio_p95']}; "
-                   f"{g['messages']} golden messages; the gate reads {', '.join(g['gate_features'])} and "
-                   f"{g['outside_examples']} outside examples)")
-        return EXIT_OK
+        return _one_bench(out_dir, run_gate_bench(settings_from(), config, log=_err), _gate_line)
     if only_learned:
-        report = run_learned_bench(settings_from(), config, log=lambda line: click.echo(line, err=True))
-        _write(out_dir, report)
-        lp = report["learned"]
-        click.echo(f"suggest p50 today {lp['today']['p50_ms']} ms, with {lp['phrasings']} learned phrasings "
-                   f"{lp['with_phrasings']['p50_ms']} ms: ratio {lp['ratio_p50']} (p95 ratio {lp['ratio_p95']}; "
-                   f"{lp['messages']} golden messages and {lp['near_repeats']} near-repeats; new messages alone "
-                   f"{lp['groups']['common']['ratio_p50']}, near-repeats alone "
-                   f"{lp['groups']['near_repeat']['ratio_p50']})")
-        return EXIT_OK
+        return _one_bench(out_dir, run_learned_bench(settings_from(), config, log=_err), _learned_line)
     if scales:
         config.scales = scales
     if kb_articles:
@@ -170,6 +156,34 @@ def _insights(url: str | None, rows: int) -> dict[str, Any]:
                f"during, {r['writer_at_rest']['p50_ms']}/{r['writer_at_rest']['p99_ms']}/"
                f"{r['writer_at_rest']['max_ms']} ms at rest")
     return report
+
+
+def _err(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _one_bench(out_dir: Path | None, report: dict[str, Any], line: Callable[[dict[str, Any]], str]) -> int:
+    """A single-part bench (--only-gate, --only-learned): write its report, print its one-line ratio."""
+    _write(out_dir, report)
+    click.echo(line(report))
+    return EXIT_OK
+
+
+def _gate_line(report: dict[str, Any]) -> str:
+    g = report["gate"]
+    return (f"suggest p50 without the gate {g['without_gate']['p50_ms']} ms, with it "
+            f"{g['with_gate']['p50_ms']} ms: ratio {g['ratio_p50']} (p95 ratio {g['ratio_p95']}; "
+            f"{g['messages']} golden messages; the gate reads {', '.join(g['gate_features'])} and "
+            f"{g['outside_examples']} outside examples)")
+
+
+def _learned_line(report: dict[str, Any]) -> str:
+    lp = report["learned"]
+    return (f"suggest p50 today {lp['today']['p50_ms']} ms, with {lp['phrasings']} learned phrasings "
+            f"{lp['with_phrasings']['p50_ms']} ms: ratio {lp['ratio_p50']} (p95 ratio {lp['ratio_p95']}; "
+            f"{lp['messages']} golden messages and {lp['near_repeats']} near-repeats; new messages alone "
+            f"{lp['groups']['common']['ratio_p50']}, near-repeats alone "
+            f"{lp['groups']['near_repeat']['ratio_p50']})")
 
 
 def _write(out_dir: Path | None, report: dict[str, Any]) -> None:
